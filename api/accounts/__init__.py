@@ -1,0 +1,1 @@
+"""Accounts, sessions and third-party logins at the GraphQL edge."""

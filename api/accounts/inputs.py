@@ -1,0 +1,83 @@
+"""Inputs of the accounts mutations: one ``<MutationName>Input`` each."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.accounts.types import Gender
+
+
+@strawberry.input
+class RegisterInput:
+    account_name: str
+    password: str
+    nickname: str
+    avatar_url: str | None = None
+    gender: Gender = Gender.UNDISCLOSED
+    region: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2.")
+    signature: str = ""
+
+
+@strawberry.input
+class LoginInput:
+    account_name: str
+    password: str
+
+
+@strawberry.input
+class RevokeSessionInput:
+    id: strawberry.ID
+
+
+@strawberry.input(description="Only the fields given change; null clears an optional one.")
+class UpdateProfileInput:
+    nickname: str | None = strawberry.UNSET
+    avatar_url: str | None = strawberry.UNSET
+    gender: Gender | None = strawberry.UNSET
+    region: str | None = strawberry.UNSET
+    signature: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str
+
+
+@strawberry.input
+class SignInWithProviderInput:
+    provider: str
+    id_token: str
+    nonce: str | None = strawberry.field(
+        default=None, description="The nonce the client sent to the provider, checked if given."
+    )
+
+
+@strawberry.input
+class BindProviderInput:
+    provider: str
+    id_token: str
+    nonce: str | None = None
+
+
+@strawberry.input(
+    description="Unbinding needs recent authentication: your password, a fresh token from "
+    "the provider being unbound, or a session that signed in a few minutes ago."
+)
+class UnbindProviderInput:
+    provider: str
+    password: str | None = None
+    id_token: str | None = None
+
+
+@strawberry.input
+class RecoverWithProviderInput:
+    provider: str
+    id_token: str
+    nonce: str | None = None
+
+
+@strawberry.input
+class ResetPasswordInput:
+    reset_token: str
+    new_password: str

@@ -1,0 +1,265 @@
+"""Query and Mutation fields of the accounts domain: thin calls into ``models``."""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+from strawberry.types import Info
+
+from api.accounts.inputs import (
+    BindProviderInput,
+    ChangePasswordInput,
+    LoginInput,
+    RecoverWithProviderInput,
+    RegisterInput,
+    ResetPasswordInput,
+    RevokeSessionInput,
+    SignInWithProviderInput,
+    UnbindProviderInput,
+    UpdateProfileInput,
+)
+from api.accounts.types import Account, AccountError, Binding
+from api.payloads import payload
+from models import authentication, bindings
+from models.errors import DomainError, ErrorCode
+from models.oidc import verify_id_token
+from models.reauthentication import confirm_identity
+from models.sessions import Session, is_recent, open_session
+
+
+@strawberry.type
+class RegisterPayload:
+    account: Account | None = None
+    token: str | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LoginPayload:
+    account: Account | None = None
+    token: str | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogoutPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RevokeSessionPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UpdateProfilePayload:
+    account: Account | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ChangePasswordPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SignInWithProviderPayload:
+    account: Account | None = None
+    token: str | None = None
+    created: bool | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BindProviderPayload:
+    binding: Binding | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UnbindProviderPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RecoverWithProviderPayload:
+    reset_token: str | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ResetPasswordPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AccountQueries:
+    @strawberry.field(description="The signed-in account, or null.")
+    async def viewer(self, info: Info) -> Account | None:
+        account = await info.context.viewer()
+        return Account.of(account) if account else None
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation
+    @payload(AccountError)
+    async def register(self, info: Info, input: RegisterInput) -> RegisterPayload:
+        ctx = info.context
+        account = await authentication.register(
+            ctx.passwords,
+            account_name=input.account_name,
+            password=input.password,
+            profile=authentication.Profile(
+                nickname=input.nickname,
+                avatar_url=input.avatar_url,
+                gender=input.gender,
+                region=input.region,
+                signature=input.signature,
+            ),
+        )
+        token = await open_session(account, ctx.settings, ctx.user_agent)
+        return RegisterPayload(account=Account.of(account), token=token)
+
+    @strawberry.mutation(description="At most one login per HTTP request.")
+    @payload(AccountError)
+    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+        ctx = info.context
+        ctx.login_attempts += 1
+        if ctx.login_attempts > 1:
+            # Still counted, so packing guesses into one request buys nothing.
+            await ctx.login_limits.attempt(input.account_name[:64].lower(), ctx.client_address)
+            raise DomainError(ErrorCode.TOO_MANY_LOGINS, None, "one login per request")
+        account = await authentication.login(
+            ctx.passwords,
+            ctx.login_limits,
+            account_name=input.account_name,
+            password=input.password,
+            client_address=ctx.client_address,
+        )
+        token = await open_session(account, ctx.settings, ctx.user_agent)
+        return LoginPayload(account=Account.of(account), token=token)
+
+    @strawberry.mutation(description="End the current session.")
+    @payload(AccountError, signed_in=True)
+    async def logout(self, info: Info) -> LogoutPayload:
+        session = await info.context.require_session()
+        await Session.filter(id=session.id).delete()
+        return LogoutPayload()
+
+    @strawberry.mutation(description="End one of your sessions, for example a lost phone's.")
+    @payload(AccountError, signed_in=True)
+    async def revoke_session(self, info: Info, input: RevokeSessionInput) -> RevokeSessionPayload:
+        account = await info.context.require_viewer()
+        try:
+            session_id = uuid.UUID(str(input.id))
+        except ValueError:
+            session_id = None
+        deleted = (
+            await Session.filter(id=session_id, account_id=account.id).delete()
+            if session_id
+            else 0
+        )
+        if not deleted:
+            raise DomainError(ErrorCode.NOT_FOUND, "id", "no such session")
+        return RevokeSessionPayload()
+
+    @strawberry.mutation
+    @payload(AccountError, signed_in=True)
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
+        account = await info.context.require_viewer()
+        given = {
+            "nickname": input.nickname,
+            "avatar_url": input.avatar_url,
+            "gender": input.gender,
+            "region": input.region,
+            "signature": input.signature,
+        }
+        changes = {k: v for k, v in given.items() if v is not strawberry.UNSET}
+        if changes.get("nickname", "") is None:
+            raise DomainError(ErrorCode.REQUIRED, "nickname", "a nickname cannot be removed")
+        account = await authentication.update_profile(account, changes)
+        return UpdateProfilePayload(account=Account.of(account))
+
+    @strawberry.mutation(description="Other sessions end; this one stays signed in.")
+    @payload(AccountError, signed_in=True)
+    async def change_password(
+        self, info: Info, input: ChangePasswordInput
+    ) -> ChangePasswordPayload:
+        ctx = info.context
+        session = await ctx.require_session()
+        await authentication.change_password(
+            ctx.passwords,
+            session.account,
+            input.current_password,
+            input.new_password,
+            keep_session=session.id,
+        )
+        return ChangePasswordPayload()
+
+    @strawberry.mutation(
+        description="Sign in with an OpenID Connect ID token; the first sign-in of an unbound "
+        "identity creates an account from its public nickname and picture only."
+    )
+    @payload(AccountError)
+    async def sign_in_with_provider(
+        self, info: Info, input: SignInWithProviderInput
+    ) -> SignInWithProviderPayload:
+        ctx = info.context
+        identity = verify_id_token(
+            ctx.settings.oidc_providers, input.provider, input.id_token, input.nonce
+        )
+        account, created = await bindings.sign_in(identity)
+        token = await open_session(account, ctx.settings, ctx.user_agent)
+        return SignInWithProviderPayload(account=Account.of(account), token=token, created=created)
+
+    @strawberry.mutation
+    @payload(AccountError, signed_in=True)
+    async def bind_provider(self, info: Info, input: BindProviderInput) -> BindProviderPayload:
+        ctx = info.context
+        account = await ctx.require_viewer()
+        identity = verify_id_token(
+            ctx.settings.oidc_providers, input.provider, input.id_token, input.nonce
+        )
+        binding = await bindings.bind(account, identity)
+        return BindProviderPayload(binding=Binding.of(binding))
+
+    @strawberry.mutation
+    @payload(AccountError, signed_in=True)
+    async def unbind_provider(
+        self, info: Info, input: UnbindProviderInput
+    ) -> UnbindProviderPayload:
+        ctx = info.context
+        session = await ctx.require_session()
+        await confirm_identity(
+            ctx.passwords,
+            ctx.settings.oidc_providers,
+            session.account,
+            is_recent(session, ctx.settings),
+            password=input.password,
+            provider=input.provider,
+            id_token=input.id_token,
+        )
+        await bindings.unbind(session.account, input.provider)
+        return UnbindProviderPayload()
+
+    @strawberry.mutation(
+        description="Prove a bound identity to get a one-time token for resetPassword."
+    )
+    @payload(AccountError)
+    async def recover_with_provider(
+        self, info: Info, input: RecoverWithProviderInput
+    ) -> RecoverWithProviderPayload:
+        ctx = info.context
+        identity = verify_id_token(
+            ctx.settings.oidc_providers, input.provider, input.id_token, input.nonce
+        )
+        reset_token = await bindings.grant_reset(identity, ctx.settings)
+        return RecoverWithProviderPayload(reset_token=reset_token)
+
+    @strawberry.mutation(description="Every session of the account ends.")
+    @payload(AccountError)
+    async def reset_password(self, info: Info, input: ResetPasswordInput) -> ResetPasswordPayload:
+        await bindings.reset_password(info.context.passwords, input.reset_token, input.new_password)
+        return ResetPasswordPayload()

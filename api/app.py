@@ -1,0 +1,80 @@
+"""The Starlette application: /graphql, /healthz, /readyz, /metrics.
+
+Built by ``create_app(settings)`` so the CLI, the tests and the benchmarks each build their
+own with their own settings; nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from tortoise.contrib.starlette import RegisterTortoise
+
+from accord.database import ensure_data_dir, tortoise_config
+from accord.settings import Settings
+from api.context import Context
+from api.health import healthz, readyz
+from api.limits import BodySizeLimit
+from api.request_context import RequestContext
+from api.schema import build_schema
+from models.login_limits import LoginLimits
+from models.passwords import Passwords
+from models.queue import Queue
+
+
+class AccordGraphQL(GraphQL):
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        state = request.app.state
+        return Context(
+            request=request,
+            settings=state.settings,
+            queue=state.queue,
+            passwords=state.passwords,
+            login_limits=state.login_limits,
+        )
+
+
+def create_app(settings: Settings, redis_url: str) -> Starlette:
+    """``redis_url`` is the resolved one (the embedded server's when none was configured)."""
+    ensure_data_dir(settings)
+    graphql = AccordGraphQL(
+        build_schema(settings),
+        graphql_ide=None if settings.is_prod else "graphiql",
+        allow_queries_via_get=False,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        app.state.settings = settings
+        app.state.passwords = Passwords(settings)
+        app.state.queue = await Queue.connect(redis_url, settings.queue_name)
+        app.state.login_limits = LoginLimits(settings, redis_url)
+        try:
+            async with RegisterTortoise(app, config=tortoise_config(settings)):
+                yield
+        finally:
+            await app.state.queue.close()
+            app.state.passwords.close()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[
+            Middleware(RequestContext),
+            Middleware(BodySizeLimit, limit=settings.max_body_bytes),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,90 @@
+"""What every resolver gets: the request, the settings, the queue, and who is asking."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from accord.settings import Settings
+from models.accounts import Account, Role
+from models.errors import DomainError, ErrorCode
+from models.login_limits import LoginLimits
+from models.passwords import Passwords
+from models.queue import Queue
+from models.sessions import Session, is_recent, session_for_token
+
+_UNSET: Any = object()
+
+
+@dataclass
+class Context:
+    request: Request | Any = None
+    settings: Settings | Any = None
+    queue: Queue | Any = None
+    passwords: Passwords | Any = None
+    login_limits: LoginLimits | Any = None
+    #: How many ``login`` fields this HTTP request has asked for (aliases and batches too).
+    login_attempts: int = 0
+    _session: Session | Any | None = field(default=_UNSET, repr=False)
+
+    @property
+    def user_agent(self) -> str:
+        return self.request.headers.get("user-agent", "")[:255] if self.request else ""
+
+    @property
+    def client_address(self) -> str:
+        """The caller's address; X-Forwarded-For is believed only from a trusted proxy."""
+        peer = self.request.client.host if self.request and self.request.client else "0.0.0.0"  # noqa: S104
+        if peer in self.settings.trusted_proxies:
+            forwarded = self.request.headers.get("x-forwarded-for", "")
+            hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+            for hop in reversed(hops):
+                if hop not in self.settings.trusted_proxies:
+                    try:
+                        return str(ipaddress.ip_address(hop))
+                    except ValueError:
+                        break
+        return peer
+
+    def bearer_token(self) -> str | None:
+        if self.request is None:
+            return None
+        header = self.request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+    async def session(self) -> Session | None:
+        if self._session is _UNSET:
+            token = self.bearer_token()
+            self._session = await session_for_token(token, self.settings) if token else None
+        return self._session
+
+    async def viewer(self) -> Account | None:
+        session = await self.session()
+        return session.account if session else None
+
+    async def require_session(self) -> Session:
+        session = await self.session()
+        if session is None:
+            raise DomainError(ErrorCode.NOT_AUTHENTICATED, None, "sign in first")
+        return session
+
+    async def require_viewer(self) -> Account:
+        return (await self.require_session()).account
+
+    async def require_role(self, *roles: Role) -> Account:
+        account = await self.require_viewer()
+        if account.role != Role.ADMIN and account.role not in roles:
+            raise DomainError(ErrorCode.FORBIDDEN, None, "your role may not do this")
+        return account
+
+    async def require_recent_auth(self) -> Session:
+        session = await self.require_session()
+        if not is_recent(session, self.settings):
+            raise DomainError(
+                ErrorCode.REAUTHENTICATION_REQUIRED, None, "confirm who you are again"
+            )
+        return session

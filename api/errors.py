@@ -1,0 +1,93 @@
+"""How errors leave the GraphQL edge.
+
+- A caller's own mistake is a typed ``errors`` entry on the mutation payload (see
+  ``api.payloads``); it never becomes a top-level error.
+- Validation errors (syntax, unknown field, depth/alias/token limits) are the caller's too
+  and pass through, minus field suggestions ("Did you mean ...?") in prod.
+- ``ClientError`` (a typed code for top-level errors, e.g. FORBIDDEN on a staff query) passes
+  through with its code in ``extensions``.
+- Anything else is a bug: the client sees "Internal server error" with the request id, and
+  the log has the stack trace under the same id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import structlog
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
+
+from models.errors import DomainError
+
+log = structlog.get_logger("accord.graphql")
+
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+class ClientError(Exception):
+    """A top-level error whose code a client may rely on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _is_expected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is None or isinstance(original, (ClientError, DomainError, GraphQLError))
+
+
+def request_id() -> str | None:
+    return structlog.contextvars.get_contextvars().get("request_id")
+
+
+def error_policy(hide_suggestions: bool) -> type[SchemaExtension]:
+    """The extension class for this deployment (classes, not instances, go to Schema)."""
+
+    class ErrorPolicy(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            yield
+            result = self.execution_context.result
+            if isinstance(result, (GraphQLExecutionResult, StrawberryExecutionResult)):
+                if result.errors:
+                    result.errors = [self._process(e) for e in result.errors]
+
+        def _process(self, error: GraphQLError) -> GraphQLError:
+            if not _is_expected(error):
+                rid = request_id()
+                log.error(
+                    "unexpected error in resolver",
+                    path=error.path,
+                    exc_info=error.original_error,
+                )
+                return GraphQLError(
+                    f"Internal server error (request id {rid}).",
+                    nodes=error.nodes,
+                    path=error.path,
+                    original_error=None,
+                    extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": rid},
+                )
+            extensions = dict(error.extensions or {})
+            original = error.original_error
+            if isinstance(original, (ClientError, DomainError)):
+                extensions["code"] = str(original.code)
+            message = error.message
+            if hide_suggestions:
+                message = SUGGESTION.sub("", message)
+            if message == error.message and extensions == (error.extensions or {}):
+                return error
+            return GraphQLError(
+                message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=original,
+                extensions=extensions or None,
+            )
+
+    return ErrorPolicy

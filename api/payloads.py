@@ -1,0 +1,55 @@
+"""The mutation convention: ``<Name>Payload { ...result, errors: [<Domain>Error!]! }``.
+
+``@payload(AccountError, signed_in=True)`` sits beside a mutation and declares who may call
+it; a rule that refuses raises ``DomainError`` and the caller gets a typed error entry, an
+empty result, and never a top-level error or HTTP 500.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar, get_type_hints
+
+from strawberry.types import Info
+
+from models.accounts import Role
+from models.errors import DomainError, DomainErrors
+
+P = TypeVar("P")
+
+
+class ErrorType(Protocol):
+    @classmethod
+    def of(cls, error: DomainError) -> Any: ...
+
+
+def payload(
+    error_type: type[ErrorType],
+    *,
+    signed_in: bool = False,
+    recent_auth: bool = False,
+    roles: tuple[Role, ...] = (),
+) -> Callable[[Callable[..., Awaitable[P]]], Callable[..., Awaitable[P]]]:
+    def decorate(resolver: Callable[..., Awaitable[P]]) -> Callable[..., Awaitable[P]]:
+        payload_type = get_type_hints(resolver)["return"]
+
+        @functools.wraps(resolver)
+        async def guarded(*args: Any, **kwargs: Any) -> P:
+            info: Info = kwargs["info"]
+            try:
+                if roles:
+                    await info.context.require_role(*roles)
+                elif recent_auth:
+                    await info.context.require_recent_auth()
+                elif signed_in:
+                    await info.context.require_session()
+                return await resolver(*args, **kwargs)
+            except DomainError as error:
+                return payload_type(errors=[error_type.of(error)])
+            except DomainErrors as errors:
+                return payload_type(errors=[error_type.of(e) for e in errors.errors])
+
+        return guarded
+
+    return decorate

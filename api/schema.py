@@ -1,0 +1,38 @@
+"""The root schema: it only stitches the domains together."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from accord.settings import Settings
+from api.accounts.schema import AccountMutations, AccountQueries
+from api.errors import error_policy
+from api.limits import query_guards
+
+Query = merge_types("Query", (AccountQueries,))
+Mutation = merge_types("Mutation", (AccountMutations,))
+
+
+class AccordSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Unexpected errors are logged once, with the request id, by ``ErrorPolicy``."""
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions = [*query_guards(settings), error_policy(hide_suggestions=settings.is_prod)]
+    if settings.is_prod:
+        extensions.append(DisableIntrospection)
+    return AccordSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(batching_config={"max_operations": settings.max_operations}),
+    )
+
+
+def schema_sdl(settings: Settings) -> str:
+    """What ``accord export-schema`` writes to ``schema.graphql``."""
+    return build_schema(settings).as_str() + "\n"

@@ -1,0 +1,1 @@
+"""Tortoise models and the domain rules on them. Nothing here imports ``api`` or ``workers``."""

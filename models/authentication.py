@@ -1,0 +1,153 @@
+"""Registration, password login, profile and password changes: the rules, not the edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.accounts import (
+    Account,
+    AccountStatus,
+    Gender,
+    check_password_shape,
+    clean_avatar_url,
+    clean_nickname,
+    clean_region,
+    clean_signature,
+    normalize_account_name,
+)
+from models.errors import DomainError, DomainErrors, ErrorCode
+from models.login_limits import LoginLimits
+from models.passwords import Passwords
+from models.sessions import revoke_all
+
+
+@dataclass
+class Profile:
+    nickname: str
+    avatar_url: str | None = None
+    gender: Gender = Gender.UNDISCLOSED
+    region: str | None = None
+    signature: str = ""
+
+
+def _collect(*checks) -> list:
+    """Run every field check and raise them together, so a form shows all its errors."""
+    values, errors = [], []
+    for check in checks:
+        try:
+            values.append(check())
+        except DomainError as error:
+            errors.append(error)
+            values.append(None)
+    if errors:
+        raise DomainErrors(errors)
+    return values
+
+
+def _taken() -> DomainError:
+    return DomainError(ErrorCode.UNIQUE, "accountName", "this account name is taken")
+
+
+async def register(
+    passwords: Passwords, *, account_name: str, password: str, profile: Profile
+) -> Account:
+    name, nickname, avatar, region, signature, _ = _collect(
+        lambda: normalize_account_name(account_name),
+        lambda: clean_nickname(profile.nickname),
+        lambda: clean_avatar_url(profile.avatar_url),
+        lambda: clean_region(profile.region),
+        lambda: clean_signature(profile.signature),
+        lambda: check_password_shape(password, account_name.lower()),
+    )
+    await passwords.check_strength(password, [name, nickname])
+    if await Account.filter(account_name=name).exists():
+        raise _taken()
+    password_hash = await passwords.hash(password)
+    try:
+        return await Account.create(
+            account_name=name,
+            nickname=nickname,
+            avatar_url=avatar,
+            gender=profile.gender,
+            region=region,
+            signature=signature,
+            password_hash=password_hash,
+        )
+    except IntegrityError:  # a concurrent registration won the race
+        raise _taken() from None
+
+
+async def login(
+    passwords: Passwords,
+    limits: LoginLimits,
+    *,
+    account_name: str,
+    password: str,
+    client_address: str,
+) -> Account:
+    """The same error, after the same hash work, for an unknown name and a wrong password."""
+    refused = DomainError(ErrorCode.INVALID_CREDENTIALS, None, "account name or password is wrong")
+    try:
+        name = normalize_account_name(account_name)
+    except DomainError:
+        name = None
+    await limits.attempt(name or account_name[:64].lower(), client_address)
+    if len(password) > 1024:
+        raise refused
+    account = await Account.get_or_none(account_name=name) if name else None
+    stored = account.password_hash if account else None
+    if not await passwords.verify(stored, password) or account is None:
+        raise refused
+    if account.status != AccountStatus.ACTIVE:
+        raise DomainError(ErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
+    await limits.succeeded(account.account_name)
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = await passwords.hash(password)
+        await account.save(update_fields=["password_hash"])
+    return account
+
+
+async def update_profile(account: Account, changes: dict[str, object]) -> Account:
+    """Apply only the fields given (``None`` clears optional ones)."""
+    cleaners = {
+        "nickname": clean_nickname,
+        "avatar_url": clean_avatar_url,
+        "region": clean_region,
+        "signature": lambda v: clean_signature(v or ""),
+        "gender": lambda v: v or Gender.UNDISCLOSED,
+    }
+    fields = list(changes)
+    values = _collect(*(lambda f=f: cleaners[f](changes[f]) for f in fields))
+    for field, value in zip(fields, values, strict=True):
+        setattr(account, field, value)
+    if fields:
+        await account.save(update_fields=[*fields, "updated_at"])
+    return account
+
+
+async def set_password(
+    passwords: Passwords, account: Account, new_password: str, *, keep_session=None
+) -> None:
+    """Store a new password and end every other session (all, when none is kept)."""
+    check_password_shape(new_password, account.account_name, field="newPassword")
+    await passwords.check_strength(
+        new_password, [account.account_name, account.nickname], field="newPassword"
+    )
+    new_hash = await passwords.hash(new_password)
+    async with in_transaction():
+        await Account.filter(id=account.id).update(password_hash=new_hash)
+        await revoke_all(account.id, except_session=keep_session)
+    account.password_hash = new_hash
+
+
+async def change_password(
+    passwords: Passwords, account: Account, current: str, new: str, *, keep_session
+) -> None:
+    if account.password_hash is None or not await passwords.verify(account.password_hash, current):
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "currentPassword", "current password is wrong")
+    await set_password(passwords, account, new, keep_session=keep_session)
+
+

@@ -1,0 +1,70 @@
+"""Password hashing with argon2id, always off the event loop.
+
+argon2-cffi releases the GIL while it hashes, so a thread pool with one thread per core
+uses every core without blocking the loop. An unknown account name is checked against a
+dummy hash of the same cost, so "no such account" and "wrong password" take the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
+
+from accord.settings import Settings
+from models.errors import DomainError, ErrorCode
+
+ZXCVBN_MAX_INPUT = 128
+
+
+class Passwords:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            type=Type.ID,
+        )
+        workers = settings.password_hash_workers or os.cpu_count() or 1
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        return self.hasher.hash("accord-dummy-password-for-equal-timing")
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+
+    async def hash(self, password: str) -> str:
+        return await self._run(self.hasher.hash, password)
+
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        """True when ``password`` matches; a missing hash still costs one full verification."""
+        target = stored_hash or await self._run(lambda: self._dummy_hash)
+        try:
+            ok = await self._run(self.hasher.verify, target, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+        return bool(ok) and stored_hash is not None
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return self.hasher.check_needs_rehash(stored_hash)
+
+    async def check_strength(
+        self, password: str, user_inputs: list[str], field: str = "password"
+    ) -> None:
+        """Refuse passwords that zxcvbn scores below the configured minimum (ASVS 6.2.4)."""
+        inputs = [i for i in user_inputs if i]
+        result = await self._run(zxcvbn, password[:ZXCVBN_MAX_INPUT], inputs)
+        if result["score"] < self.settings.min_password_score:
+            hint = result["feedback"].get("warning") or "choose a longer, less common password"
+            raise DomainError(ErrorCode.WEAK_PASSWORD, field, f"password is too weak: {hint}")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,28 @@
+"""Retention: what expires is deleted, in batches, by the periodic sweep.
+
+Each rule is a plain function that is safe to run twice or concurrently: it deletes only rows
+already past their expiry, so a second run finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from accord.settings import Settings
+from models.bindings import PasswordReset
+from models.sessions import now, purge_expired
+
+
+async def purge_spent_resets(batch_size: int) -> int:
+    removed = 0
+    while ids := await PasswordReset.filter(expires_at__lte=now()).limit(batch_size).values_list(
+        "id", flat=True
+    ):
+        removed += await PasswordReset.filter(id__in=list(ids)).delete()
+    return removed
+
+
+async def clean_up(settings: Settings) -> dict[str, int]:
+    """Every retention rule once; returns how many rows each removed."""
+    return {
+        "sessions": await purge_expired(settings, settings.sweep_batch_size),
+        "password_resets": await purge_spent_resets(settings.sweep_batch_size),
+    }

@@ -1,0 +1,113 @@
+"""Sessions: opaque bearer tokens, stored only as their SHA-256, with idle and absolute expiry.
+
+A token is 256 bits from ``secrets`` (a CSPRNG); a new one is issued at every
+authentication. The database never holds the token itself, so a leaked table cannot be
+replayed. Revoking a session deletes its row: nothing about it is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from tortoise import fields
+from tortoise.models import Model
+
+from accord.settings import Settings
+from models.accounts import Account, AccountStatus
+
+TOKEN_BYTES = 32
+#: last_seen_at is written at most this often, so reads do not turn into writes.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+class Session(Model):
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="sessions", on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    #: When the user last proved who they are (password or provider token).
+    authenticated_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+    user_agent = fields.CharField(max_length=255, default="")
+
+    class Meta:
+        table = "session"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def open_session(account: Account, settings: Settings, user_agent: str = "") -> str:
+    """Start a session for a freshly authenticated account; returns the bearer token."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    moment = now()
+    await Session.create(
+        account=account,
+        token_hash=hash_token(token),
+        authenticated_at=moment,
+        last_seen_at=moment,
+        expires_at=moment + settings.session_absolute_timeout,
+        user_agent=user_agent[:255],
+    )
+    return token
+
+
+async def session_for_token(token: str, settings: Settings) -> Session | None:
+    """The live session behind a bearer token, or None; expired sessions are removed."""
+    if not token or len(token) > 128:
+        return None
+    session = (
+        await Session.filter(token_hash=hash_token(token)).select_related("account").first()
+    )
+    if session is None:
+        return None
+    moment = now()
+    idle_expired = session.last_seen_at + settings.session_idle_timeout <= moment
+    if session.expires_at <= moment or idle_expired:
+        await session.delete()
+        return None
+    if session.account.status != AccountStatus.ACTIVE:
+        return None
+    if moment - session.last_seen_at >= TOUCH_EVERY:
+        session.last_seen_at = moment
+        await Session.filter(id=session.id).update(last_seen_at=moment)
+    return session
+
+
+def is_recent(session: Session, settings: Settings) -> bool:
+    return now() - session.authenticated_at <= settings.recent_auth_window
+
+
+async def revoke_all(account_id: int, *, except_session: uuid.UUID | None = None) -> int:
+    query = Session.filter(account_id=account_id)
+    if except_session is not None:
+        query = query.exclude(id=except_session)
+    return await query.delete()
+
+
+async def purge_expired(settings: Settings, batch_size: int) -> int:
+    """Delete sessions past their absolute or idle expiry, a batch at a time."""
+    moment = now()
+    removed = 0
+    while True:
+        ids = await Session.filter(expires_at__lte=moment).limit(batch_size).values_list(
+            "id", flat=True
+        )
+        idle = await Session.filter(
+            last_seen_at__lte=moment - settings.session_idle_timeout
+        ).limit(batch_size).values_list("id", flat=True)
+        batch = list({*ids, *idle})
+        if not batch:
+            return removed
+        removed += await Session.filter(id__in=batch).delete()

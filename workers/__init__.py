@@ -1,0 +1,1 @@
+"""arq jobs: each a short function over ``models``; ``workers.settings`` lists them."""

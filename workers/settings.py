@@ -1,0 +1,58 @@
+"""arq worker settings: the jobs, the cron schedule, and start-up of the ORM.
+
+``worker_settings(settings, redis_url)`` is what ``accord worker`` and ``accord dev`` run.
+``workers.main.WorkerSettings`` is the same for arq's own CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from arq import cron
+from tortoise import Tortoise
+
+from accord.database import ensure_data_dir, tortoise_config
+from accord.settings import Settings
+from models.queue import Queue, redis_settings
+from workers.sweeper import sweep
+
+FUNCTIONS: list[Any] = [sweep]
+HEALTH_CHECK_INTERVAL = 30
+
+
+def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        ensure_data_dir(settings)
+        # Jobs run in tasks copied from this one and inherit its ORM context; shutdown runs
+        # in another task, so it closes the context it is handed rather than "the current".
+        ctx["tortoise"] = await Tortoise.init(config=tortoise_config(settings))
+        ctx["settings"] = settings
+        ctx["queue"] = Queue(ctx["redis"], settings.queue_name)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["tortoise"].close_connections()
+
+    async def on_job_start(ctx: dict[str, Any]) -> None:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(job_id=ctx.get("job_id"))
+
+    async def after_job_end(ctx: dict[str, Any]) -> None:
+        structlog.contextvars.clear_contextvars()
+
+    return {
+        "functions": FUNCTIONS,
+        "cron_jobs": [
+            cron(sweep, name="sweep", second=0, unique=True, timeout=60, run_at_startup=True)
+        ],
+        "redis_settings": redis_settings(redis_url),
+        "queue_name": settings.queue_name,
+        "max_jobs": settings.worker_max_jobs,
+        "job_timeout": settings.job_timeout_seconds,
+        "health_check_interval": HEALTH_CHECK_INTERVAL,
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "on_job_start": on_job_start,
+        "after_job_end": after_job_end,
+    }
+
