@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     )
 
     # --- the GraphQL edge ----------------------------------------------------------------
-    max_query_depth: int = Field(12, ge=2, description="Deepest selection a query may nest.")
+    max_query_depth: int = Field(12, ge=1, description="Deepest selection a query may nest.")
     max_aliases: int = Field(15, ge=1, description="Most aliases in one document.")
     max_tokens: int = Field(2_000, ge=10, description="Most lexer tokens in one document.")
     max_operations: int = Field(
@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(19_456, ge=8_192, description="argon2id memory, KiB.")
     argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes.")
     password_hash_workers: int = Field(
-        0, ge=0, description="Processes that hash passwords off the event loop; 0 = one per core."
+        0, ge=0, description="Threads that hash passwords off the event loop; 0 = one per core."
     )
     session_idle_timeout: timedelta = Field(
         timedelta(days=7), description="A session unused this long expires (ISO 8601 or seconds)."
@@ -94,18 +94,19 @@ class Settings(BaseSettings):
         timedelta(minutes=15), description="Lifetime of a reset token from recoverWithProvider."
     )
     login_limit_per_account: str = Field(
-        "5/minute;20/hour", description="Failed logins allowed per account (limits syntax)."
+        "5/minute;20/hour",
+        description="Login attempts per account name (limits syntax); a success clears them.",
     )
     login_limit_per_address: str = Field(
-        "20/minute;200/hour", description="Failed logins allowed per client address."
+        "20/minute;200/hour", description="Login attempts per client address."
     )
     min_password_score: int = Field(
         3, ge=0, le=4, description="Lowest zxcvbn score a new password may have."
     )
     oidc_providers: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description='JSON: `{"name": {"issuer": ..., "client_id": ..., "jwks": {...} | '
-        '"jwks_file": "path"}}`.',
+        description='JSON: `{"name": {"issuer": ..., "client_id": ..., "jwks": {...}}}`; '
+        '`"jwks_file": "path"` may stand for `"jwks"`.',
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
@@ -114,12 +115,29 @@ class Settings(BaseSettings):
 
     # --- workers ---------------------------------------------------------------------------
     queue_name: str = Field("accord:queue", description="arq queue name in Redis.")
+    redis_key_prefix: str = Field(
+        "accord", description="Prefix of Accord's own Redis keys (rate-limit counters)."
+    )
     worker_max_jobs: int = Field(10, ge=1, description="Jobs one worker runs at once.")
     job_timeout_seconds: int = Field(
         300, ge=5, description="A job running longer is cancelled; a crashed job is retried "
         "after this long, so keep it short."
     )
     sweep_batch_size: int = Field(500, ge=1, description="Rows a sweeper handles per batch.")
+
+    @field_validator(
+        "session_idle_timeout",
+        "session_absolute_timeout",
+        "recent_auth_window",
+        "password_reset_ttl",
+        mode="before",
+    )
+    @classmethod
+    def _seconds_or_iso(cls, value: Any) -> Any:
+        """Durations are seconds ("900") or ISO 8601 ("PT15M")."""
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return value
 
     @field_validator("oidc_providers")
     @classmethod
@@ -217,7 +235,9 @@ def settings_table() -> str:
         if isinstance(field.validation_alias, AliasChoices):
             variable = " or ".join(str(c) for c in field.validation_alias.choices)
         default = field.get_default(call_default_factory=True)
-        if isinstance(default, timedelta):
+        if default is None:
+            default = "unset"
+        elif isinstance(default, timedelta):
             default = f"{int(default.total_seconds())} s"
         elif isinstance(default, (dict, list)):
             default = json.dumps(default)

@@ -6,6 +6,7 @@ own with their own settings; nothing happens at import time.
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -42,8 +43,12 @@ class AccordGraphQL(GraphQL):
         )
 
 
-def create_app(settings: Settings, redis_url: str) -> Starlette:
-    """``redis_url`` is the resolved one (the embedded server's when none was configured)."""
+def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> Starlette:
+    """``redis_url`` is the resolved one (the embedded server's when none was configured).
+
+    ``own_orm=False`` leaves the ORM to whoever already started it (a test that runs a
+    second app beside the first, over the same database).
+    """
     ensure_data_dir(settings)
     graphql = AccordGraphQL(
         build_schema(settings),
@@ -58,8 +63,13 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
         app.state.passwords = Passwords(settings)
         app.state.queue = await Queue.connect(redis_url, settings.queue_name)
         app.state.login_limits = LoginLimits(settings, redis_url)
+        orm = (
+            RegisterTortoise(app, config=tortoise_config(settings))
+            if own_orm
+            else contextlib.nullcontext()
+        )
         try:
-            async with RegisterTortoise(app, config=tortoise_config(settings)):
+            async with orm:
                 yield
         finally:
             await app.state.queue.close()

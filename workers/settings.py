@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 from arq import cron
-from tortoise import Tortoise
+from tortoise.context import TortoiseContext
 
 from accord.database import ensure_data_dir, tortoise_config
 from accord.settings import Settings
@@ -24,9 +24,14 @@ HEALTH_CHECK_INTERVAL = 30
 def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
         ensure_data_dir(settings)
-        # Jobs run in tasks copied from this one and inherit its ORM context; shutdown runs
-        # in another task, so it closes the context it is handed rather than "the current".
-        ctx["tortoise"] = await Tortoise.init(config=tortoise_config(settings))
+        # A context of the worker's own, entered in this (the worker's main) task: jobs run
+        # in tasks copied from it and inherit it, and shutdown, which runs in another task,
+        # closes exactly this one. It never touches an ORM context that a host process (a
+        # test, `accord dev`) already has.
+        orm = TortoiseContext()
+        orm.__enter__()
+        await orm.init(config=tortoise_config(settings))
+        ctx["tortoise"] = orm
         ctx["settings"] = settings
         ctx["queue"] = Queue(ctx["redis"], settings.queue_name)
 

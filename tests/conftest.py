@@ -1,0 +1,209 @@
+"""Test harness: one database and one Redis per run, the real app, a clean slate per test.
+
+By default the run uses a SQLite file in a temporary folder and an embedded redis-server.
+With ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` set, it uses those servers instead: it
+creates its own database (``accord_test_<random>``), applies the migrations to it, and drops
+it at the end, so concurrent runs never collide. Either way the schema comes from the
+migrations, never from ``generate_schemas``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from asgi_lifespan import LifespanManager
+from tortoise import connections
+
+from accord.database import MODEL_MODULES, apply_migrations  # noqa: F401
+from accord.embedded_redis import EmbeddedRedis
+from accord.settings import Settings, load_settings
+
+RUN_ID = secrets.token_hex(4)
+
+#: Cheaper argon2 for speed; the production defaults are tested in test_passwords.
+FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8192}
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    return url if url and url.startswith(("postgres://", "postgresql://")) else None
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    return "postgres" if _postgres_url() else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("accord-var")
+
+
+@pytest.fixture(scope="session")
+async def database_url(data_dir: Path) -> AsyncIterator[str]:
+    admin_url = _postgres_url()
+    if admin_url is None:
+        yield f"sqlite:///{data_dir / 'test.sqlite3'}"
+        return
+    name = f"accord_test_{RUN_ID}"
+    admin = await asyncpg.connect(_asyncpg_dsn(admin_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield _with_database(admin_url, name)
+    admin = await asyncpg.connect(_asyncpg_dsn(admin_url))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    configured = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    if configured:
+        yield configured
+        return
+    with EmbeddedRedis() as server:
+        yield server.url
+
+
+def make_settings(data_dir: Path, database_url: str, redis_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "dev",
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "secret_key": "test-secret-key-" + "x" * 32,
+        "queue_name": f"accord-test-{RUN_ID}:queue",
+        "redis_key_prefix": f"accord-test-{RUN_ID}",
+        **FAST_HASHING,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture(scope="session")
+async def settings(data_dir: Path, database_url: str, redis_url: str) -> Settings:
+    settings = make_settings(data_dir, database_url, redis_url)
+    await apply_migrations(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, redis_url: str) -> AsyncIterator[Any]:
+    from api.app import create_app
+
+    application = create_app(settings, redis_url)
+    async with LifespanManager(application) as manager:
+        yield manager.app
+
+
+@pytest.fixture(scope="session")
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://accord.test") as http:
+        yield http
+
+
+async def _table_names() -> list[str]:
+    from tortoise import Tortoise
+
+    return [model._meta.db_table for model in Tortoise.apps.get_models_iterable()]
+
+
+@pytest.fixture(autouse=True)
+async def clean_slate(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test starts with empty tables and no rate-limit counters or queued jobs."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    settings: Settings = request.getfixturevalue("settings")
+    db = connections.get("default")
+    tables = await _table_names()
+    if settings.is_sqlite:
+        for table in tables:
+            await db.execute_script(f'DELETE FROM "{table}"')
+    else:
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        await db.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    client = aioredis.from_url(request.getfixturevalue("redis_url"))
+    try:
+        for pattern in (f"{settings.redis_key_prefix}*", f"{settings.queue_name}*", "arq:*"):
+            keys = [k async for k in client.scan_iter(match=pattern, count=500)]
+            if keys:
+                await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+class GraphQL:
+    """Post a GraphQL operation the way a client does."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        expect_errors: bool = False,
+    ) -> dict[str, Any]:
+        sent = dict(headers or {})
+        if token:
+            sent["authorization"] = f"Bearer {token}"
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if not expect_errors:
+            assert "errors" not in body, body["errors"]
+        return body
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQL:
+    return GraphQL(client)
+
+
+@pytest.fixture
+def app_with(app, data_dir, database_url, redis_url):
+    """Another instance of the app with some settings changed, as an HTTP client."""
+    from contextlib import asynccontextmanager
+
+    from api.app import create_app
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        url = overrides.pop("redis_url", redis_url)
+        settings = make_settings(data_dir, database_url, url, **overrides)
+        application = create_app(settings, url, own_orm=False)
+        async with LifespanManager(application) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://other") as http:
+                yield http
+
+    return start

@@ -1,0 +1,128 @@
+"""The guarded GraphQL edge: limits, 413, masking, suggestions, request ids, logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from accord.logs import configure_logging
+from tests.conftest import make_settings
+
+
+async def test_typename_answers(gql):
+    assert (await gql("{ __typename }"))["data"] == {"__typename": "Query"}
+
+
+async def test_depth_limit(app_with):
+    async with app_with(max_query_depth=1) as http:
+        shallow = await http.post("/graphql", json={"query": "{ viewer { id } }"})
+        assert "errors" not in shallow.json()
+        deep = await http.post("/graphql", json={"query": "{ viewer { bindings { provider } } }"})
+        assert "exceeds maximum operation depth" in deep.json()["errors"][0]["message"]
+
+
+async def test_alias_limit(gql, settings):
+    aliases = " ".join(f"a{i}: __typename" for i in range(settings.max_aliases + 1))
+    body = await gql("{ " + aliases + " }", expect_errors=True)
+    assert "aliases found" in body["errors"][0]["message"]
+    ok = " ".join(f"a{i}: __typename" for i in range(settings.max_aliases))
+    assert "errors" not in await gql("{ " + ok + " }", expect_errors=True)
+
+
+async def test_token_limit(gql, settings):
+    fields = " ".join("__typename" for _ in range(settings.max_tokens))
+    body = await gql("{ " + fields + " }", expect_errors=True)
+    assert f"more than {settings.max_tokens} tokens" in body["errors"][0]["message"]
+    fewer = " ".join("__typename" for _ in range(500))
+    assert "errors" not in await gql("{ " + fewer + " }", expect_errors=True)
+
+
+async def test_batch_operation_limit(client, settings):
+    ops = [{"query": "{ __typename }"}] * settings.max_operations
+    ok = await client.post("/graphql", json=ops)
+    assert ok.status_code == 200
+    assert [r["data"] for r in ok.json()] == [{"__typename": "Query"}] * settings.max_operations
+    too_many = await client.post("/graphql", json=[*ops, {"query": "{ __typename }"}])
+    assert too_many.status_code == 400
+    assert "Too many operations" in too_many.text
+
+
+async def test_oversized_body_is_refused_with_413(client, settings):
+    padding = "#" + "x" * settings.max_body_bytes + "\n"
+    declared = await client.post("/graphql", json={"query": padding + "{ __typename }"})
+    assert declared.status_code == 413
+
+    async def chunks():
+        yield b'{"query": "'
+        for _ in range(settings.max_body_bytes // 1024 + 2):
+            yield b" " * 1024
+        yield b'{ __typename }"}'
+
+    streamed = await client.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    assert streamed.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_request_id_is_echoed_and_generated(client):
+    mine = await client.get("/healthz", headers={"x-request-id": "client-chosen-id-1"})
+    assert mine.headers["x-request-id"] == "client-chosen-id-1"
+    bad = await client.get("/healthz", headers={"x-request-id": "bad id\n"})
+    assert bad.headers["x-request-id"] != "bad id\n" and len(bad.headers["x-request-id"]) == 16
+
+
+async def test_dev_suggests_fields(gql):
+    body = await gql("{ viewr { id } }", expect_errors=True)
+    assert "Did you mean" in body["errors"][0]["message"]
+
+
+async def test_unexpected_error_is_masked_with_request_id(gql, monkeypatch):
+    import models.authentication as authentication
+
+    async def explode(*args, **kwargs):
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr(authentication, "register", explode)
+    body = await gql(
+        """mutation { register(input: {accountName: "someone", password: "x",
+        nickname: "S"}) { errors { code } } }""",
+        expect_errors=True,
+        headers={"x-request-id": "trace-me-12345"},
+    )
+    error = body["errors"][0]
+    assert "hunter2" not in json.dumps(body)
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "trace-me-12345"}
+    assert "trace-me-12345" in error["message"]
+
+
+@pytest.fixture
+async def prod_client(app_with, data_dir, database_url, redis_url):
+    configure_logging(make_settings(data_dir, database_url, redis_url, env="prod"))
+    async with app_with(env="prod") as http:
+        yield http
+    configure_logging(make_settings(data_dir, database_url, redis_url))
+
+
+async def test_prod_hides_suggestions_introspection_and_ide(prod_client):
+    typo = await prod_client.post("/graphql", json={"query": "{ viewr { id } }"})
+    message = typo.json()["errors"][0]["message"]
+    assert "viewr" in message and "Did you mean" not in message
+    schema = await prod_client.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+    assert "introspection" in schema.json()["errors"][0]["message"].lower()
+    ide = await prod_client.get("/graphql", headers={"accept": "text/html"})
+    assert ide.status_code in (404, 405) or "graphiql" not in ide.text.lower()
+
+
+async def test_prod_logs_are_json_with_request_id(prod_client, capsys, settings):
+    configure_logging(settings.model_copy(update={"env": "prod"}))
+    await prod_client.get("/healthz", headers={"x-request-id": "json-log-check-1"})
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    request_lines = [line for line in lines if line.get("event") == "request"]
+    assert request_lines and request_lines[-1]["request_id"] == "json-log-check-1"
+    assert request_lines[-1]["status"] == 200
+    logging.getLogger("accord.test").warning("outside a request")
+    plain = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert plain[-1]["event"] == "outside a request" and "request_id" not in plain[-1]
