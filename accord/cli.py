@@ -207,9 +207,19 @@ def create_staff(
 
 
 @cli.command("settings")
-def show_settings() -> None:
-    """Print the table of settings (the README's copy comes from here)."""
-    typer.echo(settings_table())
+def show_settings(
+    readme: Annotated[Path | None, typer.Option(help="Rewrite the table in this file.")] = None,
+) -> None:
+    """Print the table of settings, or rewrite the README's copy of it."""
+    if readme is None:
+        typer.echo(settings_table())
+        return
+    begin, end = "<!-- settings:begin -->", "<!-- settings:end -->"
+    text = readme.read_text()
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    readme.write_text(f"{head}{begin}\n{settings_table()}\n{end}{tail}")
+    typer.echo(f"Wrote the settings table to {readme}")
 
 
 def main() -> None:

@@ -13,12 +13,16 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.writer import MigrationWriter, format_migration_name
 
 from accord.settings import Settings
+from models.purposes import ensure_default_purposes
 
 #: Every module that defines models. A new domain adds its module here and nowhere else.
 MODEL_MODULES = [
     "models.accounts",
     "models.sessions",
     "models.bindings",
+    "models.purposes",
+    "models.policies",
+    "models.consent",
 ]
 
 
@@ -70,12 +74,16 @@ def ensure_data_dir(settings: Settings) -> None:
 
 
 async def apply_migrations(settings: Settings) -> None:
-    """Bring the database up to the newest migration (what `accord migrate` runs)."""
+    """Bring the database up to the newest migration and add the default purposes that are
+    missing (what `accord migrate` runs)."""
     ensure_data_dir(settings)
     try:
         await migrate(config=tortoise_config(settings))
     finally:
         await Tortoise.close_connections()
+    async with TortoiseContext() as orm:
+        await orm.init(config=tortoise_config(settings))
+        await ensure_default_purposes()
 
 
 async def detect_model_changes(settings: Settings) -> list[MigrationWriter]:

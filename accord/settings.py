@@ -113,6 +113,23 @@ class Settings(BaseSettings):
         description="JSON list of proxy addresses whose X-Forwarded-For is believed.",
     )
 
+    # --- consent -------------------------------------------------------------------------
+    consent_clock_skew: timedelta = Field(
+        timedelta(minutes=5),
+        description="How far in the future a client timestamp may be before it is rejected.",
+    )
+    consent_sync_max_events: int = Field(500, ge=1, description="Events one syncConsents takes.")
+    controller_name: str = Field("Accord operator", description="Data controller named in receipts.")
+    controller_contact: str = Field(
+        "privacy@example.com", description="Controller contact in consent receipts."
+    )
+    jurisdiction: str = Field("EU", description="Jurisdiction named in consent receipts.")
+    receipt_signing_key: SecretStr | None = Field(
+        None,
+        description="Private EC P-256 key (PEM) that signs consent receipts (ES256). In dev "
+        "one is generated and kept in `<data_dir>/receipt-key.pem`. Required in prod.",
+    )
+
     # --- workers ---------------------------------------------------------------------------
     queue_name: str = Field("accord:queue", description="arq queue name in Redis.")
     redis_key_prefix: str = Field(
@@ -130,6 +147,7 @@ class Settings(BaseSettings):
         "session_absolute_timeout",
         "recent_auth_window",
         "password_reset_ttl",
+        "consent_clock_skew",
         mode="before",
     )
     @classmethod
@@ -218,6 +236,10 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(_describe(error)) from None
     if settings.is_prod and settings.secret_key is None:
         raise SettingsError("invalid setting ACCORD_SECRET_KEY: required when ACCORD_ENV=prod")
+    if settings.is_prod and settings.receipt_signing_key is None:
+        raise SettingsError(
+            "invalid setting ACCORD_RECEIPT_SIGNING_KEY: required when ACCORD_ENV=prod"
+        )
     return settings
 
 

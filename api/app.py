@@ -23,12 +23,13 @@ from accord.database import ensure_data_dir, tortoise_config
 from accord.settings import Settings
 from api.context import Context
 from api.health import healthz, readyz
+from api.keys import jwks
 from api.limits import BodySizeLimit
 from api.request_context import RequestContext
 from api.schema import build_schema
 from models.login_limits import LoginLimits
 from models.passwords import Passwords
-from models.queue import Queue
+from models.queue import Broadcast, Queue
 
 
 class AccordGraphQL(GraphQL):
@@ -40,6 +41,7 @@ class AccordGraphQL(GraphQL):
             queue=state.queue,
             passwords=state.passwords,
             login_limits=state.login_limits,
+            broadcast=state.broadcast,
         )
 
 
@@ -63,6 +65,7 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
         app.state.passwords = Passwords(settings)
         app.state.queue = await Queue.connect(redis_url, settings.queue_name)
         app.state.login_limits = LoginLimits(settings, redis_url)
+        app.state.broadcast = Broadcast(app.state.queue.pool, settings.redis_key_prefix)
         orm = (
             RegisterTortoise(app, config=tortoise_config(settings))
             if own_orm
@@ -81,6 +84,7 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/.well-known/jwks.json", jwks),
         ],
         middleware=[
             Middleware(RequestContext),

@@ -9,11 +9,12 @@ from typing import Any
 from starlette.requests import Request
 
 from accord.settings import Settings
+from api.consent.loaders import ConsentLoaders
 from models.accounts import Account, Role
 from models.errors import DomainError, ErrorCode
 from models.login_limits import LoginLimits
 from models.passwords import Passwords
-from models.queue import Queue
+from models.queue import Broadcast, Queue
 from models.sessions import Session, is_recent, session_for_token
 
 _UNSET: Any = object()
@@ -26,6 +27,10 @@ class Context:
     queue: Queue | Any = None
     passwords: Passwords | Any = None
     login_limits: LoginLimits | Any = None
+    broadcast: Broadcast | Any = None
+    #: The graphql-transport-ws ``connection_init`` payload, for websocket operations.
+    connection_params: dict[str, Any] | None = None
+    consent_loaders: ConsentLoaders = field(default_factory=ConsentLoaders)
     #: How many ``login`` fields this HTTP request has asked for (aliases and batches too).
     login_attempts: int = 0
     _session: Session | Any | None = field(default=_UNSET, repr=False)
@@ -53,6 +58,9 @@ class Context:
         if self.request is None:
             return None
         header = self.request.headers.get("authorization", "")
+        if not header and self.connection_params:
+            params = self.connection_params
+            header = str(params.get("authorization") or params.get("Authorization") or "")
         scheme, _, token = header.partition(" ")
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 

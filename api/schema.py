@@ -9,11 +9,13 @@ from strawberry.tools import merge_types
 
 from accord.settings import Settings
 from api.accounts.schema import AccountMutations, AccountQueries
+from api.consent.schema import ConsentMutations, ConsentQueries, ConsentSubscriptions
 from api.errors import error_policy
 from api.limits import query_guards
 
-Query = merge_types("Query", (AccountQueries,))
-Mutation = merge_types("Mutation", (AccountMutations,))
+Query = merge_types("Query", (AccountQueries, ConsentQueries))
+Mutation = merge_types("Mutation", (AccountMutations, ConsentMutations))
+Subscription = merge_types("Subscription", (ConsentSubscriptions,))
 
 
 class AccordSchema(strawberry.Schema):
@@ -28,6 +30,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return AccordSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(batching_config={"max_operations": settings.max_operations}),
     )

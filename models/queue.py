@@ -40,3 +40,34 @@ class Queue:
 
     async def close(self) -> None:
         await self.pool.aclose()
+
+
+class Broadcast:
+    """Fire-and-forget notices between processes (Redis pub/sub): live updates only.
+
+    Nothing that must not be lost travels here; a subscriber that was away reads the
+    database, which has everything.
+    """
+
+    def __init__(self, pool: ArqRedis, prefix: str) -> None:
+        self.pool = pool
+        self.prefix = prefix
+
+    def channel(self, name: str) -> str:
+        return f"{self.prefix}:{name}"
+
+    async def publish(self, name: str, message: str) -> None:
+        await self.pool.publish(self.channel(name), message)
+
+    async def listen(self, name: str):
+        """Yield messages published on ``name`` until the caller stops iterating."""
+        pubsub = self.pool.pubsub()
+        await pubsub.subscribe(self.channel(name))
+        try:
+            async for item in pubsub.listen():
+                if item.get("type") == "message":
+                    data = item["data"]
+                    yield data.decode() if isinstance(data, bytes) else data
+        finally:
+            await pubsub.unsubscribe()
+            await pubsub.aclose()

@@ -21,15 +21,20 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
+from joserfc.jwk import ECKey
 from tortoise import connections
 
 from accord.database import MODEL_MODULES, apply_migrations  # noqa: F401
 from accord.embedded_redis import EmbeddedRedis
 from accord.settings import Settings, load_settings
+from models.purposes import ensure_default_purposes
 
 RUN_ID = secrets.token_hex(4)
 
-#: Cheaper argon2 for speed; the production defaults are tested in test_passwords.
+#: One receipt-signing key per run (as an operator would configure in prod).
+RECEIPT_KEY = ECKey.generate_key("P-256").as_pem(private=True).decode()
+
+#: Cheaper argon2 for speed; the production defaults are used by bench/login.py.
 FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8192}
 
 
@@ -94,6 +99,7 @@ def make_settings(data_dir: Path, database_url: str, redis_url: str, **overrides
         "database_url": database_url,
         "redis_url": redis_url,
         "secret_key": "test-secret-key-" + "x" * 32,
+        "receipt_signing_key": RECEIPT_KEY,
         "queue_name": f"accord-test-{RUN_ID}:queue",
         "redis_key_prefix": f"accord-test-{RUN_ID}",
         **FAST_HASHING,
@@ -146,6 +152,7 @@ async def clean_slate(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     else:
         quoted = ", ".join(f'"{t}"' for t in tables)
         await db.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    await ensure_default_purposes()
     client = aioredis.from_url(request.getfixturevalue("redis_url"))
     try:
         for pattern in (f"{settings.redis_key_prefix}*", f"{settings.queue_name}*", "arq:*"):

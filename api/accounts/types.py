@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from api.consent.viewer import AccountConsentFields
 from models import accounts as model
 from models.bindings import Binding as BindingModel
 from models.errors import DomainError, ErrorCode
@@ -67,7 +68,7 @@ async def _own(info: Info, account_id: int) -> bool:
 
 
 @strawberry.type(description="An account: what the user gave at registration.")
-class Account:
+class Account(AccountConsentFields):
     id: strawberry.ID
     account_name: str
     nickname: str

@@ -1,0 +1,421 @@
+"""Query, Mutation and Subscription fields of the consent domain: thin calls into ``models``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import StrEnum
+
+import strawberry
+from strawberry.types import Info
+
+from api.consent.types import (
+    ChangeCategory,
+    ConsentError,
+    ConsentErrorCode,
+    ConsentEvent,
+    ConsentSource,
+    LedgerCheck,
+    LegalBasis,
+    PageInfo,
+    PolicyVersion,
+    PolicyVersionConnection,
+    PolicyVersionEdge,
+    Purpose,
+    decode_id_cursor,
+    encode_id_cursor,
+)
+from api.errors import ClientError
+from api.payloads import payload
+from models import consent as ledger
+from models import consent_decisions as decisions
+from models import policies, purposes
+from models.accounts import Role
+from models.errors import DomainError, ErrorCode
+from models.receipts import receipt_claims, sign_receipt
+
+MAX_PAGE = 100
+LEDGER_ROLES = (Role.PRIVACY_OFFICER,)
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+@strawberry.input
+class DecisionInput:
+    purpose: str = strawberry.field(description="A purpose code.")
+    granted: bool
+
+
+@strawberry.input(description="Signed in, the account decides; otherwise give `deviceId`.")
+class SetConsentsInput:
+    policy_version: str
+    decisions: list[DecisionInput]
+    source: ConsentSource = ConsentSource.WEB
+    device_id: str | None = None
+
+
+@strawberry.input
+class AcceptPolicyInput:
+    policy_version: str
+    source: ConsentSource = ConsentSource.WEB
+    device_id: str | None = None
+
+
+@strawberry.input(description="One decision made offline on a device.")
+class SyncEventInput:
+    idempotency_key: str = strawberry.field(description="A UUID the client made; unique per subject.")
+    purpose: str
+    granted: bool
+    policy_version: str
+    client_timestamp: datetime
+    source: ConsentSource
+
+
+@strawberry.input
+class SyncConsentsInput:
+    device_id: str
+    events: list[SyncEventInput]
+    since: str | None = strawberry.field(
+        default=None, description="The cursor the previous sync returned."
+    )
+
+
+@strawberry.input(description="Give `text` (its SHA-256 is computed) or `url` with `textSha256`.")
+class PublishPolicyInput:
+    version: str
+    summary: str
+    effective_at: datetime
+    material: bool
+    change_categories: list[ChangeCategory] = strawberry.field(default_factory=list)
+    purposes: list[str] = strawberry.field(default_factory=list)
+    text: str | None = None
+    url: str | None = None
+    text_sha256: str | None = None
+
+
+@strawberry.input
+class CreatePurposeInput:
+    code: str
+    title: str
+    description: str
+    required: bool = False
+    legal_basis: LegalBasis = LegalBasis.CONSENT
+    category: str = "Core Function"
+
+
+@strawberry.input(description="The code never changes; the other fields may.")
+class UpdatePurposeInput:
+    code: str
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    legal_basis: LegalBasis | None = strawberry.UNSET
+    category: str | None = strawberry.UNSET
+
+
+# --- payloads ----------------------------------------------------------------------------
+
+
+@strawberry.type
+class SetConsentsPayload:
+    consents: list[ConsentEvent] | None = None
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AcceptPolicyPayload:
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+@strawberry.enum
+class SyncStatus(StrEnum):
+    ACCEPTED = "ACCEPTED"
+    DUPLICATE = "DUPLICATE"
+    REJECTED = "REJECTED"
+
+
+@strawberry.type
+class SyncResult:
+    idempotency_key: str
+    status: SyncStatus
+    code: ConsentErrorCode | None = strawberry.field(description="Why an event was REJECTED.")
+
+
+@strawberry.type
+class SyncConsentsPayload:
+    results: list[SyncResult] | None = None
+    events: list[ConsentEvent] | None = strawberry.field(
+        default=None, description="What other devices recorded since `since`."
+    )
+    cursor: str | None = strawberry.field(default=None, description="Pass as `since` next time.")
+    has_more: bool | None = None
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PublishPolicyPayload:
+    policy: PolicyVersion | None = None
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CreatePurposePayload:
+    purpose: Purpose | None = None
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UpdatePurposePayload:
+    purpose: Purpose | None = None
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+# --- who decides ---------------------------------------------------------------------------
+
+
+async def _subject(info: Info, device_id: str | None) -> tuple[str, str | None, int | None]:
+    """(subject, device id, account id): the signed-in account, else the named device."""
+    account = await info.context.viewer()
+    if device_id is not None:
+        device_id = ledger.clean_device_id(device_id)
+    if account is not None:
+        return ledger.account_subject(account.id), device_id, account.id
+    if device_id is None:
+        raise DomainError(ErrorCode.NOT_AUTHENTICATED, "deviceId", "sign in or give a deviceId")
+    await decisions.guard_device(device_id, signed_in=False)
+    return ledger.device_subject(device_id), device_id, None
+
+
+async def _announce(info: Info, account_id: int | None, events, device_id: str | None) -> None:
+    """Tell the account's other live clients (consentChanged); best effort only."""
+    if account_id is None or not events:
+        return
+    message = json.dumps({"ids": [e.id for e in events], "deviceId": device_id})
+    await info.context.broadcast.publish(f"consent:{account_id}", message)
+
+
+def _where(info: Info) -> dict[str, str]:
+    return {"user_agent": info.context.user_agent, "client_address": info.context.client_address}
+
+
+# --- fields --------------------------------------------------------------------------------
+
+
+@strawberry.type
+class ConsentQueries:
+    @strawberry.field(description="Every purpose personal data may be used for.")
+    async def purposes(self) -> list[Purpose]:
+        return [Purpose.of(p) for p in await purposes.Purpose.all()]
+
+    @strawberry.field(description="Published versions, newest effective first.")
+    async def policies(
+        self, first: int = 20, after: str | None = None
+    ) -> PolicyVersionConnection:
+        first = max(1, min(first, MAX_PAGE))
+        query = policies.PolicyVersion.all().order_by("-id")
+        after_id = decode_id_cursor(after)
+        if after_id is not None:
+            query = query.filter(id__lt=after_id)
+        rows = await query.limit(first + 1)
+        edges = [PolicyVersionEdge(cursor=encode_id_cursor(r.id), node=PolicyVersion.of(r))
+                 for r in rows[:first]]
+        return PolicyVersionConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )
+
+    @strawberry.field(description="The newest version already in effect.")
+    async def current_policy(self) -> PolicyVersion | None:
+        row = await policies.current_policy()
+        return PolicyVersion.of(row) if row else None
+
+    @strawberry.field(
+        description="A signed receipt (compact JWS, ES256) for one of your consent events; "
+        "verify it with the key at /.well-known/jwks.json."
+    )
+    async def consent_receipt(self, info: Info, id: strawberry.ID) -> str | None:
+        event = await ledger.ConsentEvent.get_or_none(id=int(id)) if str(id).isdigit() else None
+        if event is None:
+            return None
+        account = await info.context.viewer()
+        allowed = account is not None and (
+            event.subject in await ledger.subjects_of(account.id)
+            or account.role in (Role.PRIVACY_OFFICER, Role.ADMIN)
+        )
+        if not allowed:
+            return None
+        purpose = await purposes.Purpose.get_or_none(code=event.purpose_code)
+        policy = await policies.PolicyVersion.get_or_none(version=event.policy_version)
+        return sign_receipt(receipt_claims(event, purpose, policy, info.context.settings),
+                            info.context.settings)
+
+    @strawberry.field(
+        description="PRIVACY_OFFICER: recompute one subject's hash chain (an account or a "
+        "device) and report the first event that does not match."
+    )
+    async def verify_consent_ledger(
+        self, info: Info, account_id: strawberry.ID | None = None, device_id: str | None = None
+    ) -> LedgerCheck:
+        try:
+            await info.context.require_role(*LEDGER_ROLES)
+        except DomainError as error:
+            raise ClientError(str(error.code), error.message) from None
+        if (account_id is None) == (device_id is None):
+            raise ClientError("INVALID", "give exactly one of accountId and deviceId")
+        subject = (
+            ledger.account_subject(int(account_id))
+            if account_id is not None and str(account_id).isdigit()
+            else ledger.device_subject(device_id or "")
+        )
+        check = await ledger.verify_chain(subject)
+        broken = check.first_broken_event_id
+        return LedgerCheck(
+            ok=check.ok,
+            checked=check.checked,
+            first_broken_event_id=strawberry.ID(str(broken)) if broken is not None else None,
+        )
+
+
+@strawberry.type
+class ConsentMutations:
+    @strawberry.mutation(description="Record decisions for purposes under a policy version.")
+    @payload(ConsentError)
+    async def set_consents(self, info: Info, input: SetConsentsInput) -> SetConsentsPayload:
+        subject, device_id, account_id = await _subject(info, input.device_id)
+        stored = await decisions.set_consents(
+            subject,
+            info.context.settings,
+            policy_version=input.policy_version,
+            decisions=[(d.purpose, d.granted) for d in input.decisions],
+            source=input.source,
+            device_id=device_id,
+            **_where(info),
+        )
+        await _announce(info, account_id, stored, device_id)
+        return SetConsentsPayload(consents=[ConsentEvent.of(e) for e in stored])
+
+    @strawberry.mutation(description="Accept a policy version (ends requiresReconsent for it).")
+    @payload(ConsentError)
+    async def accept_policy(self, info: Info, input: AcceptPolicyInput) -> AcceptPolicyPayload:
+        subject, device_id, account_id = await _subject(info, input.device_id)
+        event = await decisions.accept_policy(
+            subject,
+            policy_version=input.policy_version,
+            source=input.source,
+            device_id=device_id,
+            **_where(info),
+        )
+        await _announce(info, account_id, [event], device_id)
+        return AcceptPolicyPayload()
+
+    @strawberry.mutation(
+        description="Offline batch sync: each event is judged on its own, a retried batch "
+        "stores nothing twice, and the answer carries what other devices recorded since `since`."
+    )
+    @payload(ConsentError)
+    async def sync_consents(self, info: Info, input: SyncConsentsInput) -> SyncConsentsPayload:
+        subject, device_id, account_id = await _subject(info, input.device_id)
+        result = await decisions.sync(
+            subject,
+            info.context.settings,
+            device_id=device_id,
+            requests=[
+                decisions.Requested(
+                    purpose=e.purpose,
+                    granted=e.granted,
+                    policy_version=e.policy_version,
+                    source=e.source,
+                    client_timestamp=e.client_timestamp,
+                    idempotency_key=e.idempotency_key,
+                )
+                for e in input.events
+            ],
+            since=input.since,
+            **_where(info),
+        )
+        accepted = {r.key for r in result.results if r.status == "ACCEPTED"}
+        if accepted and account_id is not None:
+            stored = await ledger.ConsentEvent.filter(
+                subject=subject, idempotency_key__in=list(accepted)
+            )
+            await _announce(info, account_id, stored, device_id)
+        return SyncConsentsPayload(
+            results=[
+                SyncResult(
+                    idempotency_key=r.key,
+                    status=SyncStatus[r.status],
+                    code=ConsentErrorCode(str(r.code)) if r.code else None,
+                )
+                for r in result.results
+            ],
+            events=[ConsentEvent.of(e) for e in result.events],
+            cursor=result.cursor,
+            has_more=result.has_more,
+        )
+
+    @strawberry.mutation(description="PRIVACY_OFFICER: publish a new, immutable policy version.")
+    @payload(ConsentError, roles=LEDGER_ROLES)
+    async def publish_policy(self, info: Info, input: PublishPolicyInput) -> PublishPolicyPayload:
+        row = await policies.publish_policy(
+            version=input.version,
+            summary=input.summary,
+            effective_at=input.effective_at,
+            material=input.material,
+            change_categories=list(input.change_categories),
+            purpose_codes=list(input.purposes),
+            text=input.text,
+            url=input.url,
+            text_sha256=input.text_sha256,
+            published_by=await info.context.viewer(),
+        )
+        return PublishPolicyPayload(policy=PolicyVersion.of(row))
+
+    @strawberry.mutation(description="PRIVACY_OFFICER: add a purpose.")
+    @payload(ConsentError, roles=LEDGER_ROLES)
+    async def create_purpose(self, info: Info, input: CreatePurposeInput) -> CreatePurposePayload:
+        row = await purposes.create_purpose(
+            code=input.code,
+            title=input.title,
+            description=input.description,
+            required=input.required,
+            legal_basis=input.legal_basis,
+            category=input.category,
+        )
+        return CreatePurposePayload(purpose=Purpose.of(row))
+
+    @strawberry.mutation(description="PRIVACY_OFFICER: reword or reclassify a purpose.")
+    @payload(ConsentError, roles=LEDGER_ROLES)
+    async def update_purpose(self, info: Info, input: UpdatePurposeInput) -> UpdatePurposePayload:
+        given = {
+            "title": input.title,
+            "description": input.description,
+            "legal_basis": input.legal_basis,
+            "category": input.category,
+        }
+        changes = {k: v for k, v in given.items() if v is not strawberry.UNSET and v is not None}
+        row = await purposes.update_purpose(input.code, changes)
+        return UpdatePurposePayload(purpose=Purpose.of(row))
+
+
+@strawberry.type
+class ConsentSubscriptions:
+    @strawberry.subscription(
+        description="Consent events your other devices record, as they are recorded. Sign in "
+        "with `authorization: Bearer <token>` in the connection_init payload."
+    )
+    async def consent_changed(
+        self, info: Info, device_id: str | None = None
+    ) -> AsyncGenerator[ConsentEvent, None]:
+        account = await info.context.viewer()
+        if account is None:
+            raise ClientError("NOT_AUTHENTICATED", "sign in first")
+        async for message in info.context.broadcast.listen(f"consent:{account.id}"):
+            notice = json.loads(message)
+            if device_id is not None and notice.get("deviceId") == device_id:
+                continue
+            for row in await ledger.ConsentEvent.filter(id__in=notice["ids"]).order_by("id"):
+                yield ConsentEvent.of(row)
+

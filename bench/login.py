@@ -1,0 +1,139 @@
+"""Password logins under load, against a real `accord serve` with production argon2 settings.
+
+    .venv/bin/python bench/login.py [--seconds 10] [--clients 32]
+
+Prints `metric: value` lines. The baseline is measured in the same run: the hash-bound limit
+is (cores / the time of one argon2id verification with the server's parameters), the most
+logins/s any implementation could reach here. Goals: login ratio >= 0.8, probe p99 < 25 ms
+(the API's event loop stays responsive while it hashes). Always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from argon2 import PasswordHasher, Type
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from accord.settings import load_settings  # noqa: E402
+from tests.processes import clean_env, free_port, wait_ready  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+LOGIN = "mutation($n: String!, $p: String!) { login(input: {accountName: $n, password: $p}) { token errors { code } } }"
+REGISTER = "mutation($n: String!, $p: String!) { register(input: {accountName: $n, password: $p, nickname: \"B\"}) { errors { code } } }"
+
+
+def one_hash_seconds(repeats: int = 20) -> float:
+    defaults = load_settings()
+    hasher = PasswordHasher(
+        time_cost=defaults.argon2_time_cost,
+        memory_cost=defaults.argon2_memory_kib,
+        parallelism=defaults.argon2_parallelism,
+        type=Type.ID,
+    )
+    stored = hasher.hash(PASSWORD)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        hasher.verify(stored, PASSWORD)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+async def run(seconds: float, clients: int) -> None:
+    cores = os.cpu_count() or 1
+    hash_s = one_hash_seconds()
+    bound = cores / hash_s
+    with tempfile.TemporaryDirectory() as tmp:
+        env = clean_env(
+            ACCORD_DATA_DIR=f"{tmp}/var",
+            ACCORD_LOGIN_LIMIT_PER_ACCOUNT="1000000/minute",
+            ACCORD_LOGIN_LIMIT_PER_ADDRESS="1000000/minute",
+            ACCORD_LOG_LEVEL="WARNING",
+        )
+        # Production argon2 parameters, not the cheap ones tests use.
+        env.pop("ACCORD_ARGON2_TIME_COST")
+        env.pop("ACCORD_ARGON2_MEMORY_KIB")
+        subprocess.run([sys.executable, "-m", "accord", "migrate"], env=env, cwd=tmp, check=True,
+                       capture_output=True)
+        port = free_port()
+        log = Path(tmp) / "server.log"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "accord", "serve", "--port", str(port)],
+            env=env, cwd=tmp, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        )
+        try:
+            await asyncio.to_thread(wait_ready, port, server, log)
+            limits = httpx.Limits(max_connections=clients + 4)
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
+            ) as http:
+                names = [f"bench{i}" for i in range(clients)]
+                for name in names:
+                    await http.post("/graphql", json={"query": REGISTER,
+                                                      "variables": {"n": name, "p": PASSWORD}})
+                stop_at = time.perf_counter() + seconds
+                logins = failures = 0
+                probes: list[float] = []
+
+                async def client(name: str) -> None:
+                    nonlocal logins, failures
+                    while time.perf_counter() < stop_at:
+                        r = await http.post("/graphql", json={"query": LOGIN,
+                                                              "variables": {"n": name, "p": PASSWORD}})
+                        if r.json()["data"]["login"]["token"]:
+                            logins += 1
+                        else:
+                            failures += 1
+
+                async def probe() -> None:
+                    while time.perf_counter() < stop_at:
+                        started = time.perf_counter()
+                        await http.post("/graphql", json={"query": "{ __typename }"})
+                        probes.append(time.perf_counter() - started)
+                        await asyncio.sleep(0.02)
+
+                started = time.perf_counter()
+                await asyncio.gather(probe(), *(client(n) for n in names))
+                elapsed = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    rate = logins / elapsed
+    probes.sort()
+    p99 = probes[min(len(probes) - 1, int(len(probes) * 0.99))] * 1000 if probes else float("nan")
+    print(f"cores: {cores}")
+    print(f"argon2_verify_ms: {hash_s * 1000:.1f}")
+    print(f"hash_bound_logins_per_s: {bound:.1f}")
+    print(f"logins_per_s: {rate:.1f}")
+    print(f"login_failures: {failures}")
+    print(f"login_ratio_vs_hash_bound: {rate / bound:.2f}")
+    print(f"probe_requests: {len(probes)}")
+    print(f"probe_p50_ms: {statistics.median(probes) * 1000 if probes else float('nan'):.1f}")
+    print(f"probe_p99_ms: {p99:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=32)
+    args = parser.parse_args()
+    try:
+        asyncio.run(run(args.seconds, args.clients))
+    except Exception as error:  # a benchmark reports, it does not fail the build
+        print(f"error: {error!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,343 @@
+"""The consent ledger: an append-only, hash-chained history of consent events per subject.
+
+A *subject* is an account (``account:<id>``) or, before sign-in, an anonymous device
+(``device:<id>``). Each subject's events form a chain: event ``n`` stores
+``hash = SHA-256(hash of event n-1 || canonical JSON of event n)``, so editing, deleting or
+reordering any stored event breaks every hash after it (``verify_chain``).
+
+Appends are serialised per subject by a head row (``ConsentChain``) that is advanced with a
+compare-and-set update, and ``(subject, seq)`` and ``(subject, idempotency_key)`` are unique:
+two clients syncing at once can neither fork the chain nor store an event twice. A conflict
+is retried, so no event is lost.
+
+State is never stored: a subject's current consent to a purpose is its latest decision, by
+client timestamp (the offline mobile rule: what the user did last wins), ties broken by
+server order. There is no update or delete path here; account deletion (a later issue)
+pseudonymises subjects with a recorded re-keying event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import json
+import random
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from tortoise import connections, fields
+from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from models.accounts import Account
+from models.errors import DomainError, ErrorCode
+from models.sessions import now
+
+GENESIS = "0" * 64
+SUBJECT_MAX = 80
+DEVICE_ID_RE = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+APPEND_RETRIES = 20
+
+
+class EventKind(StrEnum):
+    GRANTED = "GRANTED"
+    WITHDRAWN = "WITHDRAWN"
+    POLICY_ACCEPTED = "POLICY_ACCEPTED"
+    DEVICE_LINKED = "DEVICE_LINKED"
+
+
+class Source(StrEnum):
+    WEB = "WEB"
+    IOS = "IOS"
+    ANDROID = "ANDROID"
+    API = "API"
+    SUPPORT = "SUPPORT"
+
+
+DECISIONS = (EventKind.GRANTED, EventKind.WITHDRAWN)
+
+
+class ConsentEvent(Model):
+    id = fields.BigIntField(primary_key=True)
+    subject = fields.CharField(max_length=SUBJECT_MAX)
+    seq = fields.BigIntField()
+    kind = fields.CharEnumField(EventKind, max_length=24)
+    purpose_code = fields.CharField(max_length=64, null=True)
+    policy_version = fields.CharField(max_length=32, null=True)
+    source = fields.CharEnumField(Source, max_length=16)
+    device_id = fields.CharField(max_length=128, null=True)
+    client_timestamp = fields.DatetimeField()
+    server_timestamp = fields.DatetimeField()
+    idempotency_key = fields.CharField(max_length=36)
+    user_agent = fields.CharField(max_length=255, default="")
+    #: Truncated: /24 for IPv4, /48 for IPv6.
+    client_address = fields.CharField(max_length=64, default="")
+    prev_hash = fields.CharField(max_length=64)
+    hash = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "consent_event"
+        unique_together = (("subject", "seq"), ("subject", "idempotency_key"))
+
+
+class ConsentChain(Model):
+    """The head of one subject's chain: its last sequence number and hash."""
+
+    subject = fields.CharField(max_length=SUBJECT_MAX, primary_key=True)
+    seq = fields.BigIntField()
+    hash = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "consent_chain"
+
+
+class DeviceLink(Model):
+    """An anonymous device whose history now belongs to an account."""
+
+    device_id = fields.CharField(max_length=128, primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="devices_linked", on_delete=fields.CASCADE
+    )
+    linked_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "device_link"
+
+
+# --- subjects ----------------------------------------------------------------------------
+
+
+def account_subject(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def device_subject(device_id: str) -> str:
+    return f"device:{device_id}"
+
+
+def clean_device_id(raw: str, field_name: str = "deviceId") -> str:
+    if not DEVICE_ID_RE.fullmatch(raw or ""):
+        raise DomainError(
+            ErrorCode.INVALID, field_name, "must be 8-128 characters of A-Z, a-z, 0-9, '.', '_', ':', '-'"
+        )
+    return raw
+
+
+async def subjects_of(account_id: int) -> list[str]:
+    """The account's own subject and those of the devices linked to it."""
+    devices = await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
+    return [account_subject(account_id), *(device_subject(d) for d in devices)]
+
+
+# --- the chain ---------------------------------------------------------------------------
+
+
+def truncate_address(address: str) -> str:
+    """Keep the network, not the host: /24 for IPv4, /48 for IPv6."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
+def _instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical(event: ConsentEvent) -> bytes:
+    """The bytes that are hashed: every recorded field but the hashes, in a fixed form."""
+    body = {
+        "subject": event.subject,
+        "seq": event.seq,
+        "kind": str(event.kind),
+        "purpose": event.purpose_code,
+        "policyVersion": event.policy_version,
+        "source": str(event.source),
+        "deviceId": event.device_id,
+        "clientTimestamp": _instant(event.client_timestamp),
+        "serverTimestamp": _instant(event.server_timestamp),
+        "idempotencyKey": event.idempotency_key,
+        "userAgent": event.user_agent,
+        "clientAddress": event.client_address,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, event: ConsentEvent) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical(event)).hexdigest()
+
+
+@dataclass
+class NewEvent:
+    kind: EventKind
+    source: Source
+    idempotency_key: str
+    client_timestamp: datetime
+    purpose_code: str | None = None
+    policy_version: str | None = None
+    device_id: str | None = None
+
+
+@dataclass
+class Appended:
+    stored: list[ConsentEvent] = field(default_factory=list)
+    duplicates: set[str] = field(default_factory=set)
+
+
+class _ChainMoved(Exception):
+    """Another writer advanced the chain between our read and our write."""
+
+
+async def append(
+    subject: str, events: list[NewEvent], *, user_agent: str = "", client_address: str = ""
+) -> Appended:
+    """Append events to a subject's chain, skipping idempotency keys it already holds.
+
+    Safe under concurrency on SQLite and PostgreSQL: the head row is advanced only if it is
+    still where we read it, and losers retry from the new head.
+    """
+    address = truncate_address(client_address) if client_address else ""
+    for attempt in range(APPEND_RETRIES):
+        try:
+            return await _append_once(subject, events, user_agent[:255], address)
+        except (_ChainMoved, IntegrityError):
+            pass
+        except OperationalError as error:  # SQLite: another process holds the write lock
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+        await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter
+    raise DomainError(ErrorCode.CONFLICT, None, "the consent ledger is busy; retry the call")
+
+
+async def _append_once(
+    subject: str, events: list[NewEvent], user_agent: str, address: str
+) -> Appended:
+    result = Appended()
+    async with in_transaction():
+        keys = [e.idempotency_key for e in events]
+        held = set(
+            await ConsentEvent.filter(subject=subject, idempotency_key__in=keys).values_list(
+                "idempotency_key", flat=True
+            )
+        )
+        fresh: list[NewEvent] = []
+        for event in events:
+            if event.idempotency_key in held:
+                result.duplicates.add(event.idempotency_key)
+            else:
+                held.add(event.idempotency_key)
+                fresh.append(event)
+        if not fresh:
+            return result
+        head = await ConsentChain.get_or_none(subject=subject)
+        seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+        first_seq = seq + 1
+        moment = now()
+        rows = []
+        for event in fresh:
+            seq += 1
+            row = ConsentEvent(
+                subject=subject,
+                seq=seq,
+                kind=event.kind,
+                purpose_code=event.purpose_code,
+                policy_version=event.policy_version,
+                source=event.source,
+                device_id=event.device_id,
+                client_timestamp=event.client_timestamp,
+                server_timestamp=moment,
+                idempotency_key=event.idempotency_key,
+                user_agent=user_agent,
+                client_address=address,
+                prev_hash=prev,
+            )
+            row.hash = prev = chain_hash(prev, row)
+            rows.append(row)
+        if head is None:
+            await ConsentChain.create(subject=subject, seq=seq, hash=prev)
+        elif not await ConsentChain.filter(subject=subject, seq=head.seq).update(seq=seq, hash=prev):
+            raise _ChainMoved
+        await ConsentEvent.bulk_create(rows)
+        result.stored = await ConsentEvent.filter(
+            subject=subject, seq__gte=first_seq, seq__lte=seq
+        ).order_by("seq")
+    return result
+
+
+@dataclass
+class ChainCheck:
+    ok: bool
+    checked: int
+    first_broken_event_id: int | None
+
+
+async def verify_chain(subject: str, page: int = 1000) -> ChainCheck:
+    """Recompute every hash of a subject's chain, in order, and compare with the head."""
+    prev, expected_seq, checked, last_id = GENESIS, 1, 0, None
+    while True:
+        rows = await ConsentEvent.filter(subject=subject, seq__gte=expected_seq).order_by(
+            "seq"
+        ).limit(page)
+        for row in rows:
+            broken = (
+                row.seq != expected_seq
+                or row.prev_hash != prev
+                or chain_hash(prev, row) != row.hash
+            )
+            if broken:
+                return ChainCheck(False, checked, row.id)
+            prev, expected_seq, checked, last_id = row.hash, expected_seq + 1, checked + 1, row.id
+        if len(rows) < page:
+            break
+    head = await ConsentChain.get_or_none(subject=subject)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
+        return ChainCheck(False, checked, last_id)
+    return ChainCheck(True, checked, None)
+
+
+# --- state -------------------------------------------------------------------------------
+
+
+def _dialect() -> str:
+    return connections.get("default").capabilities.dialect
+
+
+async def latest_decisions(subjects: list[str]) -> dict[str, ConsentEvent]:
+    """Each purpose's latest decision across these subjects: two queries, however many
+    purposes or events there are."""
+    if not subjects:
+        return {}
+    marks = (
+        ["?"] * len(subjects)
+        if _dialect() == "sqlite"
+        else [f"${i}" for i in range(1, len(subjects) + 1)]
+    )
+    sql = f"""
+        SELECT id FROM (
+            SELECT id, ROW_NUMBER() OVER (
+                PARTITION BY purpose_code ORDER BY client_timestamp DESC, id DESC
+            ) AS rank
+            FROM consent_event
+            WHERE subject IN ({", ".join(marks)}) AND kind IN ('GRANTED', 'WITHDRAWN')
+        ) AS ranked WHERE rank = 1
+    """  # noqa: S608 - only placeholders are interpolated
+    rows = await connections.get("default").execute_query_dict(sql, subjects)
+    events = await ConsentEvent.filter(id__in=[r["id"] for r in rows])
+    return {e.purpose_code: e for e in events}
+
+
+async def has_accepted(subjects: list[str], versions: list[str]) -> bool:
+    return await ConsentEvent.filter(
+        subject__in=subjects, kind=EventKind.POLICY_ACCEPTED, policy_version__in=versions
+    ).exists()
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())

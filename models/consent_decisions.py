@@ -1,0 +1,358 @@
+"""Recording consent: decisions from the web, acceptance of a policy, offline batches from
+mobile apps, and linking an anonymous device's history to the account that signs in on it.
+
+Every path ends in ``models.consent.append``; nothing here writes events any other way.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from accord.settings import Settings
+from models.accounts import Account
+from models.consent import (
+    ConsentChain,
+    ConsentEvent,
+    DeviceLink,
+    EventKind,
+    NewEvent,
+    Source,
+    account_subject,
+    append,
+    device_subject,
+    has_accepted,
+    latest_decisions,
+    new_key,
+)
+from models.errors import DomainError, ErrorCode
+from models.policies import PolicyVersion, material_in_effect
+from models.purposes import Purpose
+from models.sessions import now
+
+
+@dataclass
+class Requested:
+    """One decision as a client sends it."""
+
+    purpose: str
+    granted: bool
+    policy_version: str
+    source: Source
+    client_timestamp: datetime
+    idempotency_key: str
+
+
+@dataclass
+class Judged:
+    key: str
+    status: str  # ACCEPTED, DUPLICATE or REJECTED
+    code: ErrorCode | None = None
+
+
+class _Catalogue:
+    """Purposes and policy versions, loaded once per call whatever the batch size."""
+
+    def __init__(self, purposes: dict[str, Purpose], versions: dict[str, PolicyVersion]) -> None:
+        self.purposes = purposes
+        self.versions = versions
+
+    @classmethod
+    async def load(cls, versions: set[str]) -> _Catalogue:
+        purposes = {p.code: p for p in await Purpose.all()}
+        found = {v.version: v for v in await PolicyVersion.filter(version__in=list(versions))}
+        return cls(purposes, found)
+
+    def problem(self, request: Requested, settings: Settings) -> ErrorCode | None:
+        purpose = self.purposes.get(request.purpose)
+        if purpose is None:
+            return ErrorCode.UNKNOWN_PURPOSE
+        version = self.versions.get(request.policy_version)
+        if version is None:
+            return ErrorCode.UNKNOWN_POLICY_VERSION
+        if version.purpose_codes and request.purpose not in version.purpose_codes:
+            return ErrorCode.PURPOSE_NOT_IN_POLICY
+        if purpose.required and not request.granted:
+            return ErrorCode.REQUIRED_PURPOSE
+        if request.client_timestamp > now() + settings.consent_clock_skew:
+            return ErrorCode.CLOCK_SKEW
+        return None
+
+
+def _event(request: Requested, device_id: str | None) -> NewEvent:
+    return NewEvent(
+        kind=EventKind.GRANTED if request.granted else EventKind.WITHDRAWN,
+        source=request.source,
+        idempotency_key=request.idempotency_key,
+        client_timestamp=request.client_timestamp,
+        purpose_code=request.purpose,
+        policy_version=request.policy_version,
+        device_id=device_id,
+    )
+
+
+async def guard_device(device_id: str | None, signed_in: bool) -> None:
+    """Once a device belongs to an account, only that account (signed in) writes for it."""
+    if device_id and not signed_in and await DeviceLink.filter(device_id=device_id).exists():
+        raise DomainError(
+            ErrorCode.DEVICE_LINKED, "deviceId", "this device belongs to an account: sign in"
+        )
+
+
+async def set_consents(
+    subject: str,
+    settings: Settings,
+    *,
+    policy_version: str,
+    decisions: list[tuple[str, bool]],
+    source: Source,
+    device_id: str | None = None,
+    user_agent: str = "",
+    client_address: str = "",
+) -> list[ConsentEvent]:
+    """All or nothing: one invalid decision refuses the whole call, naming it."""
+    if not decisions:
+        raise DomainError(ErrorCode.REQUIRED, "decisions", "give at least one decision")
+    if len(decisions) > 100:
+        raise DomainError(ErrorCode.TOO_MANY_EVENTS, "decisions", "at most 100 decisions")
+    catalogue = await _Catalogue.load({policy_version})
+    moment = now()
+    requests = [
+        Requested(code, granted, policy_version, source, moment, new_key())
+        for code, granted in decisions
+    ]
+    for index, request in enumerate(requests):
+        problem = catalogue.problem(request, settings)
+        if problem is not None:
+            where = "policyVersion" if problem == ErrorCode.UNKNOWN_POLICY_VERSION else (
+                f"decisions.{index}.purpose"
+            )
+            raise DomainError(problem, where, f"cannot record {request.purpose!r}: {problem}")
+    appended = await append(
+        subject,
+        [_event(r, device_id) for r in requests],
+        user_agent=user_agent,
+        client_address=client_address,
+    )
+    return appended.stored
+
+
+async def accept_policy(
+    subject: str,
+    *,
+    policy_version: str,
+    source: Source,
+    device_id: str | None = None,
+    user_agent: str = "",
+    client_address: str = "",
+) -> ConsentEvent:
+    if not await PolicyVersion.filter(version=policy_version).exists():
+        raise DomainError(
+            ErrorCode.UNKNOWN_POLICY_VERSION, "policyVersion", "no such published version"
+        )
+    appended = await append(
+        subject,
+        [
+            NewEvent(
+                kind=EventKind.POLICY_ACCEPTED,
+                source=source,
+                idempotency_key=new_key(),
+                client_timestamp=now(),
+                policy_version=policy_version,
+                device_id=device_id,
+            )
+        ],
+        user_agent=user_agent,
+        client_address=client_address,
+    )
+    return appended.stored[0]
+
+
+# --- offline sync --------------------------------------------------------------------------
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind == "seq" and value.isdigit():
+            return int(value)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise DomainError(ErrorCode.INVALID, "since", "not a cursor this server issued")
+
+
+@dataclass
+class SyncResult:
+    results: list[Judged]
+    events: list[ConsentEvent] = field(default_factory=list)
+    cursor: str = ""
+    has_more: bool = False
+
+
+def _valid_key(key: str) -> bool:
+    try:
+        return str(uuid.UUID(key)) == key.lower() and len(key) == 36
+    except ValueError:
+        return False
+
+
+async def sync(
+    subject: str,
+    settings: Settings,
+    *,
+    device_id: str,
+    requests: list[Requested],
+    since: str | None,
+    user_agent: str = "",
+    client_address: str = "",
+) -> SyncResult:
+    """Store a batch from an offline client, each event judged on its own, and return what
+    other devices recorded since the client's cursor.
+
+    A retried batch gets DUPLICATE for what was stored the first time and stores nothing
+    twice. The cursor is the subject's chain position, which only grows in commit order.
+    """
+    if len(requests) > settings.consent_sync_max_events:
+        raise DomainError(
+            ErrorCode.TOO_MANY_EVENTS,
+            "events",
+            f"at most {settings.consent_sync_max_events} events per call",
+        )
+    since_seq = decode_cursor(since)
+    catalogue = await _Catalogue.load({r.policy_version for r in requests})
+    judged: list[Judged] = []
+    accepted: list[NewEvent] = []
+    for request in requests:
+        key = request.idempotency_key.lower()
+        request.idempotency_key = key
+        problem = ErrorCode.INVALID if not _valid_key(key) else catalogue.problem(request, settings)
+        if problem is not None:
+            judged.append(Judged(key, "REJECTED", problem))
+        else:
+            judged.append(Judged(key, "ACCEPTED"))
+            accepted.append(_event(request, device_id))
+    appended = await append(
+        subject, accepted, user_agent=user_agent, client_address=client_address
+    )
+    stored_keys = {e.idempotency_key for e in appended.stored}
+    for verdict in judged:
+        if verdict.status == "ACCEPTED" and verdict.key not in stored_keys:
+            verdict.status = "DUPLICATE"
+    # Within one batch the same key twice: the first is stored, the rest are duplicates.
+    seen: set[str] = set()
+    for verdict in judged:
+        if verdict.status == "ACCEPTED":
+            if verdict.key in seen:
+                verdict.status = "DUPLICATE"
+            seen.add(verdict.key)
+    return await _since(subject, device_id, since_seq, judged, settings)
+
+
+async def _since(
+    subject: str, device_id: str, since_seq: int, judged: list[Judged], settings: Settings
+) -> SyncResult:
+    """The subject's events after ``since_seq`` that other devices recorded."""
+    limit = settings.consent_sync_max_events
+    rows = (
+        await ConsentEvent.filter(subject=subject, seq__gt=since_seq)
+        .filter(Q(device_id__isnull=True) | ~Q(device_id=device_id))
+        .order_by("seq")
+        .limit(limit + 1)
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if has_more:
+        cursor_seq = rows[-1].seq
+    else:
+        head = await ConsentChain.get_or_none(subject=subject)
+        cursor_seq = head.seq if head else since_seq
+    return SyncResult(judged, rows, encode_cursor(cursor_seq), has_more)
+
+
+# --- linking and state ---------------------------------------------------------------------
+
+
+async def link_device(
+    device_id: str, account: Account, *, source: Source, user_agent: str = "",
+    client_address: str = "",
+) -> bool:
+    """Give an anonymous device's history to the account signing in on it (once).
+
+    The device's chain stays as it is; the account's chain records the link, so the link
+    itself is tamper-evident. From then on the two histories are read together, and the
+    latest client timestamp decides (ties: server order).
+    """
+    if await DeviceLink.filter(device_id=device_id).exists():
+        return False
+    if not await ConsentEvent.filter(subject=device_subject(device_id)).exists():
+        return False
+    try:
+        await DeviceLink.create(device_id=device_id, account=account)
+    except IntegrityError:
+        return False
+    await append(
+        account_subject(account.id),
+        [
+            NewEvent(
+                kind=EventKind.DEVICE_LINKED,
+                source=source,
+                idempotency_key=new_key(),
+                client_timestamp=now(),
+                device_id=device_id,
+            )
+        ],
+        user_agent=user_agent,
+        client_address=client_address,
+    )
+    return True
+
+
+@dataclass
+class Consent:
+    purpose: Purpose
+    granted: bool
+    event: ConsentEvent | None
+
+
+async def current_consents(subjects: list[str]) -> list[Consent]:
+    """One row per purpose. Undecided: granted only if the purpose is required."""
+    purposes = await Purpose.all()
+    latest = await latest_decisions(subjects)
+    rows = []
+    for purpose in purposes:
+        event = latest.get(purpose.code)
+        granted = purpose.required or (event is not None and event.kind == EventKind.GRANTED)
+        rows.append(Consent(purpose, granted, event))
+    return rows
+
+
+async def requires_reconsent(subjects: list[str]) -> bool:
+    """True while a material version is in effect that these subjects have not accepted
+    (accepting any later version counts)."""
+    material = await material_in_effect()
+    if material is None:
+        return False
+    later = await PolicyVersion.filter(published_at__gte=material.published_at).values_list(
+        "version", flat=True
+    )
+    return not await has_accepted(subjects, list(later))
+
+
+async def history(subjects: list[str], first: int, after_id: int | None) -> list[ConsentEvent]:
+    """Newest first (server order); ``first + 1`` rows so the caller knows if more exist."""
+    query = ConsentEvent.filter(subject__in=subjects)
+    if after_id is not None:
+        query = query.filter(id__lt=after_id)
+    return await query.order_by("-id").limit(first + 1)
+
