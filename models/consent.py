@@ -21,14 +21,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import json
 import random
 import re
 import uuid
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from enum import StrEnum
 
+import orjson
 from tortoise import connections, fields
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.models import Model
@@ -151,7 +152,11 @@ def _instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def canonical(event: ConsentEvent) -> bytes:
+def _db(value: object) -> object:
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def canonical(event: ConsentEvent | EventRecord) -> bytes:
     """The bytes that are hashed: every recorded field but the hashes, in a fixed form."""
     body = {
         "subject": event.subject,
@@ -167,10 +172,11 @@ def canonical(event: ConsentEvent) -> bytes:
         "userAgent": event.user_agent,
         "clientAddress": event.client_address,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    # Same bytes as json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
-def chain_hash(prev_hash: str, event: ConsentEvent) -> str:
+def chain_hash(prev_hash: str, event: ConsentEvent | EventRecord) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical(event)).hexdigest()
 
 
@@ -187,8 +193,38 @@ class NewEvent:
 
 @dataclass
 class Appended:
-    stored: list[ConsentEvent] = field(default_factory=list)
+    stored: list[ConsentEvent | EventRecord] = field(default_factory=list)
     duplicates: set[str] = field(default_factory=set)
+
+
+@dataclass
+class EventRecord:
+    """A row about to be written: the fields ``canonical`` reads, without an ORM object
+    (building 500 model instances costs more than storing them)."""
+
+    subject: str
+    seq: int
+    kind: EventKind
+    purpose_code: str | None
+    policy_version: str | None
+    source: Source
+    device_id: str | None
+    client_timestamp: datetime
+    server_timestamp: datetime
+    idempotency_key: str
+    user_agent: str
+    client_address: str
+    prev_hash: str
+    hash: str = ""
+    id: int | None = None
+
+
+COLUMNS = [f.name for f in dataclass_fields(EventRecord) if f.name != "id"]
+
+
+def _insert_sql(dialect: str) -> str:
+    marks = ", ".join("?" if dialect == "sqlite" else f"${i}" for i in range(1, len(COLUMNS) + 1))
+    return f"INSERT INTO consent_event ({', '.join(COLUMNS)}) VALUES ({marks})"  # noqa: S608
 
 
 class _ChainMoved(Exception):
@@ -196,17 +232,24 @@ class _ChainMoved(Exception):
 
 
 async def append(
-    subject: str, events: list[NewEvent], *, user_agent: str = "", client_address: str = ""
+    subject: str,
+    events: list[NewEvent],
+    *,
+    user_agent: str = "",
+    client_address: str = "",
+    reload: bool = True,
 ) -> Appended:
     """Append events to a subject's chain, skipping idempotency keys it already holds.
 
     Safe under concurrency on SQLite and PostgreSQL: the head row is advanced only if it is
-    still where we read it, and losers retry from the new head.
+    still where we read it, and losers retry from the new head. ``reload=False`` skips
+    reading the stored rows back (their ``id`` is then unset), for bulk callers that only
+    need to know what was stored.
     """
     address = truncate_address(client_address) if client_address else ""
     for attempt in range(APPEND_RETRIES):
         try:
-            return await _append_once(subject, events, user_agent[:255], address)
+            return await _append_once(subject, events, user_agent[:255], address, reload)
         except (_ChainMoved, IntegrityError):
             pass
         except OperationalError as error:  # SQLite: another process holds the write lock
@@ -217,10 +260,10 @@ async def append(
 
 
 async def _append_once(
-    subject: str, events: list[NewEvent], user_agent: str, address: str
+    subject: str, events: list[NewEvent], user_agent: str, address: str, reload: bool
 ) -> Appended:
     result = Appended()
-    async with in_transaction():
+    async with in_transaction() as connection:
         keys = [e.idempotency_key for e in events]
         held = set(
             await ConsentEvent.filter(subject=subject, idempotency_key__in=keys).values_list(
@@ -243,7 +286,7 @@ async def _append_once(
         rows = []
         for event in fresh:
             seq += 1
-            row = ConsentEvent(
+            row = EventRecord(
                 subject=subject,
                 seq=seq,
                 kind=event.kind,
@@ -251,7 +294,8 @@ async def _append_once(
                 policy_version=event.policy_version,
                 source=event.source,
                 device_id=event.device_id,
-                client_timestamp=event.client_timestamp,
+                # UTC always, so that stored timestamps also sort as text (SQLite).
+                client_timestamp=event.client_timestamp.astimezone(UTC),
                 server_timestamp=moment,
                 idempotency_key=event.idempotency_key,
                 user_agent=user_agent,
@@ -264,10 +308,17 @@ async def _append_once(
             await ConsentChain.create(subject=subject, seq=seq, hash=prev)
         elif not await ConsentChain.filter(subject=subject, seq=head.seq).update(seq=seq, hash=prev):
             raise _ChainMoved
-        await ConsentEvent.bulk_create(rows)
-        result.stored = await ConsentEvent.filter(
-            subject=subject, seq__gte=first_seq, seq__lte=seq
-        ).order_by("seq")
+        await connection.execute_many(
+            _insert_sql(connection.capabilities.dialect),
+            [[_db(getattr(row, name)) for name in COLUMNS] for row in rows],
+        )
+        result.stored = (
+            await ConsentEvent.filter(subject=subject, seq__gte=first_seq, seq__lte=seq).order_by(
+                "seq"
+            )
+            if reload
+            else rows
+        )
     return result
 
 

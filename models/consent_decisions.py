@@ -49,6 +49,13 @@ class Requested:
 
 
 @dataclass
+class Malformed:
+    """An event the client sent that could not be read; it is REJECTED as INVALID."""
+
+    idempotency_key: str
+
+
+@dataclass
 class Judged:
     key: str
     status: str  # ACCEPTED, DUPLICATE or REJECTED
@@ -212,7 +219,7 @@ async def sync(
     settings: Settings,
     *,
     device_id: str,
-    requests: list[Requested],
+    requests: list[Requested | Malformed],
     since: str | None,
     user_agent: str = "",
     client_address: str = "",
@@ -230,20 +237,25 @@ async def sync(
             f"at most {settings.consent_sync_max_events} events per call",
         )
     since_seq = decode_cursor(since)
-    catalogue = await _Catalogue.load({r.policy_version for r in requests})
+    catalogue = await _Catalogue.load(
+        {r.policy_version for r in requests if isinstance(r, Requested)}
+    )
     judged: list[Judged] = []
     accepted: list[NewEvent] = []
     for request in requests:
         key = request.idempotency_key.lower()
+        if isinstance(request, Malformed) or not _valid_key(key):
+            judged.append(Judged(key, "REJECTED", ErrorCode.INVALID))
+            continue
         request.idempotency_key = key
-        problem = ErrorCode.INVALID if not _valid_key(key) else catalogue.problem(request, settings)
+        problem = catalogue.problem(request, settings)
         if problem is not None:
             judged.append(Judged(key, "REJECTED", problem))
         else:
             judged.append(Judged(key, "ACCEPTED"))
             accepted.append(_event(request, device_id))
     appended = await append(
-        subject, accepted, user_agent=user_agent, client_address=client_address
+        subject, accepted, user_agent=user_agent, client_address=client_address, reload=False
     )
     stored_keys = {e.idempotency_key for e in appended.stored}
     for verdict in judged:

@@ -6,8 +6,10 @@ import json
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import StrEnum
+from typing import NewType
 
 import strawberry
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from strawberry.types import Info
 
 from api.consent.types import (
@@ -63,20 +65,60 @@ class AcceptPolicyInput:
     device_id: str | None = None
 
 
-@strawberry.input(description="One decision made offline on a device.")
-class SyncEventInput:
-    idempotency_key: str = strawberry.field(description="A UUID the client made; unique per subject.")
-    purpose: str
-    granted: bool
-    policy_version: str
-    client_timestamp: datetime
-    source: ConsentSource
+class SyncEventShape(BaseModel):
+    """What one offline event must look like; checked per event, not per request."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    idempotency_key: str = Field(alias="idempotencyKey", max_length=64)
+    purpose: str = Field(max_length=64)
+    granted: StrictBool
+    policy_version: str = Field(alias="policyVersion", max_length=32)
+    client_timestamp: AwareDatetime = Field(alias="clientTimestamp")
+    source: ledger.Source
+
+
+def _object(value: object) -> object:
+    if not isinstance(value, dict):
+        raise ValueError("a ConsentSyncEvent is a JSON object")
+    return value
+
+
+ConsentSyncEvent = strawberry.scalar(
+    NewType("ConsentSyncEvent", dict),
+    name="ConsentSyncEvent",
+    description=(
+        "One decision made offline, as a JSON object: {idempotencyKey: UUID (client-made, "
+        "unique per subject), purpose: String (a purpose code), granted: Boolean, "
+        "policyVersion: String, clientTimestamp: DateTime with offset, source: "
+        "ConsentSource}. Each is checked on its own: a malformed one is REJECTED with code "
+        "INVALID while the rest are stored (typed input objects would fail the whole batch "
+        "for one bad field, and cost more to coerce than to store)."
+    ),
+    serialize=lambda value: value,
+    parse_value=_object,
+)
+
+
+def _read(raw: dict) -> decisions.Requested | decisions.Malformed:
+    try:
+        event = SyncEventShape.model_validate(raw)
+    except ValidationError:
+        key = raw.get("idempotencyKey")
+        return decisions.Malformed(key[:64] if isinstance(key, str) else "")
+    return decisions.Requested(
+        purpose=event.purpose,
+        granted=event.granted,
+        policy_version=event.policy_version,
+        source=event.source,
+        client_timestamp=event.client_timestamp,
+        idempotency_key=event.idempotency_key,
+    )
 
 
 @strawberry.input
 class SyncConsentsInput:
     device_id: str
-    events: list[SyncEventInput]
+    events: list[ConsentSyncEvent]
     since: str | None = strawberry.field(
         default=None, description="The cursor the previous sync returned."
     )
@@ -322,17 +364,7 @@ class ConsentMutations:
             subject,
             info.context.settings,
             device_id=device_id,
-            requests=[
-                decisions.Requested(
-                    purpose=e.purpose,
-                    granted=e.granted,
-                    policy_version=e.policy_version,
-                    source=e.source,
-                    client_timestamp=e.client_timestamp,
-                    idempotency_key=e.idempotency_key,
-                )
-                for e in input.events
-            ],
+            requests=[_read(raw) for raw in input.events],
             since=input.since,
             **_where(info),
         )
