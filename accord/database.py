@@ -23,6 +23,14 @@ MODEL_MODULES = [
     "models.purposes",
     "models.policies",
     "models.consent",
+    "models.devices",
+    "models.activity",
+    "models.error_reports",
+    "models.pictures",
+    "models.feedback",
+    "models.favorites",
+    "models.support",
+    "models.questionnaires",
 ]
 
 

@@ -130,6 +130,18 @@ class Settings(BaseSettings):
         "one is generated and kept in `<data_dir>/receipt-key.pem`. Required in prod.",
     )
 
+    # --- personal data -------------------------------------------------------------------
+    picture_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Largest picture upload.")
+    picture_max_pixels: int = Field(
+        25_000_000, ge=1, description="Most pixels (width x height) a picture may have."
+    )
+    error_report_max_bytes: int = Field(
+        65_536, ge=1024, description="Largest error report (message + stack + device config)."
+    )
+    activity_retention_days: int = Field(
+        180, ge=1, description="Search and click records older than this are deleted."
+    )
+
     # --- workers ---------------------------------------------------------------------------
     queue_name: str = Field("accord:queue", description="arq queue name in Redis.")
     redis_key_prefix: str = Field(

@@ -24,12 +24,14 @@ from accord.settings import Settings
 from api.context import Context
 from api.health import healthz, readyz
 from api.keys import jwks
+from api.personal.feedback import serve_picture
 from api.limits import BodySizeLimit
 from api.request_context import RequestContext
 from api.schema import build_schema
 from models.login_limits import LoginLimits
 from models.passwords import Passwords
 from models.queue import Broadcast, Queue
+from models.storage import LocalStorage
 
 
 class AccordGraphQL(GraphQL):
@@ -42,6 +44,7 @@ class AccordGraphQL(GraphQL):
             passwords=state.passwords,
             login_limits=state.login_limits,
             broadcast=state.broadcast,
+            storage=state.storage,
         )
 
 
@@ -57,6 +60,7 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
         graphql_ide=None if settings.is_prod else "graphiql",
         allow_queries_via_get=False,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        multipart_uploads_enabled=True,
     )
 
     @asynccontextmanager
@@ -66,6 +70,7 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
         app.state.queue = await Queue.connect(redis_url, settings.queue_name)
         app.state.login_limits = LoginLimits(settings, redis_url)
         app.state.broadcast = Broadcast(app.state.queue.pool, settings.redis_key_prefix)
+        app.state.storage = LocalStorage(settings.data_dir / "files")
         orm = (
             RegisterTortoise(app, config=tortoise_config(settings))
             if own_orm
@@ -85,10 +90,15 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/.well-known/jwks.json", jwks),
+            Route("/pictures/{picture_id}", serve_picture),
         ],
         middleware=[
             Middleware(RequestContext),
-            Middleware(BodySizeLimit, limit=settings.max_body_bytes),
+            Middleware(
+                BodySizeLimit,
+                limit=settings.max_body_bytes,
+                multipart_limit=settings.picture_max_bytes + 65_536,
+            ),
         ],
         lifespan=lifespan,
     )

@@ -10,11 +10,13 @@ from starlette.requests import Request
 
 from accord.settings import Settings
 from api.consent.loaders import ConsentLoaders
+from api.personal.loaders import PersonalLoaders
 from models.accounts import Account, Role
 from models.errors import DomainError, ErrorCode
 from models.login_limits import LoginLimits
 from models.passwords import Passwords
 from models.queue import Broadcast, Queue
+from models.storage import Storage
 from models.sessions import Session, is_recent, session_for_token
 
 _UNSET: Any = object()
@@ -30,7 +32,9 @@ class Context:
     broadcast: Broadcast | Any = None
     #: The graphql-transport-ws ``connection_init`` payload, for websocket operations.
     connection_params: dict[str, Any] | None = None
+    storage: Storage | Any = None
     consent_loaders: ConsentLoaders = field(default_factory=ConsentLoaders)
+    personal_loaders: PersonalLoaders = field(default_factory=PersonalLoaders)
     #: How many ``login`` fields this HTTP request has asked for (aliases and batches too).
     login_attempts: int = 0
     _session: Session | Any | None = field(default=_UNSET, repr=False)

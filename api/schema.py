@@ -9,12 +9,36 @@ from strawberry.tools import merge_types
 
 from accord.settings import Settings
 from api.accounts.schema import AccountMutations, AccountQueries
-from api.consent.schema import ConsentMutations, ConsentQueries, ConsentSubscriptions
+from api.consent.schema import (
+    CONSENT_SYNC_EVENT,
+    ConsentMutations,
+    ConsentQueries,
+    ConsentSubscriptions,
+    ConsentSyncEvent,
+)
 from api.errors import error_policy
+from api.personal.activity import ActivityMutations
+from api.personal.favorites import FavoriteMutations
+from api.personal.feedback import FeedbackMutations, FeedbackQueries
+from api.personal.questionnaires import QuestionnaireMutations, QuestionnaireQueries
+from api.personal.support import SupportMutations, SupportQueries
 from api.limits import query_guards
 
-Query = merge_types("Query", (AccountQueries, ConsentQueries))
-Mutation = merge_types("Mutation", (AccountMutations, ConsentMutations))
+Query = merge_types(
+    "Query", (AccountQueries, ConsentQueries, FeedbackQueries, SupportQueries, QuestionnaireQueries)
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        AccountMutations,
+        ConsentMutations,
+        FavoriteMutations,
+        FeedbackMutations,
+        SupportMutations,
+        QuestionnaireMutations,
+        ActivityMutations,
+    ),
+)
 Subscription = merge_types("Subscription", (ConsentSubscriptions,))
 
 
@@ -32,7 +56,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(batching_config={"max_operations": settings.max_operations}),
+        config=StrawberryConfig(
+            batching_config={"max_operations": settings.max_operations},
+            scalar_map={ConsentSyncEvent: CONSENT_SYNC_EVENT},
+        ),
     )
 
 

@@ -7,6 +7,7 @@ already past their expiry, so a second run finds nothing left to do.
 from __future__ import annotations
 
 from accord.settings import Settings
+from models.activity import purge_older_than
 from models.bindings import PasswordReset
 from models.sessions import now, purge_expired
 
@@ -25,4 +26,7 @@ async def clean_up(settings: Settings) -> dict[str, int]:
     return {
         "sessions": await purge_expired(settings, settings.sweep_batch_size),
         "password_resets": await purge_spent_resets(settings.sweep_batch_size),
+        "activity": await purge_older_than(
+            settings.activity_retention_days, settings.sweep_batch_size
+        ),
     }

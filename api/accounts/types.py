@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.consent.viewer import AccountConsentFields
+from api.personal.viewer import AccountPersonalFields
 from models import accounts as model
 from models.bindings import Binding as BindingModel
 from models.errors import DomainError, ErrorCode
@@ -68,7 +69,7 @@ async def _own(info: Info, account_id: int) -> bool:
 
 
 @strawberry.type(description="An account: what the user gave at registration.")
-class Account(AccountConsentFields):
+class Account(AccountConsentFields, AccountPersonalFields):
     id: strawberry.ID
     account_name: str
     nickname: str

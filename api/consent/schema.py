@@ -20,15 +20,13 @@ from api.consent.types import (
     ConsentSource,
     LedgerCheck,
     LegalBasis,
-    PageInfo,
     PolicyVersion,
     PolicyVersionConnection,
     PolicyVersionEdge,
     Purpose,
-    decode_id_cursor,
-    encode_id_cursor,
 )
 from api.errors import ClientError
+from api.pagination import PageInfo, decode_cursor, encode_cursor
 from api.payloads import payload
 from models import consent as ledger
 from models import consent_decisions as decisions
@@ -83,8 +81,10 @@ def _object(value: object) -> object:
     return value
 
 
-ConsentSyncEvent = strawberry.scalar(
-    NewType("ConsentSyncEvent", dict),
+ConsentSyncEvent = NewType("ConsentSyncEvent", dict)
+
+#: Registered in the schema's ``scalar_map`` (api/schema.py).
+CONSENT_SYNC_EVENT = strawberry.scalar(
     name="ConsentSyncEvent",
     description=(
         "One decision made offline, as a JSON object: {idempotencyKey: UUID (client-made, "
@@ -256,11 +256,11 @@ class ConsentQueries:
     ) -> PolicyVersionConnection:
         first = max(1, min(first, MAX_PAGE))
         query = policies.PolicyVersion.all().order_by("-id")
-        after_id = decode_id_cursor(after)
+        after_id = decode_cursor(after)
         if after_id is not None:
             query = query.filter(id__lt=after_id)
         rows = await query.limit(first + 1)
-        edges = [PolicyVersionEdge(cursor=encode_id_cursor(r.id), node=PolicyVersion.of(r))
+        edges = [PolicyVersionEdge(cursor=encode_cursor(r.id), node=PolicyVersion.of(r))
                  for r in rows[:first]]
         return PolicyVersionConnection(
             edges=edges,

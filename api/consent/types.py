@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from enum import StrEnum
 
 import strawberry
 from strawberry.types import Info
 
+from api.pagination import PageInfo
 from models import consent as ledger
 from models import policies, purposes
 from models.consent_decisions import Consent as ConsentRow
@@ -179,28 +179,6 @@ class ConsentEvent:
 
 
 # --- Relay connections ---------------------------------------------------------------------
-
-
-def encode_id_cursor(row_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{row_id}".encode()).decode()
-
-
-def decode_id_cursor(cursor: str | None) -> int | None:
-    if not cursor:
-        return None
-    try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "id" and value.isdigit():
-            return int(value)
-    except (ValueError, UnicodeDecodeError):
-        pass
-    return -1  # matches nothing: a forged cursor reads an empty page
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
 
 
 @strawberry.type

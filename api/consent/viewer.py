@@ -13,10 +13,8 @@ from api.consent.types import (
     ConsentEvent,
     ConsentEventConnection,
     ConsentEventEdge,
-    PageInfo,
-    decode_id_cursor,
-    encode_id_cursor,
 )
+from api.pagination import PageInfo, decode_cursor, encode_cursor
 from models import consent_decisions as decisions
 from models.accounts import Role
 
@@ -58,9 +56,9 @@ class AccountConsentFields:
         if subjects is None:
             return empty
         first = max(1, min(first, MAX_PAGE))
-        rows = await decisions.history(subjects, first, decode_id_cursor(after))
+        rows = await decisions.history(subjects, first, decode_cursor(after))
         edges = [
-            ConsentEventEdge(cursor=encode_id_cursor(r.id), node=ConsentEvent.of(r))
+            ConsentEventEdge(cursor=encode_cursor(r.id), node=ConsentEvent.of(r))
             for r in rows[:first]
         ]
         return ConsentEventConnection(

@@ -1,0 +1,124 @@
+"""Search keywords and clicked links: kept only while the subject consents to ``activity_log``.
+
+Consent is checked at the moment of recording, against the ledger's current state; without
+it nothing is stored. Rows older than the retention period are deleted by the sweeper.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.accounts import Account
+from models.consent import (
+    EventKind,
+    device_subject,
+    latest_decisions,
+    subjects_of,
+    truncate_address,
+)
+from models.errors import DomainError, ErrorCode
+from models.sessions import now
+
+PURPOSE = "activity_log"
+KEYWORDS_MAX = 200
+LINK_MAX = 2048
+
+
+class SearchRecord(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", null=True, related_name="search_records", on_delete=fields.CASCADE
+    )
+    device_id = fields.CharField(max_length=128, null=True, db_index=True)
+    keywords = fields.CharField(max_length=KEYWORDS_MAX)
+    client_address = fields.CharField(max_length=64, default="")
+    user_agent = fields.CharField(max_length=255, default="")
+    recorded_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "search_record"
+
+
+class ClickRecord(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", null=True, related_name="click_records", on_delete=fields.CASCADE
+    )
+    device_id = fields.CharField(max_length=128, null=True, db_index=True)
+    link = fields.CharField(max_length=LINK_MAX)
+    client_address = fields.CharField(max_length=64, default="")
+    user_agent = fields.CharField(max_length=255, default="")
+    recorded_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "click_record"
+
+
+async def consents_to_activity_log(account: Account | None, device_id: str | None) -> bool:
+    if account is not None:
+        subjects = await subjects_of(account.id)
+    elif device_id is not None:
+        subjects = [device_subject(device_id)]
+    else:
+        return False
+    latest = (await latest_decisions(subjects)).get(PURPOSE)
+    return latest is not None and latest.kind == EventKind.GRANTED
+
+
+def clean_keywords(raw: str) -> str:
+    value = " ".join(raw.split())
+    if not value or len(value) > KEYWORDS_MAX:
+        raise DomainError(ErrorCode.INVALID, "keywords", f"must be 1-{KEYWORDS_MAX} characters")
+    return value
+
+
+def clean_link(raw: str) -> str:
+    parts = urlsplit(raw.strip()) if len(raw) <= LINK_MAX else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DomainError(ErrorCode.INVALID, "link", "must be an http(s) URL")
+    return raw.strip()
+
+
+async def record_search(
+    account: Account | None, device_id: str | None, keywords: str, *, user_agent: str,
+    client_address: str,
+) -> bool:
+    """Store the search if (and only if) the subject consents; True when stored."""
+    keywords = clean_keywords(keywords)
+    if not await consents_to_activity_log(account, device_id):
+        return False
+    await SearchRecord.create(
+        account=account, device_id=device_id, keywords=keywords, user_agent=user_agent[:255],
+        client_address=truncate_address(client_address), recorded_at=now(),
+    )
+    return True
+
+
+async def record_click(
+    account: Account | None, device_id: str | None, link: str, *, user_agent: str,
+    client_address: str,
+) -> bool:
+    link = clean_link(link)
+    if not await consents_to_activity_log(account, device_id):
+        return False
+    await ClickRecord.create(
+        account=account, device_id=device_id, link=link, user_agent=user_agent[:255],
+        client_address=truncate_address(client_address), recorded_at=now(),
+    )
+    return True
+
+
+async def purge_older_than(days: int, batch_size: int) -> int:
+    """Delete activity past its retention, a batch at a time (safe to run twice at once)."""
+    cutoff = now() - timedelta(days=days)
+    removed = 0
+    for model in (SearchRecord, ClickRecord):
+        while ids := await model.filter(recorded_at__lt=cutoff).limit(batch_size).values_list(
+            "id", flat=True
+        ):
+            removed += await model.filter(id__in=list(ids)).delete()
+    return removed

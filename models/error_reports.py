@@ -1,0 +1,77 @@
+"""Error reports from clients: the message, stack and device configuration when an app fails.
+
+Accepted signed in or anonymously with a device id; size-limited so a report cannot be used
+to fill the database.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.accounts import Account
+from models.consent import clean_device_id, truncate_address
+from models.errors import DomainError, ErrorCode
+
+
+class ErrorReport(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", null=True, related_name="error_reports", on_delete=fields.CASCADE
+    )
+    device_id = fields.CharField(max_length=128, null=True, db_index=True)
+    message = fields.TextField()
+    stack = fields.TextField(default="")
+    device_config = fields.JSONField(default=dict)
+    app_version = fields.CharField(max_length=50, default="")
+    client_address = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "error_report"
+
+
+async def report_error(
+    account: Account | None,
+    *,
+    message: str,
+    stack: str | None,
+    device_config: object,
+    app_version: str | None,
+    device_id: str | None,
+    client_address: str,
+    max_bytes: int,
+) -> ErrorReport:
+    if account is None and not device_id:
+        raise DomainError(ErrorCode.NOT_AUTHENTICATED, "deviceId", "sign in or give a deviceId")
+    if device_id is not None:
+        device_id = clean_device_id(device_id)
+    if not message.strip():
+        raise DomainError(ErrorCode.REQUIRED, "message", "describe the error")
+    if device_config is None:
+        device_config = {}
+    if not isinstance(device_config, dict):
+        raise DomainError(ErrorCode.INVALID, "deviceConfig", "must be a JSON object")
+    size = (
+        len(message.encode())
+        + len((stack or "").encode())
+        + len(json.dumps(device_config).encode())
+        + len((app_version or "").encode())
+    )
+    if size > max_bytes:
+        raise DomainError(
+            ErrorCode.TOO_LARGE, None, f"an error report may be at most {max_bytes} bytes"
+        )
+    if app_version and len(app_version) > 50:
+        raise DomainError(ErrorCode.INVALID, "appVersion", "must be at most 50 characters")
+    return await ErrorReport.create(
+        account=account,
+        device_id=device_id,
+        message=message,
+        stack=stack or "",
+        device_config=device_config,
+        app_version=app_version or "",
+        client_address=truncate_address(client_address),
+    )

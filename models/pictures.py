@@ -1,0 +1,102 @@
+"""Pictures users upload with feedback: checked by content, re-encoded without metadata.
+
+Only PNG, JPEG and WebP are accepted, judged by decoding the bytes (never by file name or
+declared type). The stored file is a fresh encoding of the pixels, so EXIF (GPS position,
+device serial), XMP, ICC and text chunks never reach storage. Orientation from EXIF is
+applied to the pixels first so the picture still shows the right way up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from tortoise import fields
+from tortoise.models import Model
+
+from models.accounts import Account
+from models.errors import DomainError, ErrorCode
+from models.storage import Storage
+
+FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+class Picture(Model):
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    owner: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="pictures", on_delete=fields.CASCADE
+    )
+    feedback: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Feedback", null=True, related_name="pictures", on_delete=fields.SET_NULL
+    )
+    storage_key = fields.CharField(max_length=200, unique=True)
+    content_type = fields.CharField(max_length=32)
+    width = fields.IntField()
+    height = fields.IntField()
+    size = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "picture"
+
+
+def _clean(data: bytes, max_pixels: int) -> tuple[bytes, str, int, int]:
+    Image.MAX_IMAGE_PIXELS = None  # we check the count ourselves, with our own limit
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            kind = probe.format
+            width, height = probe.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise DomainError(ErrorCode.UNSUPPORTED_TYPE, "file", "not a PNG, JPEG or WebP image") from None
+    if kind not in FORMATS:
+        raise DomainError(ErrorCode.UNSUPPORTED_TYPE, "file", "only PNG, JPEG and WebP are accepted")
+    if width * height > max_pixels:
+        raise DomainError(ErrorCode.TOO_LARGE, "file", f"at most {max_pixels} pixels")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            upright = ImageOps.exif_transpose(image) or image
+            if upright.mode == "P":
+                upright = upright.convert("RGBA")
+            # A new image from the bare pixels: nothing of the original's metadata survives.
+            clean = Image.frombytes(upright.mode, upright.size, upright.tobytes())
+            if kind == "JPEG" and clean.mode not in ("RGB", "L", "CMYK"):
+                clean = clean.convert("RGB")
+            out = io.BytesIO()
+            options = {"quality": 90} if kind in ("JPEG", "WEBP") else {}
+            clean.save(out, format=kind, **options)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise DomainError(ErrorCode.INVALID, "file", "the image could not be decoded") from None
+    return out.getvalue(), FORMATS[kind], clean.width, clean.height
+
+
+async def store_picture(
+    owner: Account, data: bytes, storage: Storage, *, max_bytes: int, max_pixels: int
+) -> Picture:
+    if len(data) > max_bytes:
+        raise DomainError(ErrorCode.TOO_LARGE, "file", f"at most {max_bytes} bytes")
+    if not data:
+        raise DomainError(ErrorCode.REQUIRED, "file", "the file is empty")
+    clean, content_type, width, height = await asyncio.to_thread(_clean, data, max_pixels)
+    picture_id = uuid.uuid4()
+    key = f"pictures/{picture_id.hex[:2]}/{picture_id.hex}"
+    await storage.put(key, clean)
+    return await Picture.create(
+        id=picture_id,
+        owner=owner,
+        storage_key=key,
+        content_type=content_type,
+        width=width,
+        height=height,
+        size=len(clean),
+    )
+
+
+async def delete_picture(picture: Picture, storage: Storage) -> None:
+    """Row first, then file: a crash in between leaves an orphan file, never a dangling row
+    (the deletion job removes files by key again, idempotently)."""
+    await Picture.filter(id=picture.id).delete()
+    await storage.delete(picture.storage_key)
+

@@ -1,0 +1,75 @@
+"""Questionnaires staff define, and the answers users give (personal data, like the rest)."""
+
+from __future__ import annotations
+
+import json
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.accounts import Account
+from models.errors import DomainError, ErrorCode
+
+ANSWERS_MAX_BYTES = 16_384
+QUESTIONS_MAX = 50
+
+
+class Questionnaire(Model):
+    id = fields.BigIntField(primary_key=True)
+    title = fields.CharField(max_length=200)
+    #: A list of {"id": str, "text": str}.
+    questions = fields.JSONField()
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "questionnaire"
+
+
+class QuestionnaireAnswer(Model):
+    id = fields.BigIntField(primary_key=True)
+    questionnaire: fields.ForeignKeyRelation[Questionnaire] = fields.ForeignKeyField(
+        "models.Questionnaire", related_name="answers", on_delete=fields.CASCADE
+    )
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="questionnaire_answers", on_delete=fields.CASCADE
+    )
+    answers = fields.JSONField()
+    answered_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "questionnaire_answer"
+        unique_together = (("questionnaire", "account"),)
+
+
+async def define_questionnaire(title: str, questions: list[dict]) -> Questionnaire:
+    title = title.strip()
+    if not title or len(title) > 200:
+        raise DomainError(ErrorCode.INVALID, "title", "must be 1-200 characters")
+    if not 1 <= len(questions) <= QUESTIONS_MAX:
+        raise DomainError(ErrorCode.INVALID, "questions", f"give 1-{QUESTIONS_MAX} questions")
+    ids = [q.get("id") for q in questions]
+    if any(not isinstance(i, str) or not i for i in ids) or len(set(ids)) != len(ids):
+        raise DomainError(ErrorCode.INVALID, "questions", "each question needs a unique id")
+    return await Questionnaire.create(title=title, questions=questions)
+
+
+async def answer_questionnaire(account: Account, questionnaire_id: int, answers: object):
+    questionnaire = await Questionnaire.get_or_none(id=questionnaire_id, active=True)
+    if questionnaire is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "questionnaireId", "no such questionnaire")
+    if not isinstance(answers, dict) or not answers:
+        raise DomainError(ErrorCode.INVALID, "answers", "answers are an object keyed by question id")
+    if len(json.dumps(answers).encode()) > ANSWERS_MAX_BYTES:
+        raise DomainError(ErrorCode.TOO_LARGE, "answers", f"at most {ANSWERS_MAX_BYTES} bytes")
+    known = {q["id"] for q in questionnaire.questions}
+    unknown = set(answers) - known
+    if unknown:
+        raise DomainError(ErrorCode.INVALID, "answers", f"unknown questions: {sorted(unknown)}")
+    row, created = await QuestionnaireAnswer.get_or_create(
+        questionnaire=questionnaire, account=account, defaults={"answers": answers}
+    )
+    if not created:
+        row.answers = answers
+        await row.save(update_fields=["answers", "answered_at"])
+    return row

@@ -1,0 +1,143 @@
+"""Support correspondence, and the log of every staff read of it.
+
+The rule for staff (need-to-know): a SUPPORT staffer sees the *queue* of unassigned open
+threads by subject only; a thread's messages and its customer become visible to the one
+staffer working it, who takes it by replying first (``staff_reply``). Every time staff read
+a thread, a ``StaffAccess`` row records who read what, when.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from models.accounts import Account
+from models.errors import DomainError, ErrorCode
+
+SUBJECT_MAX = 200
+MESSAGE_MAX = 5000
+ORDER_REF_MAX = 64
+
+
+class ThreadStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class SupportThread(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="support_threads", on_delete=fields.CASCADE
+    )
+    assignee: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", null=True, related_name="assigned_threads", on_delete=fields.SET_NULL
+    )
+    subject = fields.CharField(max_length=SUBJECT_MAX)
+    order_ref = fields.CharField(max_length=ORDER_REF_MAX, default="")
+    status = fields.CharEnumField(ThreadStatus, max_length=8, default=ThreadStatus.OPEN)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "support_thread"
+
+
+class SupportMessage(Model):
+    id = fields.BigIntField(primary_key=True)
+    thread: fields.ForeignKeyRelation[SupportThread] = fields.ForeignKeyField(
+        "models.SupportThread", related_name="messages", on_delete=fields.CASCADE
+    )
+    from_staff = fields.BooleanField(default=False)
+    #: The staffer who wrote it (null for the customer's own messages).
+    staff: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", null=True, related_name="support_replies", on_delete=fields.SET_NULL
+    )
+    body = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "support_message"
+
+
+class StaffAccess(Model):
+    """Who among staff read whose personal data, and when."""
+
+    id = fields.BigIntField(primary_key=True)
+    staff: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", null=True, related_name="staff_reads", on_delete=fields.SET_NULL
+    )
+    subject_account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", null=True, related_name="read_by_staff", on_delete=fields.CASCADE
+    )
+    resource = fields.CharField(max_length=64)
+    resource_id = fields.CharField(max_length=64)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "staff_access"
+
+
+def _text(raw: str | None, field: str, limit: int, *, required: bool = True) -> str:
+    value = (raw or "").strip()
+    if (required and not value) or len(value) > limit:
+        raise DomainError(ErrorCode.INVALID, field, f"must be {1 if required else 0}-{limit} characters")
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise DomainError(ErrorCode.INVALID, field, "must not contain control characters")
+    return value
+
+
+async def contact_support(
+    account: Account, subject: str, message: str, order_ref: str | None
+) -> SupportThread:
+    subject = _text(subject, "subject", SUBJECT_MAX)
+    body = _text(message, "message", MESSAGE_MAX)
+    order_ref = _text(order_ref, "orderRef", ORDER_REF_MAX, required=False)
+    async with in_transaction():
+        thread = await SupportThread.create(account=account, subject=subject, order_ref=order_ref)
+        await SupportMessage.create(thread=thread, body=body)
+    return thread
+
+
+async def reply_as_customer(account: Account, thread_id: int, message: str) -> SupportMessage:
+    body = _text(message, "message", MESSAGE_MAX)
+    thread = await SupportThread.get_or_none(id=thread_id, account_id=account.id)
+    if thread is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "threadId", "no such thread of yours")
+    async with in_transaction():
+        reply = await SupportMessage.create(thread=thread, body=body)
+        await SupportThread.filter(id=thread.id).update(status=ThreadStatus.OPEN)
+    return reply
+
+
+async def staff_reply(staff: Account, thread_id: int, message: str) -> SupportMessage:
+    """Reply to a thread; an unassigned thread becomes the replier's."""
+    body = _text(message, "message", MESSAGE_MAX)
+    async with in_transaction():
+        thread = await SupportThread.get_or_none(id=thread_id)
+        if thread is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "threadId", "no such thread")
+        if thread.assignee_id is None:
+            claimed = await SupportThread.filter(id=thread.id, assignee_id=None).update(
+                assignee_id=staff.id
+            )
+            if not claimed:
+                raise DomainError(ErrorCode.CONFLICT, "threadId", "another staffer took it")
+        elif thread.assignee_id != staff.id:
+            raise DomainError(ErrorCode.FORBIDDEN, "threadId", "another staffer works this thread")
+        return await SupportMessage.create(thread=thread, body=body, from_staff=True, staff=staff)
+
+
+async def thread_for_staff(staff: Account, thread_id: int) -> SupportThread | None:
+    """The thread if this staffer works it, the read recorded; else None."""
+    thread = await SupportThread.get_or_none(id=thread_id, assignee_id=staff.id)
+    if thread is not None:
+        await StaffAccess.create(
+            staff=staff,
+            subject_account_id=thread.account_id,
+            resource="support_thread",
+            resource_id=str(thread.id),
+        )
+    return thread
