@@ -206,6 +206,57 @@ def create_staff(
     typer.echo(f"{'Created' if created else 'Updated'} {account} with role {role}.")
 
 
+deletions_cli = typer.Typer(help="Account deletions.", no_args_is_help=True)
+cli.add_typer(deletions_cli, name="deletions")
+
+
+@deletions_cli.command("run-due")
+def deletions_run_due(
+    inline: Annotated[
+        bool, typer.Option(help="Delete here and now instead of enqueuing for the workers.")
+    ] = False,
+) -> None:
+    """Run a deletion sweep by hand: enqueue every due deletion (what the sweeper does each
+    minute), or with --inline carry them out in this process."""
+    from tortoise.context import TortoiseContext
+
+    from accord.database import tortoise_config
+    from models import deletion
+    from models.queue import Queue
+    from models.storage import LocalStorage
+
+    settings = _settings()
+
+    async def run() -> str:
+        async with TortoiseContext() as orm:
+            await orm.init(config=tortoise_config(settings))
+            if inline:
+                storage = LocalStorage(settings.data_dir / "files")
+                outcomes: list[str] = []
+
+                async def delete_now(account_id: int) -> bool:
+                    outcomes.append(await deletion.run_deletion(account_id, settings, storage))
+                    return True
+
+                await deletion.enqueue_due(delete_now, settings.sweep_batch_size)
+                return f"Deleted {outcomes.count('done')} account(s); outcomes: {outcomes}"
+            if not settings.redis_url:
+                raise typer.BadParameter("set REDIS_URL to reach the workers, or use --inline")
+            queue = await Queue.connect(settings.redis_url, settings.queue_name)
+            try:
+                count = await deletion.enqueue_due(
+                    lambda account_id: queue.enqueue(
+                        "delete_account", account_id, job_id=deletion.job_id(account_id)
+                    ),
+                    settings.sweep_batch_size,
+                )
+            finally:
+                await queue.close()
+            return f"Enqueued {count} deletion(s)."
+
+    typer.echo(asyncio.run(run()))
+
+
 @cli.command("settings")
 def show_settings(
     readme: Annotated[Path | None, typer.Option(help="Rewrite the table in this file.")] = None,

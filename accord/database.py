@@ -31,6 +31,9 @@ MODEL_MODULES = [
     "models.favorites",
     "models.support",
     "models.questionnaires",
+    "models.notifications",
+    "models.deletion",
+    "models.quarantine",
 ]
 
 

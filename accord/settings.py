@@ -142,6 +142,28 @@ class Settings(BaseSettings):
         180, ge=1, description="Search and click records older than this are deleted."
     )
 
+    # --- cancellation and deletion ------------------------------------------------------
+    deletion_grace: timedelta = Field(
+        timedelta(days=15), description="How long a cancelled account can still be restored."
+    )
+    account_name_quarantine: timedelta = Field(
+        timedelta(days=90),
+        description="How long a deleted account's name stays unavailable to new accounts.",
+    )
+    public_feedback_on_deletion: Literal["anonymize", "delete"] = Field(
+        "anonymize",
+        description="`anonymize` keeps a deleted user's PUBLIC feedback as by \"deleted "
+        "user\" (pictures removed); `delete` removes it.",
+    )
+    retain_support_threads: bool = Field(
+        False,
+        description="Keep a deleted user's support threads, stripped of the account link, "
+        "where law requires records of complaints; default deletes them.",
+    )
+    deletion_job_timeout_seconds: int = Field(
+        120, ge=10, description="A deletion job running longer is cancelled and retried."
+    )
+
     # --- workers ---------------------------------------------------------------------------
     queue_name: str = Field("accord:queue", description="arq queue name in Redis.")
     redis_key_prefix: str = Field(
@@ -160,6 +182,8 @@ class Settings(BaseSettings):
         "recent_auth_window",
         "password_reset_ttl",
         "consent_clock_skew",
+        "deletion_grace",
+        "account_name_quarantine",
         mode="before",
     )
     @classmethod

@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from accord.settings import Settings
+from api.accounts.cancellation import CancellationMutations, DeletionQueries
 from api.accounts.schema import AccountMutations, AccountQueries
 from api.consent.schema import (
     CONSENT_SYNC_EVENT,
@@ -25,12 +26,21 @@ from api.personal.support import SupportMutations, SupportQueries
 from api.limits import query_guards
 
 Query = merge_types(
-    "Query", (AccountQueries, ConsentQueries, FeedbackQueries, SupportQueries, QuestionnaireQueries)
+    "Query",
+    (
+        AccountQueries,
+        DeletionQueries,
+        ConsentQueries,
+        FeedbackQueries,
+        SupportQueries,
+        QuestionnaireQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
     (
         AccountMutations,
+        CancellationMutations,
         ConsentMutations,
         FavoriteMutations,
         FeedbackMutations,

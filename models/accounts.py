@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pycountry
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.errors import DomainError, ErrorCode
@@ -55,9 +56,14 @@ class Account(Model):
     status = fields.CharEnumField(AccountStatus, max_length=24, default=AccountStatus.ACTIVE)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    #: Set by cancellation: the account is deleted by the worker once this has passed.
+    deletion_due_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "account"
+        # Declared here, not as db_index=True: a migration adding a field ignores that flag.
+        indexes = (Index(fields=("deletion_due_at",)),)
 
     @property
     def is_staff(self) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from accord.settings import Settings
 from models.accounts import (
     Account,
     AccountStatus,
@@ -21,6 +22,7 @@ from models.accounts import (
 from models.errors import DomainError, DomainErrors, ErrorCode
 from models.login_limits import LoginLimits
 from models.passwords import Passwords
+from models.quarantine import name_in_quarantine
 from models.sessions import revoke_all
 
 
@@ -52,7 +54,12 @@ def _taken() -> DomainError:
 
 
 async def register(
-    passwords: Passwords, *, account_name: str, password: str, profile: Profile
+    passwords: Passwords,
+    settings: Settings,
+    *,
+    account_name: str,
+    password: str,
+    profile: Profile,
 ) -> Account:
     name, nickname, avatar, region, signature, _ = _collect(
         lambda: normalize_account_name(account_name),
@@ -65,6 +72,12 @@ async def register(
     await passwords.check_strength(password, [name, nickname])
     if await Account.filter(account_name=name).exists():
         raise _taken()
+    if await name_in_quarantine(settings, name):
+        raise DomainError(
+            ErrorCode.NAME_IN_QUARANTINE,
+            "accountName",
+            "this account name belonged to a deleted account and is not available yet",
+        )
     password_hash = await passwords.hash(password)
     try:
         return await Account.create(
@@ -87,8 +100,13 @@ async def login(
     account_name: str,
     password: str,
     client_address: str,
+    require_active: bool = True,
 ) -> Account:
-    """The same error, after the same hash work, for an unknown name and a wrong password."""
+    """The same error, after the same hash work, for an unknown name and a wrong password.
+
+    ``require_active=False`` is for restoring a cancelled account: the same checks and
+    limits, whatever the account's status.
+    """
     refused = DomainError(ErrorCode.INVALID_CREDENTIALS, None, "account name or password is wrong")
     try:
         name = normalize_account_name(account_name)
@@ -101,7 +119,7 @@ async def login(
     stored = account.password_hash if account else None
     if not await passwords.verify(stored, password) or account is None:
         raise refused
-    if account.status != AccountStatus.ACTIVE:
+    if require_active and account.status != AccountStatus.ACTIVE:
         raise DomainError(ErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
     await limits.succeeded(account.account_name)
     if passwords.needs_rehash(account.password_hash):

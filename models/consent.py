@@ -12,8 +12,8 @@ is retried, so no event is lost.
 
 State is never stored: a subject's current consent to a purpose is its latest decision, by
 client timestamp (the offline mobile rule: what the user did last wins), ties broken by
-server order. There is no update or delete path here; account deletion (a later issue)
-pseudonymises subjects with a recorded re-keying event.
+server order. There is no update or delete path here but ``rekey_subject``, which account
+deletion uses to pseudonymise a subject's whole chain.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import hashlib
 import ipaddress
 import random
 import re
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -50,6 +51,8 @@ class EventKind(StrEnum):
     WITHDRAWN = "WITHDRAWN"
     POLICY_ACCEPTED = "POLICY_ACCEPTED"
     DEVICE_LINKED = "DEVICE_LINKED"
+    #: First event of a pseudonymised chain (see ``rekey_subject``).
+    REKEYED = "REKEYED"
 
 
 class Source(StrEnum):
@@ -78,6 +81,8 @@ class ConsentEvent(Model):
     user_agent = fields.CharField(max_length=255, default="")
     #: Truncated: /24 for IPv4, /48 for IPv6.
     client_address = fields.CharField(max_length=64, default="")
+    #: What a REKEYED event carried over (empty for every other kind).
+    detail = fields.CharField(max_length=200, default="", db_default="")
     prev_hash = fields.CharField(max_length=64)
     hash = fields.CharField(max_length=64)
 
@@ -171,6 +176,7 @@ def canonical(event: ConsentEvent | EventRecord) -> bytes:
         "idempotencyKey": event.idempotency_key,
         "userAgent": event.user_agent,
         "clientAddress": event.client_address,
+        "detail": event.detail,
     }
     # Same bytes as json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
@@ -215,6 +221,7 @@ class EventRecord:
     user_agent: str
     client_address: str
     prev_hash: str
+    detail: str = ""
     hash: str = ""
     id: int | None = None
 
@@ -392,3 +399,75 @@ async def has_accepted(subjects: list[str], versions: list[str]) -> bool:
 
 def new_key() -> str:
     return str(uuid.uuid4())
+
+
+# --- pseudonymisation (account deletion) ---------------------------------------------------
+
+
+async def rekey_subject(subject: str) -> str | None:
+    """Move a subject's whole chain to a random pseudonym, erasing what identifies the person.
+
+    The service must go on proving that consent was given (which purpose, which policy
+    version, when, how) without knowing by whom. The chain is rebuilt under the pseudonym:
+    its first event is a REKEYED event recording how many events were carried over and the
+    old chain's final hash, then every event follows in its original order with its subject
+    replaced and its device id, user agent and client address erased, each hashed onto the
+    one before. The new chain verifies like any other; the old identity appears nowhere, and
+    nothing links the two (the old hashes are not kept: they could be matched by trying
+    account ids). Returns the pseudonym, or None when the subject has no events (already done).
+    """
+    async with in_transaction() as connection:
+        events = await ConsentEvent.filter(subject=subject).order_by("seq")
+        if not events:
+            await ConsentChain.filter(subject=subject).delete()
+            return None
+        pseudonym = f"pseudonym:{secrets.token_hex(16)}"
+        moment = now()
+        head = await ConsentChain.get_or_none(subject=subject)
+        first = EventRecord(
+            subject=pseudonym,
+            seq=1,
+            kind=EventKind.REKEYED,
+            purpose_code=None,
+            policy_version=None,
+            detail=(
+                f"carried over {len(events)} events; previous chain ended "
+                f"{head.hash if head else events[-1].hash}"
+            ),
+            source=Source.API,
+            device_id=None,
+            client_timestamp=moment,
+            server_timestamp=moment,
+            idempotency_key=new_key(),
+            user_agent="",
+            client_address="",
+            prev_hash=GENESIS,
+        )
+        first.hash = chain_hash(GENESIS, first)
+        records, prev = [first], first.hash
+        for position, event in enumerate(events, start=2):
+            record = EventRecord(
+                subject=pseudonym,
+                seq=position,
+                kind=event.kind,
+                purpose_code=event.purpose_code,
+                policy_version=event.policy_version,
+                source=event.source,
+                device_id=None,
+                client_timestamp=event.client_timestamp,
+                server_timestamp=event.server_timestamp,
+                idempotency_key=event.idempotency_key,
+                user_agent="",
+                client_address="",
+                prev_hash=prev,
+            )
+            record.hash = prev = chain_hash(prev, record)
+            records.append(record)
+        await connection.execute_many(
+            _insert_sql(connection.capabilities.dialect),
+            [[_db(getattr(r, name)) for name in COLUMNS] for r in records],
+        )
+        await ConsentChain.create(subject=pseudonym, seq=len(records), hash=prev)
+        await ConsentEvent.filter(subject=subject).delete()
+        await ConsentChain.filter(subject=subject).delete()
+    return pseudonym

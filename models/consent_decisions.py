@@ -274,21 +274,24 @@ async def sync(
 async def _since(
     subject: str, device_id: str, since_seq: int, judged: list[Judged], settings: Settings
 ) -> SyncResult:
-    """The subject's events after ``since_seq`` that other devices recorded."""
+    """The subject's events after ``since_seq`` that other devices recorded.
+
+    The head is read first and the rows are bounded by it: a head committed at ``n`` means
+    events 1..n are committed (same transaction), so nothing up to the cursor is skipped even
+    when another writer commits between the two reads.
+    """
     limit = settings.consent_sync_max_events
+    head = await ConsentChain.get_or_none(subject=subject)
+    head_seq = head.seq if head else since_seq
     rows = (
-        await ConsentEvent.filter(subject=subject, seq__gt=since_seq)
+        await ConsentEvent.filter(subject=subject, seq__gt=since_seq, seq__lte=head_seq)
         .filter(Q(device_id__isnull=True) | ~Q(device_id=device_id))
         .order_by("seq")
         .limit(limit + 1)
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    if has_more:
-        cursor_seq = rows[-1].seq
-    else:
-        head = await ConsentChain.get_or_none(subject=subject)
-        cursor_seq = head.seq if head else since_seq
+    cursor_seq = rows[-1].seq if has_more else head_seq
     return SyncResult(judged, rows, encode_cursor(cursor_seq), has_more)
 
 

@@ -95,8 +95,9 @@ async def store_picture(
 
 
 async def delete_picture(picture: Picture, storage: Storage) -> None:
-    """Row first, then file: a crash in between leaves an orphan file, never a dangling row
-    (the deletion job removes files by key again, idempotently)."""
-    await Picture.filter(id=picture.id).delete()
+    """File first, then row: a crash in between leaves the row, so a retry finds the
+    picture again and finishes (deleting a missing file is not an error). The other order
+    could leave a file no row points to, which nothing would ever delete."""
     await storage.delete(picture.storage_key)
+    await Picture.filter(id=picture.id).delete()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from accord.settings import Settings
 from models.activity import purge_older_than
 from models.bindings import PasswordReset
+from models.quarantine import purge_expired_quarantine
 from models.sessions import now, purge_expired
 
 
@@ -29,4 +30,5 @@ async def clean_up(settings: Settings) -> dict[str, int]:
         "activity": await purge_older_than(
             settings.activity_retention_days, settings.sweep_batch_size
         ),
+        "name_quarantine": await purge_expired_quarantine(settings.sweep_batch_size),
     }

@@ -29,8 +29,9 @@ class ThreadStatus(StrEnum):
 
 class SupportThread(Model):
     id = fields.BigIntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="support_threads", on_delete=fields.CASCADE
+    #: Null only for a thread retained (stripped) after its customer's account was deleted.
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", null=True, related_name="support_threads", on_delete=fields.CASCADE
     )
     assignee: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", null=True, related_name="assigned_threads", on_delete=fields.SET_NULL

@@ -63,3 +63,14 @@ async def test_the_schema_came_from_migrations(app, settings):
     db = connections.get("default")
     rows = await db.execute_query_dict("SELECT app, name FROM tortoise_migrations")
     assert {"app": "models", "name": "0001_accounts"} in [dict(r) for r in rows]
+
+
+def test_no_model_description_has_a_semicolon(app):
+    """Tortoise 1.x writes descriptions into SQLite DDL comments and splits on ';'."""
+    offending = []
+    for model in Tortoise.apps.get_models_iterable():
+        meta = model._meta
+        texts = [("table", meta.table_description or "")]
+        texts += [(name, f.description or "") for name, f in meta.fields_map.items()]
+        offending += [f"{meta.db_table}.{name}" for name, text in texts if ";" in text]
+    assert offending == []

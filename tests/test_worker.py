@@ -65,12 +65,17 @@ async def test_sweep_removes_only_what_has_expired_and_is_safe_twice(app, settin
     assert not await PasswordReset.exists()
 
 
-async def test_two_sweeps_at_once_do_not_fail(app, settings):
+async def test_two_sweeps_at_once_do_not_fail(app, settings, redis_url):
+    from models.queue import Queue
     from workers.sweeper import sweep
 
     await _account_with_sessions("racing")
-    ctx = {"settings": settings}
-    results = await asyncio.gather(sweep(ctx), sweep(ctx))
+    queue = await Queue.connect(redis_url, settings.queue_name)
+    ctx = {"settings": settings, "queue": queue}
+    try:
+        results = await asyncio.gather(sweep(ctx), sweep(ctx))
+    finally:
+        await queue.close()
     assert sum(r["sessions"] for r in results) == 2
     assert await Session.filter().count() == 1
 

@@ -9,16 +9,31 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from arq import cron
+from arq import cron, func
 from tortoise.context import TortoiseContext
 
 from accord.database import ensure_data_dir, tortoise_config
 from accord.settings import Settings
 from models.queue import Queue, redis_settings
+from models.storage import LocalStorage
+from workers.deletion import delete_account
 from workers.sweeper import sweep
 
-FUNCTIONS: list[Any] = [sweep]
 HEALTH_CHECK_INTERVAL = 30
+
+
+def functions(settings: Settings) -> list[Any]:
+    return [
+        func(sweep, name="sweep", timeout=60),
+        # No kept result: the sweeper must be able to enqueue the same id again at once
+        # after a failure (a kept result would block that id for an hour).
+        func(
+            delete_account,
+            name="delete_account",
+            timeout=settings.deletion_job_timeout_seconds,
+            keep_result=0,
+        ),
+    ]
 
 
 def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
@@ -34,6 +49,7 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
         ctx["tortoise"] = orm
         ctx["settings"] = settings
         ctx["queue"] = Queue(ctx["redis"], settings.queue_name)
+        ctx["storage"] = LocalStorage(settings.data_dir / "files")
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         await ctx["tortoise"].close_connections()
@@ -46,9 +62,9 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
         structlog.contextvars.clear_contextvars()
 
     return {
-        "functions": FUNCTIONS,
+        "functions": functions(settings),
         "cron_jobs": [
-            cron(sweep, name="sweep", second=0, unique=True, timeout=60, run_at_startup=True)
+            cron(sweep, name="cron:sweep", second=0, unique=True, timeout=60, run_at_startup=True)
         ],
         "redis_settings": redis_settings(redis_url),
         "queue_name": settings.queue_name,

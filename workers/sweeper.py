@@ -12,13 +12,24 @@ from typing import Any
 
 import structlog
 
+from models.deletion import enqueue_due
+from models.deletion import job_id as deletion_job_id
 from models.retention import clean_up
 
 log = structlog.get_logger("accord.sweeper")
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
-    removed = await clean_up(ctx["settings"])
+    settings, queue = ctx["settings"], ctx["queue"]
+    removed = await clean_up(settings)
     if any(removed.values()):
         log.info("retention clean-up", **removed)
-    return removed
+    deletions = await enqueue_due(
+        lambda account_id: queue.enqueue(
+            "delete_account", account_id, job_id=deletion_job_id(account_id)
+        ),
+        settings.sweep_batch_size,
+    )
+    if deletions:
+        log.info("deletions enqueued", count=deletions)
+    return {**removed, "deletions_enqueued": deletions}

@@ -109,6 +109,7 @@ class AccountMutations:
         ctx = info.context
         account = await authentication.register(
             ctx.passwords,
+            ctx.settings,
             account_name=input.account_name,
             password=input.password,
             profile=authentication.Profile(

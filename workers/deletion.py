@@ -1,0 +1,21 @@
+"""``delete_account``: the job the sweeper enqueues for each due deletion request.
+
+It carries only the account id; everything it needs to know is in the request row, and
+everything it does is in ``models.deletion.run_deletion`` (idempotent, leased, resumable).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from models.deletion import run_deletion
+
+log = structlog.get_logger("accord.deletion")
+
+
+async def delete_account(ctx: dict[str, Any], account_id: int) -> str:
+    outcome = await run_deletion(account_id, ctx["settings"], ctx["storage"])
+    log.info("delete_account", account_id=account_id, outcome=outcome)
+    return outcome
