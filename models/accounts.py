@@ -136,5 +136,10 @@ def check_password_shape(password: str, account_name: str | None, field: str = "
         raise DomainError(
             ErrorCode.INVALID, field, f"must be {PASSWORD_MIN}-{PASSWORD_MAX} characters"
         )
-    if account_name and password.strip().lower() == account_name.lower():
+    if account_name and _folded(password) == _folded(account_name):
         raise DomainError(ErrorCode.WEAK_PASSWORD, field, "must not be the account name")
+
+
+def _folded(value: str) -> str:
+    """What two strings that look the same compare as: NFKC, trimmed, case-folded."""
+    return unicodedata.normalize("NFKC", value).strip().casefold()

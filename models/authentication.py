@@ -67,7 +67,7 @@ async def register(
         lambda: clean_avatar_url(profile.avatar_url),
         lambda: clean_region(profile.region),
         lambda: clean_signature(profile.signature),
-        lambda: check_password_shape(password, account_name.lower()),
+        lambda: check_password_shape(password, account_name),
     )
     await passwords.check_strength(password, [name, nickname])
     if await Account.filter(account_name=name).exists():

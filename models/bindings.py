@@ -51,7 +51,7 @@ class PasswordReset(Model):
 
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="password_resets", on_delete=fields.CASCADE
+        "models.Account", related_name="password_resets", on_delete=fields.CASCADE, db_index=True
     )
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -107,7 +107,7 @@ class DeviceLink(Model):
 
     device_id = fields.CharField(max_length=128, primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="devices_linked", on_delete=fields.CASCADE
+        "models.Account", related_name="devices_linked", on_delete=fields.CASCADE, db_index=True
     )
     linked_at = fields.DatetimeField(auto_now_add=True)
 

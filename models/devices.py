@@ -30,7 +30,7 @@ from models.sessions import now
 class Device(Model):
     device_id = fields.CharField(max_length=128, primary_key=True)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="devices", on_delete=fields.CASCADE
+        "models.Account", null=True, related_name="devices", on_delete=fields.CASCADE, db_index=True
     )
     platform = fields.CharField(max_length=32, default="")
     model = fields.CharField(max_length=100, default="")

@@ -41,7 +41,7 @@ class Feedback(Model):
     id = fields.BigIntField(primary_key=True)
     #: Null once the author's account is deleted and the item was kept anonymised.
     author: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="feedback", on_delete=fields.SET_NULL
+        "models.Account", null=True, related_name="feedback", on_delete=fields.SET_NULL, db_index=True
     )
     kind = fields.CharEnumField(FeedbackKind, max_length=16)
     subject = fields.CharField(max_length=SUBJECT_MAX, db_index=True)

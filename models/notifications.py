@@ -29,7 +29,7 @@ class NotificationKind(StrEnum):
 class Notification(Model):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="notifications", on_delete=fields.CASCADE
+        "models.Account", related_name="notifications", on_delete=fields.CASCADE, db_index=True
     )
     kind = fields.CharEnumField(NotificationKind, max_length=32)
     channel = fields.CharEnumField(Channel, max_length=8)

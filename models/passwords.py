@@ -8,7 +8,9 @@ dummy hash of the same cost, so "no such account" and "wrong password" take the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
@@ -19,7 +21,9 @@ from zxcvbn import zxcvbn
 from accord.settings import Settings
 from models.errors import DomainError, ErrorCode
 
-ZXCVBN_MAX_INPUT = 128
+#: zxcvbn refuses longer input (its matching is superlinear); the first 72 characters of a
+#: password decide its strength.
+ZXCVBN_MAX_INPUT = 72
 
 
 class Passwords:
@@ -61,7 +65,11 @@ class Passwords:
     ) -> None:
         """Refuse passwords that zxcvbn scores below the configured minimum (ASVS 6.2.4)."""
         inputs = [i for i in user_inputs if i]
-        result = await self._run(zxcvbn, password[:ZXCVBN_MAX_INPUT], inputs)
+        # Judged in NFKC form, so "ｐａｓｓｗｏｒｄ１２３４" is as weak as "password1234".
+        judged = unicodedata.normalize("NFKC", password)[:ZXCVBN_MAX_INPUT]
+        result = await self._run(
+            functools.partial(zxcvbn, judged, inputs, max_length=ZXCVBN_MAX_INPUT)
+        )
         if result["score"] < self.settings.min_password_score:
             hint = result["feedback"].get("warning") or "choose a longer, less common password"
             raise DomainError(ErrorCode.WEAK_PASSWORD, field, f"password is too weak: {hint}")

@@ -26,10 +26,10 @@ FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 class Picture(Model):
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
     owner: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="pictures", on_delete=fields.CASCADE
+        "models.Account", related_name="pictures", on_delete=fields.CASCADE, db_index=True
     )
     feedback: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "models.Feedback", null=True, related_name="pictures", on_delete=fields.SET_NULL
+        "models.Feedback", null=True, related_name="pictures", on_delete=fields.SET_NULL, db_index=True
     )
     storage_key = fields.CharField(max_length=200, unique=True)
     content_type = fields.CharField(max_length=32)

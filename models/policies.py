@@ -45,7 +45,7 @@ class PolicyVersion(Model):
     change_categories = fields.JSONField(default=list)
     purpose_codes = fields.JSONField(default=list)
     published_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, on_delete=fields.SET_NULL, related_name=False
+        "models.Account", null=True, on_delete=fields.SET_NULL, related_name=False, db_index=True
     )
 
     class Meta:

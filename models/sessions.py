@@ -26,7 +26,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 class Session(Model):
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="sessions", on_delete=fields.CASCADE
+        "models.Account", related_name="sessions", on_delete=fields.CASCADE, db_index=True
     )
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -62,7 +62,7 @@ async def test_every_declared_index_exists_in_the_database(app, settings):
 async def test_the_schema_came_from_migrations(app, settings):
     db = connections.get("default")
     rows = await db.execute_query_dict("SELECT app, name FROM tortoise_migrations")
-    assert {"app": "models", "name": "0001_accounts"} in [dict(r) for r in rows]
+    assert {"app": "models", "name": "0001_initial"} in [dict(r) for r in rows]
 
 
 def test_no_model_description_has_a_semicolon(app):

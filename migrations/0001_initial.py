@@ -1,5 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from models.accounts import AccountStatus, Gender, Role
 from models.consent import EventKind, Source
 from models.deletion import DeletionStatus
 from models.feedback import FeedbackKind, Visibility
@@ -14,11 +15,30 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0001_accounts')]
-
-    initial = False
+    initial = True
 
     operations = [
+        ops.CreateModel(
+            name='Account',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account_name', fields.CharField(unique=True, max_length=32)),
+                ('nickname', fields.CharField(max_length=32)),
+                ('avatar_url', fields.CharField(null=True, max_length=2048)),
+                ('gender', fields.CharEnumField(default=Gender.UNDISCLOSED, description='FEMALE: FEMALE\nMALE: MALE\nOTHER: OTHER\nUNDISCLOSED: UNDISCLOSED', enum_type=Gender, max_length=16)),
+                ('region', fields.CharField(null=True, max_length=2)),
+                ('signature', fields.CharField(default='', max_length=200)),
+                ('password_hash', fields.CharField(null=True, description='None for an account created by a third-party sign-in that never set a password.', max_length=255)),
+                ('role', fields.CharEnumField(default=Role.USER, description='USER: USER\nSUPPORT: SUPPORT\nPRIVACY_OFFICER: PRIVACY_OFFICER\nOPERATOR: OPERATOR\nADMIN: ADMIN', enum_type=Role, max_length=24)),
+                ('status', fields.CharEnumField(default=AccountStatus.ACTIVE, description='ACTIVE: ACTIVE\nPENDING_DELETION: PENDING_DELETION\nDELETED: DELETED', enum_type=AccountStatus, max_length=24)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('deletion_due_at', fields.DatetimeField(null=True, description='Set by cancellation: the account is deleted by the worker once this has passed.', auto_now=False, auto_now_add=False)),
+                ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'account', 'app': 'models', 'indexes': [Index(fields=['deletion_due_at'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
         ops.CreateModel(
             name='AccountNameQuarantine',
             fields=[
@@ -29,10 +49,24 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='Binding',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='bindings', on_delete=OnDelete.CASCADE)),
+                ('provider', fields.CharField(max_length=64)),
+                ('subject', fields.CharField(description="The provider's ``sub`` claim: stable and unique per provider.", max_length=255)),
+                ('nickname', fields.CharField(null=True, max_length=64)),
+                ('avatar_url', fields.CharField(null=True, max_length=2048)),
+                ('bound_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'binding', 'app': 'models', 'unique_together': (('provider', 'subject'), ('account', 'provider')), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='ClickRecord',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_constraint=True, to_field='id', related_name='click_records', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='click_records', on_delete=OnDelete.CASCADE)),
                 ('device_id', fields.CharField(null=True, db_index=True, max_length=128)),
                 ('link', fields.CharField(max_length=2048)),
                 ('client_address', fields.CharField(default='', max_length=64)),
@@ -99,7 +133,7 @@ class Migration(migrations.Migration):
             name='Device',
             fields=[
                 ('device_id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=128)),
-                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_constraint=True, to_field='id', related_name='devices', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='devices', on_delete=OnDelete.CASCADE)),
                 ('platform', fields.CharField(default='', max_length=32)),
                 ('model', fields.CharField(default='', max_length=100)),
                 ('os_version', fields.CharField(default='', max_length=50)),
@@ -114,7 +148,7 @@ class Migration(migrations.Migration):
             name='DeviceLink',
             fields=[
                 ('device_id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=128)),
-                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='devices_linked', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_index=True, db_constraint=True, to_field='id', related_name='devices_linked', on_delete=OnDelete.CASCADE)),
                 ('linked_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'device_link', 'app': 'models', 'pk_attr': 'device_id', 'table_description': 'An anonymous device whose history now belongs to an account.'},
@@ -124,7 +158,7 @@ class Migration(migrations.Migration):
             name='ErrorReport',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_constraint=True, to_field='id', related_name='error_reports', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='error_reports', on_delete=OnDelete.CASCADE)),
                 ('device_id', fields.CharField(null=True, db_index=True, max_length=128)),
                 ('message', fields.TextField(unique=False)),
                 ('stack', fields.TextField(default='', unique=False)),
@@ -153,7 +187,7 @@ class Migration(migrations.Migration):
             name='Feedback',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('author', fields.ForeignKeyField('models.Account', source_field='author_id', null=True, description="Null once the author's account is deleted and the item was kept anonymised.", db_constraint=True, to_field='id', related_name='feedback', on_delete=OnDelete.SET_NULL)),
+                ('author', fields.ForeignKeyField('models.Account', source_field='author_id', null=True, db_index=True, description="Null once the author's account is deleted and the item was kept anonymised.", db_constraint=True, to_field='id', related_name='feedback', on_delete=OnDelete.SET_NULL)),
                 ('kind', fields.CharEnumField(description='FEEDBACK: FEEDBACK\nCOMMENT: COMMENT\nSUGGESTION: SUGGESTION\nCOMPLAINT: COMPLAINT\nRATING: RATING\nERROR_REPORT: ERROR_REPORT', enum_type=FeedbackKind, max_length=16)),
                 ('subject', fields.CharField(db_index=True, max_length=200)),
                 ('body', fields.TextField(unique=False)),
@@ -168,7 +202,7 @@ class Migration(migrations.Migration):
             name='Notification',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_index=True, db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
                 ('kind', fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED', enum_type=NotificationKind, max_length=32)),
                 ('channel', fields.CharEnumField(description='IN_APP: IN_APP\nEMAIL: EMAIL\nSMS: SMS', enum_type=Channel, max_length=8)),
                 ('title', fields.CharField(max_length=200)),
@@ -181,11 +215,23 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='PasswordReset',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_index=True, db_constraint=True, to_field='id', related_name='password_resets', on_delete=OnDelete.CASCADE)),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'password_reset', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A one-time reset granted after proving a bound identity. Only its hash is stored.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Picture',
             fields=[
                 ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
-                ('owner', fields.ForeignKeyField('models.Account', source_field='owner_id', db_constraint=True, to_field='id', related_name='pictures', on_delete=OnDelete.CASCADE)),
-                ('feedback', fields.ForeignKeyField('models.Feedback', source_field='feedback_id', null=True, db_constraint=True, to_field='id', related_name='pictures', on_delete=OnDelete.SET_NULL)),
+                ('owner', fields.ForeignKeyField('models.Account', source_field='owner_id', db_index=True, db_constraint=True, to_field='id', related_name='pictures', on_delete=OnDelete.CASCADE)),
+                ('feedback', fields.ForeignKeyField('models.Feedback', source_field='feedback_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='pictures', on_delete=OnDelete.SET_NULL)),
                 ('storage_key', fields.CharField(unique=True, max_length=200)),
                 ('content_type', fields.CharField(max_length=32)),
                 ('width', fields.IntField()),
@@ -210,7 +256,7 @@ class Migration(migrations.Migration):
                 ('material', fields.BooleanField(default=False)),
                 ('change_categories', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('purpose_codes', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
-                ('published_by', fields.ForeignKeyField('models.Account', source_field='published_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('published_by', fields.ForeignKeyField('models.Account', source_field='published_by_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
             ],
             options={'table': 'policy_version', 'app': 'models', 'pk_attr': 'id'},
             bases=['Model'],
@@ -248,7 +294,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('questionnaire', fields.ForeignKeyField('models.Questionnaire', source_field='questionnaire_id', db_constraint=True, to_field='id', related_name='answers', on_delete=OnDelete.CASCADE)),
-                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='questionnaire_answers', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_index=True, db_constraint=True, to_field='id', related_name='questionnaire_answers', on_delete=OnDelete.CASCADE)),
                 ('answers', fields.JSONField(encoder=JSON_DUMPS, decoder=loads)),
                 ('answered_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
@@ -259,7 +305,7 @@ class Migration(migrations.Migration):
             name='SearchRecord',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_constraint=True, to_field='id', related_name='search_records', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='search_records', on_delete=OnDelete.CASCADE)),
                 ('device_id', fields.CharField(null=True, db_index=True, max_length=128)),
                 ('keywords', fields.CharField(max_length=200)),
                 ('client_address', fields.CharField(default='', max_length=64)),
@@ -270,11 +316,26 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='Session',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_index=True, db_constraint=True, to_field='id', related_name='sessions', on_delete=OnDelete.CASCADE)),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('authenticated_at', fields.DatetimeField(description='When the user last proved who they are (password or provider token).', auto_now=False, auto_now_add=False)),
+                ('last_seen_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('expires_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('user_agent', fields.CharField(default='', max_length=255)),
+            ],
+            options={'table': 'session', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='StaffAccess',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('staff', fields.ForeignKeyField('models.Account', source_field='staff_id', null=True, db_constraint=True, to_field='id', related_name='staff_reads', on_delete=OnDelete.SET_NULL)),
-                ('subject_account', fields.ForeignKeyField('models.Account', source_field='subject_account_id', null=True, db_constraint=True, to_field='id', related_name='read_by_staff', on_delete=OnDelete.CASCADE)),
+                ('staff', fields.ForeignKeyField('models.Account', source_field='staff_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='staff_reads', on_delete=OnDelete.SET_NULL)),
+                ('subject_account', fields.ForeignKeyField('models.Account', source_field='subject_account_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='read_by_staff', on_delete=OnDelete.CASCADE)),
                 ('resource', fields.CharField(max_length=64)),
                 ('resource_id', fields.CharField(max_length=64)),
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
@@ -286,8 +347,8 @@ class Migration(migrations.Migration):
             name='SupportThread',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, description="Null only for a thread retained (stripped) after its customer's account was deleted.", db_constraint=True, to_field='id', related_name='support_threads', on_delete=OnDelete.CASCADE)),
-                ('assignee', fields.ForeignKeyField('models.Account', source_field='assignee_id', null=True, db_constraint=True, to_field='id', related_name='assigned_threads', on_delete=OnDelete.SET_NULL)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_index=True, description="Null only for a thread retained (stripped) after its customer's account was deleted.", db_constraint=True, to_field='id', related_name='support_threads', on_delete=OnDelete.CASCADE)),
+                ('assignee', fields.ForeignKeyField('models.Account', source_field='assignee_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='assigned_threads', on_delete=OnDelete.SET_NULL)),
                 ('subject', fields.CharField(max_length=200)),
                 ('order_ref', fields.CharField(default='', max_length=64)),
                 ('status', fields.CharEnumField(default=ThreadStatus.OPEN, description='OPEN: OPEN\nCLOSED: CLOSED', enum_type=ThreadStatus, max_length=8)),
@@ -301,27 +362,13 @@ class Migration(migrations.Migration):
             name='SupportMessage',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('thread', fields.ForeignKeyField('models.SupportThread', source_field='thread_id', db_constraint=True, to_field='id', related_name='messages', on_delete=OnDelete.CASCADE)),
+                ('thread', fields.ForeignKeyField('models.SupportThread', source_field='thread_id', db_index=True, db_constraint=True, to_field='id', related_name='messages', on_delete=OnDelete.CASCADE)),
                 ('from_staff', fields.BooleanField(default=False)),
-                ('staff', fields.ForeignKeyField('models.Account', source_field='staff_id', null=True, description="The staffer who wrote it (null for the customer's own messages).", db_constraint=True, to_field='id', related_name='support_replies', on_delete=OnDelete.SET_NULL)),
+                ('staff', fields.ForeignKeyField('models.Account', source_field='staff_id', null=True, db_index=True, description="The staffer who wrote it (null for the customer's own messages).", db_constraint=True, to_field='id', related_name='support_replies', on_delete=OnDelete.SET_NULL)),
                 ('body', fields.TextField(unique=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'support_message', 'app': 'models', 'pk_attr': 'id'},
             bases=['Model'],
-        ),
-        ops.AddField(
-            model_name='Account',
-            name='deleted_at',
-            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
-        ),
-        ops.AddField(
-            model_name='Account',
-            name='deletion_due_at',
-            field=fields.DatetimeField(null=True, description='Set by cancellation: the account is deleted by the worker once this has passed.', auto_now=False, auto_now_add=False),
-        ),
-        ops.AddIndex(
-            model_name='Account',
-            index=Index(fields=['deletion_due_at']),
         ),
     ]
