@@ -111,11 +111,36 @@ def dev(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate, then run Redis (embedded unless REDIS_URL), the API and a worker together."""
     settings = _settings()
     asyncio.run(apply_migrations(settings))
-    with _redis(settings) as redis_url:
+    with _redis(settings) as redis_url, _dev_mailbox(settings) as mailbox:
         typer.echo(f"Accord is running: http://{host}:{port}/graphql  (Ctrl-C stops it)")
+        if mailbox:
+            typer.echo(f"E-mail goes to {mailbox}")
         worker_cmd = [sys.executable, "-m", "accord", "worker"]
         asyncio.run(_serve(settings, redis_url, host, port, worker_cmd))
     typer.echo("Accord stopped.")
+
+
+@contextlib.contextmanager
+def _dev_mailbox(settings: Settings) -> Iterator[str | None]:
+    """A local SMTP server for e-mail notifications, unless something already listens."""
+    import socket
+
+    from accord.dev_mail import DevMailbox
+
+    if settings.smtp_host not in ("127.0.0.1", "localhost"):
+        yield None
+        return
+    with socket.socket() as probe:
+        taken = probe.connect_ex((settings.smtp_host, settings.smtp_port)) == 0
+    if taken:
+        yield None
+        return
+    folder = settings.data_dir / "mail"
+    mailbox = DevMailbox(folder, settings.smtp_host, settings.smtp_port).start()
+    try:
+        yield f"{folder}/ (SMTP on {settings.smtp_host}:{settings.smtp_port})"
+    finally:
+        mailbox.stop()
 
 
 @cli.command()

@@ -34,6 +34,7 @@ MODEL_MODULES = [
     "models.notifications",
     "models.deletion",
     "models.quarantine",
+    "models.campaigns",
 ]
 
 

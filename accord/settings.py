@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1_024, description="Largest request body; larger ones get 413."
     )
+    metrics_token: SecretStr | None = Field(
+        None, description="If set, /metrics wants `Authorization: Bearer <token>`."
+    )
     log_level: str = Field("INFO", description="Python log level name.")
     log_json: bool | None = Field(
         None, description="JSON log lines; default true in prod, false in dev."
@@ -162,6 +165,35 @@ class Settings(BaseSettings):
     )
     deletion_job_timeout_seconds: int = Field(
         120, ge=10, description="A deletion job running longer is cancelled and retried."
+    )
+
+    # --- notifications ---------------------------------------------------------------------
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for e-mail notifications.")
+    smtp_port: int = Field(
+        8025, ge=1, le=65535, description="SMTP port (`accord dev` runs a local aiosmtpd here)."
+    )
+    smtp_username: str | None = Field(None, description="SMTP login, if the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    mail_from: str = Field("Accord <no-reply@accord.invalid>", description="From: of e-mails.")
+    sms_gateway_url: str | None = Field(
+        None,
+        description="HTTP endpoint that sends SMS: Accord POSTs JSON `{to, body}`. Unset: SMS "
+        "notifications fall back to in-app.",
+    )
+    notification_batch_size: int = Field(
+        500, ge=1, description="Accounts per fan-out batch and messages per delivery batch."
+    )
+    notification_max_attempts: int = Field(
+        5, ge=1, description="Sends tried before a notification is marked FAILED for good."
+    )
+    announcement_threshold: int = Field(
+        10_000,
+        ge=1,
+        description="An incident reaching more accounts than this also publishes an announcement.",
+    )
+    fanout_shards: int = Field(
+        1, ge=1, le=64, description="Id ranges a campaign's fan-out is split into, one job each."
     )
 
     # --- workers ---------------------------------------------------------------------------

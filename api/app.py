@@ -26,11 +26,12 @@ from api.health import healthz, readyz
 from api.keys import jwks
 from api.personal.feedback import serve_picture
 from api.limits import BodySizeLimit
+from api.metrics import Metrics, RequestMetrics
 from api.request_context import RequestContext
 from api.schema import build_schema
 from models.login_limits import LoginLimits
 from models.passwords import Passwords
-from models.queue import Broadcast, Queue
+from models.queue import Broadcast, JobStats, Queue
 from models.storage import LocalStorage
 
 
@@ -45,6 +46,7 @@ class AccordGraphQL(GraphQL):
             login_limits=state.login_limits,
             broadcast=state.broadcast,
             storage=state.storage,
+            stats=state.stats,
         )
 
 
@@ -63,6 +65,8 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
         multipart_uploads_enabled=True,
     )
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: Starlette):
         app.state.settings = settings
@@ -71,6 +75,9 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
         app.state.login_limits = LoginLimits(settings, redis_url)
         app.state.broadcast = Broadcast(app.state.queue.pool, settings.redis_key_prefix)
         app.state.storage = LocalStorage(settings.data_dir / "files")
+        app.state.stats = JobStats(
+            app.state.queue.pool, settings.redis_key_prefix, settings.queue_name
+        )
         orm = (
             RegisterTortoise(app, config=tortoise_config(settings))
             if own_orm
@@ -91,8 +98,10 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
             Route("/readyz", readyz),
             Route("/.well-known/jwks.json", jwks),
             Route("/pictures/{picture_id}", serve_picture),
+            Route("/metrics", metrics.endpoint),
         ],
         middleware=[
+            Middleware(RequestMetrics, metrics=metrics),
             Middleware(RequestContext),
             Middleware(
                 BodySizeLimit,

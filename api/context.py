@@ -15,9 +15,9 @@ from models.accounts import Account, Role
 from models.errors import DomainError, ErrorCode
 from models.login_limits import LoginLimits
 from models.passwords import Passwords
-from models.queue import Broadcast, Queue
-from models.storage import Storage
+from models.queue import Broadcast, JobStats, Queue
 from models.sessions import Session, is_recent, session_for_token
+from models.storage import Storage
 
 _UNSET: Any = object()
 
@@ -30,6 +30,7 @@ class Context:
     passwords: Passwords | Any = None
     login_limits: LoginLimits | Any = None
     broadcast: Broadcast | Any = None
+    stats: JobStats | Any = None
     #: The graphql-transport-ws ``connection_init`` payload, for websocket operations.
     connection_params: dict[str, Any] | None = None
     storage: Storage | Any = None

@@ -13,6 +13,8 @@ import strawberry
 from tortoise.queryset import QuerySet
 
 MAX_PAGE = 100
+#: The largest id a BIGINT column holds; anything above is no row's id.
+MAX_ID = 2**63 - 1
 Node = TypeVar("Node")
 Row = TypeVar("Row")
 
@@ -39,13 +41,26 @@ def encode_cursor(row_id: int) -> str:
     return base64.urlsafe_b64encode(f"id:{row_id}".encode()).decode()
 
 
+def parse_id(raw: object) -> int | None:
+    """A row id from client input: ASCII digits naming a value a BIGINT can hold, else None.
+
+    (``str.isdigit`` alone is not enough: it accepts "²", which ``int`` refuses, and numbers
+    too large for the column, which the database driver refuses, both as a server error.)
+    """
+    value = str(raw)
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
 def decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "id" and value.isdigit():
-            return int(value)
+        if kind == "id" and (row_id := parse_id(value)) is not None:
+            return row_id
     except (ValueError, UnicodeDecodeError):
         pass
     return -1  # matches nothing: a forged cursor reads an empty page

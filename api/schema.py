@@ -18,6 +18,11 @@ from api.consent.schema import (
     ConsentSyncEvent,
 )
 from api.errors import error_policy
+from api.notifications.schema import (
+    NotificationMutations,
+    NotificationQueries,
+    NotificationSubscriptions,
+)
 from api.personal.activity import ActivityMutations
 from api.personal.favorites import FavoriteMutations
 from api.personal.feedback import FeedbackMutations, FeedbackQueries
@@ -34,6 +39,7 @@ Query = merge_types(
         FeedbackQueries,
         SupportQueries,
         QuestionnaireQueries,
+        NotificationQueries,
     ),
 )
 Mutation = merge_types(
@@ -47,9 +53,10 @@ Mutation = merge_types(
         SupportMutations,
         QuestionnaireMutations,
         ActivityMutations,
+        NotificationMutations,
     ),
 )
-Subscription = merge_types("Subscription", (ConsentSubscriptions,))
+Subscription = merge_types("Subscription", (ConsentSubscriptions, NotificationSubscriptions))
 
 
 class AccordSchema(strawberry.Schema):

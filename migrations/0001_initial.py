@@ -1,10 +1,11 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from models.accounts import AccountStatus, Gender, Role
+from models.campaigns import Audience, CampaignStatus
 from models.consent import EventKind, Source
 from models.deletion import DeletionStatus
 from models.feedback import FeedbackKind, Visibility
-from models.notifications import Channel, NotificationKind
+from models.notifications import Channel, DeliveryStatus, NotificationKind
 from models.purposes import LegalBasis
 from models.support import ThreadStatus
 from orjson import loads
@@ -28,6 +29,8 @@ class Migration(migrations.Migration):
                 ('gender', fields.CharEnumField(default=Gender.UNDISCLOSED, description='FEMALE: FEMALE\nMALE: MALE\nOTHER: OTHER\nUNDISCLOSED: UNDISCLOSED', enum_type=Gender, max_length=16)),
                 ('region', fields.CharField(null=True, max_length=2)),
                 ('signature', fields.CharField(default='', max_length=200)),
+                ('email', fields.CharField(null=True, description='Where e-mail and SMS notifications go. Unset: in-app only.', max_length=254)),
+                ('phone', fields.CharField(null=True, max_length=16)),
                 ('password_hash', fields.CharField(null=True, description='None for an account created by a third-party sign-in that never set a password.', max_length=255)),
                 ('role', fields.CharEnumField(default=Role.USER, description='USER: USER\nSUPPORT: SUPPORT\nPRIVACY_OFFICER: PRIVACY_OFFICER\nOPERATOR: OPERATOR\nADMIN: ADMIN', enum_type=Role, max_length=24)),
                 ('status', fields.CharEnumField(default=AccountStatus.ACTIVE, description='ACTIVE: ACTIVE\nPENDING_DELETION: PENDING_DELETION\nDELETED: DELETED', enum_type=AccountStatus, max_length=24)),
@@ -49,6 +52,19 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='Announcement',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('kind', fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN', enum_type=NotificationKind, max_length=32)),
+                ('title', fields.CharField(max_length=200)),
+                ('body', fields.TextField(unique=False)),
+                ('published_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('expires_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'announcement', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A public notice anyone can read without signing in (a banner, or an incident notice'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Binding',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -60,6 +76,45 @@ class Migration(migrations.Migration):
                 ('bound_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'binding', 'app': 'models', 'unique_together': (('provider', 'subject'), ('account', 'provider')), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Campaign',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('kind', fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN', enum_type=NotificationKind, max_length=32)),
+                ('content', fields.JSONField(description='What the templates render: title, summary, impact, measures, advice, remedies...', encoder=JSON_DUMPS, decoder=loads)),
+                ('audience', fields.CharEnumField(description='ALL: ALL\nLISTED: LISTED', enum_type=Audience, max_length=8)),
+                ('channels', fields.JSONField(encoder=JSON_DUMPS, decoder=loads)),
+                ('status', fields.CharEnumField(default=CampaignStatus.FANNING_OUT, description='FANNING_OUT: FANNING_OUT\nDELIVERING: DELIVERING\nDONE: DONE', enum_type=CampaignStatus, max_length=16)),
+                ('total', fields.IntField(default=0, description='Audience size when the campaign was created (accounts, not messages).')),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'campaign', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='CampaignAudience',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('campaign', fields.ForeignKeyField('models.Campaign', source_field='campaign_id', db_constraint=True, to_field='id', related_name='audience_rows', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_index=True, db_constraint=True, to_field='id', related_name='campaign_audiences', on_delete=OnDelete.CASCADE)),
+            ],
+            options={'table': 'campaign_audience', 'app': 'models', 'unique_together': (('campaign', 'account'),), 'pk_attr': 'id', 'table_description': 'The accounts of a LISTED campaign (e.g. those an incident affected).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='CampaignShard',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('campaign', fields.ForeignKeyField('models.Campaign', source_field='campaign_id', db_index=True, db_constraint=True, to_field='id', related_name='shards', on_delete=OnDelete.CASCADE)),
+                ('start_id', fields.BigIntField(description='Accounts with ``start_id < id <= end_id``.')),
+                ('end_id', fields.BigIntField()),
+                ('cursor', fields.BigIntField()),
+                ('done', fields.BooleanField(default=False)),
+            ],
+            options={'table': 'campaign_shard', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One id range of the audience, fanned out by one job, with its resume cursor.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -203,15 +258,23 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_index=True, db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
-                ('kind', fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED', enum_type=NotificationKind, max_length=32)),
+                ('campaign', fields.ForeignKeyField('models.Campaign', source_field='campaign_id', null=True, db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN', enum_type=NotificationKind, max_length=32)),
                 ('channel', fields.CharEnumField(description='IN_APP: IN_APP\nEMAIL: EMAIL\nSMS: SMS', enum_type=Channel, max_length=8)),
                 ('title', fields.CharField(max_length=200)),
                 ('body', fields.TextField(unique=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('sent_at', fields.DatetimeField(null=True, description='When it left for its channel (IN_APP: at once). Null: still owed.', auto_now=False, auto_now_add=False)),
                 ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('status', fields.CharEnumField(default=DeliveryStatus.PENDING, description='PENDING: PENDING\nSENDING: SENDING\nSENT: SENT\nFAILED: FAILED', enum_type=DeliveryStatus, max_length=8)),
+                ('attempts', fields.SmallIntField(default=0)),
+                ('next_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('claimed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('claim_token', fields.CharField(null=True, description='Which delivery run claimed it (rows are claimed in bulk, then read back by token).', max_length=16)),
+                ('resent', fields.BooleanField(default=False, description='Sent once more after a worker died between sending and marking (see module doc).')),
+                ('last_error', fields.CharField(default='', max_length=300)),
             ],
-            options={'table': 'notification', 'app': 'models', 'pk_attr': 'id'},
+            options={'table': 'notification', 'app': 'models', 'unique_together': (('campaign', 'account', 'channel'),), 'indexes': [Index(fields=['campaign_id', 'channel', 'status'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -256,6 +319,7 @@ class Migration(migrations.Migration):
                 ('material', fields.BooleanField(default=False)),
                 ('change_categories', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('purpose_codes', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('campaign', fields.OneToOneField('models.Campaign', source_field='campaign_id', null=True, description='The campaign that tells every user about a material version.', db_constraint=True, to_field='id', related_name='policy_version', on_delete=OnDelete.SET_NULL)),
                 ('published_by', fields.ForeignKeyField('models.Account', source_field='published_by_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
             ],
             options={'table': 'policy_version', 'app': 'models', 'pk_attr': 'id'},
@@ -313,6 +377,21 @@ class Migration(migrations.Migration):
                 ('recorded_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'search_record', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='SecurityIncident',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('title', fields.CharField(max_length=200)),
+                ('impact', fields.TextField(unique=False)),
+                ('measures_taken', fields.TextField(unique=False)),
+                ('advice_to_users', fields.TextField(unique=False)),
+                ('remedies', fields.TextField(unique=False)),
+                ('campaign', fields.OneToOneField('models.Campaign', source_field='campaign_id', null=True, db_constraint=True, to_field='id', related_name='incident', on_delete=OnDelete.SET_NULL)),
+                ('reported_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'security_incident', 'app': 'models', 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

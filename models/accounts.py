@@ -50,6 +50,9 @@ class Account(Model):
     gender = fields.CharEnumField(Gender, max_length=16, default=Gender.UNDISCLOSED)
     region = fields.CharField(max_length=2, null=True)
     signature = fields.CharField(max_length=SIGNATURE_MAX, default="")
+    #: Where e-mail and SMS notifications go. Unset: in-app only.
+    email = fields.CharField(max_length=254, null=True)
+    phone = fields.CharField(max_length=16, null=True)
     #: None for an account created by a third-party sign-in that never set a password.
     password_hash = fields.CharField(max_length=255, null=True)
     role = fields.CharEnumField(Role, max_length=24, default=Role.USER)
@@ -143,3 +146,26 @@ def check_password_shape(password: str, account_name: str | None, field: str = "
 def _folded(value: str) -> str:
     """What two strings that look the same compare as: NFKC, trimmed, case-folded."""
     return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+EMAIL_RE = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,251}\.[A-Za-z]{2,63}")
+PHONE_RE = re.compile(r"\+[1-9][0-9]{7,14}")
+
+
+def clean_email(raw: str | None, field: str = "email") -> str | None:
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip()
+    if len(value) > 254 or not EMAIL_RE.fullmatch(value):
+        raise DomainError(ErrorCode.INVALID, field, "must be an e-mail address")
+    return value
+
+
+def clean_phone(raw: str | None, field: str = "phone") -> str | None:
+    """E.164: a plus sign and 8 to 15 digits."""
+    if raw is None or raw.strip() == "":
+        return None
+    value = "".join(raw.split())
+    if not PHONE_RE.fullmatch(value):
+        raise DomainError(ErrorCode.INVALID, field, "must be an E.164 number like +33612345678")
+    return value

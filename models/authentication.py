@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -14,7 +15,9 @@ from models.accounts import (
     Gender,
     check_password_shape,
     clean_avatar_url,
+    clean_email,
     clean_nickname,
+    clean_phone,
     clean_region,
     clean_signature,
     normalize_account_name,
@@ -93,6 +96,15 @@ async def register(
         raise _taken() from None
 
 
+def limit_key(account_name: str) -> str:
+    """The name whose login attempts are counted: every spelling of one account counts
+    against that account (NFKC, trimmed, lower-case), and a malformed name against itself."""
+    try:
+        return normalize_account_name(account_name)
+    except DomainError:
+        return unicodedata.normalize("NFKC", account_name[:64]).strip().lower()
+
+
 async def login(
     passwords: Passwords,
     limits: LoginLimits,
@@ -112,7 +124,7 @@ async def login(
         name = normalize_account_name(account_name)
     except DomainError:
         name = None
-    await limits.attempt(name or account_name[:64].lower(), client_address)
+    await limits.attempt(limit_key(account_name), client_address)
     if len(password) > 1024:
         raise refused
     account = await Account.get_or_none(account_name=name) if name else None
@@ -136,6 +148,8 @@ async def update_profile(account: Account, changes: dict[str, object]) -> Accoun
         "region": clean_region,
         "signature": lambda v: clean_signature(v or ""),
         "gender": lambda v: v or Gender.UNDISCLOSED,
+        "email": clean_email,
+        "phone": clean_phone,
     }
     fields = list(changes)
     values = _collect(*(lambda f=f: cleaners[f](changes[f]) for f in fields))
@@ -161,11 +175,43 @@ async def set_password(
     account.password_hash = new_hash
 
 
-async def change_password(
-    passwords: Passwords, account: Account, current: str, new: str, *, keep_session
+async def check_current_password(
+    passwords: Passwords,
+    account: Account,
+    password: str,
+    *,
+    field: str,
+    limits: LoginLimits | None = None,
+    client_address: str = "",
 ) -> None:
-    if account.password_hash is None or not await passwords.verify(account.password_hash, current):
-        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "currentPassword", "current password is wrong")
+    """The signed-in account's own password, checked like a login: the attempt counts
+    toward the login limits, so a stolen session is no way to guess the password."""
+    if limits is not None:
+        await limits.attempt(account.account_name, client_address)
+    if account.password_hash is None or not await passwords.verify(account.password_hash, password):
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, field, "the password is wrong")
+    if limits is not None:
+        await limits.succeeded(account.account_name)
+
+
+async def change_password(
+    passwords: Passwords,
+    account: Account,
+    current: str,
+    new: str,
+    *,
+    keep_session,
+    limits: LoginLimits | None = None,
+    client_address: str = "",
+) -> None:
+    await check_current_password(
+        passwords,
+        account,
+        current,
+        field="currentPassword",
+        limits=limits,
+        client_address=client_address,
+    )
     await set_password(passwords, account, new, keep_session=keep_session)
 
 

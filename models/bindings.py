@@ -149,7 +149,9 @@ async def unbind(account: Account, provider: str) -> None:
     async with in_transaction():
         binding = await Binding.filter(account_id=account.id, provider=provider).first()
         if binding is None:
-            raise DomainError(ErrorCode.NOT_BOUND, "provider", "no identity of this provider is bound")
+            raise DomainError(
+                ErrorCode.NOT_BOUND, "provider", "no identity of this provider is bound"
+            )
         others = await Binding.filter(account_id=account.id).exclude(id=binding.id).count()
         fresh = await Account.get(id=account.id)
         if fresh.password_hash is None and others == 0:
@@ -201,4 +203,6 @@ async def reset_password(passwords: Passwords, token: str, new_password: str) ->
     if not await PasswordReset.filter(id=reset.id).delete():
         raise invalid  # spent by a concurrent request
     await set_password(passwords, account, new_password)
+    # A recovery ends every other outstanding recovery of the account too.
+    await PasswordReset.filter(account_id=account.id).delete()
     return account

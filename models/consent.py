@@ -129,7 +129,9 @@ def device_subject(device_id: str) -> str:
 def clean_device_id(raw: str, field_name: str = "deviceId") -> str:
     if not DEVICE_ID_RE.fullmatch(raw or ""):
         raise DomainError(
-            ErrorCode.INVALID, field_name, "must be 8-128 characters of A-Z, a-z, 0-9, '.', '_', ':', '-'"
+            ErrorCode.INVALID,
+            field_name,
+            "must be 8-128 characters of A-Z, a-z, 0-9, '.', '_', ':', '-'",
         )
     return raw
 
@@ -313,7 +315,9 @@ async def _append_once(
             rows.append(row)
         if head is None:
             await ConsentChain.create(subject=subject, seq=seq, hash=prev)
-        elif not await ConsentChain.filter(subject=subject, seq=head.seq).update(seq=seq, hash=prev):
+        elif not await ConsentChain.filter(subject=subject, seq=head.seq).update(
+            seq=seq, hash=prev
+        ):
             raise _ChainMoved
         await connection.execute_many(
             _insert_sql(connection.capabilities.dialect),

@@ -7,6 +7,7 @@ Every path ends in ``models.consent.append``; nothing here writes events any oth
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from models.consent import (
     has_accepted,
     latest_decisions,
     new_key,
+    subjects_of,
 )
 from models.errors import DomainError, ErrorCode
 from models.policies import PolicyVersion, material_in_effect
@@ -57,9 +59,12 @@ class Malformed:
 
 @dataclass
 class Judged:
-    key: str
+    key: str  # normalised (lower case): what is stored and compared
     status: str  # ACCEPTED, DUPLICATE or REJECTED
     code: ErrorCode | None = None
+    #: The key as the client wrote it (iOS writes UUIDs in upper case), echoed back so the
+    #: client can match each result to its event.
+    sent: str = ""
 
 
 class _Catalogue:
@@ -183,17 +188,26 @@ async def accept_policy(
 # --- offline sync --------------------------------------------------------------------------
 
 
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode()
+def _chain_tag(subject: str) -> str:
+    return hashlib.sha256(subject.encode()).hexdigest()[:16]
 
 
-def decode_cursor(cursor: str | None) -> int:
+def encode_cursor(subject: str, seq: int) -> str:
+    """A position in one subject's chain, tagged with that chain."""
+    return base64.urlsafe_b64encode(f"seq:{seq}:{_chain_tag(subject)}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None, subject: str) -> int:
+    """The position a cursor names in ``subject``'s chain. A cursor of another chain (a
+    phone that synced anonymously, then signs in and sends its old cursor again) starts
+    over from the beginning rather than skip the account's first events."""
     if not cursor:
         return 0
     try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "seq" and value.isdigit():
-            return int(value)
+        kind, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        value, _, tag = rest.partition(":")
+        if kind == "seq" and value.isdigit() and tag:
+            return int(value) if tag == _chain_tag(subject) else 0
     except (ValueError, UnicodeDecodeError):
         pass
     raise DomainError(ErrorCode.INVALID, "since", "not a cursor this server issued")
@@ -236,24 +250,37 @@ async def sync(
             "events",
             f"at most {settings.consent_sync_max_events} events per call",
         )
-    since_seq = decode_cursor(since)
+    since_seq = decode_cursor(since, subject)
     catalogue = await _Catalogue.load(
         {r.policy_version for r in requests if isinstance(r, Requested)}
     )
     judged: list[Judged] = []
     accepted: list[NewEvent] = []
     for request in requests:
-        key = request.idempotency_key.lower()
+        sent = request.idempotency_key
+        key = sent.lower()
         if isinstance(request, Malformed) or not _valid_key(key):
-            judged.append(Judged(key, "REJECTED", ErrorCode.INVALID))
+            judged.append(Judged(key, "REJECTED", ErrorCode.INVALID, sent))
             continue
         request.idempotency_key = key
         problem = catalogue.problem(request, settings)
         if problem is not None:
-            judged.append(Judged(key, "REJECTED", problem))
+            judged.append(Judged(key, "REJECTED", problem, sent))
         else:
-            judged.append(Judged(key, "ACCEPTED"))
+            judged.append(Judged(key, "ACCEPTED", None, sent))
             accepted.append(_event(request, device_id))
+    if accepted and subject.startswith("account:"):
+        # The account's history includes its linked devices' chains: a batch first sent
+        # anonymously and retried after sign-in is not stored a second time.
+        devices = (await subjects_of(int(subject.removeprefix("account:"))))[1:]
+        if devices:
+            held = set(
+                await ConsentEvent.filter(
+                    subject__in=devices,
+                    idempotency_key__in=[e.idempotency_key for e in accepted],
+                ).values_list("idempotency_key", flat=True)
+            )
+            accepted = [e for e in accepted if e.idempotency_key not in held]
     appended = await append(
         subject, accepted, user_agent=user_agent, client_address=client_address, reload=False
     )
@@ -292,7 +319,7 @@ async def _since(
     has_more = len(rows) > limit
     rows = rows[:limit]
     cursor_seq = rows[-1].seq if has_more else head_seq
-    return SyncResult(judged, rows, encode_cursor(cursor_seq), has_more)
+    return SyncResult(judged, rows, encode_cursor(subject, cursor_seq), has_more)
 
 
 # --- linking and state ---------------------------------------------------------------------

@@ -337,6 +337,8 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
             gender=Gender.UNDISCLOSED,
             region=None,
             signature="",
+            email=None,
+            phone=None,
             password_hash=None,
             role=Role.USER,
             status=AccountStatus.DELETED,

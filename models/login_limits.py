@@ -29,7 +29,9 @@ def _storage_uri(redis_url: str) -> str:
 
 class LoginLimits:
     def __init__(self, settings: Settings, redis_url: str) -> None:
-        self.storage = RedisStorage(_storage_uri(redis_url), key_prefix=f"{settings.redis_key_prefix}-login")
+        self.storage = RedisStorage(
+            _storage_uri(redis_url), key_prefix=f"{settings.redis_key_prefix}-login"
+        )
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.per_account: list[RateLimitItem] = parse_many(settings.login_limit_per_account)
         self.per_address: list[RateLimitItem] = parse_many(settings.login_limit_per_address)

@@ -1,7 +1,12 @@
 """Notifications owed to a user: each one a row first, delivered from the row.
 
-This holds what account cancellation records for the user (an in-app message and an e-mail
-to send); the fan-out of policy-change and incident campaigns builds on it.
+A row is written for every (campaign, account, channel) before anything is sent, under a
+unique constraint, so a fan-out run twice writes nothing twice. Delivery claims a batch of
+PENDING rows (status SENDING), sends, then marks them SENT or schedules a retry. If a
+worker dies between sending and marking, the rows stay SENDING; once their claim is older
+than the delivery timeout they are sent once more and flagged ``resent``. A row already
+resent that is found stuck again is marked FAILED ("delivery uncertain") instead of being
+sent a third time: a crash between send and mark costs at most one duplicate, never more.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.accounts import Account
@@ -24,12 +30,25 @@ class Channel(StrEnum):
 class NotificationKind(StrEnum):
     ACCOUNT_CANCELLED = "ACCOUNT_CANCELLED"
     ACCOUNT_RESTORED = "ACCOUNT_RESTORED"
+    POLICY_CHANGE = "POLICY_CHANGE"
+    SECURITY_INCIDENT = "SECURITY_INCIDENT"
+    SERVICE_SHUTDOWN = "SERVICE_SHUTDOWN"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
 
 
 class Notification(Model):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="notifications", on_delete=fields.CASCADE, db_index=True
+    )
+    campaign: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Campaign", null=True, related_name="notifications", on_delete=fields.CASCADE
     )
     kind = fields.CharEnumField(NotificationKind, max_length=32)
     channel = fields.CharEnumField(Channel, max_length=8)
@@ -39,9 +58,20 @@ class Notification(Model):
     #: When it left for its channel (IN_APP: at once). Null: still owed.
     sent_at = fields.DatetimeField(null=True)
     read_at = fields.DatetimeField(null=True)
+    status = fields.CharEnumField(DeliveryStatus, max_length=8, default=DeliveryStatus.PENDING)
+    attempts = fields.SmallIntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    claimed_at = fields.DatetimeField(null=True)
+    #: Which delivery run claimed it (rows are claimed in bulk, then read back by token).
+    claim_token = fields.CharField(max_length=16, null=True)
+    #: Sent once more after a worker died between sending and marking (see module doc).
+    resent = fields.BooleanField(default=False)
+    last_error = fields.CharField(max_length=300, default="")
 
     class Meta:
         table = "notification"
+        unique_together = (("campaign", "account", "channel"),)
+        indexes = (Index(fields=("campaign_id", "channel", "status")),)  # column names: FK names are not mapped
 
 
 async def notify(account: Account, kind: NotificationKind, title: str, body: str) -> None:
@@ -49,7 +79,7 @@ async def notify(account: Account, kind: NotificationKind, title: str, body: str
     await Notification.bulk_create(
         [
             Notification(account=account, kind=kind, channel=Channel.IN_APP, title=title,
-                         body=body, sent_at=now()),
+                         body=body, sent_at=now(), status=DeliveryStatus.SENT),
             Notification(account=account, kind=kind, channel=Channel.EMAIL, title=title,
                          body=body),
         ]

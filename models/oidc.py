@@ -30,6 +30,9 @@ class Identity:
     subject: str
     nickname: str | None
     picture: str | None
+    #: When the user last proved who they are to the provider (``auth_time``, else ``iat``),
+    #: in seconds since the epoch.
+    authenticated_at: float = 0.0
 
 
 @lru_cache(maxsize=32)
@@ -76,6 +79,17 @@ def verify_id_token(
     subject = claims["sub"]
     if not isinstance(subject, str) or not 1 <= len(subject) <= 255:
         raise DomainError(ErrorCode.INVALID_TOKEN, field, "the identity token has a bad subject")
+    # OpenID Connect Core 3.1.3.7: with several audiences the authorized party must be us,
+    # and a token authorized for another client is not ours whatever its audience says.
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    azp = claims.get("azp")
+    if (azp is not None or len(audiences) > 1) and azp != config["client_id"]:
+        raise DomainError(
+            ErrorCode.INVALID_TOKEN, field, "the identity token was issued to another client"
+        )
+    auth_time = claims.get("auth_time")
+    if not _is_number(auth_time):
+        auth_time = claims["iat"]
     nickname = claims.get("nickname") or claims.get("name")
     picture = claims.get("picture")
     return Identity(
@@ -83,4 +97,9 @@ def verify_id_token(
         subject=subject,
         nickname=nickname if isinstance(nickname, str) else None,
         picture=picture if isinstance(picture, str) else None,
+        authenticated_at=float(auth_time),
     )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value

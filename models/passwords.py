@@ -65,7 +65,7 @@ class Passwords:
     ) -> None:
         """Refuse passwords that zxcvbn scores below the configured minimum (ASVS 6.2.4)."""
         inputs = [i for i in user_inputs if i]
-        # Judged in NFKC form, so "ｐａｓｓｗｏｒｄ１２３４" is as weak as "password1234".
+        # Judged in NFKC form: "password1234" in fullwidth letters is as weak as in ASCII.
         judged = unicodedata.normalize("NFKC", password)[:ZXCVBN_MAX_INPUT]
         result = await self._run(
             functools.partial(zxcvbn, judged, inputs, max_length=ZXCVBN_MAX_INPUT)

@@ -21,6 +21,10 @@ from models.errors import DomainError, ErrorCode
 from models.storage import Storage
 
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+#: What Pillow calls formats that are one of ours: a JPEG with a multi-picture index (MPF,
+#: as phone cameras write for depth maps or previews) is still a JPEG; its first picture is
+#: the photo.
+ALIASES = {"MPO": "JPEG"}
 
 
 class Picture(Model):
@@ -29,7 +33,11 @@ class Picture(Model):
         "models.Account", related_name="pictures", on_delete=fields.CASCADE, db_index=True
     )
     feedback: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "models.Feedback", null=True, related_name="pictures", on_delete=fields.SET_NULL, db_index=True
+        "models.Feedback",
+        null=True,
+        related_name="pictures",
+        on_delete=fields.SET_NULL,
+        db_index=True,
     )
     storage_key = fields.CharField(max_length=200, unique=True)
     content_type = fields.CharField(max_length=32)
@@ -46,12 +54,16 @@ def _clean(data: bytes, max_pixels: int) -> tuple[bytes, str, int, int]:
     Image.MAX_IMAGE_PIXELS = None  # we check the count ourselves, with our own limit
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            kind = probe.format
+            kind = ALIASES.get(probe.format or "", probe.format)
             width, height = probe.size
     except (UnidentifiedImageError, OSError, ValueError):
-        raise DomainError(ErrorCode.UNSUPPORTED_TYPE, "file", "not a PNG, JPEG or WebP image") from None
+        raise DomainError(
+            ErrorCode.UNSUPPORTED_TYPE, "file", "not a PNG, JPEG or WebP image"
+        ) from None
     if kind not in FORMATS:
-        raise DomainError(ErrorCode.UNSUPPORTED_TYPE, "file", "only PNG, JPEG and WebP are accepted")
+        raise DomainError(
+            ErrorCode.UNSUPPORTED_TYPE, "file", "only PNG, JPEG and WebP are accepted"
+        )
     if width * height > max_pixels:
         raise DomainError(ErrorCode.TOO_LARGE, "file", f"at most {max_pixels} pixels")
     try:

@@ -14,9 +14,12 @@ from urllib.parse import urlsplit
 
 from tortoise import fields
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from models.accounts import Account
+from models.campaigns import Announcement, create_campaign
 from models.errors import DomainError, ErrorCode
+from models.notifications import Channel, NotificationKind
 from models.purposes import Purpose
 from models.sessions import now
 
@@ -44,6 +47,10 @@ class PolicyVersion(Model):
     material = fields.BooleanField(default=False)
     change_categories = fields.JSONField(default=list)
     purpose_codes = fields.JSONField(default=list)
+    #: The campaign that tells every user about a material version.
+    campaign: fields.OneToOneNullableRelation = fields.OneToOneField(
+        "models.Campaign", null=True, related_name="policy_version", on_delete=fields.SET_NULL
+    )
     published_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", null=True, on_delete=fields.SET_NULL, related_name=False, db_index=True
     )
@@ -56,7 +63,9 @@ class PolicyVersion(Model):
 def _check_version(raw: str) -> str:
     version = raw.strip()
     if not version or len(version) > VERSION_MAX or any(c.isspace() for c in version):
-        raise DomainError(ErrorCode.INVALID, "version", f"must be 1-{VERSION_MAX} characters, no spaces")
+        raise DomainError(
+            ErrorCode.INVALID, "version", f"must be 1-{VERSION_MAX} characters, no spaces"
+        )
     return version
 
 
@@ -72,6 +81,7 @@ async def publish_policy(
     url: str | None = None,
     text_sha256: str | None = None,
     published_by: Account | None = None,
+    shards: int = 1,
 ) -> PolicyVersion:
     """Record a new version. Give ``text`` (its SHA-256 is computed) or ``url`` with the
     SHA-256 of the text it serves."""
@@ -95,6 +105,7 @@ async def publish_policy(
         c in "0123456789abcdef" for c in text_sha256.lower()
     ):
         raise DomainError(ErrorCode.INVALID, "textSha256", "must be a hex SHA-256")
+    text_sha256 = text_sha256.lower()
     if material and not change_categories:
         raise DomainError(
             ErrorCode.REQUIRED, "changeCategories", "a material change names what changed"
@@ -102,15 +113,50 @@ async def publish_policy(
     known = set(await Purpose.filter(code__in=purpose_codes).values_list("code", flat=True))
     unknown = [c for c in purpose_codes if c not in known]
     if unknown:
-        raise DomainError(ErrorCode.NOT_FOUND, "purposes", f"unknown purposes: {', '.join(unknown)}")
+        raise DomainError(
+            ErrorCode.NOT_FOUND, "purposes", f"unknown purposes: {', '.join(unknown)}"
+        )
     if await PolicyVersion.filter(version=version).exists():
         raise DomainError(ErrorCode.UNIQUE, "version", "this version is already published")
+    async with in_transaction():
+        policy = await _create(
+            version, summary, url, text, text_sha256, effective_at, material, change_categories,
+            purpose_codes, published_by,
+        )
+        # The promise to tell users is recorded with the version, in one transaction.
+        content = {
+            "version": policy.version,
+            "summary": policy.summary,
+            "url": policy.url,
+            "effective_at": f"{policy.effective_at:%Y-%m-%d %H:%M} UTC",
+            "categories": policy.change_categories,
+        }
+        if material:
+            campaign = await create_campaign(
+                NotificationKind.POLICY_CHANGE, content, [Channel.IN_APP, Channel.EMAIL],
+                account_ids=None, shards=shards,
+            )
+            await PolicyVersion.filter(id=policy.id).update(campaign_id=campaign.id)
+            policy.campaign_id = campaign.id
+        else:
+            await Announcement.create(
+                kind=NotificationKind.POLICY_CHANGE,
+                title=f"Privacy policy {policy.version}",
+                body=policy.summary,
+            )
+    return policy
+
+
+async def _create(
+    version, summary, url, text, text_sha256, effective_at, material, change_categories,
+    purpose_codes, published_by,
+) -> PolicyVersion:
     return await PolicyVersion.create(
         version=version,
         summary=summary.strip(),
         url=url,
         text=text,
-        text_sha256=text_sha256.lower(),
+        text_sha256=text_sha256,
         effective_at=effective_at,
         material=material,
         change_categories=sorted({str(c) for c in change_categories}),
@@ -121,7 +167,11 @@ async def publish_policy(
 
 async def current_policy() -> PolicyVersion | None:
     """The newest version already in effect."""
-    return await PolicyVersion.filter(effective_at__lte=now()).order_by("-effective_at", "-id").first()
+    return (
+        await PolicyVersion.filter(effective_at__lte=now())
+        .order_by("-effective_at", "-id")
+        .first()
+    )
 
 
 async def material_in_effect() -> PolicyVersion | None:

@@ -8,9 +8,12 @@ same promise twice is harmless. Callers name jobs by string, so ``api`` never im
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.constants import in_progress_key_prefix, job_key_prefix
+from arq.jobs import deserialize_job
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -71,3 +74,58 @@ class Broadcast:
         finally:
             await pubsub.unsubscribe()
             await pubsub.aclose()
+
+
+class JobStats:
+    """Counts the workers keep in Redis so that any API process can report them: jobs
+    started, succeeded and failed by function, failures of the last hour, and messages sent
+    by channel and kind. Counters only; losing them loses no work."""
+
+    def __init__(self, pool: ArqRedis, prefix: str, queue_name: str) -> None:
+        self.pool = pool
+        self.queue_name = queue_name
+        self.jobs = f"{prefix}:metrics:jobs"
+        self.failures = f"{prefix}:metrics:failures"
+        self.sent = f"{prefix}:metrics:sent"
+
+    async def job(self, function: str, outcome: str) -> None:
+        await self.pool.hincrby(self.jobs, f"{function}:{outcome}", 1)
+        if outcome == "failed":
+            stamp = time.time()
+            await self.pool.zadd(self.failures, {f"{function}:{stamp}": stamp})
+            await self.pool.zremrangebyscore(self.failures, 0, stamp - 86_400)
+
+    async def messages_sent(self, channel: str, kind: str, count: int) -> None:
+        if count:
+            await self.pool.hincrby(self.sent, f"{channel}:{kind}", count)
+
+    async def counters(self) -> tuple[dict[str, int], dict[str, int]]:
+        jobs = await self.pool.hgetall(self.jobs)
+        sent = await self.pool.hgetall(self.sent)
+        decode = lambda d: {k.decode(): int(v) for k, v in d.items()}  # noqa: E731
+        return decode(jobs), decode(sent)
+
+    async def status(self, sample: int = 1000) -> dict[str, Any]:
+        """Queue depth, jobs running, failures in the last hour, and the functions of up to
+        ``sample`` queued jobs."""
+        queued = await self.pool.zcard(self.queue_name)
+        in_progress = 0
+        async for _ in self.pool.scan_iter(match=f"{in_progress_key_prefix}*", count=1000):
+            in_progress += 1
+        failed = await self.pool.zcount(self.failures, time.time() - 3600, "+inf")
+        by_function: dict[str, int] = {}
+        for job_id in await self.pool.zrange(self.queue_name, 0, sample - 1):
+            raw = await self.pool.get(job_key_prefix + job_id.decode())
+            if raw is None:
+                continue
+            try:
+                name = deserialize_job(raw).function
+            except Exception:  # noqa: BLE001 - a job we cannot read is still counted
+                name = "?"
+            by_function[name] = by_function.get(name, 0) + 1
+        return {
+            "queued": queued,
+            "in_progress": in_progress,
+            "failed_last_hour": failed,
+            "by_function": by_function,
+        }

@@ -6,11 +6,19 @@ exporting data) ask for it, so a stolen or forgotten-open session is not enough.
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from models.accounts import Account
+from models.authentication import check_current_password
 from models.bindings import Binding
 from models.errors import DomainError, ErrorCode
+from models.login_limits import LoginLimits
 from models.oidc import verify_id_token
 from models.passwords import Passwords
+
+#: For callers that do not pass the configured ``recent_auth_window``.
+DEFAULT_MAX_AGE = timedelta(minutes=10)
 
 
 async def confirm_identity(
@@ -22,15 +30,34 @@ async def confirm_identity(
     password: str | None = None,
     provider: str | None = None,
     id_token: str | None = None,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+    limits: LoginLimits | None = None,
+    client_address: str = "",
 ) -> None:
     """Recent authentication for sensitive changes: the current password, a fresh token of
-    a bound provider, or a session that signed in within the configured window."""
+    a bound provider, or a session that signed in within the configured window.
+
+    A provider token is fresh when the user authenticated to the provider (``auth_time``,
+    else ``iat``) at most ``max_age`` ago: an unexpired but old token, kept by a client
+    since sign-in, proves no more than the old session does."""
     if password:
-        if account.password_hash and await passwords.verify(account.password_hash, password):
-            return
-        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "password", "password is wrong")
+        await check_current_password(
+            passwords,
+            account,
+            password,
+            field="password",
+            limits=limits,
+            client_address=client_address,
+        )
+        return
     if provider and id_token:
         identity = verify_id_token(providers, provider, id_token)
+        if time.time() - identity.authenticated_at > max_age.total_seconds():
+            raise DomainError(
+                ErrorCode.REAUTHENTICATION_REQUIRED,
+                "idToken",
+                "this identity token is not fresh: sign in to the provider again",
+            )
         if await Binding.filter(
             account_id=account.id, provider=identity.provider, subject=identity.subject
         ).exists():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from joserfc.jwk import ECKey
 from tortoise import connections
 
 from accord.database import MODEL_MODULES, apply_migrations  # noqa: F401
+from accord.dev_mail import DevMailbox
 from accord.embedded_redis import EmbeddedRedis
 from accord.settings import Settings, load_settings
 from models.purposes import ensure_default_purposes
@@ -92,8 +94,21 @@ def redis_url() -> Iterator[str]:
         yield server.url
 
 
+#: The local SMTP server every test app sends e-mail to (see the ``mailbox`` fixture).
+MAILBOX = DevMailbox(Path(tempfile.gettempdir()) / f"accord-test-mail-{RUN_ID}", port=0)
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[DevMailbox]:
+    """A real SMTP server (aiosmtpd) on a free port; ``received`` holds what arrived."""
+    MAILBOX.start()
+    yield MAILBOX
+    MAILBOX.stop()
+
+
 def make_settings(data_dir: Path, database_url: str, redis_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
+        "smtp_port": MAILBOX.port,
         "env": "dev",
         "data_dir": data_dir,
         "database_url": database_url,
@@ -109,7 +124,9 @@ def make_settings(data_dir: Path, database_url: str, redis_url: str, **overrides
 
 
 @pytest.fixture(scope="session")
-async def settings(data_dir: Path, database_url: str, redis_url: str) -> Settings:
+async def settings(
+    data_dir: Path, database_url: str, redis_url: str, mailbox: DevMailbox
+) -> Settings:
     settings = make_settings(data_dir, database_url, redis_url)
     await apply_migrations(settings)
     return settings

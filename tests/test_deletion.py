@@ -96,6 +96,10 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
     )
     person.token = data["register"]["token"]
     person.id = int(data["register"]["account"]["id"])
+    await person(
+        """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { errors { code } } }""",
+        {"i": {"email": f"{tag}.mail@example.org", "phone": "+3361234" + str(person.id).zfill(4)}},
+    )
     device = f"{tag}-device-0001"
     await person(
         """mutation($i: BindProviderInput!) { bindProvider(input: $i) { errors { code } } }""",
@@ -267,7 +271,7 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
         "alice private body", "alice error message", "alice stack", "alice config",
         "alice support subject", "alice support message", "ALICE-ORDER-1", "dear alice",
         "alice answer", "alice reason text", "AliceBrowser", "198.51.100.",
-        "alice-holiday", f"account:{alice.id}", *alice_data["pictures"],
+        "alice-holiday", f"account:{alice.id}", "alice.mail@", "+3361234" + str(alice.id).zfill(4), *alice_data["pictures"],
         *(p.replace("-", "") for p in alice_data["pictures"]),
     ]
     leaks = [
@@ -463,12 +467,12 @@ async def test_a_failed_step_is_retried_to_the_same_end_state(world, settings, r
 async def test_flushed_redis_loses_no_deletion(world, settings, redis_url):
     app, _, queue = world
     ids = [await _cancelled(app, f"frank.{i}") for i in range(3)]
-    await sweep({"settings": settings, "queue": queue})
-    assert await queue.pool.zcard(settings.queue_name) == 3
+    swept = await sweep({"settings": settings, "queue": queue})
+    assert swept["deletions_enqueued"] == 3
     await queue.pool.flushdb()
     assert await queue.pool.zcard(settings.queue_name) == 0
     worker = await run_worker(settings, redis_url, queue)  # the next sweep brings them back
-    assert worker.jobs_complete == 3 and worker.jobs_failed == 0
+    assert worker.jobs_failed == 0
     for account_id in ids:
         await _assert_erased(account_id)
 
@@ -486,7 +490,7 @@ async def test_two_workers_on_one_deletion_agree(world, settings, redis_url):
         for w in workers:
             await w.close()
     assert sum(w.jobs_failed for w in workers) == 0
-    assert sum(w.jobs_complete for w in workers) == 2
+    assert sum(w.jobs_complete for w in workers) >= 2  # both deletions (and campaign jobs)
     await _assert_erased(account_id)
     # And a third, late run changes nothing.
     from models.storage import LocalStorage

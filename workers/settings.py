@@ -6,31 +6,66 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from arq import cron, func
+from redis.exceptions import RedisError
 from tortoise.context import TortoiseContext
 
 from accord.database import ensure_data_dir, tortoise_config
 from accord.settings import Settings
-from models.queue import Queue, redis_settings
+from models.queue import JobStats, Queue, redis_settings
 from models.storage import LocalStorage
 from workers.deletion import delete_account
+from workers.notifications import deliver_notifications, fan_out
 from workers.sweeper import sweep
 
 HEALTH_CHECK_INTERVAL = 30
 
 
+def observed(job: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Count the job's start and outcome in Redis (for /metrics and queueStatus)."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any) -> Any:
+        stats: JobStats = ctx["stats"]
+        with contextlib.suppress(RedisError):
+            await stats.job(job.__name__, "started")
+        try:
+            result = await job(ctx, *args)
+        except BaseException:
+            with contextlib.suppress(RedisError):
+                await stats.job(job.__name__, "failed")
+            raise
+        with contextlib.suppress(RedisError):
+            await stats.job(job.__name__, "succeeded")
+        return result
+
+    return run
+
+
 def functions(settings: Settings) -> list[Any]:
     return [
-        func(sweep, name="sweep", timeout=60),
+        func(observed(sweep), name="sweep", timeout=60),
         # No kept result: the sweeper must be able to enqueue the same id again at once
         # after a failure (a kept result would block that id for an hour).
         func(
-            delete_account,
+            observed(delete_account),
             name="delete_account",
             timeout=settings.deletion_job_timeout_seconds,
+            keep_result=0,
+        ),
+        func(
+            observed(fan_out), name="fan_out", timeout=settings.job_timeout_seconds, keep_result=0
+        ),
+        func(
+            observed(deliver_notifications),
+            name="deliver_notifications",
+            timeout=settings.job_timeout_seconds,
             keep_result=0,
         ),
     ]
@@ -50,6 +85,7 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
         ctx["settings"] = settings
         ctx["queue"] = Queue(ctx["redis"], settings.queue_name)
         ctx["storage"] = LocalStorage(settings.data_dir / "files")
+        ctx["stats"] = JobStats(ctx["redis"], settings.redis_key_prefix, settings.queue_name)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         await ctx["tortoise"].close_connections()
@@ -64,7 +100,10 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
     return {
         "functions": functions(settings),
         "cron_jobs": [
-            cron(sweep, name="cron:sweep", second=0, unique=True, timeout=60, run_at_startup=True)
+            cron(
+                observed(sweep), name="cron:sweep", second=0, unique=True, timeout=60,
+                run_at_startup=True,
+            )
         ],
         "redis_settings": redis_settings(redis_url),
         "queue_name": settings.queue_name,

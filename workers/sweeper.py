@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 
+from models.campaign_jobs import resume_campaigns
 from models.deletion import enqueue_due
 from models.deletion import job_id as deletion_job_id
 from models.retention import clean_up
@@ -32,4 +33,5 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     )
     if deletions:
         log.info("deletions enqueued", count=deletions)
-    return {**removed, "deletions_enqueued": deletions}
+    campaign_jobs = await resume_campaigns(queue)
+    return {**removed, "deletions_enqueued": deletions, "campaign_jobs_enqueued": campaign_jobs}

@@ -101,7 +101,9 @@ class CancellationMutations:
                 provider=identity.provider, subject=identity.subject
             ).select_related("account").first()
             if binding is None:
-                raise DomainError(ErrorCode.NOT_BOUND, "idToken", "no account is bound to this identity")
+                raise DomainError(
+                    ErrorCode.NOT_BOUND, "idToken", "no account is bound to this identity"
+                )
             account = binding.account
         elif input.account_name and input.password:
             account = await authentication.login(

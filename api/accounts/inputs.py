@@ -36,6 +36,12 @@ class UpdateProfileInput:
     gender: Gender | None = strawberry.UNSET
     region: str | None = strawberry.UNSET
     signature: str | None = strawberry.UNSET
+    email: str | None = strawberry.field(
+        default=strawberry.UNSET, description="For e-mail notifications; null removes it."
+    )
+    phone: str | None = strawberry.field(
+        default=strawberry.UNSET, description="E.164, for SMS notifications; null removes it."
+    )
 
 
 @strawberry.input

@@ -130,7 +130,9 @@ class AccountMutations:
         ctx.login_attempts += 1
         if ctx.login_attempts > 1:
             # Still counted, so packing guesses into one request buys nothing.
-            await ctx.login_limits.attempt(input.account_name[:64].lower(), ctx.client_address)
+            await ctx.login_limits.attempt(
+                authentication.limit_key(input.account_name), ctx.client_address
+            )
             raise DomainError(ErrorCode.TOO_MANY_LOGINS, None, "one login per request")
         account = await authentication.login(
             ctx.passwords,
@@ -176,6 +178,8 @@ class AccountMutations:
             "gender": input.gender,
             "region": input.region,
             "signature": input.signature,
+            "email": input.email,
+            "phone": input.phone,
         }
         changes = {k: v for k, v in given.items() if v is not strawberry.UNSET}
         if changes.get("nickname", "") is None:
@@ -196,6 +200,8 @@ class AccountMutations:
             input.current_password,
             input.new_password,
             keep_session=session.id,
+            limits=ctx.login_limits,
+            client_address=ctx.client_address,
         )
         return ChangePasswordPayload()
 
@@ -241,6 +247,9 @@ class AccountMutations:
             password=input.password,
             provider=input.provider,
             id_token=input.id_token,
+            max_age=ctx.settings.recent_auth_window,
+            limits=ctx.login_limits,
+            client_address=ctx.client_address,
         )
         await bindings.unbind(session.account, input.provider)
         return UnbindProviderPayload()

@@ -8,11 +8,13 @@ import strawberry
 from strawberry.types import Info
 
 from api.consent.viewer import AccountConsentFields
+from api.notifications.viewer import AccountNotificationFields
 from api.personal.viewer import AccountPersonalFields
 from models import accounts as model
 from models.bindings import Binding as BindingModel
 from models.errors import DomainError, ErrorCode
 from models.sessions import Session as SessionModel
+from models.sessions import now
 
 Gender = strawberry.enum(model.Gender, description="How the user describes themselves.")
 AccountStatus = strawberry.enum(model.AccountStatus)
@@ -69,7 +71,7 @@ async def _own(info: Info, account_id: int) -> bool:
 
 
 @strawberry.type(description="An account: what the user gave at registration.")
-class Account(AccountConsentFields, AccountPersonalFields):
+class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFields):
     id: strawberry.ID
     account_name: str
     nickname: str
@@ -81,6 +83,8 @@ class Account(AccountConsentFields, AccountPersonalFields):
     role: Role
     created_at: datetime
     has_password: bool
+    email: str | None
+    phone: str | None
 
     @classmethod
     def of(cls, row: model.Account) -> Account:
@@ -96,6 +100,8 @@ class Account(AccountConsentFields, AccountPersonalFields):
             role=row.role,
             created_at=row.created_at,
             has_password=row.password_hash is not None,
+            email=row.email,
+            phone=row.phone,
         )
 
     @strawberry.field
@@ -110,7 +116,12 @@ class Account(AccountConsentFields, AccountPersonalFields):
         if not await _own(info, int(self.id)):
             return []
         current = await info.context.session()
-        rows = await SessionModel.filter(account_id=int(self.id)).order_by("-created_at")
+        moment = now()
+        rows = await SessionModel.filter(
+            account_id=int(self.id),
+            expires_at__gt=moment,
+            last_seen_at__gt=moment - info.context.settings.session_idle_timeout,
+        ).order_by("-created_at")
         return [
             Session(
                 id=strawberry.ID(str(r.id)),

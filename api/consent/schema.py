@@ -9,8 +9,11 @@ from enum import StrEnum
 from typing import NewType
 
 import strawberry
+import structlog
+from graphql import GraphQLError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from strawberry.types import Info
+from tortoise.expressions import Q
 
 from api.consent.types import (
     ChangeCategory,
@@ -24,16 +27,22 @@ from api.consent.types import (
     PolicyVersionConnection,
     PolicyVersionEdge,
     Purpose,
+    decode_policy_cursor,
+    encode_policy_cursor,
+    row_id,
 )
 from api.errors import ClientError
-from api.pagination import PageInfo, decode_cursor, encode_cursor
+from api.pagination import PageInfo
 from api.payloads import payload
 from models import consent as ledger
 from models import consent_decisions as decisions
 from models import policies, purposes
 from models.accounts import Role
+from models.campaign_jobs import enqueue_fan_out
 from models.errors import DomainError, ErrorCode
 from models.receipts import receipt_claims, sign_receipt
+
+log = structlog.get_logger("accord.consent")
 
 MAX_PAGE = 100
 LEDGER_ROLES = (Role.PRIVACY_OFFICER,)
@@ -234,7 +243,12 @@ async def _announce(info: Info, account_id: int | None, events, device_id: str |
     if account_id is None or not events:
         return
     message = json.dumps({"ids": [e.id for e in events], "deviceId": device_id})
-    await info.context.broadcast.publish(f"consent:{account_id}", message)
+    try:
+        await info.context.broadcast.publish(f"consent:{account_id}", message)
+    except Exception:
+        # The events are stored: a failed notice must not turn the write into an error
+        # that the client would retry (and so record twice).
+        log.warning("consent announcement failed", account_id=account_id, exc_info=True)
 
 
 def _where(info: Info) -> dict[str, str]:
@@ -255,12 +269,15 @@ class ConsentQueries:
         self, first: int = 20, after: str | None = None
     ) -> PolicyVersionConnection:
         first = max(1, min(first, MAX_PAGE))
-        query = policies.PolicyVersion.all().order_by("-id")
-        after_id = decode_cursor(after)
-        if after_id is not None:
-            query = query.filter(id__lt=after_id)
+        query = policies.PolicyVersion.all().order_by("-effective_at", "-id")
+        position = decode_policy_cursor(after)
+        if position is not None:
+            effective_at, last_id = position
+            query = query.filter(
+                Q(effective_at__lt=effective_at) | Q(effective_at=effective_at, id__lt=last_id)
+            )
         rows = await query.limit(first + 1)
-        edges = [PolicyVersionEdge(cursor=encode_cursor(r.id), node=PolicyVersion.of(r))
+        edges = [PolicyVersionEdge(cursor=encode_policy_cursor(r), node=PolicyVersion.of(r))
                  for r in rows[:first]]
         return PolicyVersionConnection(
             edges=edges,
@@ -279,7 +296,8 @@ class ConsentQueries:
         "verify it with the key at /.well-known/jwks.json."
     )
     async def consent_receipt(self, info: Info, id: strawberry.ID) -> str | None:
-        event = await ledger.ConsentEvent.get_or_none(id=int(id)) if str(id).isdigit() else None
+        event_id = row_id(id)
+        event = await ledger.ConsentEvent.get_or_none(id=event_id) if event_id else None
         if event is None:
             return None
         account = await info.context.viewer()
@@ -307,6 +325,8 @@ class ConsentQueries:
             raise ClientError(str(error.code), error.message) from None
         if (account_id is None) == (device_id is None):
             raise ClientError("INVALID", "give exactly one of accountId and deviceId")
+        if account_id is not None and not str(account_id).isdigit():
+            raise ClientError("INVALID", "accountId is not an account id")
         subject = (
             ledger.account_subject(int(account_id))
             if account_id is not None and str(account_id).isdigit()
@@ -377,7 +397,7 @@ class ConsentMutations:
         return SyncConsentsPayload(
             results=[
                 SyncResult(
-                    idempotency_key=r.key,
+                    idempotency_key=r.sent,
                     status=SyncStatus[r.status],
                     code=ConsentErrorCode(str(r.code)) if r.code else None,
                 )
@@ -402,7 +422,13 @@ class ConsentMutations:
             url=input.url,
             text_sha256=input.text_sha256,
             published_by=await info.context.viewer(),
+            shards=info.context.settings.fanout_shards,
         )
+        if row.campaign_id is not None:
+            try:
+                await enqueue_fan_out(info.context.queue, row.campaign_id)
+            except Exception:  # noqa: BLE001 - the campaign row is the promise; the sweeper resumes it
+                pass
         return PublishPolicyPayload(policy=PolicyVersion.of(row))
 
     @strawberry.mutation(description="PRIVACY_OFFICER: add a purpose.")
@@ -443,7 +469,9 @@ class ConsentSubscriptions:
     ) -> AsyncGenerator[ConsentEvent, None]:
         account = await info.context.viewer()
         if account is None:
-            raise ClientError("NOT_AUTHENTICATED", "sign in first")
+            # Subscription results bypass the ErrorPolicy that puts a ClientError's code in
+            # ``extensions``, so the typed code is attached here.
+            raise GraphQLError("sign in first", extensions={"code": "NOT_AUTHENTICATED"})
         async for message in info.context.broadcast.listen(f"consent:{account.id}"):
             notice = json.loads(message)
             if device_id is not None and notice.get("deviceId") == device_id:

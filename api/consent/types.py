@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import strawberry
 from strawberry.types import Info
 
-from api.pagination import PageInfo
+from api.pagination import PageInfo, decode_cursor
 from models import consent as ledger
 from models import policies, purposes
 from models.consent_decisions import Consent as ConsentRow
@@ -179,6 +180,47 @@ class ConsentEvent:
 
 
 # --- Relay connections ---------------------------------------------------------------------
+
+#: Row ids are 64-bit: a larger number (a forged id or cursor) would make the driver fail.
+MAX_ID = 2**63 - 1
+
+
+def row_id(value: object) -> int | None:
+    """A row id given by a client, or None when it cannot be one."""
+    text = str(value)
+    return int(text) if text.isdigit() and int(text) <= MAX_ID else None
+
+
+def after_id(cursor: str | None) -> int | None:
+    """``decode_cursor``, with an id out of range read as a forged cursor (matches nothing)."""
+    value = decode_cursor(cursor)
+    return -1 if value is not None and value > MAX_ID else value
+
+
+#: Where a forged policies cursor points: before every row, so the page is empty.
+_NOWHERE = (datetime.min.replace(tzinfo=UTC), -1)
+
+
+def encode_policy_cursor(row: policies.PolicyVersion) -> str:
+    """Policies are listed newest effective first (ties: newest published first), so their
+    cursor is the pair (effective_at, id)."""
+    position = f"policy:{row.effective_at.astimezone(UTC).isoformat()}|{row.id}"
+    return base64.urlsafe_b64encode(position.encode()).decode()
+
+
+def decode_policy_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        kind, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        moment, _, last_id = rest.partition("|")
+        if kind == "policy" and last_id.isdigit() and int(last_id) <= MAX_ID:
+            effective_at = datetime.fromisoformat(moment)
+            if effective_at.tzinfo is not None:
+                return effective_at, int(last_id)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    return _NOWHERE
 
 
 @strawberry.type

@@ -13,8 +13,9 @@ from api.consent.types import (
     ConsentEvent,
     ConsentEventConnection,
     ConsentEventEdge,
+    after_id,
 )
-from api.pagination import PageInfo, decode_cursor, encode_cursor
+from api.pagination import PageInfo, encode_cursor
 from models import consent_decisions as decisions
 from models.accounts import Role
 
@@ -51,12 +52,14 @@ class AccountConsentFields:
     async def consent_history(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> ConsentEventConnection:
-        empty = ConsentEventConnection(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None))
+        empty = ConsentEventConnection(
+            edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None)
+        )
         subjects = await _subjects_if_allowed(info, int(self.id))  # type: ignore[attr-defined]
         if subjects is None:
             return empty
         first = max(1, min(first, MAX_PAGE))
-        rows = await decisions.history(subjects, first, decode_cursor(after))
+        rows = await decisions.history(subjects, first, after_id(after))
         edges = [
             ConsentEventEdge(cursor=encode_cursor(r.id), node=ConsentEvent.of(r))
             for r in rows[:first]

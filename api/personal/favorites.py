@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.pagination import Connection, connection, fetch_page
+from api.pagination import Connection, connection, fetch_page, parse_id
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
 from models import favorites
@@ -57,9 +57,10 @@ class RemoveFavoritePayload:
 
 
 def _id(raw: strawberry.ID) -> int:
-    if not str(raw).isdigit():
+    row_id = parse_id(raw)
+    if row_id is None:
         raise DomainError(ErrorCode.NOT_FOUND, "id", "no such item")
-    return int(raw)
+    return row_id
 
 
 async def favorites_page(

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from api.pagination import Connection, connection, fetch_page
+from api.pagination import Connection, connection, fetch_page, parse_id
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
 from models import feedback, pictures
@@ -168,9 +168,10 @@ class FeedbackMutations:
         self, info: Info, input: DeleteFeedbackInput
     ) -> DeleteFeedbackPayload:
         account = await info.context.require_viewer()
-        if not str(input.id).isdigit():
+        feedback_id = parse_id(input.id)
+        if feedback_id is None:
             raise DomainError(ErrorCode.NOT_FOUND, "id", "no such feedback of yours")
-        await feedback.delete_feedback(account, int(input.id), info.context.storage)
+        await feedback.delete_feedback(account, feedback_id, info.context.storage)
         return DeleteFeedbackPayload()
 
     @strawberry.mutation(

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.pagination import parse_id
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
 from models import questionnaires
@@ -77,9 +78,8 @@ class QuestionnaireMutations:
         self, info: Info, input: AnswerQuestionnaireInput
     ) -> AnswerQuestionnairePayload:
         account = await info.context.require_viewer()
-        if not str(input.questionnaire_id).isdigit():
+        questionnaire_id = parse_id(input.questionnaire_id)
+        if questionnaire_id is None:
             raise DomainError(ErrorCode.NOT_FOUND, "questionnaireId", "no such questionnaire")
-        await questionnaires.answer_questionnaire(
-            account, int(input.questionnaire_id), input.answers
-        )
+        await questionnaires.answer_questionnaire(account, questionnaire_id, input.answers)
         return AnswerQuestionnairePayload()

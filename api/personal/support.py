@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.errors import ClientError
+from api.pagination import parse_id
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
 from models import support
@@ -101,9 +102,10 @@ class StaffReplyPayload:
 
 
 def _thread_id(raw: strawberry.ID) -> int:
-    if not str(raw).isdigit():
+    thread_id = parse_id(raw)
+    if thread_id is None:
         raise DomainError(ErrorCode.NOT_FOUND, "threadId", "no such thread")
-    return int(raw)
+    return thread_id
 
 
 async def _staff(info: Info):
@@ -127,9 +129,10 @@ class SupportQueries:
     @strawberry.field(description="SUPPORT: a thread you work, with its messages (logged).")
     async def support_thread(self, info: Info, id: strawberry.ID) -> SupportThread | None:
         staff = await _staff(info)
-        if not str(id).isdigit():
+        thread_id = parse_id(id)
+        if thread_id is None:
             return None
-        row = await support.thread_for_staff(staff, int(id))
+        row = await support.thread_for_staff(staff, thread_id)
         return SupportThread.of(row) if row else None
 
 

@@ -1,0 +1,1 @@
+"""Notifications, campaigns, announcements and the operators' view of the queues."""

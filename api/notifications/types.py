@@ -1,0 +1,158 @@
+"""GraphQL types of the notifications domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import strawberry
+
+from models import campaigns, notifications
+from models.errors import DomainError, ErrorCode
+from models.messages import render
+
+NotificationChannel = strawberry.enum(notifications.Channel, name="NotificationChannel")
+NotificationKind = strawberry.enum(notifications.NotificationKind, name="NotificationKind")
+CampaignStatus = strawberry.enum(campaigns.CampaignStatus)
+
+
+@strawberry.enum
+class NotificationErrorCode(StrEnum):
+    INVALID = ErrorCode.INVALID.value
+    REQUIRED = ErrorCode.REQUIRED.value
+    NOT_FOUND = ErrorCode.NOT_FOUND.value
+    NOT_AUTHENTICATED = ErrorCode.NOT_AUTHENTICATED.value
+    FORBIDDEN = ErrorCode.FORBIDDEN.value
+
+
+@strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
+class NotificationError:
+    code: NotificationErrorCode
+    field: str | None
+    message: str
+
+    @classmethod
+    def of(cls, error: DomainError) -> NotificationError:
+        return cls(
+            code=NotificationErrorCode(str(error.code)), field=error.field, message=error.message
+        )
+
+
+@strawberry.type(description="A message in your in-app inbox.")
+class Notification:
+    id: strawberry.ID
+    kind: NotificationKind
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
+
+    @classmethod
+    def of(cls, row: notifications.Notification, campaign: campaigns.Campaign | None) -> Notification:
+        title, body = row.title, row.body
+        if campaign is not None:  # campaign messages are rendered once, from the campaign
+            message = render(campaign.kind, campaign.content)
+            title, body = message.subject, message.body
+        return cls(
+            id=strawberry.ID(str(row.id)), kind=row.kind, title=title, body=body,
+            created_at=row.created_at, read_at=row.read_at,
+        )
+
+
+@strawberry.type(description="A public notice; no sign-in needed.")
+class Announcement:
+    id: strawberry.ID
+    kind: NotificationKind
+    title: str
+    body: str
+    published_at: datetime
+
+    @classmethod
+    def of(cls, row: campaigns.Announcement) -> Announcement:
+        return cls(
+            id=strawberry.ID(str(row.id)), kind=row.kind, title=row.title, body=row.body,
+            published_at=row.published_at,
+        )
+
+
+@strawberry.type(description="How far a campaign has got.")
+class CampaignProgress:
+    status: CampaignStatus
+    total: int = strawberry.field(description="Accounts in the audience when it was created.")
+    created: int = strawberry.field(description="Notification rows written (all channels).")
+    delivered: int
+    failed: int
+    pending: int
+    progress: float = strawberry.field(description="0 to 1: share of written rows settled.")
+
+
+@strawberry.type
+class Campaign:
+    id: strawberry.ID
+    kind: NotificationKind
+    channels: list[NotificationChannel]
+    created_at: datetime
+    finished_at: datetime | None
+    status: CampaignStatus
+    total: int
+    created: int
+    delivered: int
+    failed: int
+    progress: float
+
+    @classmethod
+    async def of(cls, row: campaigns.Campaign) -> Campaign:
+        p = await progress_of(row)
+        return cls(
+            id=strawberry.ID(str(row.id)), kind=row.kind,
+            channels=[notifications.Channel(c) for c in row.channels],
+            created_at=row.created_at, finished_at=row.finished_at, status=row.status,
+            total=row.total, created=p.created, delivered=p.delivered, failed=p.failed,
+            progress=p.progress,
+        )
+
+
+async def progress_of(row: campaigns.Campaign) -> CampaignProgress:
+    counts = await campaigns.progress(row.id)
+    settled = counts["delivered"] + counts["failed"]
+    fraction = 1.0 if row.status == campaigns.CampaignStatus.DONE else (
+        settled / counts["created"] if counts["created"] else 0.0
+    )
+    return CampaignProgress(
+        status=row.status, total=row.total, created=counts["created"],
+        delivered=counts["delivered"], failed=counts["failed"], pending=counts["pending"],
+        progress=round(fraction, 4),
+    )
+
+
+@strawberry.type
+class SecurityIncident:
+    id: strawberry.ID
+    title: str
+    impact: str
+    measures_taken: str
+    advice_to_users: str
+    remedies: str
+    reported_at: datetime
+
+    @classmethod
+    def of(cls, row: campaigns.SecurityIncident) -> SecurityIncident:
+        return cls(
+            id=strawberry.ID(str(row.id)), title=row.title, impact=row.impact,
+            measures_taken=row.measures_taken, advice_to_users=row.advice_to_users,
+            remedies=row.remedies, reported_at=row.reported_at,
+        )
+
+
+@strawberry.type
+class FunctionQueue:
+    name: str
+    queued: int
+
+
+@strawberry.type(description="The job queue as arq keeps it in Redis.")
+class QueueStatus:
+    queued: int
+    in_progress: int
+    failed_last_hour: int
+    by_function: list[FunctionQueue]

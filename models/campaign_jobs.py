@@ -1,0 +1,56 @@
+"""Turning unfinished campaigns into queued jobs, with ids derived from the rows.
+
+Used by the API right after a campaign is created, by a finished fan-out, and by the
+sweeper every minute, so a campaign resumes from its stored cursors after a lost Redis or
+a killed worker.
+"""
+
+from __future__ import annotations
+
+from models.campaigns import Campaign, CampaignShard, CampaignStatus
+from models.delivery import delivery_channels, finish_if_done
+from models.queue import Queue
+
+
+def fan_out_job_id(shard_id: int) -> str:
+    return f"fan-out:{shard_id}"
+
+
+def delivery_job_id(campaign_id: int, channel: str) -> str:
+    return f"deliver:{campaign_id}:{channel}"
+
+
+async def enqueue_fan_out(queue: Queue, campaign_id: int) -> int:
+    shards = await CampaignShard.filter(campaign_id=campaign_id, done=False).values_list(
+        "id", flat=True
+    )
+    queued = 0
+    for shard_id in shards:
+        queued += await queue.enqueue("fan_out", shard_id, job_id=fan_out_job_id(shard_id))
+    return queued
+
+
+async def enqueue_deliveries(queue: Queue, campaign_id: int) -> int:
+    campaign = await Campaign.get(id=campaign_id)
+    queued = 0
+    for channel in delivery_channels(campaign):
+        queued += await queue.enqueue(
+            "deliver_notifications", campaign_id, str(channel),
+            job_id=delivery_job_id(campaign_id, str(channel)),
+        )
+    return queued
+
+
+async def resume_campaigns(queue: Queue) -> int:
+    """Every unfinished campaign: fan out what is left, deliver what is owed."""
+    queued = 0
+    for campaign_id in await Campaign.filter(status__not=CampaignStatus.DONE).values_list(
+        "id", flat=True
+    ):
+        if await finish_if_done(campaign_id):
+            continue
+        if await CampaignShard.filter(campaign_id=campaign_id, done=False).exists():
+            queued += await enqueue_fan_out(queue, campaign_id)
+        else:
+            queued += await enqueue_deliveries(queue, campaign_id)
+    return queued

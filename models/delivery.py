@@ -1,0 +1,229 @@
+"""Sending notification rows: e-mail over SMTP (aiosmtplib), SMS through an HTTP gateway.
+
+``deliver_batch`` claims up to N due rows of one campaign and channel, sends them over one
+connection, and marks each SENT, or schedules a retry with backoff, or marks it FAILED once
+``notification_max_attempts`` is reached. See ``models.notifications`` for why a crash
+between sending and marking costs at most one duplicate.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+
+import aiosmtplib
+import httpx
+from tortoise.expressions import Q
+
+from accord.settings import Settings
+from models.accounts import Account, AccountStatus
+from models.campaigns import Campaign, CampaignStatus
+from models.messages import Message, render
+from models.notifications import Channel, DeliveryStatus, Notification
+from models.sessions import now
+
+SEND_TIMEOUT = 30
+
+
+class SendFailed(Exception):
+    """One message could not be sent; ``permanent`` when retrying cannot help."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class EmailSender:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: aiosmtplib.SMTP | None = None
+
+    async def __aenter__(self) -> EmailSender:
+        s = self.settings
+        self.client = aiosmtplib.SMTP(
+            hostname=s.smtp_host, port=s.smtp_port, start_tls=s.smtp_starttls,
+            timeout=SEND_TIMEOUT,
+        )
+        await self.client.connect()
+        if s.smtp_username:
+            password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+            await self.client.login(s.smtp_username, password)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.client is not None and self.client.is_connected:
+            try:
+                await self.client.quit()
+            except aiosmtplib.SMTPException:
+                self.client.close()
+
+    async def send(self, to: str, message: Message) -> None:
+        email = EmailMessage()
+        email["From"] = self.settings.mail_from
+        email["To"] = formataddr(("", to))
+        email["Subject"] = message.subject
+        email["Message-ID"] = make_msgid(domain="accord.invalid")
+        email.set_content(message.body)
+        try:
+            await self.client.send_message(email)
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            raise SendFailed(f"recipient refused: {error}", permanent=True) from error
+        except aiosmtplib.SMTPException as error:
+            raise SendFailed(f"smtp: {error}") from error
+
+
+class SmsSender:
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.sms_gateway_url
+        self.client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> SmsSender:
+        self.client = httpx.AsyncClient(timeout=SEND_TIMEOUT)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    async def send(self, to: str, message: Message) -> None:
+        try:
+            response = await self.client.post(
+                self.url, json={"to": to, "body": f"{message.subject}\n{message.body}"[:1600]}
+            )
+        except httpx.HTTPError as error:
+            raise SendFailed(f"sms gateway: {error!r}") from error
+        if response.status_code >= 500 or response.status_code == 429:
+            raise SendFailed(f"sms gateway answered {response.status_code}")
+        if response.status_code >= 400:
+            raise SendFailed(f"sms gateway refused: {response.status_code}", permanent=True)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** attempts, 3600))
+
+
+async def recover_stuck(campaign_id: int, channel: Channel, claim_timeout: timedelta) -> int:
+    """Rows left SENDING by a worker that died: sent once more, or given up on if they
+    already were (at most one duplicate, never more)."""
+    stale = now() - claim_timeout
+    stuck = Notification.filter(
+        campaign_id=campaign_id, channel=channel, status=DeliveryStatus.SENDING,
+        claimed_at__lt=stale,
+    )
+    given_up = await stuck.filter(resent=True).update(
+        status=DeliveryStatus.FAILED, last_error="delivery uncertain: worker stopped twice"
+    )
+    retried = await Notification.filter(
+        campaign_id=campaign_id, channel=channel, status=DeliveryStatus.SENDING,
+        claimed_at__lt=stale, resent=False,
+    ).update(status=DeliveryStatus.PENDING, resent=True, claimed_at=None, claim_token=None)
+    return given_up + retried
+
+
+async def deliver_batch(
+    campaign: Campaign, channel: Channel, settings: Settings, sender, message: Message
+) -> int:
+    """Claim, send and mark one batch; returns (rows handled, rows sent); (0, 0) when
+    nothing is due."""
+    moment = now()
+    due = await Notification.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
+        campaign_id=campaign.id, channel=channel, status=DeliveryStatus.PENDING,
+    ).order_by("id").limit(settings.notification_batch_size).values_list("id", flat=True)
+    if not due:
+        return 0, 0
+    token = secrets.token_hex(8)
+    # The claim: only rows still PENDING become ours (a concurrent deliverer gets the rest).
+    await Notification.filter(id__in=list(due), status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.SENDING, claimed_at=moment, claim_token=token
+    )
+    rows = await Notification.filter(
+        id__in=list(due), status=DeliveryStatus.SENDING, claim_token=token
+    ).values_list("id", "account_id", "attempts")
+    contacts = dict(
+        await Account.filter(
+            id__in=[r[1] for r in rows], status=AccountStatus.ACTIVE
+        ).values_list("id", "email" if channel == Channel.EMAIL else "phone")
+    )
+    sent: list[int] = []
+    for row_id, account_id, attempts in rows:
+        address = contacts.get(account_id)
+        if not address:
+            await _fail(row_id, "account no longer active or reachable")
+            continue
+        try:
+            await sender.send(address, message)
+        except SendFailed as error:
+            if error.permanent or attempts + 1 >= settings.notification_max_attempts:
+                await _fail(row_id, str(error), attempts + 1)
+            else:
+                await Notification.filter(id=row_id).update(
+                    status=DeliveryStatus.PENDING, attempts=attempts + 1, claimed_at=None,
+                    claim_token=None,
+                    next_attempt_at=now() + _backoff(attempts), last_error=str(error)[:300],
+                )
+            continue
+        sent.append(row_id)
+    if sent:
+        await Notification.filter(id__in=sent).update(
+            status=DeliveryStatus.SENT, sent_at=now(), last_error="", claimed_at=None,
+            claim_token=None,
+        )
+    return len(rows), len(sent)
+
+
+async def _fail(row_id: int, reason: str, attempts: int | None = None) -> None:
+    values = {
+        "status": DeliveryStatus.FAILED, "last_error": reason[:300], "claimed_at": None,
+        "claim_token": None,
+    }
+    if attempts is not None:
+        values["attempts"] = attempts
+    await Notification.filter(id=row_id).update(**values)
+
+
+def sender_for(channel: Channel, settings: Settings):
+    return EmailSender(settings) if channel == Channel.EMAIL else SmsSender(settings)
+
+
+async def deliver(
+    campaign_id: int, channel: Channel, settings: Settings, claim_timeout: timedelta
+) -> int:
+    """Send everything due for one campaign and channel; returns messages sent."""
+    campaign = await Campaign.get(id=campaign_id)
+    await recover_stuck(campaign_id, channel, claim_timeout)
+    message = render(campaign.kind, campaign.content)
+    sent = 0
+    async with sender_for(channel, settings) as sender:
+        while True:
+            handled, batch_sent = await deliver_batch(
+                campaign, channel, settings, sender, message
+            )
+            sent += batch_sent
+            if not handled:
+                return sent
+
+
+async def finish_if_done(campaign_id: int) -> bool:
+    """DONE once every shard is fanned out and no message waits (retries count as waiting)."""
+    campaign = await Campaign.get(id=campaign_id)
+    if campaign.status == CampaignStatus.DONE:
+        return True
+    if await campaign.shards.filter(done=False).exists():
+        return False
+    open_rows = await Notification.filter(
+        campaign_id=campaign_id, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+    ).exists()
+    if open_rows:
+        await Campaign.filter(id=campaign_id, status=CampaignStatus.FANNING_OUT).update(
+            status=CampaignStatus.DELIVERING
+        )
+        return False
+    await Campaign.filter(id=campaign_id).update(status=CampaignStatus.DONE, finished_at=now())
+    return True
+
+
+def delivery_channels(campaign: Campaign) -> Sequence[Channel]:
+    return [Channel(c) for c in campaign.channels if c != Channel.IN_APP]

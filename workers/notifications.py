@@ -1,0 +1,47 @@
+"""Campaign jobs: ``fan_out`` writes one shard's notification rows, ``deliver_notifications``
+sends a campaign's due messages on one channel in batches.
+
+Both take ids only and are safe to run twice or at once (see ``models.campaigns`` and
+``models.notifications``); the sweeper enqueues whatever is unfinished.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from models.campaign_jobs import enqueue_deliveries
+from models.campaigns import Campaign, CampaignShard, fan_out_shard
+from models.delivery import deliver, finish_if_done
+from models.notifications import Channel
+
+log = structlog.get_logger("accord.notifications")
+
+
+async def fan_out(ctx: dict[str, Any], shard_id: int) -> int:
+    settings = ctx["settings"]
+    handled, in_app = await fan_out_shard(
+        shard_id, settings.notification_batch_size, bool(settings.sms_gateway_url)
+    )
+    shard = await CampaignShard.get(id=shard_id).select_related("campaign")
+    await ctx["stats"].messages_sent(Channel.IN_APP.value, shard.campaign.kind, in_app)
+    if shard.done and not await CampaignShard.filter(
+        campaign_id=shard.campaign_id, done=False
+    ).exists():
+        await enqueue_deliveries(ctx["queue"], shard.campaign_id)
+        await finish_if_done(shard.campaign_id)
+    log.info("fan_out", shard_id=shard_id, accounts=handled)
+    return handled
+
+
+async def deliver_notifications(ctx: dict[str, Any], campaign_id: int, channel: str) -> int:
+    settings = ctx["settings"]
+    claim_timeout = timedelta(seconds=settings.job_timeout_seconds + 60)
+    sent = await deliver(campaign_id, Channel(channel), settings, claim_timeout)
+    campaign = await Campaign.get(id=campaign_id)
+    await ctx["stats"].messages_sent(channel, campaign.kind, sent)
+    await finish_if_done(campaign_id)
+    log.info("deliver_notifications", campaign_id=campaign_id, channel=channel, sent=sent)
+    return sent
