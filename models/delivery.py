@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid
 
 import aiosmtplib
 import httpx
@@ -61,18 +61,32 @@ class EmailSender:
                 self.client.close()
 
     async def send(self, to: str, message: Message) -> None:
+        refused = await self.send_many([to], message)
+        if refused:
+            raise refused[to]
+
+    async def send_many(self, recipients: list[str], message: Message) -> dict[str, SendFailed]:
+        """One SMTP transaction for many recipients of the same text (each sees only
+        "undisclosed recipients"); returns the recipients the server refused, with why
+        (a 5xx reply is permanent, a 4xx one worth retrying). Raises SendFailed when the
+        whole transaction failed."""
         email = EmailMessage()
         email["From"] = self.settings.mail_from
-        email["To"] = formataddr(("", to))
+        email["To"] = "undisclosed-recipients:;"
         email["Subject"] = message.subject
         email["Message-ID"] = make_msgid(domain="accord.invalid")
         email.set_content(message.body)
         try:
-            await self.client.send_message(email)
+            refused, _ = await self.client.send_message(email, recipients=recipients)
         except aiosmtplib.SMTPRecipientsRefused as error:
-            raise SendFailed(f"recipient refused: {error}", permanent=True) from error
+            return {r.recipient: _refusal(r.code, r.message) for r in error.recipients}
         except aiosmtplib.SMTPException as error:
             raise SendFailed(f"smtp: {error}") from error
+        return {address: _refusal(reply.code, reply.message) for address, reply in refused.items()}
+
+
+def _refusal(code: int, text: str) -> SendFailed:
+    return SendFailed(f"recipient refused: {code} {text}"[:300], permanent=code >= 500)
 
 
 class SmsSender:
@@ -148,30 +162,62 @@ async def deliver_batch(
         ).values_list("id", "email" if channel == Channel.EMAIL else "phone")
     )
     sent: list[int] = []
+    reachable = []
     for row_id, account_id, attempts in rows:
         address = contacts.get(account_id)
-        if not address:
+        if address:
+            reachable.append((row_id, address, attempts))
+        else:
             await _fail(row_id, "account no longer active or reachable")
-            continue
+    for chunk in _chunks(reachable, RECIPIENTS_PER_MESSAGE if channel == Channel.EMAIL else 1):
         try:
-            await sender.send(address, message)
+            refused = await _send_chunk(sender, channel, [a for _, a, _ in chunk], message)
         except SendFailed as error:
-            if error.permanent or attempts + 1 >= settings.notification_max_attempts:
-                await _fail(row_id, str(error), attempts + 1)
-            else:
-                await Notification.filter(id=row_id).update(
-                    status=DeliveryStatus.PENDING, attempts=attempts + 1, claimed_at=None,
-                    claim_token=None,
-                    next_attempt_at=now() + _backoff(attempts), last_error=str(error)[:300],
-                )
+            for row_id, _, attempts in chunk:
+                await _retry_or_fail(row_id, attempts, error, settings)
             continue
-        sent.append(row_id)
+        for row_id, address, attempts in chunk:
+            if address in refused:
+                await _retry_or_fail(row_id, attempts, refused[address], settings)
+            else:
+                sent.append(row_id)
     if sent:
         await Notification.filter(id__in=sent).update(
             status=DeliveryStatus.SENT, sent_at=now(), last_error="", claimed_at=None,
             claim_token=None,
         )
     return len(rows), len(sent)
+
+
+RECIPIENTS_PER_MESSAGE = 100  # RFC 5321 says a server must accept at least 100
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+async def _send_chunk(
+    sender, channel: Channel, addresses: list[str], message: Message
+) -> dict[str, SendFailed]:
+    """Send to these addresses; the ones refused, with why. Raises SendFailed when the
+    whole chunk failed."""
+    if channel == Channel.EMAIL:
+        return await sender.send_many(addresses, message)
+    try:
+        await sender.send(addresses[0], message)
+    except SendFailed as error:
+        return {addresses[0]: error}
+    return {}
+
+
+async def _retry_or_fail(row_id: int, attempts: int, error: SendFailed, settings: Settings):
+    if error.permanent or attempts + 1 >= settings.notification_max_attempts:
+        await _fail(row_id, str(error), attempts + 1)
+        return
+    await Notification.filter(id=row_id).update(
+        status=DeliveryStatus.PENDING, attempts=attempts + 1, claimed_at=None, claim_token=None,
+        next_attempt_at=now() + _backoff(attempts), last_error=str(error)[:300],
+    )
 
 
 async def _fail(row_id: int, reason: str, attempts: int | None = None) -> None:
