@@ -184,6 +184,9 @@ class Settings(BaseSettings):
     notification_batch_size: int = Field(
         500, ge=1, description="Accounts per fan-out batch and messages per delivery batch."
     )
+    delivery_connections: int = Field(
+        4, ge=1, le=32, description="SMTP connections (or SMS clients) one delivery job uses."
+    )
     notification_max_attempts: int = Field(
         5, ge=1, description="Sends tried before a notification is marked FAILED for good."
     )

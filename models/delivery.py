@@ -8,6 +8,7 @@ between sending and marking costs at most one duplicate.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
@@ -16,10 +17,10 @@ from email.utils import make_msgid
 
 import aiosmtplib
 import httpx
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from accord.settings import Settings
-from models.accounts import Account, AccountStatus
+from models.accounts import AccountStatus
 from models.campaigns import Campaign, CampaignStatus
 from models.messages import Message, render
 from models.notifications import Channel, DeliveryStatus, Notification
@@ -138,34 +139,29 @@ async def recover_stuck(campaign_id: int, channel: Channel, claim_timeout: timed
 
 async def deliver_batch(
     campaign: Campaign, channel: Channel, settings: Settings, sender, message: Message
-) -> int:
+) -> tuple[int, int]:
     """Claim, send and mark one batch; returns (rows handled, rows sent); (0, 0) when
     nothing is due."""
     moment = now()
-    due = await Notification.filter(
+    token = secrets.token_hex(8)
+    due = Notification.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
         campaign_id=campaign.id, channel=channel, status=DeliveryStatus.PENDING,
-    ).order_by("id").limit(settings.notification_batch_size).values_list("id", flat=True)
-    if not due:
+    ).order_by("id").limit(settings.notification_batch_size).values("id")
+    # The claim: only rows still PENDING become ours (a concurrent deliverer gets the rest);
+    # afterwards the batch is found by its token, so no list of ids travels back and forth.
+    claimed = await Notification.filter(
+        id__in=Subquery(due), status=DeliveryStatus.PENDING
+    ).update(status=DeliveryStatus.SENDING, claimed_at=moment, claim_token=token)
+    if not claimed:
         return 0, 0
-    token = secrets.token_hex(8)
-    # The claim: only rows still PENDING become ours (a concurrent deliverer gets the rest).
-    await Notification.filter(id__in=list(due), status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.SENDING, claimed_at=moment, claim_token=token
+    contact = "account__email" if channel == Channel.EMAIL else "account__phone"
+    rows = await Notification.filter(claim_token=token, status=DeliveryStatus.SENDING).values_list(
+        "id", "attempts", contact, "account__status"
     )
-    rows = await Notification.filter(
-        id__in=list(due), status=DeliveryStatus.SENDING, claim_token=token
-    ).values_list("id", "account_id", "attempts")
-    contacts = dict(
-        await Account.filter(
-            id__in=[r[1] for r in rows], status=AccountStatus.ACTIVE
-        ).values_list("id", "email" if channel == Channel.EMAIL else "phone")
-    )
-    sent: list[int] = []
     reachable = []
-    for row_id, account_id, attempts in rows:
-        address = contacts.get(account_id)
-        if address:
+    for row_id, attempts, address, status in rows:
+        if address and status == AccountStatus.ACTIVE:
             reachable.append((row_id, address, attempts))
         else:
             await _fail(row_id, "account no longer active or reachable")
@@ -179,14 +175,12 @@ async def deliver_batch(
         for row_id, address, attempts in chunk:
             if address in refused:
                 await _retry_or_fail(row_id, attempts, refused[address], settings)
-            else:
-                sent.append(row_id)
-    if sent:
-        await Notification.filter(id__in=sent).update(
-            status=DeliveryStatus.SENT, sent_at=now(), last_error="", claimed_at=None,
-            claim_token=None,
-        )
-    return len(rows), len(sent)
+    # What is still ours and SENDING was sent (failures and retries gave their claim back).
+    sent = await Notification.filter(claim_token=token, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.SENT, sent_at=now(), last_error="", claimed_at=None,
+        claim_token=None,
+    )
+    return len(rows), sent
 
 
 RECIPIENTS_PER_MESSAGE = 100  # RFC 5321 says a server must accept at least 100
@@ -241,15 +235,21 @@ async def deliver(
     campaign = await Campaign.get(id=campaign_id)
     await recover_stuck(campaign_id, channel, claim_timeout)
     message = render(campaign.kind, campaign.content)
-    sent = 0
-    async with sender_for(channel, settings) as sender:
-        while True:
-            handled, batch_sent = await deliver_batch(
-                campaign, channel, settings, sender, message
-            )
-            sent += batch_sent
-            if not handled:
-                return sent
+
+
+    async def lane() -> int:
+        """One connection working through batches; lanes claim disjoint rows."""
+        sent = 0
+        async with sender_for(channel, settings) as sender:
+            while True:
+                handled, batch_sent = await deliver_batch(
+                    campaign, channel, settings, sender, message
+                )
+                sent += batch_sent
+                if not handled:
+                    return sent
+
+    return sum(await asyncio.gather(*(lane() for _ in range(settings.delivery_connections))))
 
 
 async def finish_if_done(campaign_id: int) -> bool:
