@@ -6,6 +6,7 @@ it nothing is stored. Rows older than the retention period are deleted by the sw
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -69,18 +70,28 @@ async def consents_to_activity_log(account: Account | None, device_id: str | Non
     return latest is not None and latest.kind == EventKind.GRANTED
 
 
+def _control(value: str) -> bool:
+    """Control characters, or lone surrogates (which no database column can hold)."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
+
+
 def clean_keywords(raw: str) -> str:
     value = " ".join(raw.split())
-    if not value or len(value) > KEYWORDS_MAX:
+    if not value or len(value) > KEYWORDS_MAX or _control(value):
         raise DomainError(ErrorCode.INVALID, "keywords", f"must be 1-{KEYWORDS_MAX} characters")
     return value
 
 
 def clean_link(raw: str) -> str:
-    parts = urlsplit(raw.strip()) if len(raw) <= LINK_MAX else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    link = raw.strip()
+    try:
+        parts = urlsplit(link) if len(link) <= LINK_MAX and not _control(link) else None
+        host = parts.hostname if parts is not None else None
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 bracket)
+        parts = host = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
         raise DomainError(ErrorCode.INVALID, "link", "must be an http(s) URL")
-    return raw.strip()
+    return link
 
 
 async def record_search(

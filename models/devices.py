@@ -7,6 +7,7 @@ every record tied to the identifier.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from tortoise import fields
@@ -45,7 +46,7 @@ class Device(Model):
 
 def _short(value: str | None, field: str, limit: int) -> str:
     value = (value or "").strip()
-    if len(value) > limit or any(ord(c) < 32 for c in value):
+    if len(value) > limit or any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
         raise DomainError(ErrorCode.INVALID, field, f"must be at most {limit} printable characters")
     return value
 
@@ -59,7 +60,9 @@ async def register_device(
     os_version: str | None,
     app_version: str | None,
 ) -> Device:
-    """Create or refresh a device row; a device already tied to another account is refused."""
+    """Create or refresh a device row; a device already tied to another account (by its row,
+    or by a consent-history link) is refused, so nobody can claim someone else's device and
+    then act for it or clear it."""
     device_id = clean_device_id(device_id)
     values = {
         "platform": _short(platform, "platform", 32),
@@ -68,9 +71,8 @@ async def register_device(
         "app_version": _short(app_version, "appVersion", 50),
         "last_seen_at": now(),
     }
+    await owner_check(device_id, account)
     device = await Device.get_or_none(device_id=device_id)
-    if device is not None and device.account_id not in (None, account.id if account else None):
-        raise DomainError(ErrorCode.FORBIDDEN, "deviceId", "this device belongs to another account")
     if device is None:
         return await Device.create(device_id=device_id, account=account, **values)
     if account is not None:

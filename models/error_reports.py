@@ -7,6 +7,8 @@ to fill the database.
 from __future__ import annotations
 
 import json
+import math
+import unicodedata
 
 from tortoise import fields
 from tortoise.models import Model
@@ -33,6 +35,25 @@ class ErrorReport(Model):
         table = "error_report"
 
 
+def _bad_text(value: str, allowed: str = "") -> bool:
+    """Control characters (but ``allowed``), or lone surrogates no database column can hold."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in value)
+
+
+def storable(value: object) -> bool:
+    """Whether a JSON value can be stored as it is: no NUL or lone surrogate in any string or
+    key, no NaN or infinity (PostgreSQL's jsonb refuses all three)."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(storable(v) for v in value)
+    return True
+
+
 async def report_error(
     account: Account | None,
     *,
@@ -54,6 +75,15 @@ async def report_error(
         device_config = {}
     if not isinstance(device_config, dict):
         raise DomainError(ErrorCode.INVALID, "deviceConfig", "must be a JSON object")
+    if not storable(device_config):
+        raise DomainError(
+            ErrorCode.INVALID, "deviceConfig", "must not contain NUL, lone surrogates or NaN"
+        )
+    for field, text in (("message", message), ("stack", stack or "")):
+        if _bad_text(text, allowed="\n\r\t"):
+            raise DomainError(ErrorCode.INVALID, field, "must not contain control characters")
+    if app_version and _bad_text(app_version):
+        raise DomainError(ErrorCode.INVALID, "appVersion", "must not contain control characters")
     size = (
         len(message.encode())
         + len((stack or "").encode())

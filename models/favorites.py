@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
@@ -29,24 +31,32 @@ class Favorite(Model):
         unique_together = (("account", "item_type", "item_id"),)
 
 
+def _control(c: str) -> bool:
+    """A control character or a lone surrogate (which no database column can hold)."""
+    return unicodedata.category(c) in ("Cc", "Cs")
+
+
 def _token(raw: str, field: str, limit: int) -> str:
     value = raw.strip()
-    if not value or len(value) > limit or any(c.isspace() or ord(c) < 32 for c in value):
+    if not value or len(value) > limit or any(c.isspace() or _control(c) for c in value):
         raise DomainError(ErrorCode.INVALID, field, f"must be 1-{limit} characters, no spaces")
     return value
 
 
-async def add_favorite(account: Account, item_type: str, item_id: str, note: str | None) -> Favorite:
+async def add_favorite(
+    account: Account, item_type: str, item_id: str, note: str | None
+) -> Favorite:
     item_type = _token(item_type, "itemType", ITEM_TYPE_MAX)
     item_id = _token(item_id, "itemId", ITEM_ID_MAX)
     note = (note or "").strip()
-    if len(note) > NOTE_MAX or any(ord(c) < 32 and c != "\n" for c in note):
+    if len(note) > NOTE_MAX or any(_control(c) and c != "\n" for c in note):
         raise DomainError(ErrorCode.INVALID, "note", f"must be at most {NOTE_MAX} characters")
-    existing = await Favorite.get_or_none(account_id=account.id, item_type=item_type, item_id=item_id)
+    key = {"account_id": account.id, "item_type": item_type, "item_id": item_id}
+    existing = await Favorite.get_or_none(**key)
     if existing is not None:
         return existing
     try:
-        return await Favorite.create(account=account, item_type=item_type, item_id=item_id, note=note)
+        return await Favorite.create(**key, note=note)
     except IntegrityError:  # the same item added twice at once
         return await Favorite.get(account_id=account.id, item_type=item_type, item_id=item_id)
 

@@ -6,6 +6,7 @@ ones only to their author. Pictures attach to at most one item, and only their o
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from enum import StrEnum
 
@@ -59,7 +60,8 @@ def _text(raw: str, field: str, limit: int, *, allow_newlines: bool) -> str:
     if not value or len(value) > limit:
         raise DomainError(ErrorCode.INVALID, field, f"must be 1-{limit} characters")
     allowed = "\n\t" if allow_newlines else ""
-    if any(ord(c) < 32 and c not in allowed for c in value):
+    # Cc: control characters; Cs: lone surrogates, which no database column can hold.
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in value):
         raise DomainError(ErrorCode.INVALID, field, "must not contain control characters")
     return value
 

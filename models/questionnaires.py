@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import unicodedata
 
 from tortoise import fields
 from tortoise.models import Model
@@ -12,6 +14,8 @@ from models.errors import DomainError, ErrorCode
 
 ANSWERS_MAX_BYTES = 16_384
 QUESTIONS_MAX = 50
+QUESTION_ID_MAX = 64
+QUESTION_TEXT_MAX = 1000
 
 
 class Questionnaire(Model):
@@ -42,15 +46,44 @@ class QuestionnaireAnswer(Model):
         unique_together = (("questionnaire", "account"),)
 
 
+def _printable(value: object, limit: int) -> bool:
+    """A string of 1-``limit`` characters without control characters or lone surrogates."""
+    return (
+        isinstance(value, str)
+        and 1 <= len(value) <= limit
+        and not any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
+    )
+
+
+def _storable(value: object) -> bool:
+    """No NUL or lone surrogate in any string or key, no NaN or infinity: what PostgreSQL's
+    jsonb refuses."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
+
+
 async def define_questionnaire(title: str, questions: list[dict]) -> Questionnaire:
     title = title.strip()
-    if not title or len(title) > 200:
-        raise DomainError(ErrorCode.INVALID, "title", "must be 1-200 characters")
+    if not _printable(title, 200):
+        raise DomainError(ErrorCode.INVALID, "title", "must be 1-200 printable characters")
     if not 1 <= len(questions) <= QUESTIONS_MAX:
         raise DomainError(ErrorCode.INVALID, "questions", f"give 1-{QUESTIONS_MAX} questions")
     ids = [q.get("id") for q in questions]
-    if any(not isinstance(i, str) or not i for i in ids) or len(set(ids)) != len(ids):
+    if any(not _printable(i, QUESTION_ID_MAX) for i in ids) or len(set(ids)) != len(ids):
         raise DomainError(ErrorCode.INVALID, "questions", "each question needs a unique id")
+    if any(not _printable(q.get("text"), QUESTION_TEXT_MAX) for q in questions):
+        raise DomainError(
+            ErrorCode.INVALID, "questions", f"each question needs a text of 1-{QUESTION_TEXT_MAX}"
+        )
+    if not _storable(questions):
+        raise DomainError(ErrorCode.INVALID, "questions", "must not contain NUL or NaN")
     return await Questionnaire.create(title=title, questions=questions)
 
 
@@ -59,7 +92,11 @@ async def answer_questionnaire(account: Account, questionnaire_id: int, answers:
     if questionnaire is None:
         raise DomainError(ErrorCode.NOT_FOUND, "questionnaireId", "no such questionnaire")
     if not isinstance(answers, dict) or not answers:
-        raise DomainError(ErrorCode.INVALID, "answers", "answers are an object keyed by question id")
+        raise DomainError(
+            ErrorCode.INVALID, "answers", "answers are an object keyed by question id"
+        )
+    if not _storable(answers):
+        raise DomainError(ErrorCode.INVALID, "answers", "must not contain NUL or NaN")
     if len(json.dumps(answers).encode()) > ANSWERS_MAX_BYTES:
         raise DomainError(ErrorCode.TOO_LARGE, "answers", f"at most {ANSWERS_MAX_BYTES} bytes")
     known = {q["id"] for q in questionnaire.questions}

@@ -8,6 +8,7 @@ a thread, a ``StaffAccess`` row records who read what, when.
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 
 from tortoise import fields
@@ -84,8 +85,11 @@ class StaffAccess(Model):
 def _text(raw: str | None, field: str, limit: int, *, required: bool = True) -> str:
     value = (raw or "").strip()
     if (required and not value) or len(value) > limit:
-        raise DomainError(ErrorCode.INVALID, field, f"must be {1 if required else 0}-{limit} characters")
-    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise DomainError(
+            ErrorCode.INVALID, field, f"must be {1 if required else 0}-{limit} characters"
+        )
+    # Cc: control characters; Cs: lone surrogates, which no database column can hold.
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" for c in value):
         raise DomainError(ErrorCode.INVALID, field, "must not contain control characters")
     return value
 

@@ -85,6 +85,9 @@ class CancellationMutations:
             password=input.password,
             provider=input.provider,
             id_token=input.id_token,
+            max_age=ctx.settings.recent_auth_window,
+            limits=ctx.login_limits,
+            client_address=ctx.client_address,
         )
         due = await deletion.cancel_account(session.account, ctx.settings, input.reason)
         return CancelAccountPayload(account=Account.of(session.account), deletion_due_at=due)

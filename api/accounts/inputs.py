@@ -16,12 +16,20 @@ class RegisterInput:
     gender: Gender = Gender.UNDISCLOSED
     region: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2.")
     signature: str = ""
+    device_id: str | None = strawberry.field(
+        default=None,
+        description="This app instance's id: its anonymous consent history joins the account.",
+    )
 
 
 @strawberry.input
 class LoginInput:
     account_name: str
     password: str
+    device_id: str | None = strawberry.field(
+        default=None,
+        description="This app instance's id: its anonymous consent history joins the account.",
+    )
 
 
 @strawberry.input
@@ -56,6 +64,10 @@ class SignInWithProviderInput:
     id_token: str
     nonce: str | None = strawberry.field(
         default=None, description="The nonce the client sent to the provider, checked if given."
+    )
+    device_id: str | None = strawberry.field(
+        default=None,
+        description="This app instance's id: its anonymous consent history joins the account.",
     )
 
 

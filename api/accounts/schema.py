@@ -22,10 +22,25 @@ from api.accounts.inputs import (
 from api.accounts.types import Account, AccountError, Binding
 from api.payloads import payload
 from models import authentication, bindings
+from models.consent import Source, clean_device_id
+from models.consent_decisions import link_device
 from models.errors import DomainError, ErrorCode
 from models.oidc import verify_id_token
 from models.reauthentication import confirm_identity
 from models.sessions import Session, is_recent, open_session
+
+
+async def _link_device(ctx, device_id: str | None, account) -> None:
+    """A device that signs in brings its anonymous consent history to the account."""
+    if device_id is None:
+        return
+    await link_device(
+        clean_device_id(device_id),
+        account,
+        source=Source.API,
+        user_agent=ctx.user_agent,
+        client_address=ctx.client_address,
+    )
 
 
 @strawberry.type
@@ -107,6 +122,8 @@ class AccountMutations:
     @payload(AccountError)
     async def register(self, info: Info, input: RegisterInput) -> RegisterPayload:
         ctx = info.context
+        if input.device_id is not None:  # checked before anything is written
+            clean_device_id(input.device_id)
         account = await authentication.register(
             ctx.passwords,
             ctx.settings,
@@ -120,6 +137,7 @@ class AccountMutations:
                 signature=input.signature,
             ),
         )
+        await _link_device(ctx, input.device_id, account)
         token = await open_session(account, ctx.settings, ctx.user_agent)
         return RegisterPayload(account=Account.of(account), token=token)
 
@@ -127,6 +145,8 @@ class AccountMutations:
     @payload(AccountError)
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         ctx = info.context
+        if input.device_id is not None:  # checked before anything is written
+            clean_device_id(input.device_id)
         ctx.login_attempts += 1
         if ctx.login_attempts > 1:
             # Still counted, so packing guesses into one request buys nothing.
@@ -141,6 +161,7 @@ class AccountMutations:
             password=input.password,
             client_address=ctx.client_address,
         )
+        await _link_device(ctx, input.device_id, account)
         token = await open_session(account, ctx.settings, ctx.user_agent)
         return LoginPayload(account=Account.of(account), token=token)
 
@@ -214,10 +235,13 @@ class AccountMutations:
         self, info: Info, input: SignInWithProviderInput
     ) -> SignInWithProviderPayload:
         ctx = info.context
+        if input.device_id is not None:  # checked before anything is written
+            clean_device_id(input.device_id)
         identity = verify_id_token(
             ctx.settings.oidc_providers, input.provider, input.id_token, input.nonce
         )
         account, created = await bindings.sign_in(identity)
+        await _link_device(ctx, input.device_id, account)
         token = await open_session(account, ctx.settings, ctx.user_agent)
         return SignInWithProviderPayload(account=Account.of(account), token=token, created=created)
 
