@@ -4,23 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from accord.settings import Settings
 
+CACHED_DOCUMENTS = 512
+
 
 def query_guards(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """Factories, so every request gets fresh extension instances."""
+    """Factories, so every request gets fresh extension instances.
+
+    The depth and alias rules are built once here: Strawberry's limiters make a new rule
+    class per instance, and the validation cache keys on the rule classes, so per-request
+    classes would never hit it. The token limit is a parser option, set before the parser
+    cache parses (its key includes the options, so the limit still applies).
+    """
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    if settings.is_prod:  # before the cache, like every rule, or it would be skipped
+        rules.append(NoSchemaIntrospectionCustomRule)
     return [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
     ]
 
 

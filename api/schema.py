@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -18,6 +17,7 @@ from api.consent.schema import (
     ConsentSyncEvent,
 )
 from api.errors import error_policy
+from api.limits import query_guards
 from api.notifications.schema import (
     NotificationMutations,
     NotificationQueries,
@@ -28,7 +28,6 @@ from api.personal.favorites import FavoriteMutations
 from api.personal.feedback import FeedbackMutations, FeedbackQueries
 from api.personal.questionnaires import QuestionnaireMutations, QuestionnaireQueries
 from api.personal.support import SupportMutations, SupportQueries
-from api.limits import query_guards
 
 Query = merge_types(
     "Query",
@@ -66,8 +65,6 @@ class AccordSchema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions = [*query_guards(settings), error_policy(hide_suggestions=settings.is_prod)]
-    if settings.is_prod:
-        extensions.append(DisableIntrospection)
     return AccordSchema(
         query=Query,
         mutation=Mutation,
