@@ -87,10 +87,11 @@ async def _serve(settings: Settings, redis_url: str, host: str, port: int, worke
     worker = None
     try:
         if worker_cmd:
-            worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            # Spawning does not block: Popen returns as soon as the child exists.
+            worker = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter and module
                 worker_cmd,
                 env={**os.environ, "ACCORD_REDIS_URL": redis_url},
-                preexec_fn=_die_with_parent,  # noqa: PLW1509
+                preexec_fn=_die_with_parent,
                 start_new_session=True,  # we stop it ourselves, before Redis
             )
         await server.serve()
@@ -162,14 +163,15 @@ def worker(
 
     settings = _settings()
     if not settings.redis_url:
-        typer.echo("invalid setting ACCORD_REDIS_URL / REDIS_URL: a worker needs the "
-                   "API's Redis (accord dev sets it for its own worker)", err=True)
+        typer.echo(
+            "invalid setting ACCORD_REDIS_URL / REDIS_URL: a worker needs the "
+            "API's Redis (accord dev sets it for its own worker)",
+            err=True,
+        )
         raise typer.Exit(2)
     kwargs = worker_settings(settings, settings.redis_url)
     if check:
-        code = asyncio.run(
-            async_check_health(kwargs["redis_settings"], None, kwargs["queue_name"])
-        )
+        code = asyncio.run(async_check_health(kwargs["redis_settings"], None, kwargs["queue_name"]))
         raise typer.Exit(code)
     create_worker(kwargs).run()
 
@@ -215,7 +217,9 @@ def export_schema(
 def create_staff(
     account_name: Annotated[str, typer.Option(help="Account name of the staff member.")],
     role: Annotated[str, typer.Option(help="SUPPORT, PRIVACY_OFFICER, OPERATOR or ADMIN.")],
-    nickname: Annotated[str | None, typer.Option(help="Shown name; the account name if unset.")] = None,
+    nickname: Annotated[
+        str | None, typer.Option(help="Shown name; the account name if unset.")
+    ] = None,
 ) -> None:
     """Create a staff account (or give an existing account a staff role). Reads the password
     from the ACCORD_STAFF_PASSWORD variable or asks for it."""

@@ -19,7 +19,7 @@ class _SaveToFolder:
         self.counter = itertools.count()
         self.received: list[Message] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
+    async def handle_DATA(self, server, session, envelope) -> str:
         data = envelope.original_content or envelope.content
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}-{next(self.counter)}.eml"

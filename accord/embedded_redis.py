@@ -45,13 +45,20 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             [
                 executable,
-                "--port", "0",
-                "--unixsocket", str(self.socket),
-                "--unixsocketperm", "700",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.dir),
-                "--loglevel", "warning",
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                "--loglevel",
+                "warning",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -63,13 +70,17 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                err = (
+                    self.process.stderr.read().decode(errors="replace")
+                    if self.process.stderr
+                    else ""
+                )
                 raise RuntimeError(f"embedded redis-server exited at start: {err.strip()}")
             if self.ping():
                 return self
             time.sleep(0.02)
         self.stop()
-        raise RuntimeError("embedded redis-server did not answer within %.0f s" % timeout)
+        raise RuntimeError(f"embedded redis-server did not answer within {timeout:.0f} s")
 
     def ping(self) -> bool:
         try:
@@ -104,4 +115,3 @@ class EmbeddedRedis:
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
-

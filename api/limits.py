@@ -94,7 +94,10 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send) -> None:
-    body = b'{"errors":[{"message":"Request body too large","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
+    body = (
+        b'{"errors":[{"message":"Request body too large",'
+        b'"extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
+    )
     await send(
         {
             "type": "http.response.start",

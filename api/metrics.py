@@ -9,11 +9,14 @@ from __future__ import annotations
 import hmac
 import time
 
+import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger("accord.metrics")
 
 
 class _Snapshot:
@@ -66,8 +69,8 @@ class Metrics:
         try:
             self.snapshot.jobs, self.snapshot.sent = await stats.counters()
             self.snapshot.queued = await stats.pool.zcard(stats.queue_name)
-        except Exception:  # noqa: BLE001 - Redis down: report what this process knows
-            pass
+        except Exception as error:  # Redis down: report what this process knows
+            log.warning("metrics: redis unavailable", error=repr(error))
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import subprocess
 import sys
 import tempfile
@@ -41,9 +40,12 @@ from bench.deletion import insert  # noqa: E402
 
 def settings_for(tmp: str, smtp_port: int):
     return load_settings(
-        database_url=f"sqlite:///{tmp}/bench.sqlite3", data_dir=tmp,
-        secret_key="bench-secret-" + "x" * 32, smtp_port=smtp_port,
-        notification_batch_size=1000, log_level="WARNING",
+        database_url=f"sqlite:///{tmp}/bench.sqlite3",
+        data_dir=tmp,
+        secret_key="bench-secret-" + "x" * 32,
+        smtp_port=smtp_port,
+        notification_batch_size=1000,
+        log_level="WARNING",
     )
 
 
@@ -56,10 +58,33 @@ async def prepare(tmp: str, accounts: int, smtp_port: int) -> float:
         moment = datetime.now(UTC)
         await insert(
             "account",
-            ["id", "account_name", "nickname", "gender", "signature", "role", "status",
-             "created_at", "updated_at", "email"],
-            [[i, f"user{i}", f"User {i}", "UNDISCLOSED", "", "USER", "ACTIVE", moment, moment,
-              f"user{i}@example.org"] for i in range(1, accounts + 1)],
+            [
+                "id",
+                "account_name",
+                "nickname",
+                "gender",
+                "signature",
+                "role",
+                "status",
+                "created_at",
+                "updated_at",
+                "email",
+            ],
+            [
+                [
+                    i,
+                    f"user{i}",
+                    f"User {i}",
+                    "UNDISCLOSED",
+                    "",
+                    "USER",
+                    "ACTIVE",
+                    moment,
+                    moment,
+                    f"user{i}@example.org",
+                ]
+                for i in range(1, accounts + 1)
+            ],
         )
         # The baseline writes the same rows (one in-app, one e-mail per account) into a copy
         # of the table, then drops it.
@@ -75,8 +100,20 @@ async def prepare(tmp: str, accounts: int, smtp_port: int) -> float:
         started = time.perf_counter()
         await insert(
             "notification_baseline",
-            ["account_id", "campaign_id", "kind", "channel", "title", "body", "created_at",
-             "status", "sent_at", "attempts", "resent", "last_error"],
+            [
+                "account_id",
+                "campaign_id",
+                "kind",
+                "channel",
+                "title",
+                "body",
+                "created_at",
+                "status",
+                "sent_at",
+                "attempts",
+                "resent",
+                "last_error",
+            ],
             rows,
         )
         elapsed = time.perf_counter() - started
@@ -100,8 +137,12 @@ async def campaign(tmp: str, smtp_port: int) -> None:
         await asyncio.to_thread(sys.stdin.readline)
         started = time.perf_counter()
         policy = await publish_policy(
-            version="v2", summary="We now share data with fewer partners.", text="policy",
-            effective_at=datetime.now(UTC), material=True, change_categories=["SHARING_RECIPIENTS"],
+            version="v2",
+            summary="We now share data with fewer partners.",
+            text="policy",
+            effective_at=datetime.now(UTC),
+            material=True,
+            change_categories=["SHARING_RECIPIENTS"],
             purpose_codes=[],
         )
         for shard in await CampaignShard.filter(campaign_id=policy.campaign_id):
@@ -128,7 +169,7 @@ def smtp_server(folder: str) -> subprocess.Popen:
         "import signal; signal.sigwait([signal.SIGTERM])\n"
     )
     port = _free_port()
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-c", code % (str(ROOT), port)], stdout=subprocess.PIPE, text=True
     )
     process.stdout.readline()
@@ -149,9 +190,11 @@ def run(accounts: int) -> None:
         smtp = smtp_server(tmp)
         try:
             raw_rate = asyncio.run(prepare(tmp, accounts, smtp.port))
-            worker = subprocess.Popen(  # noqa: S603
+            worker = subprocess.Popen(
                 [sys.executable, __file__, "--worker", tmp, "--smtp-port", str(smtp.port)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
             )
             assert worker.stdout.readline().strip() == "ready"
             watched = psutil.Process(worker.pid)

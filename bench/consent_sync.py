@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import logging
+import os
 import secrets
 import subprocess
 import sys
@@ -64,22 +64,43 @@ async def raw_insert(batches: int) -> float:
     db = connections.get("default")
     sqlite = db.capabilities.dialect == "sqlite"
     columns = [
-        "subject", "seq", "kind", "purpose_code", "policy_version", "source", "device_id",
-        "client_timestamp", "server_timestamp", "idempotency_key", "user_agent",
-        "client_address", "prev_hash", "hash",
+        "subject",
+        "seq",
+        "kind",
+        "purpose_code",
+        "policy_version",
+        "source",
+        "device_id",
+        "client_timestamp",
+        "server_timestamp",
+        "idempotency_key",
+        "user_agent",
+        "client_address",
+        "prev_hash",
+        "hash",
     ]
     marks = ", ".join("?" if sqlite else f"${i + 1}" for i in range(len(columns)))
-    sql = f"INSERT INTO consent_event ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    sql = f"INSERT INTO consent_event ({', '.join(columns)}) VALUES ({marks})"
     moment = datetime.now(UTC)
     started = time.perf_counter()
     for b in range(batches):
         subject = f"device:raw-{b}-{secrets.token_hex(4)}"
         rows = [
             [
-                subject, i + 1, "GRANTED", PURPOSES[i % 4], "bench-1", "ANDROID", "raw-device",
+                subject,
+                i + 1,
+                "GRANTED",
+                PURPOSES[i % 4],
+                "bench-1",
+                "ANDROID",
+                "raw-device",
                 moment if not sqlite else moment.isoformat(sep=" "),
                 moment if not sqlite else moment.isoformat(sep=" "),
-                str(uuid.uuid4()), "bench", truncate_address("203.0.113.9"), "0" * 64, "f" * 64,
+                str(uuid.uuid4()),
+                "bench",
+                truncate_address("203.0.113.9"),
+                "0" * 64,
+                "f" * 64,
             ]
             for i in range(BATCH)
         ]
@@ -98,9 +119,10 @@ async def api_sync(http: httpx.AsyncClient, batches: int) -> float:
         body = (
             await http.post(
                 "/graphql",
-                json={"query": SYNC,
-                      "variables": {"input": {"deviceId": device, "events": events,
-                                              "since": cursor}}},
+                json={
+                    "query": SYNC,
+                    "variables": {"input": {"deviceId": device, "events": events, "since": cursor}},
+                },
             )
         ).json()
         result = body["data"]["syncConsents"]
@@ -112,9 +134,13 @@ async def api_sync(http: httpx.AsyncClient, batches: int) -> float:
 
 async def measure(name: str, database_url: str, redis_url: str, data_dir: str, batches: int):
     settings = load_settings(
-        database_url=database_url, redis_url=redis_url, data_dir=data_dir,
-        secret_key="bench-secret-" + "x" * 32, log_level="WARNING",
-        max_body_bytes=16 * 1024 * 1024, max_tokens=100_000,
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        secret_key="bench-secret-" + "x" * 32,
+        log_level="WARNING",
+        max_body_bytes=16 * 1024 * 1024,
+        max_tokens=100_000,
     )
     await apply_migrations(settings)
     app = create_app(settings, redis_url)
@@ -123,15 +149,28 @@ async def measure(name: str, database_url: str, redis_url: str, data_dir: str, b
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
             from models.accounts import Account, Role
 
-            await http.post("/graphql", json={"query": """mutation { register(input: {
+            await http.post(
+                "/graphql",
+                json={
+                    "query": """mutation { register(input: {
                 accountName: "bench.officer", password: "correct horse battery staple",
-                nickname: "B"}) { token } }"""})
+                nickname: "B"}) { token } }"""
+                },
+            )
             await Account.filter(account_name="bench.officer").update(role=Role.PRIVACY_OFFICER)
-            token = (await http.post("/graphql", json={"query": """mutation { login(input: {
+            token = (
+                await http.post(
+                    "/graphql",
+                    json={
+                        "query": """mutation { login(input: {
                 accountName: "bench.officer", password: "correct horse battery staple"})
-                { token } }"""})).json()["data"]["login"]["token"]
-            await http.post("/graphql", json={"query": PUBLISH},
-                            headers={"authorization": f"Bearer {token}"})
+                { token } }"""
+                    },
+                )
+            ).json()["data"]["login"]["token"]
+            await http.post(
+                "/graphql", json={"query": PUBLISH}, headers={"authorization": f"Bearer {token}"}
+            )
             await api_sync(http, 1)  # warm-up: caches, first-chain row
             await raw_insert(1)
             raw = await raw_insert(batches)

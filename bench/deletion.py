@@ -52,7 +52,7 @@ async def insert(table: str, columns: list[str], rows: list[list]) -> None:
         return
     db = connections.get("default")
     sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(columns)}) "
         f"VALUES ({_marks(db.capabilities.dialect, len(columns))})"
     )
     for start in range(0, len(rows), 5000):
@@ -68,10 +68,33 @@ async def add_accounts(first_id: int, count: int, rows_each: int, *, pending: bo
     status = "PENDING_DELETION" if pending else "ACTIVE"
     await insert(
         "account",
-        ["id", "account_name", "nickname", "gender", "signature", "role", "status",
-         "created_at", "updated_at", "deletion_due_at"],
-        [[i, f"user{i}", f"User {i}", "UNDISCLOSED", "", "USER", status, moment, moment,
-          past if pending else None] for i in ids],
+        [
+            "id",
+            "account_name",
+            "nickname",
+            "gender",
+            "signature",
+            "role",
+            "status",
+            "created_at",
+            "updated_at",
+            "deletion_due_at",
+        ],
+        [
+            [
+                i,
+                f"user{i}",
+                f"User {i}",
+                "UNDISCLOSED",
+                "",
+                "USER",
+                status,
+                moment,
+                moment,
+                past if pending else None,
+            ]
+            for i in ids
+        ],
     )
     share = max(1, rows_each // 6)
     favorites, searches, clicks, events, notes, sessions = [], [], [], [], [], []
@@ -80,32 +103,110 @@ async def add_accounts(first_id: int, count: int, rows_each: int, *, pending: bo
             favorites.append([i, "product", f"p{n}", "", moment])
             searches.append([i, None, f"query {n}", "", "", moment])
             clicks.append([i, None, f"https://shop.example/{n}", "", "", moment])
-            events.append([f"account:{i}", n + 1, "GRANTED", "analytics", "v1", "WEB", None,
-                           moment, moment, str(uuid.uuid4()), "", "", "", "0" * 64, "f" * 64])
+            events.append(
+                [
+                    f"account:{i}",
+                    n + 1,
+                    "GRANTED",
+                    "analytics",
+                    "v1",
+                    "WEB",
+                    None,
+                    moment,
+                    moment,
+                    str(uuid.uuid4()),
+                    "",
+                    "",
+                    "",
+                    "0" * 64,
+                    "f" * 64,
+                ]
+            )
             notes.append([i, "ACCOUNT_CANCELLED", "IN_APP", "t", "b", moment, moment, None])
-            sessions.append([str(uuid.uuid4()), i, secrets.token_hex(32), moment, moment, moment,
-                             moment + timedelta(days=1), ""])
-    await insert("favorite", ["account_id", "item_type", "item_id", "note", "created_at"],
-                 favorites)
-    await insert("search_record", ["account_id", "device_id", "keywords", "client_address",
-                                   "user_agent", "recorded_at"], searches)
-    await insert("click_record", ["account_id", "device_id", "link", "client_address",
-                                  "user_agent", "recorded_at"], clicks)
-    await insert("consent_event", ["subject", "seq", "kind", "purpose_code", "policy_version",
-                                   "source", "device_id", "client_timestamp",
-                                   "server_timestamp", "idempotency_key", "user_agent",
-                                   "client_address", "detail", "prev_hash", "hash"], events)
-    await insert("consent_chain", ["subject", "seq", "hash"],
-                 [[f"account:{i}", share, "f" * 64] for i in ids])
-    await insert("notification", ["account_id", "kind", "channel", "title", "body",
-                                  "created_at", "sent_at", "read_at"], notes)
-    await insert("session", ["id", "account_id", "token_hash", "created_at", "authenticated_at",
-                             "last_seen_at", "expires_at", "user_agent"], sessions)
+            sessions.append(
+                [
+                    str(uuid.uuid4()),
+                    i,
+                    secrets.token_hex(32),
+                    moment,
+                    moment,
+                    moment,
+                    moment + timedelta(days=1),
+                    "",
+                ]
+            )
+    await insert(
+        "favorite", ["account_id", "item_type", "item_id", "note", "created_at"], favorites
+    )
+    await insert(
+        "search_record",
+        ["account_id", "device_id", "keywords", "client_address", "user_agent", "recorded_at"],
+        searches,
+    )
+    await insert(
+        "click_record",
+        ["account_id", "device_id", "link", "client_address", "user_agent", "recorded_at"],
+        clicks,
+    )
+    await insert(
+        "consent_event",
+        [
+            "subject",
+            "seq",
+            "kind",
+            "purpose_code",
+            "policy_version",
+            "source",
+            "device_id",
+            "client_timestamp",
+            "server_timestamp",
+            "idempotency_key",
+            "user_agent",
+            "client_address",
+            "detail",
+            "prev_hash",
+            "hash",
+        ],
+        events,
+    )
+    await insert(
+        "consent_chain",
+        ["subject", "seq", "hash"],
+        [[f"account:{i}", share, "f" * 64] for i in ids],
+    )
+    await insert(
+        "notification",
+        ["account_id", "kind", "channel", "title", "body", "created_at", "sent_at", "read_at"],
+        notes,
+    )
+    await insert(
+        "session",
+        [
+            "id",
+            "account_id",
+            "token_hash",
+            "created_at",
+            "authenticated_at",
+            "last_seen_at",
+            "expires_at",
+            "user_agent",
+        ],
+        sessions,
+    )
     if pending:
         await insert(
             "deletion_request",
-            ["account_id", "status", "requested_at", "due_at", "next_attempt_at", "step",
-             "attempts", "last_error", "reason"],
+            [
+                "account_id",
+                "status",
+                "requested_at",
+                "due_at",
+                "next_attempt_at",
+                "step",
+                "attempts",
+                "last_error",
+                "reason",
+            ],
             [[i, "PENDING", past, past, past, "", 0, "", ""] for i in ids],
         )
     return ids
@@ -122,8 +223,9 @@ async def time_deletions(ids: list[int], settings, storage) -> list[float]:
 
 
 async def measure(name: str, database_url: str, data_dir: str, targets: int, large: int):
-    settings = load_settings(database_url=database_url, data_dir=data_dir,
-                             secret_key="bench-secret-" + "x" * 32)
+    settings = load_settings(
+        database_url=database_url, data_dir=data_dir, secret_key="bench-secret-" + "x" * 32
+    )
     await apply_migrations(settings)
     storage = LocalStorage(Path(data_dir) / "files")
     async with TortoiseContext() as orm:
@@ -176,8 +278,16 @@ def main() -> None:
         print(f"targets: {args.targets}")
         for backend in ("sqlite", "postgres"):
             subprocess.run(
-                [sys.executable, __file__, "--backend", backend, "--targets", str(args.targets),
-                 "--large", str(args.large)],
+                [
+                    sys.executable,
+                    __file__,
+                    "--backend",
+                    backend,
+                    "--targets",
+                    str(args.targets),
+                    "--large",
+                    str(args.large),
+                ],
                 check=False,
             )
         return

@@ -31,7 +31,7 @@ from tests.processes import clean_env, free_port, wait_ready  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 LOGIN = "mutation($n: String!, $p: String!) { login(input: {accountName: $n, password: $p}) { token errors { code } } }"
-REGISTER = "mutation($n: String!, $p: String!) { register(input: {accountName: $n, password: $p, nickname: \"B\"}) { errors { code } } }"
+REGISTER = 'mutation($n: String!, $p: String!) { register(input: {accountName: $n, password: $p, nickname: "B"}) { errors { code } } }'
 
 
 def one_hash_seconds(repeats: int = 20) -> float:
@@ -65,13 +65,21 @@ async def run(seconds: float, clients: int) -> None:
         # Production argon2 parameters, not the cheap ones tests use.
         env.pop("ACCORD_ARGON2_TIME_COST")
         env.pop("ACCORD_ARGON2_MEMORY_KIB")
-        subprocess.run([sys.executable, "-m", "accord", "migrate"], env=env, cwd=tmp, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "accord", "migrate"],
+            env=env,
+            cwd=tmp,
+            check=True,
+            capture_output=True,
+        )
         port = free_port()
         log = Path(tmp) / "server.log"
         server = subprocess.Popen(
             [sys.executable, "-m", "accord", "serve", "--port", str(port)],
-            env=env, cwd=tmp, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         try:
             await asyncio.to_thread(wait_ready, port, server, log)
@@ -81,8 +89,10 @@ async def run(seconds: float, clients: int) -> None:
             ) as http:
                 names = [f"bench{i}" for i in range(clients)]
                 for name in names:
-                    await http.post("/graphql", json={"query": REGISTER,
-                                                      "variables": {"n": name, "p": PASSWORD}})
+                    await http.post(
+                        "/graphql",
+                        json={"query": REGISTER, "variables": {"n": name, "p": PASSWORD}},
+                    )
                 stop_at = time.perf_counter() + seconds
                 logins = failures = 0
                 probes: list[float] = []
@@ -90,8 +100,10 @@ async def run(seconds: float, clients: int) -> None:
                 async def client(name: str) -> None:
                     nonlocal logins, failures
                     while time.perf_counter() < stop_at:
-                        r = await http.post("/graphql", json={"query": LOGIN,
-                                                              "variables": {"n": name, "p": PASSWORD}})
+                        r = await http.post(
+                            "/graphql",
+                            json={"query": LOGIN, "variables": {"n": name, "p": PASSWORD}},
+                        )
                         if r.json()["data"]["login"]["token"]:
                             logins += 1
                         else:

@@ -31,7 +31,7 @@ QUERY = """{ viewer { id accountName nickname avatarUrl gender region signature
   favorites(first: 50) { edges { node { id itemType itemId note createdAt } } }
   feedback(first: 50) { edges { node { id kind subject body rating visibility createdAt } } } } }"""
 
-BARE = '''
+BARE = """
 import hashlib, os, sqlite3
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -74,7 +74,7 @@ async def viewer(request: Request) -> JSONResponse:
     }}})
 
 app = Starlette(routes=[Route("/viewer", viewer), Route("/readyz", lambda r: JSONResponse({}))])
-'''
+"""
 
 
 async def setup(tmp: str) -> tuple[str, int]:
@@ -89,27 +89,49 @@ async def setup(tmp: str) -> tuple[str, int]:
 
     with EmbeddedRedis() as redis:
         settings = load_settings(
-            data_dir=f"{tmp}/var", redis_url=redis.url, argon2_time_cost=1,
-            argon2_memory_kib=8192, log_level="WARNING",
+            data_dir=f"{tmp}/var",
+            redis_url=redis.url,
+            argon2_time_cost=1,
+            argon2_memory_kib=8192,
+            log_level="WARNING",
         )
         await apply_migrations(settings)
         app = create_app(settings, redis.url)
         async with LifespanManager(app) as manager:
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://b") as http:
-                body = (await http.post("/graphql", json={"query": """mutation { register(input: {
+                body = (
+                    await http.post(
+                        "/graphql",
+                        json={
+                            "query": """mutation { register(input: {
                     accountName: "bench.viewer", password: "correct horse battery staple",
                     nickname: "Bench", avatarUrl: "https://img.example/a.png", region: "FR",
-                    signature: "hello"}) { token } }"""})).json()
+                    signature: "hello"}) { token } }"""
+                        },
+                    )
+                ).json()
                 token = body["data"]["register"]["token"]
                 auth = {"authorization": f"Bearer {token}"}
                 for i in range(50):
-                    await http.post("/graphql", headers=auth, json={"query": f"""mutation {{
+                    await http.post(
+                        "/graphql",
+                        headers=auth,
+                        json={
+                            "query": f"""mutation {{
                         addFavorite(input: {{itemType: "product", itemId: "p{i}",
-                        note: "n{i}"}}) {{ errors {{ code }} }} }}"""})
-                    await http.post("/graphql", headers=auth, json={"query": f"""mutation {{
+                        note: "n{i}"}}) {{ errors {{ code }} }} }}"""
+                        },
+                    )
+                    await http.post(
+                        "/graphql",
+                        headers=auth,
+                        json={
+                            "query": f"""mutation {{
                         submitFeedback(input: {{kind: COMMENT, subject: "s", body: "body {i}",
-                        visibility: PUBLIC}}) {{ errors {{ code }} }} }}"""})
+                        visibility: PUBLIC}}) {{ errors {{ code }} }} }}"""
+                        },
+                    )
                 queries = _Counter()
                 logger = logging.getLogger("tortoise.db_client")
                 logger.addHandler(queries)
@@ -151,7 +173,7 @@ async def load(url: str, request: dict, token: str, seconds: float, clients: int
 
 def serve(command: list[str], env: dict, cwd: str, port: int) -> subprocess.Popen:
     log = Path(cwd) / f"server-{port}.log"
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         command, env=env, cwd=cwd, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     wait_ready(port, process, log)
@@ -161,31 +183,67 @@ def serve(command: list[str], env: dict, cwd: str, port: int) -> subprocess.Pope
 def run(seconds: float, clients: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         token, queries = asyncio.run(setup(tmp))
-        env = clean_env(ACCORD_DATA_DIR=f"{tmp}/var", ACCORD_LOG_LEVEL="WARNING",
-                        BENCH_DB=f"{tmp}/var/accord.sqlite3")
+        env = clean_env(
+            ACCORD_DATA_DIR=f"{tmp}/var",
+            ACCORD_LOG_LEVEL="WARNING",
+            BENCH_DB=f"{tmp}/var/accord.sqlite3",
+        )
         (Path(tmp) / "bare_viewer.py").write_text(BARE)
         graphql_port, bare_port = free_port(), free_port()
-        graphql = serve([sys.executable, "-m", "accord", "serve", "--port", str(graphql_port)],
-                        env, tmp, graphql_port)
+        graphql = serve(
+            [sys.executable, "-m", "accord", "serve", "--port", str(graphql_port)],
+            env,
+            tmp,
+            graphql_port,
+        )
         try:
-            body = httpx.post(f"http://127.0.0.1:{graphql_port}/graphql", json={"query": QUERY},
-                              headers={"authorization": f"Bearer {token}"}).json()
-            assert len(body["data"]["viewer"]["favorites"]["edges"]) == 50, body
-            graphql_rate = asyncio.run(load(
+            body = httpx.post(
                 f"http://127.0.0.1:{graphql_port}/graphql",
-                {"method": "POST", "json": {"query": QUERY}}, token, seconds, clients))
+                json={"query": QUERY},
+                headers={"authorization": f"Bearer {token}"},
+            ).json()
+            assert len(body["data"]["viewer"]["favorites"]["edges"]) == 50, body
+            graphql_rate = asyncio.run(
+                load(
+                    f"http://127.0.0.1:{graphql_port}/graphql",
+                    {"method": "POST", "json": {"query": QUERY}},
+                    token,
+                    seconds,
+                    clients,
+                )
+            )
         finally:
             graphql.terminate()
             graphql.wait()
-        bare = serve([sys.executable, "-m", "uvicorn", "bare_viewer:app", "--port",
-                      str(bare_port), "--log-level", "warning"], env, tmp, bare_port)
+        bare = serve(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bare_viewer:app",
+                "--port",
+                str(bare_port),
+                "--log-level",
+                "warning",
+            ],
+            env,
+            tmp,
+            bare_port,
+        )
         try:
-            same = httpx.get(f"http://127.0.0.1:{bare_port}/viewer",
-                             headers={"authorization": f"Bearer {token}"}).json()
+            same = httpx.get(
+                f"http://127.0.0.1:{bare_port}/viewer", headers={"authorization": f"Bearer {token}"}
+            ).json()
             assert same["data"]["viewer"]["accountName"] == "bench.viewer"
-            bare_rate = asyncio.run(load(
-                f"http://127.0.0.1:{bare_port}/viewer", {"method": "GET"}, token, seconds,
-                clients))
+            bare_rate = asyncio.run(
+                load(
+                    f"http://127.0.0.1:{bare_port}/viewer",
+                    {"method": "GET"},
+                    token,
+                    seconds,
+                    clients,
+                )
+            )
         finally:
             bare.terminate()
             bare.wait()

@@ -32,7 +32,11 @@ LINK_MAX = 2048
 class SearchRecord(Model):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="search_records", on_delete=fields.CASCADE, db_index=True
+        "models.Account",
+        null=True,
+        related_name="search_records",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
     keywords = fields.CharField(max_length=KEYWORDS_MAX)
@@ -47,7 +51,11 @@ class SearchRecord(Model):
 class ClickRecord(Model):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="click_records", on_delete=fields.CASCADE, db_index=True
+        "models.Account",
+        null=True,
+        related_name="click_records",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
     link = fields.CharField(max_length=LINK_MAX)

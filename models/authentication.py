@@ -213,5 +213,3 @@ async def change_password(
         client_address=client_address,
     )
     await set_password(passwords, account, new, keep_session=keep_session)
-
-

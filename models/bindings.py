@@ -90,9 +90,11 @@ async def _free_account_name(identity: Identity) -> str:
 
 async def sign_in(identity: Identity) -> tuple[Account, bool]:
     """The account bound to this identity, or a new one made only from its public claims."""
-    binding = await Binding.filter(
-        provider=identity.provider, subject=identity.subject
-    ).select_related("account").first()
+    binding = (
+        await Binding.filter(provider=identity.provider, subject=identity.subject)
+        .select_related("account")
+        .first()
+    )
     if binding is not None:
         if binding.account.status != AccountStatus.ACTIVE:
             raise DomainError(ErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
@@ -165,9 +167,11 @@ async def unbind(account: Account, provider: str) -> None:
 
 async def grant_reset(identity: Identity, settings: Settings) -> str:
     """A one-time password-reset token for the account bound to a proven identity."""
-    binding = await Binding.filter(
-        provider=identity.provider, subject=identity.subject
-    ).select_related("account").first()
+    binding = (
+        await Binding.filter(provider=identity.provider, subject=identity.subject)
+        .select_related("account")
+        .first()
+    )
     if binding is None or binding.account.status != AccountStatus.ACTIVE:
         raise DomainError(
             ErrorCode.NOT_BOUND, "idToken", "no active account is bound to this identity"

@@ -170,16 +170,17 @@ def job_id(account_id: int) -> str:
     return f"delete-account:{account_id}"
 
 
-async def enqueue_due(
-    enqueue: Callable[[int], Awaitable[bool]], batch_size: int
-) -> int:
+async def enqueue_due(enqueue: Callable[[int], Awaitable[bool]], batch_size: int) -> int:
     """Enqueue a deletion for every due request, a keyset batch at a time; returns how many
     were newly queued (ones already queued keep their place)."""
     moment, after, queued = now(), 0, 0
     while True:
-        batch = await DeletionRequest.filter(_runnable(moment), id__gt=after).order_by(
-            "id"
-        ).limit(batch_size).values_list("id", "account_id")
+        batch = (
+            await DeletionRequest.filter(_runnable(moment), id__gt=after)
+            .order_by("id")
+            .limit(batch_size)
+            .values_list("id", "account_id")
+        )
         for request_id, account_id in batch:
             queued += bool(await enqueue(account_id))
             after = request_id

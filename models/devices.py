@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -72,12 +74,18 @@ async def register_device(
         "last_seen_at": now(),
     }
     await owner_check(device_id, account)
-    device = await Device.get_or_none(device_id=device_id)
-    if device is None:
-        return await Device.create(device_id=device_id, account=account, **values)
+    if not await Device.filter(device_id=device_id).exists():
+        try:
+            return await Device.create(device_id=device_id, account=account, **values)
+        except IntegrityError:  # registered at the same moment by another request
+            await owner_check(device_id, account)
+    # Only a row that is unowned or already this account's changes (a claim racing another
+    # account's claim must not overwrite it).
+    mine = Q(account_id=None) if account is None else Q(account_id=None) | Q(account_id=account.id)
     if account is not None:
         values["account_id"] = account.id
-    await Device.filter(device_id=device_id).update(**values)
+    if not await Device.filter(mine, device_id=device_id).update(**values):
+        raise DomainError(ErrorCode.FORBIDDEN, "deviceId", "this device belongs to another account")
     return await Device.get(device_id=device_id)
 
 

@@ -21,7 +21,11 @@ from models.errors import DomainError, ErrorCode
 class ErrorReport(Model):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="error_reports", on_delete=fields.CASCADE, db_index=True
+        "models.Account",
+        null=True,
+        related_name="error_reports",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
     message = fields.TextField()

@@ -42,7 +42,11 @@ class Feedback(Model):
     id = fields.BigIntField(primary_key=True)
     #: Null once the author's account is deleted and the item was kept anonymised.
     author: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="feedback", on_delete=fields.SET_NULL, db_index=True
+        "models.Account",
+        null=True,
+        related_name="feedback",
+        on_delete=fields.SET_NULL,
+        db_index=True,
     )
     kind = fields.CharEnumField(FeedbackKind, max_length=16)
     subject = fields.CharField(max_length=SUBJECT_MAX, db_index=True)
@@ -102,7 +106,17 @@ async def submit_feedback(
             visibility=visibility,
         )
         if ids:
-            await Picture.filter(id__in=ids).update(feedback_id=item.id)
+            # Conditional, so that of two submissions racing for one picture only one wins;
+            # the other's UPDATE finds it attached and the whole submission rolls back.
+            attached = await Picture.filter(
+                id__in=ids, owner_id=author.id, feedback_id=None
+            ).update(feedback_id=item.id)
+            if attached != len(set(ids)):
+                raise DomainError(
+                    ErrorCode.NOT_FOUND,
+                    "pictureIds",
+                    "no such picture of yours, or already attached",
+                )
     return item
 
 

@@ -71,7 +71,8 @@ class Notification(Model):
     class Meta:
         table = "notification"
         unique_together = (("campaign", "account", "channel"),)
-        indexes = (Index(fields=("campaign_id", "channel", "status")),)  # column names: FK names are not mapped
+        # Column names: Tortoise does not map FK field names in Index (it indexed "campaign").
+        indexes = (Index(fields=("campaign_id", "channel", "status")),)
 
 
 async def notify(account: Account, kind: NotificationKind, title: str, body: str) -> None:

@@ -36,8 +36,10 @@ async def name_in_quarantine(settings: Settings, account_name: str) -> bool:
 
 async def purge_expired_quarantine(batch_size: int) -> int:
     removed = 0
-    while hashes := await AccountNameQuarantine.filter(until__lte=now()).limit(
-        batch_size
-    ).values_list("name_hash", flat=True):
+    while (
+        hashes := await AccountNameQuarantine.filter(until__lte=now())
+        .limit(batch_size)
+        .values_list("name_hash", flat=True)
+    ):
         removed += await AccountNameQuarantine.filter(name_hash__in=list(hashes)).delete()
     return removed

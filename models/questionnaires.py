@@ -36,7 +36,10 @@ class QuestionnaireAnswer(Model):
         "models.Questionnaire", related_name="answers", on_delete=fields.CASCADE
     )
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="questionnaire_answers", on_delete=fields.CASCADE, db_index=True
+        "models.Account",
+        related_name="questionnaire_answers",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     answers = fields.JSONField()
     answered_at = fields.DatetimeField(auto_now=True)

@@ -120,7 +120,7 @@ class JobStats:
                 continue
             try:
                 name = deserialize_job(raw).function
-            except Exception:  # noqa: BLE001 - a job we cannot read is still counted
+            except Exception:
                 name = "?"
             by_function[name] = by_function.get(name, 0) + 1
         return {

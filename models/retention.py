@@ -15,8 +15,10 @@ from models.sessions import now, purge_expired
 
 async def purge_spent_resets(batch_size: int) -> int:
     removed = 0
-    while ids := await PasswordReset.filter(expires_at__lte=now()).limit(batch_size).values_list(
-        "id", flat=True
+    while (
+        ids := await PasswordReset.filter(expires_at__lte=now())
+        .limit(batch_size)
+        .values_list("id", flat=True)
     ):
         removed += await PasswordReset.filter(id__in=list(ids)).delete()
     return removed

@@ -67,9 +67,7 @@ async def session_for_token(token: str, settings: Settings) -> Session | None:
     """The live session behind a bearer token, or None; expired sessions are removed."""
     if not token or len(token) > 128:
         return None
-    session = (
-        await Session.filter(token_hash=hash_token(token)).select_related("account").first()
-    )
+    session = await Session.filter(token_hash=hash_token(token)).select_related("account").first()
     if session is None:
         return None
     moment = now()
@@ -101,12 +99,16 @@ async def purge_expired(settings: Settings, batch_size: int) -> int:
     moment = now()
     removed = 0
     while True:
-        ids = await Session.filter(expires_at__lte=moment).limit(batch_size).values_list(
-            "id", flat=True
+        ids = (
+            await Session.filter(expires_at__lte=moment)
+            .limit(batch_size)
+            .values_list("id", flat=True)
         )
-        idle = await Session.filter(
-            last_seen_at__lte=moment - settings.session_idle_timeout
-        ).limit(batch_size).values_list("id", flat=True)
+        idle = (
+            await Session.filter(last_seen_at__lte=moment - settings.session_idle_timeout)
+            .limit(batch_size)
+            .values_list("id", flat=True)
+        )
         batch = list({*ids, *idle})
         if not batch:
             return removed

@@ -32,10 +32,18 @@ class SupportThread(Model):
     id = fields.BigIntField(primary_key=True)
     #: Null only for a thread retained (stripped) after its customer's account was deleted.
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="support_threads", on_delete=fields.CASCADE, db_index=True
+        "models.Account",
+        null=True,
+        related_name="support_threads",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     assignee: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="assigned_threads", on_delete=fields.SET_NULL, db_index=True
+        "models.Account",
+        null=True,
+        related_name="assigned_threads",
+        on_delete=fields.SET_NULL,
+        db_index=True,
     )
     subject = fields.CharField(max_length=SUBJECT_MAX)
     order_ref = fields.CharField(max_length=ORDER_REF_MAX, default="")
@@ -55,7 +63,11 @@ class SupportMessage(Model):
     from_staff = fields.BooleanField(default=False)
     #: The staffer who wrote it (null for the customer's own messages).
     staff: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="support_replies", on_delete=fields.SET_NULL, db_index=True
+        "models.Account",
+        null=True,
+        related_name="support_replies",
+        on_delete=fields.SET_NULL,
+        db_index=True,
     )
     body = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -69,10 +81,18 @@ class StaffAccess(Model):
 
     id = fields.BigIntField(primary_key=True)
     staff: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="staff_reads", on_delete=fields.SET_NULL, db_index=True
+        "models.Account",
+        null=True,
+        related_name="staff_reads",
+        on_delete=fields.SET_NULL,
+        db_index=True,
     )
     subject_account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account", null=True, related_name="read_by_staff", on_delete=fields.CASCADE, db_index=True
+        "models.Account",
+        null=True,
+        related_name="read_by_staff",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     resource = fields.CharField(max_length=64)
     resource_id = fields.CharField(max_length=64)

@@ -32,7 +32,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def accord(*args: str, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [sys.executable, "-m", "accord", *args],
         cwd=cwd,
         env=env,

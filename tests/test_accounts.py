@@ -536,9 +536,7 @@ async def test_update_profile_refuses_invalid_values_and_changes_nothing(gql):
         ]
     )
     # One bad field spoils the whole update.
-    mixed = await gql(
-        UPDATE_PROFILE, {"input": {"nickname": "Fine", "region": "XX"}}, token=token
-    )
+    mixed = await gql(UPDATE_PROFILE, {"input": {"nickname": "Fine", "region": "XX"}}, token=token)
     assert codes(mixed["data"]["updateProfile"]) == [("INVALID", "region")]
     me = await viewer(gql, token)
     assert (me["nickname"], me["region"], me["signature"]) == ("Wendy", "FR", "Bonjour")

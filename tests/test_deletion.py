@@ -90,9 +90,17 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
     """Every kind of personal data Accord stores, created through the API."""
     data = await person(
         """mutation($i: RegisterInput!) { register(input: $i) { token account { id } errors { code } } }""",
-        {"i": {"accountName": person.name, "password": PASSWORD, "nickname": f"{tag}Nick",
-               "avatarUrl": f"https://img.example/{tag}-avatar.png", "gender": "FEMALE",
-               "region": "FR", "signature": f"{tag} signature text"}},
+        {
+            "i": {
+                "accountName": person.name,
+                "password": PASSWORD,
+                "nickname": f"{tag}Nick",
+                "avatarUrl": f"https://img.example/{tag}-avatar.png",
+                "gender": "FEMALE",
+                "region": "FR",
+                "signature": f"{tag} signature text",
+            }
+        },
     )
     person.token = data["register"]["token"]
     person.id = int(data["register"]["account"]["id"])
@@ -103,20 +111,42 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
     device = f"{tag}-device-0001"
     await person(
         """mutation($i: BindProviderInput!) { bindProvider(input: $i) { errors { code } } }""",
-        {"i": {"provider": "acme", "idToken": app.acme.id_token(
-            f"{tag}-sub-{new_subject()}", name=f"{tag}IdPName",
-            picture=f"https://idp.example/{tag}-pic.png")}},
+        {
+            "i": {
+                "provider": "acme",
+                "idToken": app.acme.id_token(
+                    f"{tag}-sub-{new_subject()}",
+                    name=f"{tag}IdPName",
+                    picture=f"https://idp.example/{tag}-pic.png",
+                ),
+            }
+        },
     )
     await person(
         """mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) { errors { code } } }""",
-        {"i": {"deviceId": device, "platform": "android", "model": f"{tag}Phone X",
-               "osVersion": "14", "appVersion": "2.0"}},
+        {
+            "i": {
+                "deviceId": device,
+                "platform": "android",
+                "model": f"{tag}Phone X",
+                "osVersion": "14",
+                "appVersion": "2.0",
+            }
+        },
     )
     await person(
         """mutation($i: SetConsentsInput!) { setConsents(input: $i) { errors { code } } }""",
-        {"i": {"policyVersion": "v1", "deviceId": device, "source": "ANDROID",
-               "decisions": [{"purpose": "activity_log", "granted": True},
-                             {"purpose": "analytics", "granted": False}]}},
+        {
+            "i": {
+                "policyVersion": "v1",
+                "deviceId": device,
+                "source": "ANDROID",
+                "decisions": [
+                    {"purpose": "activity_log", "granted": True},
+                    {"purpose": "analytics", "granted": False},
+                ],
+            }
+        },
     )
     await person("""mutation { acceptPolicy(input: {policyVersion: "v1"}) { errors { code } } }""")
     recorded = await person(
@@ -140,24 +170,43 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
     ):
         await person(
             """mutation($i: SubmitFeedbackInput!) { submitFeedback(input: $i) { errors { code } } }""",
-            {"i": {"kind": "COMMENT", "subject": "product-42", "body": body,
-                   "visibility": visibility, "pictureIds": [picture]}},
+            {
+                "i": {
+                    "kind": "COMMENT",
+                    "subject": "product-42",
+                    "body": body,
+                    "visibility": visibility,
+                    "pictureIds": [picture],
+                }
+            },
         )
     await person(
         """mutation($i: ReportErrorInput!) { reportError(input: $i) { errors { code } } }""",
-        {"i": {"message": f"{tag} error message", "stack": f"{tag} stack",
-               "deviceConfig": {"owner": f"{tag} config"}, "appVersion": "2.0",
-               "deviceId": device}},
+        {
+            "i": {
+                "message": f"{tag} error message",
+                "stack": f"{tag} stack",
+                "deviceConfig": {"owner": f"{tag} config"},
+                "appVersion": "2.0",
+                "deviceId": device,
+            }
+        },
     )
     thread = await person(
         """mutation($i: ContactSupportInput!) { contactSupport(input: $i) { thread { id } errors { code } } }""",
-        {"i": {"subject": f"{tag} support subject", "message": f"{tag} support message",
-               "orderRef": f"{tag.upper()}-ORDER-1"}},
+        {
+            "i": {
+                "subject": f"{tag} support subject",
+                "message": f"{tag} support message",
+                "orderRef": f"{tag.upper()}-ORDER-1",
+            }
+        },
     )
     thread_id = thread["contactSupport"]["thread"]["id"]
     reply = await app.gql(
         """mutation($i: StaffReplyInput!) { staffReply(input: $i) { errors { code } } }""",
-        {"i": {"threadId": thread_id, "message": f"dear {tag} customer"}}, token=support,
+        {"i": {"threadId": thread_id, "message": f"dear {tag} customer"}},
+        token=support,
     )
     assert reply["data"]["staffReply"]["errors"] == []
     read = await app.gql(
@@ -166,24 +215,39 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
     assert read["data"]["supportThread"]["id"] == thread_id
     questionnaire = await app.gql(
         """mutation { defineQuestionnaire(input: {title: "Q", questions: [{id: "q1", text: "Why?"}]})
-        { questionnaire { id } errors { code } } }""", token=operator,
+        { questionnaire { id } errors { code } } }""",
+        token=operator,
     )
     await person(
         """mutation($i: AnswerQuestionnaireInput!) { answerQuestionnaire(input: $i) { errors { code } } }""",
-        {"i": {"questionnaireId": questionnaire["data"]["defineQuestionnaire"]["questionnaire"]["id"],
-               "answers": {"q1": f"{tag} answer"}}},
+        {
+            "i": {
+                "questionnaireId": questionnaire["data"]["defineQuestionnaire"]["questionnaire"][
+                    "id"
+                ],
+                "answers": {"q1": f"{tag} answer"},
+            }
+        },
     )
     # An anonymous device's history, later linked to the account.
     anonymous = f"{tag}-anon-device"
     await app.gql(
         """mutation($i: SetConsentsInput!) { setConsents(input: $i) { errors { code } } }""",
-        {"i": {"policyVersion": "v1", "deviceId": anonymous,
-               "decisions": [{"purpose": "personalization", "granted": True}]}},
+        {
+            "i": {
+                "policyVersion": "v1",
+                "deviceId": anonymous,
+                "decisions": [{"purpose": "personalization", "granted": True}],
+            }
+        },
         headers=person.headers,
     )
     assert await link_device(anonymous, await Account.get(id=person.id), source=Source.WEB)
-    return {"device": device, "anonymous": anonymous,
-            "pictures": [public_picture, private_picture, loose_picture]}
+    return {
+        "device": device,
+        "anonymous": anonymous,
+        "pictures": [public_picture, private_picture, loose_picture],
+    }
 
 
 async def cancel(person: Person, reason: str) -> None:
@@ -217,7 +281,11 @@ async def every_value() -> list[tuple[str, str, str]]:
     for model in Tortoise.apps.get_models_iterable():
         for row in await model.all().values():
             for column, value in row.items():
-                text = json.dumps(value, default=str) if isinstance(value, (dict, list)) else str(value)
+                text = (
+                    json.dumps(value, default=str)
+                    if isinstance(value, (dict, list))
+                    else str(value)
+                )
                 found.append((model._meta.db_table, column, text))
     return found
 
@@ -231,7 +299,8 @@ async def world(app_with, tmp_path, settings, redis_url):
         published = await app.gql(
             """mutation { publishPolicy(input: {version: "v1", summary: "s", text: "policy",
             effectiveAt: "2020-01-01T00:00:00Z", material: true, changeCategories: [OTHER]})
-            { errors { code } } }""", token=officer,
+            { errors { code } } }""",
+            token=officer,
         )
         assert published["data"]["publishPolicy"]["errors"] == []
         queue = await Queue.connect(redis_url, settings.queue_name)
@@ -248,8 +317,7 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
     alice_data = await fill(app, alice, "alice", **tokens)
     bob_data = await fill(app, bob, "bob", **tokens)
     alice_files = [
-        settings.data_dir / "files" / p.storage_key
-        for p in await Picture.filter(owner_id=alice.id)
+        settings.data_dir / "files" / p.storage_key for p in await Picture.filter(owner_id=alice.id)
     ]
     assert len(alice_files) == 3 and all(f.exists() for f in alice_files)
     bob_before = {
@@ -265,13 +333,37 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
     assert request.status == DeletionStatus.DONE and request.reason == ""
 
     needles = [
-        "alice.deleteme", "aliceNick", "alice-avatar", "alice signature", "alice-sub-",
-        "aliceIdPName", "alice-pic", alice_data["device"], alice_data["anonymous"],
-        "alicePhone", "alice secret search", "alice-clicked", "alice-fav-item", "alice note",
-        "alice private body", "alice error message", "alice stack", "alice config",
-        "alice support subject", "alice support message", "ALICE-ORDER-1", "dear alice",
-        "alice answer", "alice reason text", "AliceBrowser", "198.51.100.",
-        "alice-holiday", f"account:{alice.id}", "alice.mail@", "+3361234" + str(alice.id).zfill(4), *alice_data["pictures"],
+        "alice.deleteme",
+        "aliceNick",
+        "alice-avatar",
+        "alice signature",
+        "alice-sub-",
+        "aliceIdPName",
+        "alice-pic",
+        alice_data["device"],
+        alice_data["anonymous"],
+        "alicePhone",
+        "alice secret search",
+        "alice-clicked",
+        "alice-fav-item",
+        "alice note",
+        "alice private body",
+        "alice error message",
+        "alice stack",
+        "alice config",
+        "alice support subject",
+        "alice support message",
+        "ALICE-ORDER-1",
+        "dear alice",
+        "alice answer",
+        "alice reason text",
+        "AliceBrowser",
+        "198.51.100.",
+        "alice-holiday",
+        f"account:{alice.id}",
+        "alice.mail@",
+        "+3361234" + str(alice.id).zfill(4),
+        *alice_data["pictures"],
         *(p.replace("-", "") for p in alice_data["pictures"]),
     ]
     leaks = [
@@ -311,8 +403,10 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
         for table in bob_before
     }
     assert bob_after == bob_before
-    assert all((settings.data_dir / "files" / p.storage_key).exists()
-               for p in await Picture.filter(owner_id=bob.id))
+    assert all(
+        (settings.data_dir / "files" / p.storage_key).exists()
+        for p in await Picture.filter(owner_id=bob.id)
+    )
     assert len(bob_data["pictures"]) == 3
     again = await app.gql(
         """mutation { register(input: {accountName: "alice.deleteme", password: "correct horse battery staple",
@@ -348,7 +442,8 @@ async def test_cancel_revokes_sessions_and_restore_within_grace(world, settings)
         "SELECT channel, kind FROM notification WHERE account_id = " + str(carol.id)
     )
     assert {(n["channel"], n["kind"]) for n in notices} == {
-        ("IN_APP", "ACCOUNT_CANCELLED"), ("EMAIL", "ACCOUNT_CANCELLED")
+        ("IN_APP", "ACCOUNT_CANCELLED"),
+        ("EMAIL", "ACCOUNT_CANCELLED"),
     }
     wrong = await app.gql(
         """mutation { restoreAccount(input: {accountName: "carol.cancels", password: "wrong password!!"})
@@ -389,9 +484,7 @@ async def test_cancel_needs_recent_authentication(world, settings):
     from models.sessions import Session
 
     await Session.all().update(authenticated_at=now() - timedelta(hours=2))
-    stale = await app.gql(
-        "mutation { cancelAccount(input: {}) { errors { code } } }", token=token
-    )
+    stale = await app.gql("mutation { cancelAccount(input: {}) { errors { code } } }", token=token)
     assert stale["data"]["cancelAccount"]["errors"][0]["code"] == "REAUTHENTICATION_REQUIRED"
     wrong = await app.gql(
         """mutation { cancelAccount(input: {password: "not the password"}) { errors { code field } } }""",
@@ -429,7 +522,9 @@ async def _assert_erased(account_id: int) -> None:
     assert (await DeletionRequest.get(account_id=account_id)).status == DeletionStatus.DONE
 
 
-async def test_a_failed_step_is_retried_to_the_same_end_state(world, settings, redis_url, monkeypatch):
+async def test_a_failed_step_is_retried_to_the_same_end_state(
+    world, settings, redis_url, monkeypatch
+):
     app, _, queue = world
     account_id = await _cancelled(app, "erin.fails")
     import models.deletion as deletion
@@ -455,8 +550,10 @@ async def test_a_failed_step_is_retried_to_the_same_end_state(world, settings, r
         token=await staff(app, "ops.viewer", Role.OPERATOR),
     )
     assert {
-        "accountId": str(account_id), "status": "FAILED",
-        "lastError": "RuntimeError: consent store unavailable", "attempts": 1,
+        "accountId": str(account_id),
+        "status": "FAILED",
+        "lastError": "RuntimeError: consent store unavailable",
+        "attempts": 1,
     } in queue_view["data"]["deletionQueue"]
     await DeletionRequest.filter(account_id=account_id).update(next_attempt_at=now())
     second = await run_worker(settings, redis_url, queue)
@@ -503,8 +600,24 @@ async def test_two_workers_on_one_deletion_agree(world, settings, redis_url):
 async def test_every_model_is_scanned_by_the_leak_test(app):
     """The scan introspects models; make sure it sees the ones holding personal data."""
     tables = {m._meta.db_table for m in Tortoise.apps.get_models_iterable()}
-    expected = {"account", "session", "binding", "favorite", "feedback", "picture",
-                "search_record", "click_record", "error_report", "device", "support_thread",
-                "support_message", "questionnaire_answer", "notification", "consent_event",
-                "device_link", "staff_access", "deletion_request"}
+    expected = {
+        "account",
+        "session",
+        "binding",
+        "favorite",
+        "feedback",
+        "picture",
+        "search_record",
+        "click_record",
+        "error_report",
+        "device",
+        "support_thread",
+        "support_message",
+        "questionnaire_answer",
+        "notification",
+        "consent_event",
+        "device_link",
+        "staff_access",
+        "deletion_request",
+    }
     assert expected <= tables

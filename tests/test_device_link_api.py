@@ -13,8 +13,14 @@ PASSWORD = "correct horse battery staple"
 async def _anonymous_grant(gql, purpose: str, granted: bool) -> None:
     body = await gql(
         """mutation($i: SetConsentsInput!) { setConsents(input: $i) { errors { code } } }""",
-        {"i": {"policyVersion": "v1", "deviceId": DEVICE, "source": "ANDROID",
-               "decisions": [{"purpose": purpose, "granted": granted}]}},
+        {
+            "i": {
+                "policyVersion": "v1",
+                "deviceId": DEVICE,
+                "source": "ANDROID",
+                "decisions": [{"purpose": purpose, "granted": granted}],
+            }
+        },
     )
     assert body["data"]["setConsents"]["errors"] == []
 
@@ -25,8 +31,14 @@ async def test_register_with_a_device_takes_its_history(gql):
     await _anonymous_grant(gql, "analytics", True)
     registered = await gql(
         """mutation($i: RegisterInput!) { register(input: $i) { token account { id } errors { code } } }""",
-        {"i": {"accountName": "dana.device", "password": PASSWORD, "nickname": "Dana",
-               "deviceId": DEVICE}},
+        {
+            "i": {
+                "accountName": "dana.device",
+                "password": PASSWORD,
+                "nickname": "Dana",
+                "deviceId": DEVICE,
+            }
+        },
     )
     payload = registered["data"]["register"]
     assert payload["errors"] == []
@@ -45,8 +57,13 @@ async def test_register_with_a_device_takes_its_history(gql):
     # From now on the device speaks only through the account.
     anonymous = await gql(
         """mutation($i: SetConsentsInput!) { setConsents(input: $i) { errors { code field } } }""",
-        {"i": {"policyVersion": "v1", "deviceId": DEVICE,
-               "decisions": [{"purpose": "analytics", "granted": False}]}},
+        {
+            "i": {
+                "policyVersion": "v1",
+                "deviceId": DEVICE,
+                "decisions": [{"purpose": "analytics", "granted": False}],
+            }
+        },
     )
     assert anonymous["data"]["setConsents"]["errors"] == [
         {"code": "DEVICE_LINKED", "field": "deviceId"}
@@ -63,16 +80,23 @@ async def test_login_links_once_and_a_bad_device_id_writes_nothing(gql):
     await _anonymous_grant(gql, "advertising", True)
     login = """mutation($i: LoginInput!) { login(input: $i) { token errors { code field } } }"""
     for _ in range(2):
-        body = await gql(login, {"i": {"accountName": "eli.device", "password": PASSWORD,
-                                       "deviceId": DEVICE}})
+        body = await gql(
+            login, {"i": {"accountName": "eli.device", "password": PASSWORD, "deviceId": DEVICE}}
+        )
         assert body["data"]["login"]["errors"] == []
     account = await Account.get(account_name="eli.device")
     links = await ConsentEvent.filter(subject=f"account:{account.id}", kind="DEVICE_LINKED")
     assert len(links) == 1
     bad = await gql(
         """mutation($i: RegisterInput!) { register(input: $i) { token errors { code field } } }""",
-        {"i": {"accountName": "fay.device", "password": PASSWORD, "nickname": "Fay",
-               "deviceId": "no spaces allowed"}},
+        {
+            "i": {
+                "accountName": "fay.device",
+                "password": PASSWORD,
+                "nickname": "Fay",
+                "deviceId": "no spaces allowed",
+            }
+        },
     )
     assert bad["data"]["register"]["errors"] == [{"code": "INVALID", "field": "deviceId"}]
     assert not await Account.filter(account_name="fay.device").exists()

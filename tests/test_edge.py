@@ -119,7 +119,9 @@ async def test_prod_hides_suggestions_introspection_and_ide(prod_client):
 async def test_prod_logs_are_json_with_request_id(prod_client, capsys, settings):
     configure_logging(settings.model_copy(update={"env": "prod"}))
     await prod_client.get("/healthz", headers={"x-request-id": "json-log-check-1"})
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
     request_lines = [line for line in lines if line.get("event") == "request"]
     assert request_lines and request_lines[-1]["request_id"] == "json-log-check-1"
     assert request_lines[-1]["status"] == 200

@@ -178,9 +178,7 @@ async def test_an_untrusted_forwarded_for_header_is_ignored(app_with):
 async def test_aliased_logins_the_second_is_refused_and_both_count(app_with, verifications):
     async with limited(app_with, per_account="3/minute") as c:
         before = len(verifications)
-        body = await c.send(
-            TWO_LOGINS, {"a": creds("alice", WRONG), "b": creds("alice", PASSWORD)}
-        )
+        body = await c.send(TWO_LOGINS, {"a": creds("alice", WRONG), "b": creds("alice", PASSWORD)})
         data = body["data"]
         assert codes(data["first"]) == [("INVALID_CREDENTIALS", None)]
         assert codes(data["second"]) == [("TOO_MANY_LOGINS", None)]

@@ -77,9 +77,7 @@ async def test_changes_touch_only_the_callers_account(gql):
         token=b["token"],
     )
     # Anna's password is not Bert's current password.
-    assert codes(changed["data"]["changePassword"]) == [
-        ("INVALID_CREDENTIALS", "currentPassword")
-    ]
+    assert codes(changed["data"]["changePassword"]) == [("INVALID_CREDENTIALS", "currentPassword")]
     assert (await gql(LOGOUT, token=b["token"]))["data"]["logout"]["errors"] == []
     me_a = await viewer(gql, a["token"])
     assert me_a["nickname"] == "Anna"
@@ -96,9 +94,7 @@ async def test_a_provider_bound_to_one_account_is_out_of_reach_of_another(provid
     )
     assert body["data"]["bindProvider"]["errors"] == []
 
-    unbind = await provider.gql(
-        UNBIND_PROVIDER, {"input": {"provider": "acme"}}, token=b["token"]
-    )
+    unbind = await provider.gql(UNBIND_PROVIDER, {"input": {"provider": "acme"}}, token=b["token"])
     assert codes(unbind["data"]["unbindProvider"]) == [("NOT_BOUND", "provider")]
     # Even with Anna's identity token in hand, Bert cannot unbind it from her.
     with_token = await provider.gql(
@@ -115,9 +111,7 @@ async def test_a_provider_bound_to_one_account_is_out_of_reach_of_another(provid
     assert codes(steal["data"]["bindProvider"]) == [("ALREADY_BOUND", "idToken")]
     assert await Binding.filter(account_id=int(a["account"]["id"])).count() == 1
     assert (await viewer(provider.gql, b["token"]))["bindings"] == []
-    assert [x["provider"] for x in (await viewer(provider.gql, a["token"]))["bindings"]] == [
-        "acme"
-    ]
+    assert [x["provider"] for x in (await viewer(provider.gql, a["token"]))["bindings"]] == ["acme"]
 
 
 async def test_a_payload_shows_no_sessions_or_bindings_to_another_caller(gql):
@@ -170,9 +164,7 @@ async def _stale_tokens(gql) -> dict[str, str | None]:
 async def test_signed_in_mutations_refuse_anonymous_callers(gql, name, document, variables):
     tokens = await _stale_tokens(gql)
     for kind, token in tokens.items():
-        body = await gql(
-            document, {"input": variables} if variables else None, token=token
-        )
+        body = await gql(document, {"input": variables} if variables else None, token=token)
         assert "errors" not in body, kind
         assert codes(body["data"][name]) == [("NOT_AUTHENTICATED", None)], kind
     # Nothing was changed on anyone's behalf.

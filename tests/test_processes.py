@@ -35,7 +35,7 @@ def test_dev_runs_from_an_empty_folder_and_stops_cleanly(tmp_path, sig):
         assert "redis-server" in names and "worker" in names, names
         process.send_signal(sig)
         assert process.wait(timeout=30) == 0, log.read_text()
-        gone, alive = psutil.wait_procs(children, timeout=5)
+        _, alive = psutil.wait_procs(children, timeout=5)
         assert alive == [], [c.cmdline() for c in alive]
         assert (tmp_path / "var" / "accord.sqlite3").exists()
     finally:
@@ -47,7 +47,9 @@ REGISTER = """mutation($name: String!) { register(input: {accountName: $name,
   password: "correct horse battery staple", nickname: "N"}) { errors { code } token } }"""
 
 
-async def test_api_and_worker_processes_write_one_sqlite_file_at_once(tmp_path, settings, redis_url):
+async def test_api_and_worker_processes_write_one_sqlite_file_at_once(
+    tmp_path, settings, redis_url
+):
     if not settings.is_sqlite:
         pytest.skip("SQLite only: PostgreSQL has no single-writer lock")
     env = clean_env(

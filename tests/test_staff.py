@@ -34,8 +34,9 @@ def run_cli(settings, *args: str, password: str = STAFF_PASSWORD) -> subprocess.
 
 async def make_staff(app, settings, name: str, role: str, password: str = STAFF_PASSWORD):
     """The CLI, run as an operator would, against the test database (either backend)."""
-    return run_cli(settings, "create-staff", "--account-name", name, "--role", role,
-                   password=password)
+    return run_cli(
+        settings, "create-staff", "--account-name", name, "--role", role, password=password
+    )
 
 
 async def test_create_staff_makes_an_admin_who_signs_in(gql, app, settings):
@@ -65,8 +66,15 @@ async def test_create_staff_gives_an_existing_account_a_role(gql, app, settings)
 async def test_create_staff_refuses_bad_input(app, settings):
     if not settings.is_sqlite:  # pragma: no cover - the refusals are the CLI's
         return
-    weak = run_cli(settings, "create-staff", "--account-name", "ops.weak", "--role", "ADMIN",
-                   password="password1234")
+    weak = run_cli(
+        settings,
+        "create-staff",
+        "--account-name",
+        "ops.weak",
+        "--role",
+        "ADMIN",
+        password="password1234",
+    )
     assert weak.returncode == 2
     user = run_cli(settings, "create-staff", "--account-name", "ops.user", "--role", "USER")
     assert user.returncode == 2
@@ -77,7 +85,7 @@ async def test_create_staff_refuses_bad_input(app, settings):
 
 async def test_users_are_not_staff_and_registration_cannot_choose_a_role(gql):
     body = await gql(
-        "mutation { register(input: {accountName: \"eve\", password: \"x\", nickname: \"E\", "
+        'mutation { register(input: {accountName: "eve", password: "x", nickname: "E", '
         "role: ADMIN}) { errors { code } } }",
         expect_errors=True,
     )

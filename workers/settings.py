@@ -101,7 +101,11 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
         "functions": functions(settings),
         "cron_jobs": [
             cron(
-                observed(sweep), name="cron:sweep", second=0, unique=True, timeout=60,
+                observed(sweep),
+                name="cron:sweep",
+                second=0,
+                unique=True,
+                timeout=60,
                 run_at_startup=True,
             )
         ],
@@ -115,4 +119,3 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
         "on_job_start": on_job_start,
         "after_job_end": after_job_end,
     }
-

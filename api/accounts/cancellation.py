@@ -100,9 +100,11 @@ class CancellationMutations:
         ctx = info.context
         if input.provider and input.id_token:
             identity = verify_id_token(ctx.settings.oidc_providers, input.provider, input.id_token)
-            binding = await Binding.filter(
-                provider=identity.provider, subject=identity.subject
-            ).select_related("account").first()
+            binding = (
+                await Binding.filter(provider=identity.provider, subject=identity.subject)
+                .select_related("account")
+                .first()
+            )
             if binding is None:
                 raise DomainError(
                     ErrorCode.NOT_BOUND, "idToken", "no account is bound to this identity"
@@ -137,13 +139,17 @@ class DeletionQueries:
             await info.context.require_role(*QUEUE_ROLES)
         except DomainError as error:
             raise ClientError(str(error.code), error.message) from None
-        rows = await deletion.DeletionRequest.filter(
-            status__in=[
-                deletion.DeletionStatus.PENDING,
-                deletion.DeletionStatus.RUNNING,
-                deletion.DeletionStatus.FAILED,
-            ]
-        ).order_by("next_attempt_at", "id").limit(max(1, min(first, 500)))
+        rows = (
+            await deletion.DeletionRequest.filter(
+                status__in=[
+                    deletion.DeletionStatus.PENDING,
+                    deletion.DeletionStatus.RUNNING,
+                    deletion.DeletionStatus.FAILED,
+                ]
+            )
+            .order_by("next_attempt_at", "id")
+            .limit(max(1, min(first, 500)))
+        )
         return [
             PendingDeletion(
                 account_id=strawberry.ID(str(r.account_id)),

@@ -181,9 +181,7 @@ class AccountMutations:
         except ValueError:
             session_id = None
         deleted = (
-            await Session.filter(id=session_id, account_id=account.id).delete()
-            if session_id
-            else 0
+            await Session.filter(id=session_id, account_id=account.id).delete() if session_id else 0
         )
         if not deleted:
             raise DomainError(ErrorCode.NOT_FOUND, "id", "no such session")

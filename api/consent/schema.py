@@ -427,8 +427,11 @@ class ConsentMutations:
         if row.campaign_id is not None:
             try:
                 await enqueue_fan_out(info.context.queue, row.campaign_id)
-            except Exception:  # noqa: BLE001 - the campaign row is the promise; the sweeper resumes it
-                pass
+            except Exception:
+                # The campaign row is the promise; the sweeper resumes it.
+                log.warning(
+                    "policy fan-out not enqueued", campaign_id=row.campaign_id, exc_info=True
+                )
         return PublishPolicyPayload(policy=PolicyVersion.of(row))
 
     @strawberry.mutation(description="PRIVACY_OFFICER: add a purpose.")

@@ -7,6 +7,8 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
+import structlog
+from graphql import GraphQLError
 from strawberry.types import Info
 from tortoise.expressions import Q
 
@@ -22,7 +24,7 @@ from api.notifications.types import (
     SecurityIncident,
     progress_of,
 )
-from api.pagination import Connection, connection, fetch_page
+from api.pagination import Connection, connection, fetch_page, parse_id
 from api.payloads import payload
 from models import campaigns, notifications
 from models.accounts import Role
@@ -30,6 +32,7 @@ from models.campaign_jobs import enqueue_fan_out
 from models.errors import DomainError, ErrorCode
 from models.sessions import now
 
+log = structlog.get_logger("accord.notifications")
 OPERATORS = (Role.OPERATOR, Role.PRIVACY_OFFICER)
 INCIDENT_ROLES = (Role.PRIVACY_OFFICER,)
 PROGRESS_INTERVAL = 0.5
@@ -98,8 +101,9 @@ async def _start(info: Info, campaign: campaigns.Campaign) -> None:
     """The API only enqueues; if Redis is away, the sweeper starts it within a minute."""
     try:
         await enqueue_fan_out(info.context.queue, campaign.id)
-    except Exception:  # noqa: BLE001 - the campaign row is the promise; the sweeper resumes it
-        pass
+    except Exception as error:  # the campaign row is the promise; the sweeper resumes it
+        log.warning("campaign not enqueued; the sweeper will", campaign_id=campaign.id,
+                    error=repr(error))
 
 
 @strawberry.type
@@ -114,7 +118,8 @@ class NotificationQueries:
     @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: one campaign and its progress.")
     async def campaign(self, info: Info, id: strawberry.ID) -> Campaign | None:
         await _operator(info)
-        row = await campaigns.Campaign.get_or_none(id=int(id)) if str(id).isdigit() else None
+        campaign_id = parse_id(id)
+        row = await campaigns.Campaign.get_or_none(id=campaign_id) if campaign_id else None
         return await Campaign.of(row) if row else None
 
     @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: campaigns, newest first.")
@@ -155,7 +160,7 @@ class NotificationMutations:
         if not input.all:
             if not input.ids:
                 raise DomainError(ErrorCode.REQUIRED, "ids", "give ids or all: true")
-            ids = [int(i) for i in input.ids if str(i).isdigit()]
+            ids = [i for i in map(parse_id, input.ids) if i is not None]
             query = query.filter(id__in=ids)
         marked = await query.update(read_at=now())
         return MarkNotificationsReadPayload(marked=marked)
@@ -175,9 +180,10 @@ class NotificationMutations:
             )
         account_ids = None
         if input.affected_account_ids is not None:
-            if not all(str(i).isdigit() for i in input.affected_account_ids):
+            # Not ASCII digits, or too large for an id column: no account has it.
+            account_ids = [parse_id(i) for i in input.affected_account_ids]
+            if None in account_ids:
                 raise DomainError(ErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts")
-            account_ids = [int(i) for i in input.affected_account_ids]
         settings = info.context.settings
         incident, campaign = await campaigns.report_security_incident(
             title=input.title,
@@ -217,12 +223,18 @@ class NotificationSubscriptions:
     async def campaign_progress(
         self, info: Info, id: strawberry.ID
     ) -> AsyncGenerator[CampaignProgress, None]:
-        await _operator(info)
-        if not str(id).isdigit() or not await campaigns.Campaign.exists(id=int(id)):
-            raise ClientError("NOT_FOUND", "no such campaign")
+        # Subscription results bypass the ErrorPolicy that puts a ClientError's code in
+        # ``extensions``, so the typed code is attached here.
+        try:
+            await info.context.require_role(*OPERATORS)
+        except DomainError as error:
+            raise GraphQLError(error.message, extensions={"code": str(error.code)}) from None
+        campaign_id = parse_id(id)
+        if campaign_id is None or not await campaigns.Campaign.exists(id=campaign_id):
+            raise GraphQLError("no such campaign", extensions={"code": "NOT_FOUND"})
         last = None
         while True:
-            row = await campaigns.Campaign.get(id=int(id))
+            row = await campaigns.Campaign.get(id=campaign_id)
             current = await progress_of(row)
             if current != last:
                 yield current

@@ -48,7 +48,9 @@ class Notification:
     read_at: datetime | None
 
     @classmethod
-    def of(cls, row: notifications.Notification, campaign: campaigns.Campaign | None) -> Notification:
+    def of(
+        cls, row: notifications.Notification, campaign: campaigns.Campaign | None
+    ) -> Notification:
         title, body = row.title, row.body
         if campaign is not None:  # campaign messages are rendered once, from the campaign
             message = render(campaign.kind, campaign.content)

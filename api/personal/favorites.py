@@ -7,7 +7,14 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.pagination import Connection, connection, fetch_page, parse_id
+from api.pagination import (
+    Connection,
+    connection,
+    empty,
+    fetch_page,
+    matchable,
+    parse_id,
+)
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
 from models import favorites
@@ -68,6 +75,8 @@ async def favorites_page(
 ) -> Connection[Favorite]:
     query = favorites.Favorite.filter(account_id=account_id)
     if item_type is not None:
+        if not matchable(item_type):
+            return empty()
         query = query.filter(item_type=item_type)
     rows, more = await fetch_page(query, first, after)
     return connection(rows, more, Favorite.of)

@@ -11,7 +11,14 @@ from starlette.responses import Response
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from api.pagination import Connection, connection, fetch_page, parse_id
+from api.pagination import (
+    Connection,
+    connection,
+    empty,
+    fetch_page,
+    matchable,
+    parse_id,
+)
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
 from models import feedback, pictures
@@ -136,6 +143,8 @@ class FeedbackQueries:
     async def public_feedback(
         self, subject: str, first: int = 20, after: str | None = None
     ) -> Connection[PublicFeedback]:
+        if not matchable(subject):
+            return empty()
         query = feedback.Feedback.filter(
             subject=subject[:feedback.SUBJECT_MAX], visibility=feedback.Visibility.PUBLIC
         ).select_related("author")
