@@ -105,7 +105,7 @@ def clean_signature(raw: str, field: str = "signature") -> str:
     value = unicodedata.normalize("NFC", raw).strip()
     if len(value) > SIGNATURE_MAX:
         raise DomainError(ErrorCode.INVALID, field, f"must be at most {SIGNATURE_MAX} characters")
-    _no_controls(value.replace("\n", ""), field)
+    _no_controls(value, field)  # the issue: "no control characters", newlines included
     return value
 
 

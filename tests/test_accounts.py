@@ -589,3 +589,12 @@ async def test_change_password_refusals_change_nothing(gql, current, new, expect
     assert codes(body["data"]["changePassword"]) == expected
     assert (await Account.get(account_name="yolanda.example")).password_hash == before
     assert (await viewer(gql, there["token"]))["accountName"] == "yolanda.example"
+
+
+async def test_signature_refuses_newlines_like_any_control_character(gql):
+    from tests.accounts_api import REGISTER, codes, registration
+
+    for signature in ("two\nlines", "tab\there", "bell\x07"):
+        body = await gql(REGISTER, {"input": registration(signature=signature)})
+        assert codes(body["data"]["register"]) == [("INVALID", "signature")]
+    assert not await Account.exists()
