@@ -129,7 +129,14 @@ class Settings(BaseSettings):
         "Accord operator", description="Data controller named in receipts."
     )
     controller_contact: str = Field(
-        "privacy@example.com", description="Controller contact in consent receipts."
+        "Privacy Office", description="Controller contact (a person or office) in receipts."
+    )
+    controller_email: str = Field(
+        "privacy@example.com", description="Controller e-mail in consent receipts."
+    )
+    controller_phone: str = Field("", description="Controller phone in consent receipts.")
+    controller_address: str = Field(
+        "", description="Controller postal address in consent receipts (Kantara requires it)."
     )
     jurisdiction: str = Field("EU", description="Jurisdiction named in consent receipts.")
     receipt_signing_key: SecretStr | None = Field(

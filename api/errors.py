@@ -51,7 +51,14 @@ def error_policy(hide_suggestions: bool) -> type[SchemaExtension]:
     class ErrorPolicy(SchemaExtension):
         def on_operation(self) -> Iterator[None]:
             yield
-            result = self.execution_context.result
+            self._process_result(self.execution_context.result)
+
+        def on_stream_result(self, result: object) -> Iterator[None]:
+            """Subscription messages never end the operation: each is processed here."""
+            self._process_result(result)
+            yield
+
+        def _process_result(self, result: object) -> None:
             if isinstance(result, (GraphQLExecutionResult, StrawberryExecutionResult)):
                 if result.errors:
                     result.errors = [self._process(e) for e in result.errors]

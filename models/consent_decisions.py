@@ -14,6 +14,7 @@ from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
 from models.accounts import Account
@@ -340,23 +341,25 @@ async def link_device(
     if not await ConsentEvent.filter(subject=device_subject(device_id)).exists():
         return False
     try:
-        await DeviceLink.create(device_id=device_id, account=account)
-    except IntegrityError:
-        return False
-    await append(
-        account_subject(account.id),
-        [
-            NewEvent(
-                kind=EventKind.DEVICE_LINKED,
-                source=source,
-                idempotency_key=new_key(),
-                client_timestamp=now(),
-                device_id=device_id,
+        # One transaction: a link never exists without its ledger event, nor the reverse.
+        async with in_transaction():
+            await DeviceLink.create(device_id=device_id, account=account)
+            await append(
+                account_subject(account.id),
+                [
+                    NewEvent(
+                        kind=EventKind.DEVICE_LINKED,
+                        source=source,
+                        idempotency_key=new_key(),
+                        client_timestamp=now(),
+                        device_id=device_id,
+                    )
+                ],
+                user_agent=user_agent,
+                client_address=client_address,
             )
-        ],
-        user_agent=user_agent,
-        client_address=client_address,
-    )
+    except IntegrityError:  # linked by a concurrent sign-in on the same device
+        return False
     return True
 
 

@@ -83,7 +83,13 @@ def receipt_claims(
         "language": "en",
         "piiPrincipalId": event.subject,
         "piiControllers": [
-            {"piiController": settings.controller_name, "contact": settings.controller_contact}
+            {
+                "piiController": settings.controller_name,
+                "contact": settings.controller_contact,
+                "email": settings.controller_email,
+                "phone": settings.controller_phone,
+                "address": {"streetAddress": settings.controller_address},
+            }
         ],
         "policyUrl": policy.url if policy and policy.url else None,
         "policyVersion": event.policy_version,

@@ -283,7 +283,7 @@ async def test_concurrent_syncs_for_one_subject(gql):
     assert {r[1] for r in rows} == all_keys  # nothing lost
     assert len(rows) == len({r[1] for r in rows})  # nothing twice
     assert stored_by[PHONE].isdisjoint(stored_by[TABLET])
-    assert {k for k, _, d in [(r[1], r[0], r[2]) for r in rows] if d == PHONE} == stored_by[PHONE]
+    assert {key for _, key, device in rows if device == PHONE} == stored_by[PHONE]
     head = await ConsentChain.get(subject=subject)
     assert head.seq == expected
     check = await verify(gql, staff.token, account_id=alice.id)

@@ -67,7 +67,13 @@ async def test_a_receipt_verifies_with_the_published_key(gql, client, settings):
     assert claims["consentReceiptID"]
     assert claims["piiPrincipalId"] == f"account:{alice.id}"
     assert claims["piiControllers"] == [
-        {"piiController": settings.controller_name, "contact": settings.controller_contact}
+        {
+            "piiController": settings.controller_name,
+            "contact": settings.controller_contact,
+            "email": settings.controller_email,
+            "phone": settings.controller_phone,
+            "address": {"streetAddress": settings.controller_address},
+        }
     ]
     assert claims["policyUrl"] == POLICY_URL
     assert claims["policyHash"] == POLICY_HASH
