@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+import redis
 import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
 from joserfc.jwk import ECKey
@@ -86,12 +87,37 @@ async def database_url(data_dir: Path) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
+    """An embedded server, or a logical database of the configured one that this run claims
+    for itself (arq's keys are global, and some tests flush the database): concurrent runs
+    against one Redis never see each other's jobs, like their PostgreSQL databases."""
     configured = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
-    if configured:
-        yield configured
+    if not configured:
+        with EmbeddedRedis() as server:
+            yield server.url
         return
-    with EmbeddedRedis() as server:
-        yield server.url
+    url = _claim_redis_database(configured)
+    yield url
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+RUN_CLAIM = "accord-test-run"
+
+
+def _claim_redis_database(url: str) -> str:
+    parts = urlsplit(url)
+    for number in range(15, 0, -1):
+        candidate = urlunsplit(parts._replace(path=f"/{number}"))
+        client = redis.Redis.from_url(candidate)
+        try:
+            if client.dbsize() == 0 and client.set(RUN_CLAIM, RUN_ID, nx=True, ex=3600):
+                return candidate
+        finally:
+            client.close()
+    raise RuntimeError(f"no free logical database (1-15) on {url} for this test run")
 
 
 #: The local SMTP server every test app sends e-mail to (see the ``mailbox`` fixture).
@@ -172,10 +198,8 @@ async def clean_slate(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     await ensure_default_purposes()
     client = aioredis.from_url(request.getfixturevalue("redis_url"))
     try:
-        for pattern in (f"{settings.redis_key_prefix}*", f"{settings.queue_name}*", "arq:*"):
-            keys = [k async for k in client.scan_iter(match=pattern, count=500)]
-            if keys:
-                await client.delete(*keys)
+        await client.flushdb()  # this run's own database (or embedded server)
+        await client.set(RUN_CLAIM, RUN_ID, ex=3600)
     finally:
         await client.aclose()
 
