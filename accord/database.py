@@ -46,7 +46,7 @@ def connection_config(settings: Settings) -> dict[str, Any]:
         path = url.removeprefix("sqlite://")
         # Order matters: the busy timeout must be in force before switching journal mode.
         return {
-            "engine": "tortoise.backends.sqlite",
+            "engine": "accord.sqlite_backend",
             "credentials": {
                 "file_path": path,
                 "busy_timeout": settings.sqlite_busy_timeout_ms,

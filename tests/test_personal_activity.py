@@ -199,3 +199,18 @@ async def test_retention_works_in_batches(gql, settings):
     assert (await clean_up(small))["activity"] == 8
     assert [r.keywords for r in await SearchRecord.all()] == ["week"]
     assert await ClickRecord.all().count() == 0
+
+
+async def test_an_ipv6_client_address_is_kept_to_its_48_bit_network(gql, app):
+    import httpx
+
+    await decide_activity_log(gql, True, device_id=DEVICE)
+    transport = httpx.ASGITransport(app=app, client=("2001:db8:1234:5678::9", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://accord.test") as http:
+        response = await http.post(
+            "/graphql",
+            json={"query": RECORD_SEARCH,
+                  "variables": {"input": {"keywords": "k", "deviceId": DEVICE}}},
+        )
+    assert response.json()["data"]["recordSearch"]["recorded"] is True
+    assert (await SearchRecord.get()).client_address == "2001:db8:1234::"

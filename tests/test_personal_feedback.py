@@ -255,3 +255,14 @@ async def test_public_feedback_reveals_no_account_identifiers(gql):
         expect_errors=True,
     )
     assert "errors" in body
+
+
+async def test_public_feedback_first_is_capped_at_100(gql):
+    alice = await register(gql, "alice")
+    await Feedback.bulk_create(
+        [Feedback(author_id=int(alice.id), kind="COMMENT", subject="s", body=str(i),
+                  visibility="PUBLIC") for i in range(101)]
+    )
+    result = await public(gql, "s", 1000)
+    assert len(result["edges"]) == 100
+    assert result["pageInfo"]["hasNextPage"] is True

@@ -187,3 +187,17 @@ def test_the_bodies_really_carry_the_characters():
     encoded = json.dumps({"a": SURROGATE, "b": float("nan"), "c": NUL})
     assert "\\ud800" in encoded and "NaN" in encoded and "\\u0000" in encoded
     assert json.loads(encoded)["a"] == SURROGATE
+
+
+@pytest.mark.parametrize("text", ["a" + NUL, "a" + SURROGATE])
+async def test_unmatchable_filters_read_empty_pages(gql, client, text):
+    from tests.personal_helpers import FAVORITES, PUBLIC_FEEDBACK, favorite, submitted
+
+    alice = await register(gql, "alice")
+    await favorite(gql, alice.token)
+    await submitted(gql, alice.token, visibility="PUBLIC")
+    empty = {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
+    body = await raw_gql(client, FAVORITES, {"first": 5, "itemType": text}, token=alice.token)
+    assert body["data"]["viewer"]["favorites"] == empty
+    body = await raw_gql(client, PUBLIC_FEEDBACK, {"subject": text})
+    assert body["data"]["publicFeedback"] == empty
