@@ -16,6 +16,7 @@ from models.errors import DomainError, ErrorCode
 from models.login_limits import LoginLimits
 from models.passwords import Passwords
 from models.queue import Broadcast, JobStats, Queue
+from models.reauthentication import confirm_identity
 from models.sessions import Session, is_recent, session_for_token
 from models.storage import Storage
 
@@ -94,10 +95,22 @@ class Context:
             raise DomainError(ErrorCode.FORBIDDEN, None, "your role may not do this")
         return account
 
-    async def require_recent_auth(self) -> Session:
+    async def reauthenticate(
+        self, *, password: str | None, provider: str | None, id_token: str | None
+    ) -> Session:
+        """Recent authentication for a sensitive mutation: the password, a fresh token of a
+        bound provider, or a session that signed in within the window; the session."""
         session = await self.require_session()
-        if not is_recent(session, self.settings):
-            raise DomainError(
-                ErrorCode.REAUTHENTICATION_REQUIRED, None, "confirm who you are again"
-            )
+        await confirm_identity(
+            self.passwords,
+            self.settings.oidc_providers,
+            session.account,
+            is_recent(session, self.settings),
+            password=password,
+            provider=provider,
+            id_token=id_token,
+            max_age=self.settings.recent_auth_window,
+            limits=self.login_limits,
+            client_address=self.client_address,
+        )
         return session

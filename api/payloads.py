@@ -28,7 +28,6 @@ def payload(
     error_type: type[ErrorType],
     *,
     signed_in: bool = False,
-    recent_auth: bool = False,
     roles: tuple[Role, ...] = (),
 ) -> Callable[[Callable[..., Awaitable[P]]], Callable[..., Awaitable[P]]]:
     def decorate(resolver: Callable[..., Awaitable[P]]) -> Callable[..., Awaitable[P]]:
@@ -40,8 +39,6 @@ def payload(
             try:
                 if roles:
                     await info.context.require_role(*roles)
-                elif recent_auth:
-                    await info.context.require_recent_auth()
                 elif signed_in:
                     await info.context.require_session()
                 return await resolver(*args, **kwargs)

@@ -15,8 +15,7 @@ from models.accounts import Role
 from models.bindings import Binding
 from models.errors import DomainError, ErrorCode
 from models.oidc import verify_id_token
-from models.reauthentication import confirm_identity
-from models.sessions import is_recent, open_session
+from models.sessions import open_session
 
 DeletionStatus = strawberry.enum(deletion.DeletionStatus)
 QUEUE_ROLES = (Role.OPERATOR, Role.PRIVACY_OFFICER)
@@ -76,18 +75,8 @@ class CancellationMutations:
     @payload(AccountError, signed_in=True)
     async def cancel_account(self, info: Info, input: CancelAccountInput) -> CancelAccountPayload:
         ctx = info.context
-        session = await ctx.require_session()
-        await confirm_identity(
-            ctx.passwords,
-            ctx.settings.oidc_providers,
-            session.account,
-            is_recent(session, ctx.settings),
-            password=input.password,
-            provider=input.provider,
-            id_token=input.id_token,
-            max_age=ctx.settings.recent_auth_window,
-            limits=ctx.login_limits,
-            client_address=ctx.client_address,
+        session = await ctx.reauthenticate(
+            password=input.password, provider=input.provider, id_token=input.id_token
         )
         due = await deletion.cancel_account(session.account, ctx.settings, input.reason)
         return CancelAccountPayload(account=Account.of(session.account), deletion_due_at=due)

@@ -26,8 +26,7 @@ from models.consent import Source, clean_device_id
 from models.consent_decisions import link_device
 from models.errors import DomainError, ErrorCode
 from models.oidc import verify_id_token
-from models.reauthentication import confirm_identity
-from models.sessions import Session, is_recent, open_session
+from models.sessions import Session, open_session
 
 
 async def _link_device(ctx, device_id: str | None, account) -> None:
@@ -260,18 +259,8 @@ class AccountMutations:
         self, info: Info, input: UnbindProviderInput
     ) -> UnbindProviderPayload:
         ctx = info.context
-        session = await ctx.require_session()
-        await confirm_identity(
-            ctx.passwords,
-            ctx.settings.oidc_providers,
-            session.account,
-            is_recent(session, ctx.settings),
-            password=input.password,
-            provider=input.provider,
-            id_token=input.id_token,
-            max_age=ctx.settings.recent_auth_window,
-            limits=ctx.login_limits,
-            client_address=ctx.client_address,
+        session = await ctx.reauthenticate(
+            password=input.password, provider=input.provider, id_token=input.id_token
         )
         await bindings.unbind(session.account, input.provider)
         return UnbindProviderPayload()
