@@ -44,17 +44,34 @@ def _bad_text(value: str, allowed: str = "") -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in value)
 
 
-def storable(value: object) -> bool:
-    """Whether a JSON value can be stored as it is: no NUL or lone surrogate in any string or
-    key, no NaN or infinity (PostgreSQL's jsonb refuses all three)."""
-    if isinstance(value, str):
-        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(storable(k) and storable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(storable(v) for v in value)
+#: How deeply a JSON value may nest (deeper is no device configuration, only an attack).
+JSON_DEPTH_MAX = 32
+
+
+def storable(value: object, depth_max: int = JSON_DEPTH_MAX) -> bool:
+    """Whether a JSON value can be stored as it is: nested at most ``depth_max`` levels, no
+    NUL or lone surrogate in any string or key, no NaN or infinity (PostgreSQL's jsonb
+    refuses the last three). Walked without recursion, so no nesting can overflow the stack."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > depth_max:
+            return False
+        if isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode()
+            except UnicodeEncodeError:  # a lone surrogate
+                return False
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, dict):
+            pending.extend((key, depth + 1) for key in item)
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
     return True
 
 
@@ -75,13 +92,21 @@ async def report_error(
         device_id = clean_device_id(device_id)
     if not message.strip():
         raise DomainError(ErrorCode.REQUIRED, "message", "describe the error")
+    too_large = DomainError(
+        ErrorCode.TOO_LARGE, None, f"an error report may be at most {max_bytes} bytes"
+    )
+    if len(message) + len(stack or "") + len(app_version or "") > max_bytes:
+        raise too_large  # before scanning it: a character is at least a byte
     if device_config is None:
         device_config = {}
     if not isinstance(device_config, dict):
         raise DomainError(ErrorCode.INVALID, "deviceConfig", "must be a JSON object")
     if not storable(device_config):
         raise DomainError(
-            ErrorCode.INVALID, "deviceConfig", "must not contain NUL, lone surrogates or NaN"
+            ErrorCode.INVALID,
+            "deviceConfig",
+            f"must nest at most {JSON_DEPTH_MAX} levels and not contain NUL, lone surrogates "
+            "or non-finite numbers",
         )
     for field, text in (("message", message), ("stack", stack or "")):
         if _bad_text(text, allowed="\n\r\t"):
@@ -95,9 +120,7 @@ async def report_error(
         + len((app_version or "").encode())
     )
     if size > max_bytes:
-        raise DomainError(
-            ErrorCode.TOO_LARGE, None, f"an error report may be at most {max_bytes} bytes"
-        )
+        raise too_large
     if app_version and len(app_version) > 50:
         raise DomainError(ErrorCode.INVALID, "appVersion", "must be at most 50 characters")
     return await ErrorReport.create(

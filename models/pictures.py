@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import struct
 import uuid
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from tortoise import fields
 from tortoise.models import Model
 
@@ -50,13 +51,39 @@ class Picture(Model):
         table = "picture"
 
 
+#: EXIF orientation -> the transposition that shows the picture the right way up.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation, or 1 (as stored) when the EXIF block is missing or broken.
+
+    Broken EXIF must not refuse a picture whose pixels decode: the metadata is discarded
+    anyway. Pillow reports a broken block in many ways (SyntaxError, struct.error,
+    TypeError...), hence the broad except around reading this one tag.
+    """
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except Exception:  # see above
+        return 1
+    return value if isinstance(value, int) else 1
+
+
 def _clean(data: bytes, max_pixels: int) -> tuple[bytes, str, int, int]:
     Image.MAX_IMAGE_PIXELS = None  # we check the count ourselves, with our own limit
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = ALIASES.get(probe.format or "", probe.format)
             width, height = probe.size
-    except (UnidentifiedImageError, OSError, ValueError):
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error):
         raise DomainError(
             ErrorCode.UNSUPPORTED_TYPE, "file", "not a PNG, JPEG or WebP image"
         ) from None
@@ -69,7 +96,8 @@ def _clean(data: bytes, max_pixels: int) -> tuple[bytes, str, int, int]:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
-            upright = ImageOps.exif_transpose(image) or image
+            method = _UPRIGHT.get(_orientation(image))
+            upright = image.transpose(method) if method is not None else image
             if upright.mode == "P":
                 upright = upright.convert("RGBA")
             # A new image from the bare pixels: nothing of the original's metadata survives.
@@ -79,7 +107,7 @@ def _clean(data: bytes, max_pixels: int) -> tuple[bytes, str, int, int]:
             out = io.BytesIO()
             options = {"quality": 90} if kind in ("JPEG", "WEBP") else {}
             clean.save(out, format=kind, **options)
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError):
         raise DomainError(ErrorCode.INVALID, "file", "the image could not be decoded") from None
     return out.getvalue(), FORMATS[kind], clean.width, clean.height
 

@@ -58,17 +58,33 @@ def _printable(value: object, limit: int) -> bool:
     )
 
 
+#: How deeply answers or a question may nest.
+JSON_DEPTH_MAX = 16
+
+
 def _storable(value: object) -> bool:
-    """No NUL or lone surrogate in any string or key, no NaN or infinity: what PostgreSQL's
-    jsonb refuses."""
-    if isinstance(value, str):
-        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_storable(k) and _storable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_storable(v) for v in value)
+    """Nested at most ``JSON_DEPTH_MAX`` levels; no NUL or lone surrogate in any string or
+    key, no NaN or infinity (what PostgreSQL's jsonb refuses). Walked without recursion."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > JSON_DEPTH_MAX:
+            return False
+        if isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode()
+            except UnicodeEncodeError:  # a lone surrogate
+                return False
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, dict):
+            pending.extend((key, depth + 1) for key in item)
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
     return True
 
 
@@ -86,7 +102,11 @@ async def define_questionnaire(title: str, questions: list[dict]) -> Questionnai
             ErrorCode.INVALID, "questions", f"each question needs a text of 1-{QUESTION_TEXT_MAX}"
         )
     if not _storable(questions):
-        raise DomainError(ErrorCode.INVALID, "questions", "must not contain NUL or NaN")
+        raise DomainError(
+            ErrorCode.INVALID,
+            "questions",
+            f"must nest at most {JSON_DEPTH_MAX} levels, without NUL or non-finite numbers",
+        )
     return await Questionnaire.create(title=title, questions=questions)
 
 
@@ -99,7 +119,11 @@ async def answer_questionnaire(account: Account, questionnaire_id: int, answers:
             ErrorCode.INVALID, "answers", "answers are an object keyed by question id"
         )
     if not _storable(answers):
-        raise DomainError(ErrorCode.INVALID, "answers", "must not contain NUL or NaN")
+        raise DomainError(
+            ErrorCode.INVALID,
+            "answers",
+            f"must nest at most {JSON_DEPTH_MAX} levels, without NUL or non-finite numbers",
+        )
     if len(json.dumps(answers).encode()) > ANSWERS_MAX_BYTES:
         raise DomainError(ErrorCode.TOO_LARGE, "answers", f"at most {ANSWERS_MAX_BYTES} bytes")
     known = {q["id"] for q in questionnaire.questions}

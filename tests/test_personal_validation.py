@@ -201,3 +201,55 @@ async def test_unmatchable_filters_read_empty_pages(gql, client, text):
     assert body["data"]["viewer"]["favorites"] == empty
     body = await raw_gql(client, PUBLIC_FEEDBACK, {"subject": text})
     assert body["data"]["publicFeedback"] == empty
+
+
+def _nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [33, 200, 500, 900])
+async def test_deeply_nested_device_config_is_invalid(gql, client, depth):
+    alice = await register(gql, "alice")
+    body = (
+        '{"query": ' + json.dumps(REPORT_ERROR) + ', "variables": {"input": {"message": "m", '
+        '"deviceConfig": ' + _nested(depth) + "}}}"
+    )
+    response = await client.post(
+        "/graphql", content=body,
+        headers={"content-type": "application/json", "authorization": f"Bearer {alice.token}"},
+    )
+    assert response.status_code in (200, 400), response.text
+    result = response.json()
+    if response.status_code == 200 and result.get("data"):
+        assert codes(result["data"]["reportError"]) == [("INVALID", "deviceConfig")]
+    else:  # refused by the JSON parser itself: still the client's error, not ours
+        assert all(e.get("extensions", {}).get("code") != "INTERNAL_SERVER_ERROR"
+                   for e in result.get("errors", []))
+    assert await ErrorReport.all().count() == 0
+
+
+async def test_nesting_up_to_the_limit_is_fine(gql, client):
+    alice = await register(gql, "alice")
+    config: object = 1
+    for _ in range(32):
+        config = {"a": config}
+    body = await raw_gql(client, REPORT_ERROR, {"input": {"message": "m", "deviceConfig": config}},
+                         token=alice.token)
+    assert body["data"]["reportError"]["errors"] == []
+
+
+@pytest.mark.parametrize("depth", [17, 500])
+async def test_deeply_nested_answers_are_invalid(gql, client, operator, depth):
+    alice = await register(gql, "alice")
+    made = await raw_gql(client, DEFINE_QUESTIONNAIRE,
+                         {"input": {"title": "t", "questions": [{"id": "q1", "text": "x"}]}},
+                         token=operator.token)
+    questionnaire_id = made["data"]["defineQuestionnaire"]["questionnaire"]["id"]
+    answers: object = 1
+    for _ in range(depth - 1):
+        answers = {"a": answers}
+    body = await raw_gql(client, ANSWER_QUESTIONNAIRE,
+                         {"input": {"questionnaireId": questionnaire_id,
+                                    "answers": {"q1": answers}}},
+                         token=alice.token)
+    assert codes(body["data"]["answerQuestionnaire"]) == [("INVALID", "answers")]

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 import strawberry
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.file_uploads import Upload
@@ -193,6 +194,10 @@ class FeedbackMutations:
     ) -> UploadPicturePayload:
         ctx = info.context
         account = await ctx.require_viewer()
+        if not isinstance(input.file, UploadFile):  # e.g. a string in a plain JSON request
+            raise DomainError(
+                ErrorCode.INVALID, "file", "send the file as a GraphQL multipart request"
+            )
         data = await input.file.read(ctx.settings.picture_max_bytes + 1)
         row = await pictures.store_picture(
             account,
