@@ -10,6 +10,7 @@ import contextlib
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException  # what Strawberry views raise for HTTP errors
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -36,6 +37,13 @@ from models.storage import LocalStorage
 
 
 class AccordGraphQL(GraphQL):
+    def decode_json(self, data: str | bytes) -> object:
+        """A body nested deeper than the parser's recursion limit is the caller's mistake."""
+        try:
+            return super().decode_json(data)
+        except RecursionError:
+            raise HTTPException(400, "Request body is nested too deeply") from None
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
         return Context(

@@ -101,7 +101,8 @@ mutation($input: StaffReplyInput!) {{
 }}"""
 
 MY_THREADS = """
-{ viewer { supportThreads { id subject orderRef status messages { id fromStaff body } } } }"""
+{ viewer { supportThreads(first: 100) { edges { node {
+  id subject orderRef status messages { id fromStaff body } } } } } }"""
 
 SUPPORT_QUEUE = "{ supportQueue { id subject createdAt } }"
 

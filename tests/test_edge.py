@@ -128,3 +128,13 @@ async def test_prod_logs_are_json_with_request_id(prod_client, capsys, settings)
     logging.getLogger("accord.test").warning("outside a request")
     plain = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert plain[-1]["event"] == "outside a request" and "request_id" not in plain[-1]
+
+
+async def test_a_deeply_nested_body_is_a_400_not_a_crash(client):
+    depth = 5000
+    body = '{"query": "{ __typename }", "variables": ' + '{"a": ' * depth + "1" + "}" * depth + "}"
+    response = await client.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "nested too deeply" in response.text

@@ -40,7 +40,8 @@ async def read_thread(gql, token, thread_id):
 
 
 async def my_threads(gql, token):
-    return (await gql(MY_THREADS, token=token))["data"]["viewer"]["supportThreads"]
+    edges = (await gql(MY_THREADS, token=token))["data"]["viewer"]["supportThreads"]["edges"]
+    return [e["node"] for e in edges]
 
 
 async def test_contact_support_opens_a_thread_with_the_first_message(gql):

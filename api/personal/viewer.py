@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from api.pagination import Connection, connection
+from api.pagination import Connection, connection, fetch_page
 from api.personal.favorites import Favorite, favorites_page
 from api.personal.feedback import Feedback, feedback_page
 from api.personal.support import SupportThread
@@ -45,9 +45,11 @@ class AccountPersonalFields:
         return await feedback_page(account_id, first, after)
 
     @strawberry.field(description="Your support correspondence, newest first.")
-    async def support_threads(self, info: Info) -> list[SupportThread]:
+    async def support_threads(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[SupportThread]:
         account_id = int(self.id)  # type: ignore[attr-defined]
         if not await _allowed(info, account_id):
-            return []
-        rows = await SupportThreadRow.filter(account_id=account_id).order_by("-id").limit(100)
-        return [SupportThread.of(r) for r in rows]
+            return _empty()
+        rows, more = await fetch_page(SupportThreadRow.filter(account_id=account_id), first, after)
+        return connection(rows, more, SupportThread.of)
