@@ -12,12 +12,15 @@ from models.delivery import delivery_channels, finish_if_done
 from models.queue import Queue
 
 
-def fan_out_job_id(shard_id: int) -> str:
-    return f"fan-out:{shard_id}"
+# arq keeps job keys per Redis server, not per queue: the queue name in the id keeps two
+# deployments sharing a server (each with its own queue and database, hence the same row
+# ids) from taking each other's ids, which would silently drop one's jobs.
+def fan_out_job_id(queue: Queue, shard_id: int) -> str:
+    return f"{queue.queue_name}:fan-out:{shard_id}"
 
 
-def delivery_job_id(campaign_id: int, channel: str) -> str:
-    return f"deliver:{campaign_id}:{channel}"
+def delivery_job_id(queue: Queue, campaign_id: int, channel: str) -> str:
+    return f"{queue.queue_name}:deliver:{campaign_id}:{channel}"
 
 
 async def enqueue_fan_out(queue: Queue, campaign_id: int) -> int:
@@ -26,7 +29,7 @@ async def enqueue_fan_out(queue: Queue, campaign_id: int) -> int:
     )
     queued = 0
     for shard_id in shards:
-        queued += await queue.enqueue("fan_out", shard_id, job_id=fan_out_job_id(shard_id))
+        queued += await queue.enqueue("fan_out", shard_id, job_id=fan_out_job_id(queue, shard_id))
     return queued
 
 
@@ -36,7 +39,7 @@ async def enqueue_deliveries(queue: Queue, campaign_id: int) -> int:
     for channel in delivery_channels(campaign):
         queued += await queue.enqueue(
             "deliver_notifications", campaign_id, str(channel),
-            job_id=delivery_job_id(campaign_id, str(channel)),
+            job_id=delivery_job_id(queue, campaign_id, str(channel)),
         )
     return queued
 

@@ -43,16 +43,28 @@ class EmailSender:
         self.client: aiosmtplib.SMTP | None = None
 
     async def __aenter__(self) -> EmailSender:
+        return self
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        """The connection, opened (again) when needed: an unreachable server or a dropped
+        connection is a send failure of the rows at hand (retried with backoff and
+        recorded), not a failed job that leaves them untouched."""
+        if self.client is not None and self.client.is_connected:
+            return self.client
         s = self.settings
         self.client = aiosmtplib.SMTP(
             hostname=s.smtp_host, port=s.smtp_port, start_tls=s.smtp_starttls,
             timeout=SEND_TIMEOUT,
         )
-        await self.client.connect()
-        if s.smtp_username:
-            password = s.smtp_password.get_secret_value() if s.smtp_password else ""
-            await self.client.login(s.smtp_username, password)
-        return self
+        try:
+            await self.client.connect()
+            if s.smtp_username:
+                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+                await self.client.login(s.smtp_username, password)
+        except (aiosmtplib.SMTPException, OSError) as error:
+            self.client.close()
+            raise SendFailed(f"smtp: {_describe(error)}") from error
+        return self.client
 
     async def __aexit__(self, *exc: object) -> None:
         if self.client is not None and self.client.is_connected:
@@ -77,17 +89,29 @@ class EmailSender:
         email["Subject"] = message.subject
         email["Message-ID"] = make_msgid(domain="accord.invalid")
         email.set_content(message.body)
+        client = await self._connected()
         try:
-            refused, _ = await self.client.send_message(email, recipients=recipients)
+            refused, _ = await client.send_message(email, recipients=recipients)
         except aiosmtplib.SMTPRecipientsRefused as error:
             return {r.recipient: _refusal(r.code, r.message) for r in error.recipients}
+        except aiosmtplib.SMTPDataError as error:
+            # The server refused the message itself: for good on a 5xx reply.
+            raise SendFailed(
+                f"smtp: {_describe(error)}", permanent=500 <= error.code < 600
+            ) from error
         except aiosmtplib.SMTPException as error:
-            raise SendFailed(f"smtp: {error}") from error
+            raise SendFailed(f"smtp: {_describe(error)}") from error
         return {address: _refusal(reply.code, reply.message) for address, reply in refused.items()}
 
 
 def _refusal(code: int, text: str) -> SendFailed:
     return SendFailed(f"recipient refused: {code} {text}"[:300], permanent=code >= 500)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return f"{error.code} {error.message}"
+    return str(error) or type(error).__name__
 
 
 class SmsSender:
@@ -147,14 +171,21 @@ async def deliver_batch(
     due = Notification.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
         campaign_id=campaign.id, channel=channel, status=DeliveryStatus.PENDING,
-    ).order_by("id").limit(settings.notification_batch_size).values("id")
-    # The claim: only rows still PENDING become ours (a concurrent deliverer gets the rest);
-    # afterwards the batch is found by its token, so no list of ids travels back and forth.
-    claimed = await Notification.filter(
-        id__in=Subquery(due), status=DeliveryStatus.PENDING
-    ).update(status=DeliveryStatus.SENDING, claimed_at=moment, claim_token=token)
-    if not claimed:
-        return 0, 0
+    ).order_by("id")
+    while True:
+        # The claim: only rows still PENDING become ours (a concurrent deliverer gets the
+        # rest); afterwards the batch is found by its token, so no list of ids travels.
+        claimed = await Notification.filter(
+            id__in=Subquery(due.limit(settings.notification_batch_size).values("id")),
+            status=DeliveryStatus.PENDING,
+        ).update(status=DeliveryStatus.SENDING, claimed_at=moment, claim_token=token)
+        if claimed:
+            break
+        # Nothing claimed: either nothing is due, or another lane or job claimed the same
+        # rows first (on PostgreSQL both subqueries can pick them); then try the next ones
+        # rather than stop while rows are still owed.
+        if not await due.exists():
+            return 0, 0
     contact = "account__email" if channel == Channel.EMAIL else "account__phone"
     rows = await Notification.filter(claim_token=token, status=DeliveryStatus.SENDING).values_list(
         "id", "attempts", contact, "account__status"
@@ -236,7 +267,6 @@ async def deliver(
     await recover_stuck(campaign_id, channel, claim_timeout)
     message = render(campaign.kind, campaign.content)
 
-
     async def lane() -> int:
         """One connection working through batches; lanes claim disjoint rows."""
         sent = 0
@@ -249,7 +279,11 @@ async def deliver(
                 if not handled:
                     return sent
 
-    return sum(await asyncio.gather(*(lane() for _ in range(settings.delivery_connections))))
+    # A task group, not gather: when one lane fails the others are cancelled with the job
+    # instead of sending on, unobserved, after it has been reported failed.
+    async with asyncio.TaskGroup() as group:
+        lanes = [group.create_task(lane()) for _ in range(settings.delivery_connections)]
+    return sum(task.result() for task in lanes)
 
 
 async def finish_if_done(campaign_id: int) -> bool:

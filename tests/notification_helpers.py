@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import socket
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -15,6 +16,12 @@ from email.message import Message
 from typing import Any
 
 import uvicorn
+from arq.constants import (
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
 from arq.worker import Worker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -147,6 +154,23 @@ async def run_worker(settings: Settings, redis_url: str, *, sweep_first: bool = 
     finally:
         await worker.close()
     return worker
+
+
+async def lose_redis(queue: Queue, settings: Settings) -> None:
+    """Redis loses everything. FLUSHDB when the server is this run's own (the embedded one);
+    on a shared server (``REDIS_URL`` given) every key of this run instead (its queue, its
+    jobs, its counters), which is all the code under test can see, so that other runs
+    sharing the server are not disturbed."""
+    pool = queue.pool
+    if not (os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")):
+        await pool.flushdb()
+        return
+    job_ids = [j.decode() for j in await pool.zrange(settings.queue_name, 0, -1)]
+    keys = [prefix + job_id for job_id in job_ids for prefix in (
+        job_key_prefix, in_progress_key_prefix, retry_key_prefix, result_key_prefix)]
+    keys += [settings.queue_name]
+    keys += [k async for k in pool.scan_iter(match=f"{settings.redis_key_prefix}*")]
+    await pool.delete(*keys)
 
 
 async def rows_by_account(campaign_id: int) -> dict[int, Counter]:

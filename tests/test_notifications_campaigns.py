@@ -44,12 +44,14 @@ async def _campaign(gql, token: str, campaign_id: int | str) -> dict:
 async def test_a_material_policy_reaches_every_active_account_once_per_channel(
     gql, settings, redis_url, mailbox
 ):
+    # The accounts that must get nothing sit between the others (ids in the middle of the
+    # campaign's id range, not past its end).
     officer = await person(gql, "officer.pol", role=Role.PRIVACY_OFFICER)
+    dave = await person(gql, "dave.pol")  # cancels: pending deletion
     alice = await person(gql, "alice.pol")
+    erin = await person(gql, "erin.pol")  # cancelled and deleted by the worker
     bob = await person(gql, "bob.pol", phone=True)
     carol = await person(gql, "carol.pol", email=False)  # no e-mail: in-app only
-    dave = await person(gql, "dave.pol")  # cancels: pending deletion
-    erin = await person(gql, "erin.pol")  # cancelled and deleted by the worker
     await cancel(gql, dave)
     await cancel(gql, erin)
     await make_due(int(erin.id))
@@ -137,9 +139,9 @@ async def test_an_incident_reaches_only_the_listed_accounts_on_every_channel(
         gql = GraphQL(http)
         officer = await person(gql, "officer.inc", role=Role.PRIVACY_OFFICER)
         alice = await person(gql, "alice.inc", phone=True)
+        dave = await person(gql, "dave.inc", phone=True)  # not affected (between the others)
         bob = await person(gql, "bob.inc")  # no phone: SMS falls back to in-app
         carol = await person(gql, "carol.inc", email=False, phone=True)
-        dave = await person(gql, "dave.inc", phone=True)  # not affected
         start = len(mailbox.received)
         given = incident_input(affectedAccountIds=[alice.id, bob.id, carol.id],
                                channels=["IN_APP", "EMAIL", "SMS"])
@@ -184,6 +186,41 @@ async def test_an_incident_reaches_only_the_listed_accounts_on_every_channel(
         view = await _campaign(gql, officer.token, campaign["id"])
         assert view["status"] == "DONE"
         assert (view["created"], view["delivered"], view["failed"]) == (7, 7, 0)
+
+
+async def test_an_unknown_or_unusable_channel_falls_back_to_in_app(
+    app_with, settings, redis_url, mailbox
+):
+    async with sms_gateway() as gateway, app_with(sms_gateway_url=gateway.url) as http:
+        gql = GraphQL(http)
+        officer = await person(gql, "officer.fb", role=Role.PRIVACY_OFFICER)
+        alice = await person(gql, "alice.fb", phone=True)  # reachable both ways
+        bob = await person(gql, "bob.fb")  # no phone
+        carol = await person(gql, "carol.fb", email=False)  # neither
+        everyone = [alice.id, bob.id, carol.id]
+        result = await report_incident(gql, officer.token, affectedAccountIds=everyone,
+                                       channels=["EMAIL", "SMS"], title="No inbox asked")
+        assert result["errors"] == []
+        await run_worker(settings, redis_url, sms_gateway_url=gateway.url)
+        rows = await rows_by_account(int(result["campaign"]["id"]))
+        assert {k: dict(v) for k, v in rows.items()} == {
+            int(alice.id): {"EMAIL": 1, "SMS": 1},
+            int(bob.id): {"EMAIL": 1, "IN_APP": 1},
+            int(carol.id): {"IN_APP": 1},
+        }
+        assert [m["to"] for m in gateway.received] == [alice.phone]
+        [note] = await _inbox(gql, carol.token)
+        assert note["title"] == "Security incident: No inbox asked"
+
+        # A worker without an SMS gateway: SMS is unusable, so in-app stands in for it.
+        again = await report_incident(gql, officer.token, affectedAccountIds=everyone,
+                                      channels=["SMS"], title="No gateway")
+        await run_worker(settings, redis_url)
+        rows = await rows_by_account(int(again["campaign"]["id"]))
+        assert {k: dict(v) for k, v in rows.items()} == {
+            int(alice.id): {"IN_APP": 1}, int(bob.id): {"IN_APP": 1}, int(carol.id): {"IN_APP": 1}
+        }
+        assert len(gateway.received) == 1
 
 
 async def test_an_incident_for_all_accounts_is_also_announced(gql, settings, redis_url, mailbox):

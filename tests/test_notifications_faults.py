@@ -15,6 +15,7 @@ import models.campaigns as campaigns_module
 import models.delivery as delivery_module
 import workers.notifications as notification_jobs
 from models.accounts import Account, AccountStatus, Role
+from models.campaign_jobs import enqueue_fan_out
 from models.campaigns import Campaign, CampaignShard, CampaignStatus, fan_out_shard
 from models.notifications import Channel, DeliveryStatus, Notification
 from models.queue import Queue
@@ -25,6 +26,7 @@ from tests.notification_helpers import (
     CAMPAIGN,
     cancel,
     free_port,
+    lose_redis,
     mail_count_by_recipient,
     mail_since,
     person,
@@ -139,9 +141,15 @@ async def test_two_fan_outs_of_one_shard_at_once_write_each_row_once(gql):
     assert await _as_dicts(campaign.id) == _expected(active)
     # And a third, late run writes nothing.
     assert await fan_out_shard(shard.id, BATCH, False) == (0, 0)
-    assert await Notification.filter(campaign_id=campaign.id).count() == sum(
-        len(v) for v in _expected(active).values()
-    )
+    written = sum(len(v) for v in _expected(active).values())
+    assert await Notification.filter(campaign_id=campaign.id).count() == written
+    # Even from the start again (a cursor lost, say restored from an older backup): the
+    # rows already written are skipped, not written twice, and nothing fails.
+    await CampaignShard.filter(id=shard.id).update(cursor=shard.start_id, done=False)
+    handled, _ = await fan_out_shard(shard.id, BATCH, False)
+    assert handled == len(active)
+    assert await _as_dicts(campaign.id) == _expected(active)
+    assert await Notification.filter(campaign_id=campaign.id).count() == written
 
 
 async def test_a_flushed_redis_is_resumed_by_the_sweeper_from_the_cursor(
@@ -157,7 +165,7 @@ async def test_a_flushed_redis_is_resumed_by_the_sweeper_from_the_cursor(
     queue = await Queue.connect(redis_url, settings.queue_name)
     try:
         assert await queue.pool.zcard(settings.queue_name) == 1
-        await queue.pool.flushdb()
+        await lose_redis(queue, settings)
         assert await queue.pool.zcard(settings.queue_name) == 0
     finally:
         await queue.close()
@@ -193,7 +201,7 @@ async def test_a_flushed_redis_after_the_fan_out_still_delivers(
     await fan_out_shard(shard.id, BATCH, False)  # the rows, but no delivery job
     queue = await Queue.connect(redis_url, settings.queue_name)
     try:
-        await queue.pool.flushdb()
+        await lose_redis(queue, settings)
         start = len(mailbox.received)
         swept = await sweep({"settings": settings, "queue": queue})
     finally:
@@ -204,6 +212,35 @@ async def test_a_flushed_redis_after_the_fan_out_still_delivers(
         p.email: 1 for p in active if p.email
     }
     assert (await Campaign.get(id=campaign_id)).status == CampaignStatus.DONE
+
+
+async def test_another_deployment_on_the_same_redis_does_not_hold_up_a_campaign(
+    gql, settings, redis_url, mailbox
+):
+    """Two deployments (say staging and production) share a Redis server, each with its own
+    queue name and database. arq's job keys are global to the server, so job ids must be
+    too: the other deployment's fan-out of its shard number N must not stop ours."""
+    officer, active = await _audience(gql, "shared", size=3)
+    await published(gql, officer.token, "v2", material=True, categories=["OTHER"])
+    campaign = await Campaign.get()
+    ours = await Queue.connect(redis_url, settings.queue_name)
+    theirs = await Queue.connect(redis_url, f"{settings.queue_name}-other-deployment")
+    try:
+        await lose_redis(ours, settings)  # our queued fan-out is lost...
+        # ...while the other deployment queues the fan-out of its own campaign, whose shard
+        # happens to have the same id (they have their own database). No worker of theirs
+        # runs right now.
+        assert await enqueue_fan_out(theirs, campaign.id) == 1
+        start = len(mailbox.received)
+        await run_worker(settings, redis_url, sweep_first=True)
+    finally:
+        await theirs.close()
+        await ours.close()
+    assert await _as_dicts(campaign.id) == _expected(active)
+    assert mail_count_by_recipient(mail_since(mailbox, start)) == {
+        p.email: 1 for p in active if p.email
+    }
+    assert (await Campaign.get(id=campaign.id)).status == CampaignStatus.DONE
 
 
 # --- delivery failures ---------------------------------------------------------------------
@@ -348,13 +385,13 @@ class _Picky:
         self.data_answer: str | None = None
         self.delivered: list[str] = []
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("refused"):
             return "550 5.1.1 no such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         if self.data_answer:
             return self.data_answer
         self.delivered.extend(envelope.rcpt_tos)
