@@ -166,8 +166,10 @@ def _runnable(moment: datetime) -> Q:
     )
 
 
-def job_id(account_id: int) -> str:
-    return f"delete-account:{account_id}"
+def job_id(queue_name: str, account_id: int) -> str:
+    """Derived from the row, so enqueuing twice is harmless; prefixed with the queue, since
+    arq's job keys are global to the Redis server that deployments may share."""
+    return f"{queue_name}:delete-account:{account_id}"
 
 
 async def enqueue_due(enqueue: Callable[[int], Awaitable[bool]], batch_size: int) -> int:

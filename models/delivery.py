@@ -307,3 +307,43 @@ async def finish_if_done(campaign_id: int) -> bool:
 
 def delivery_channels(campaign: Campaign) -> Sequence[Channel]:
     return [Channel(c) for c in campaign.channels if c != Channel.IN_APP]
+
+
+async def deliver_notices(settings: Settings) -> int:
+    """E-mails that belong to no campaign (the cancellation and restoration notices), each
+    carrying its own text; returns how many were sent.
+
+    An account pending deletion still gets these: they are about the cancellation itself.
+    A deleted account gets nothing (its rows are gone with it anyway).
+    """
+    sent_total = 0
+    async with EmailSender(settings) as sender:
+        while True:
+            token = secrets.token_hex(8)
+            moment = now()
+            due = Notification.filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
+                campaign_id=None, channel=Channel.EMAIL, status=DeliveryStatus.PENDING,
+            ).order_by("id").limit(settings.notification_batch_size).values("id")
+            claimed = await Notification.filter(
+                id__in=Subquery(due), status=DeliveryStatus.PENDING
+            ).update(status=DeliveryStatus.SENDING, claimed_at=moment, claim_token=token)
+            if not claimed:
+                return sent_total
+            rows = await Notification.filter(claim_token=token).values_list(
+                "id", "attempts", "title", "body", "account__email", "account__status"
+            )
+            for row_id, attempts, title, body, address, status in rows:
+                if not address or status == AccountStatus.DELETED:
+                    await _fail(row_id, "account has no e-mail address or is deleted")
+                    continue
+                try:
+                    await sender.send(address, Message(subject=title, body=body))
+                except SendFailed as error:
+                    await _retry_or_fail(row_id, attempts, error, settings)
+            sent_total += await Notification.filter(
+                claim_token=token, status=DeliveryStatus.SENDING
+            ).update(
+                status=DeliveryStatus.SENT, sent_at=now(), last_error="", claimed_at=None,
+                claim_token=None,
+            )

@@ -85,3 +85,10 @@ async def notify(account: Account, kind: NotificationKind, title: str, body: str
                          body=body),
         ]
     )
+
+
+async def notices_owed() -> bool:
+    """E-mails outside any campaign still waiting to be sent (see ``deliver_notices``)."""
+    return await Notification.filter(
+        campaign_id=None, channel=Channel.EMAIL, status=DeliveryStatus.PENDING
+    ).exists()

@@ -621,3 +621,27 @@ async def test_every_model_is_scanned_by_the_leak_test(app):
         "deletion_request",
     }
     assert expected <= tables
+
+
+async def test_the_cancellation_notice_is_e_mailed(world, settings, redis_url, mailbox):
+    app, _, _ = world
+    hana = Person(app, "hana.mails", "198.51.100.60", "HanaBrowser")
+    data = await hana(
+        """mutation($i: RegisterInput!) { register(input: $i) { token account { id } errors { code } } }""",
+        {"i": {"accountName": hana.name, "password": PASSWORD, "nickname": "Hana"}},
+    )
+    hana.token = data["register"]["token"]
+    await hana(
+        """mutation { updateProfile(input: {email: "hana@example.org"}) { errors { code } } }"""
+    )
+    before = len(mailbox.received)
+    await cancel(hana, "moving on")
+    worker = burst_worker(settings, redis_url)  # the job the API enqueued, no sweep needed
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+    mine = [m for m in mailbox.received[before:] if "hana@example.org" in m["X-Envelope-To"]]
+    assert len(mine) == 1
+    assert mine[0]["Subject"] == "Your account is scheduled for deletion"
+    assert "restore it" in mine[0].get_payload(decode=True).decode()

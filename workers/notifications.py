@@ -14,7 +14,7 @@ import structlog
 
 from models.campaign_jobs import enqueue_deliveries
 from models.campaigns import Campaign, CampaignShard, fan_out_shard
-from models.delivery import deliver, finish_if_done
+from models.delivery import deliver, deliver_notices, finish_if_done
 from models.notifications import Channel
 
 log = structlog.get_logger("accord.notifications")
@@ -44,4 +44,11 @@ async def deliver_notifications(ctx: dict[str, Any], campaign_id: int, channel: 
     await ctx["stats"].messages_sent(channel, campaign.kind, sent)
     await finish_if_done(campaign_id)
     log.info("deliver_notifications", campaign_id=campaign_id, channel=channel, sent=sent)
+    return sent
+
+
+async def deliver_account_notices(ctx: dict[str, Any]) -> int:
+    """Send the e-mails that belong to no campaign (cancellation and restoration notices)."""
+    sent = await deliver_notices(ctx["settings"])
+    await ctx["stats"].messages_sent(Channel.EMAIL.value, "ACCOUNT_NOTICE", sent)
     return sent

@@ -21,7 +21,7 @@ from accord.settings import Settings
 from models.queue import JobStats, Queue, redis_settings
 from models.storage import LocalStorage
 from workers.deletion import delete_account
-from workers.notifications import deliver_notifications, fan_out
+from workers.notifications import deliver_account_notices, deliver_notifications, fan_out
 from workers.sweeper import sweep
 
 HEALTH_CHECK_INTERVAL = 30
@@ -61,6 +61,12 @@ def functions(settings: Settings) -> list[Any]:
         ),
         func(
             observed(fan_out), name="fan_out", timeout=settings.job_timeout_seconds, keep_result=0
+        ),
+        func(
+            observed(deliver_account_notices),
+            name="deliver_account_notices",
+            timeout=settings.job_timeout_seconds,
+            keep_result=0,
         ),
         func(
             observed(deliver_notifications),

@@ -15,6 +15,7 @@ import structlog
 from models.campaign_jobs import resume_campaigns
 from models.deletion import enqueue_due
 from models.deletion import job_id as deletion_job_id
+from models.notifications import notices_owed
 from models.retention import clean_up
 
 log = structlog.get_logger("accord.sweeper")
@@ -27,11 +28,13 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         log.info("retention clean-up", **removed)
     deletions = await enqueue_due(
         lambda account_id: queue.enqueue(
-            "delete_account", account_id, job_id=deletion_job_id(account_id)
+            "delete_account", account_id, job_id=deletion_job_id(settings.queue_name, account_id)
         ),
         settings.sweep_batch_size,
     )
     if deletions:
         log.info("deletions enqueued", count=deletions)
     campaign_jobs = await resume_campaigns(queue)
+    if await notices_owed():
+        await queue.enqueue("deliver_account_notices", job_id=f"{settings.queue_name}:notices")
     return {**removed, "deletions_enqueued": deletions, "campaign_jobs_enqueued": campaign_jobs}

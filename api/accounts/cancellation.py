@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+import structlog
 from strawberry.types import Info
 
 from api.accounts.types import Account, AccountError
@@ -17,6 +18,7 @@ from models.errors import DomainError, ErrorCode
 from models.oidc import verify_id_token
 from models.sessions import open_session
 
+log = structlog.get_logger("accord.cancellation")
 DeletionStatus = strawberry.enum(deletion.DeletionStatus)
 QUEUE_ROLES = (Role.OPERATOR, Role.PRIVACY_OFFICER)
 
@@ -66,6 +68,16 @@ class PendingDeletion:
     last_error: str
 
 
+async def _send_notices(ctx) -> None:
+    """The notice rows are written; the worker sends them (the sweeper would, a minute on)."""
+    try:
+        await ctx.queue.enqueue(
+            "deliver_account_notices", job_id=f"{ctx.settings.queue_name}:notices"
+        )
+    except Exception as error:  # the rows are the promise; the sweeper enqueues them
+        log.warning("notices not enqueued; the sweeper will", error=repr(error))
+
+
 @strawberry.type
 class CancellationMutations:
     @strawberry.mutation(
@@ -79,6 +91,7 @@ class CancellationMutations:
             password=input.password, provider=input.provider, id_token=input.id_token
         )
         due = await deletion.cancel_account(session.account, ctx.settings, input.reason)
+        await _send_notices(ctx)
         return CancelAccountPayload(account=Account.of(session.account), deletion_due_at=due)
 
     @strawberry.mutation(description="Within the grace period, undo cancelAccount.")
@@ -113,6 +126,7 @@ class CancellationMutations:
                 ErrorCode.REQUIRED, None, "give accountName and password, or provider and idToken"
             )
         account = await deletion.restore_account(account)
+        await _send_notices(ctx)
         token = await open_session(account, ctx.settings, ctx.user_agent)
         return RestoreAccountPayload(account=Account.of(account), token=token)
 
