@@ -275,7 +275,9 @@ def deletions_run_due(
             try:
                 count = await deletion.enqueue_due(
                     lambda account_id: queue.enqueue(
-                        "delete_account", account_id, job_id=deletion.job_id(settings.queue_name, account_id)
+                        "delete_account",
+                        account_id,
+                        job_id=deletion.job_id(settings.queue_name, account_id),
                     ),
                     settings.sweep_batch_size,
                 )

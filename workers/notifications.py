@@ -27,9 +27,10 @@ async def fan_out(ctx: dict[str, Any], shard_id: int) -> int:
     )
     shard = await CampaignShard.get(id=shard_id).select_related("campaign")
     await ctx["stats"].messages_sent(Channel.IN_APP.value, shard.campaign.kind, in_app)
-    if shard.done and not await CampaignShard.filter(
-        campaign_id=shard.campaign_id, done=False
-    ).exists():
+    if (
+        shard.done
+        and not await CampaignShard.filter(campaign_id=shard.campaign_id, done=False).exists()
+    ):
         await enqueue_deliveries(ctx["queue"], shard.campaign_id)
         await finish_if_done(shard.campaign_id)
     log.info("fan_out", shard_id=shard_id, accounts=handled)
