@@ -191,8 +191,13 @@ def recipients(message: Message) -> list[str]:
     return [a.strip() for a in str(message["X-Envelope-To"]).split(",") if a.strip()]
 
 
+ACCOUNT_NOTICES = {"Your account is scheduled for deletion", "Your account is restored"}
+
+
 def mail_since(mailbox, start: int) -> list[Message]:
-    return list(mailbox.received[start:])
+    """Campaign mail received since ``start``; the cancellation notices that cancelled
+    accounts get (a job of their own) are left out."""
+    return [m for m in mailbox.received[start:] if m["Subject"] not in ACCOUNT_NOTICES]
 
 
 def mail_count_by_recipient(messages: list[Message]) -> Counter:
