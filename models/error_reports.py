@@ -7,7 +7,6 @@ to fill the database.
 from __future__ import annotations
 
 import json
-import math
 import unicodedata
 
 from tortoise import fields
@@ -16,6 +15,7 @@ from tortoise.models import Model
 from models.accounts import Account
 from models.consent import clean_device_id, truncate_address
 from models.errors import DomainError, ErrorCode
+from models.stored_json import storable_json
 
 
 class ErrorReport(Model):
@@ -48,33 +48,6 @@ def _bad_text(value: str, allowed: str = "") -> bool:
 JSON_DEPTH_MAX = 32
 
 
-def storable(value: object, depth_max: int = JSON_DEPTH_MAX) -> bool:
-    """Whether a JSON value can be stored as it is: nested at most ``depth_max`` levels, no
-    NUL or lone surrogate in any string or key, no NaN or infinity (PostgreSQL's jsonb
-    refuses the last three). Walked without recursion, so no nesting can overflow the stack."""
-    pending: list[tuple[object, int]] = [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
-        if depth > depth_max:
-            return False
-        if isinstance(item, str):
-            if "\x00" in item:
-                return False
-            try:
-                item.encode()
-            except UnicodeEncodeError:  # a lone surrogate
-                return False
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return False
-        elif isinstance(item, dict):
-            pending.extend((key, depth + 1) for key in item)
-            pending.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            pending.extend((child, depth + 1) for child in item)
-    return True
-
-
 async def report_error(
     account: Account | None,
     *,
@@ -101,7 +74,7 @@ async def report_error(
         device_config = {}
     if not isinstance(device_config, dict):
         raise DomainError(ErrorCode.INVALID, "deviceConfig", "must be a JSON object")
-    if not storable(device_config):
+    if not storable_json(device_config, JSON_DEPTH_MAX):
         raise DomainError(
             ErrorCode.INVALID,
             "deviceConfig",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import unicodedata
 
 from tortoise import fields
@@ -11,6 +10,7 @@ from tortoise.models import Model
 
 from models.accounts import Account
 from models.errors import DomainError, ErrorCode
+from models.stored_json import storable_json
 
 ANSWERS_MAX_BYTES = 16_384
 QUESTIONS_MAX = 50
@@ -62,32 +62,6 @@ def _printable(value: object, limit: int) -> bool:
 JSON_DEPTH_MAX = 16
 
 
-def _storable(value: object) -> bool:
-    """Nested at most ``JSON_DEPTH_MAX`` levels; no NUL or lone surrogate in any string or
-    key, no NaN or infinity (what PostgreSQL's jsonb refuses). Walked without recursion."""
-    pending: list[tuple[object, int]] = [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
-        if depth > JSON_DEPTH_MAX:
-            return False
-        if isinstance(item, str):
-            if "\x00" in item:
-                return False
-            try:
-                item.encode()
-            except UnicodeEncodeError:  # a lone surrogate
-                return False
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return False
-        elif isinstance(item, dict):
-            pending.extend((key, depth + 1) for key in item)
-            pending.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            pending.extend((child, depth + 1) for child in item)
-    return True
-
-
 async def define_questionnaire(title: str, questions: list[dict]) -> Questionnaire:
     title = title.strip()
     if not _printable(title, 200):
@@ -101,7 +75,7 @@ async def define_questionnaire(title: str, questions: list[dict]) -> Questionnai
         raise DomainError(
             ErrorCode.INVALID, "questions", f"each question needs a text of 1-{QUESTION_TEXT_MAX}"
         )
-    if not _storable(questions):
+    if not storable_json(questions, JSON_DEPTH_MAX):
         raise DomainError(
             ErrorCode.INVALID,
             "questions",
@@ -118,7 +92,7 @@ async def answer_questionnaire(account: Account, questionnaire_id: int, answers:
         raise DomainError(
             ErrorCode.INVALID, "answers", "answers are an object keyed by question id"
         )
-    if not _storable(answers):
+    if not storable_json(answers, JSON_DEPTH_MAX):
         raise DomainError(
             ErrorCode.INVALID,
             "answers",
