@@ -103,7 +103,11 @@ def clean_link(raw: str) -> str:
 
 
 async def record_search(
-    account: Account | None, device_id: str | None, keywords: str, *, user_agent: str,
+    account: Account | None,
+    device_id: str | None,
+    keywords: str,
+    *,
+    user_agent: str,
     client_address: str,
 ) -> bool:
     """Store the search if (and only if) the subject consents; True when stored."""
@@ -111,22 +115,34 @@ async def record_search(
     if not await consents_to_activity_log(account, device_id):
         return False
     await SearchRecord.create(
-        account=account, device_id=device_id, keywords=keywords, user_agent=user_agent[:255],
-        client_address=truncate_address(client_address), recorded_at=now(),
+        account=account,
+        device_id=device_id,
+        keywords=keywords,
+        user_agent=user_agent[:255],
+        client_address=truncate_address(client_address),
+        recorded_at=now(),
     )
     return True
 
 
 async def record_click(
-    account: Account | None, device_id: str | None, link: str, *, user_agent: str,
+    account: Account | None,
+    device_id: str | None,
+    link: str,
+    *,
+    user_agent: str,
     client_address: str,
 ) -> bool:
     link = clean_link(link)
     if not await consents_to_activity_log(account, device_id):
         return False
     await ClickRecord.create(
-        account=account, device_id=device_id, link=link, user_agent=user_agent[:255],
-        client_address=truncate_address(client_address), recorded_at=now(),
+        account=account,
+        device_id=device_id,
+        link=link,
+        user_agent=user_agent[:255],
+        client_address=truncate_address(client_address),
+        recorded_at=now(),
     )
     return True
 
@@ -136,8 +152,10 @@ async def purge_older_than(days: int, batch_size: int) -> int:
     cutoff = now() - timedelta(days=days)
     removed = 0
     for model in (SearchRecord, ClickRecord):
-        while ids := await model.filter(recorded_at__lt=cutoff).limit(batch_size).values_list(
-            "id", flat=True
+        while (
+            ids := await model.filter(recorded_at__lt=cutoff)
+            .limit(batch_size)
+            .values_list("id", flat=True)
         ):
             removed += await model.filter(id__in=list(ids)).delete()
     return removed

@@ -38,7 +38,9 @@ async def enqueue_deliveries(queue: Queue, campaign_id: int) -> int:
     queued = 0
     for channel in delivery_channels(campaign):
         queued += await queue.enqueue(
-            "deliver_notifications", campaign_id, str(channel),
+            "deliver_notifications",
+            campaign_id,
+            str(channel),
             job_id=delivery_job_id(queue, campaign_id, str(channel)),
         )
     return queued

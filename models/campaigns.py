@@ -21,6 +21,7 @@ from models.accounts import Account, AccountStatus
 from models.errors import DomainError, ErrorCode
 from models.notifications import Channel, DeliveryStatus, NotificationKind
 from models.sessions import now
+from models.text import clean_text
 
 TEXT_MAX = 5000
 
@@ -78,7 +79,9 @@ class CampaignAudience(Model):
         "models.Campaign", related_name="audience_rows", on_delete=fields.CASCADE
     )
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="campaign_audiences", on_delete=fields.CASCADE,
+        "models.Account",
+        related_name="campaign_audiences",
+        on_delete=fields.CASCADE,
         db_index=True,
     )
 
@@ -124,19 +127,18 @@ def clean_channels(channels: list[Channel]) -> list[str]:
     return sorted({str(c) for c in channels})
 
 
-def _text(value: str, field: str) -> str:
-    value = (value or "").strip()
-    if not value or len(value) > TEXT_MAX:
-        raise DomainError(ErrorCode.INVALID, field, f"must be 1-{TEXT_MAX} characters")
-    return value
-
-
 async def _id_range() -> tuple[int, int]:
-    rows = await Account.filter(status=AccountStatus.ACTIVE).order_by("id").limit(1).values_list(
-        "id", flat=True
+    rows = (
+        await Account.filter(status=AccountStatus.ACTIVE)
+        .order_by("id")
+        .limit(1)
+        .values_list("id", flat=True)
     )
-    last = await Account.filter(status=AccountStatus.ACTIVE).order_by("-id").limit(1).values_list(
-        "id", flat=True
+    last = (
+        await Account.filter(status=AccountStatus.ACTIVE)
+        .order_by("-id")
+        .limit(1)
+        .values_list("id", flat=True)
     )
     return (rows[0] - 1, last[0]) if rows else (0, 0)
 
@@ -159,7 +161,10 @@ async def create_campaign(
         low, high = (ids[0] - 1, ids[-1]) if ids else (0, 0)
         total = len(ids)
     campaign = await Campaign.create(
-        kind=kind, content=content, audience=audience, channels=clean_channels(channels),
+        kind=kind,
+        content=content,
+        audience=audience,
+        channels=clean_channels(channels),
         total=total,
     )
     if audience == Audience.LISTED and account_ids:
@@ -170,8 +175,9 @@ async def create_campaign(
     bounds = list(range(low, high, step)) or [low]
     await CampaignShard.bulk_create(
         [
-            CampaignShard(campaign=campaign, start_id=start, end_id=min(start + step, high),
-                          cursor=start)
+            CampaignShard(
+                campaign=campaign, start_id=start, end_id=min(start + step, high), cursor=start
+            )
             for start in bounds
         ]
     )
@@ -193,11 +199,11 @@ async def report_security_incident(
     """The incident, its campaign and, for a wide audience, a public announcement: one
     transaction, so an incident is never recorded without the promise to tell users."""
     values = {
-        "title": _text(title, "title")[:200],
-        "impact": _text(impact, "impact"),
-        "measures_taken": _text(measures_taken, "measuresTaken"),
-        "advice_to_users": _text(advice_to_users, "adviceToUsers"),
-        "remedies": _text(remedies, "remedies"),
+        "title": clean_text(title, "title", 200),
+        "impact": clean_text(impact, "impact", TEXT_MAX, multiline=True),
+        "measures_taken": clean_text(measures_taken, "measuresTaken", TEXT_MAX, multiline=True),
+        "advice_to_users": clean_text(advice_to_users, "adviceToUsers", TEXT_MAX, multiline=True),
+        "remedies": clean_text(remedies, "remedies", TEXT_MAX, multiline=True),
     }
     if account_ids is not None:
         if not account_ids:
@@ -207,7 +213,10 @@ async def report_security_incident(
             raise DomainError(ErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts")
     async with in_transaction():
         campaign = await create_campaign(
-            NotificationKind.SECURITY_INCIDENT, values, channels, account_ids=account_ids,
+            NotificationKind.SECURITY_INCIDENT,
+            values,
+            channels,
+            account_ids=account_ids,
             shards=shards,
         )
         incident = await SecurityIncident.create(campaign=campaign, **values)
@@ -227,14 +236,18 @@ async def report_security_incident(
 async def announce_service_shutdown(
     *, title: str, message: str, shutdown_at, channels: list[Channel], shards: int
 ) -> Campaign:
-    content = {"title": _text(title, "title")[:200], "message": _text(message, "message"),
-               "shutdown_at": shutdown_at.isoformat()}
+    content = {
+        "title": clean_text(title, "title", 200),
+        "message": clean_text(message, "message", TEXT_MAX, multiline=True),
+        "shutdown_at": shutdown_at.isoformat(),
+    }
     async with in_transaction():
         campaign = await create_campaign(
             NotificationKind.SERVICE_SHUTDOWN, content, channels, account_ids=None, shards=shards
         )
         await Announcement.create(
-            kind=NotificationKind.SERVICE_SHUTDOWN, title=content["title"],
+            kind=NotificationKind.SERVICE_SHUTDOWN,
+            title=content["title"],
             body=f"{content['message']}\n\nThe service stops on {shutdown_at:%Y-%m-%d %H:%M} UTC.",
         )
     return campaign
@@ -244,8 +257,20 @@ async def announce_service_shutdown(
 
 
 def _insert_sql(dialect: str) -> str:
-    columns = ("account_id", "campaign_id", "kind", "channel", "title", "body", "created_at",
-               "status", "sent_at", "attempts", "resent", "last_error")
+    columns = (
+        "account_id",
+        "campaign_id",
+        "kind",
+        "channel",
+        "title",
+        "body",
+        "created_at",
+        "status",
+        "sent_at",
+        "attempts",
+        "resent",
+        "last_error",
+    )
     marks = ", ".join("?" if dialect == "sqlite" else f"${i}" for i in range(1, len(columns) + 1))
     verb = "INSERT OR IGNORE INTO" if dialect == "sqlite" else "INSERT INTO"
     tail = "" if dialect == "sqlite" else " ON CONFLICT DO NOTHING"
@@ -268,19 +293,30 @@ async def fan_out_shard(shard_id: int, batch_size: int, sms_available: bool) -> 
             )
             if campaign.audience == Audience.LISTED:
                 query = query.filter(campaign_audiences__campaign_id=campaign.id)
-            accounts = await query.order_by("id").limit(batch_size).values_list(
-                "id", "email", "phone"
+            accounts = (
+                await query.order_by("id").limit(batch_size).values_list("id", "email", "phone")
             )
             moment = now()
             rows = []
             for account_id, email, phone in accounts:
                 for channel in _channels_for(campaign.channels, email, phone, sms_available):
                     in_app = channel == Channel.IN_APP
-                    rows.append([
-                        account_id, campaign.id, str(campaign.kind), str(channel), "", "", moment,
-                        str(DeliveryStatus.SENT if in_app else DeliveryStatus.PENDING),
-                        moment if in_app else None, 0, False, "",
-                    ])
+                    rows.append(
+                        [
+                            account_id,
+                            campaign.id,
+                            str(campaign.kind),
+                            str(channel),
+                            "",
+                            "",
+                            moment,
+                            str(DeliveryStatus.SENT if in_app else DeliveryStatus.PENDING),
+                            moment if in_app else None,
+                            0,
+                            False,
+                            "",
+                        ]
+                    )
             if rows:
                 await connection.execute_many(_insert_sql(connection.capabilities.dialect), rows)
             last = accounts[-1][0] if accounts else shard.end_id

@@ -344,9 +344,11 @@ async def verify_chain(subject: str, page: int = 1000) -> ChainCheck:
     """Recompute every hash of a subject's chain, in order, and compare with the head."""
     prev, expected_seq, checked, last_id = GENESIS, 1, 0, None
     while True:
-        rows = await ConsentEvent.filter(subject=subject, seq__gte=expected_seq).order_by(
-            "seq"
-        ).limit(page)
+        rows = (
+            await ConsentEvent.filter(subject=subject, seq__gte=expected_seq)
+            .order_by("seq")
+            .limit(page)
+        )
         for row in rows:
             broken = (
                 row.seq != expected_seq

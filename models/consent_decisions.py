@@ -142,8 +142,10 @@ async def set_consents(
     for index, request in enumerate(requests):
         problem = catalogue.problem(request, settings)
         if problem is not None:
-            where = "policyVersion" if problem == ErrorCode.UNKNOWN_POLICY_VERSION else (
-                f"decisions.{index}.purpose"
+            where = (
+                "policyVersion"
+                if problem == ErrorCode.UNKNOWN_POLICY_VERSION
+                else (f"decisions.{index}.purpose")
             )
             raise DomainError(problem, where, f"cannot record {request.purpose!r}: {problem}")
     appended = await append(
@@ -327,7 +329,11 @@ async def _since(
 
 
 async def link_device(
-    device_id: str, account: Account, *, source: Source, user_agent: str = "",
+    device_id: str,
+    account: Account,
+    *,
+    source: Source,
+    user_agent: str = "",
     client_address: str = "",
 ) -> bool:
     """Give an anonymous device's history to the account signing in on it (once).
@@ -400,4 +406,3 @@ async def history(subjects: list[str], first: int, after_id: int | None) -> list
     if after_id is not None:
         query = query.filter(id__lt=after_id)
     return await query.order_by("-id").limit(first + 1)
-

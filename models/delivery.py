@@ -53,7 +53,9 @@ class EmailSender:
             return self.client
         s = self.settings
         self.client = aiosmtplib.SMTP(
-            hostname=s.smtp_host, port=s.smtp_port, start_tls=s.smtp_starttls,
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            start_tls=s.smtp_starttls,
             timeout=SEND_TIMEOUT,
         )
         try:
@@ -140,7 +142,7 @@ class SmsSender:
 
 
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** attempts, 3600))
+    return timedelta(seconds=min(30 * 2**attempts, 3600))
 
 
 async def recover_stuck(campaign_id: int, channel: Channel, claim_timeout: timedelta) -> int:
@@ -148,15 +150,20 @@ async def recover_stuck(campaign_id: int, channel: Channel, claim_timeout: timed
     already were (at most one duplicate, never more)."""
     stale = now() - claim_timeout
     stuck = Notification.filter(
-        campaign_id=campaign_id, channel=channel, status=DeliveryStatus.SENDING,
+        campaign_id=campaign_id,
+        channel=channel,
+        status=DeliveryStatus.SENDING,
         claimed_at__lt=stale,
     )
     given_up = await stuck.filter(resent=True).update(
         status=DeliveryStatus.FAILED, last_error="delivery uncertain: worker stopped twice"
     )
     retried = await Notification.filter(
-        campaign_id=campaign_id, channel=channel, status=DeliveryStatus.SENDING,
-        claimed_at__lt=stale, resent=False,
+        campaign_id=campaign_id,
+        channel=channel,
+        status=DeliveryStatus.SENDING,
+        claimed_at__lt=stale,
+        resent=False,
     ).update(status=DeliveryStatus.PENDING, resent=True, claimed_at=None, claim_token=None)
     return given_up + retried
 
@@ -170,7 +177,9 @@ async def deliver_batch(
     token = secrets.token_hex(8)
     due = Notification.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
-        campaign_id=campaign.id, channel=channel, status=DeliveryStatus.PENDING,
+        campaign_id=campaign.id,
+        channel=channel,
+        status=DeliveryStatus.PENDING,
     ).order_by("id")
     while True:
         # The claim: only rows still PENDING become ours (a concurrent deliverer gets the
@@ -208,7 +217,10 @@ async def deliver_batch(
                 await _retry_or_fail(row_id, attempts, refused[address], settings)
     # What is still ours and SENDING was sent (failures and retries gave their claim back).
     sent = await Notification.filter(claim_token=token, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.SENT, sent_at=now(), last_error="", claimed_at=None,
+        status=DeliveryStatus.SENT,
+        sent_at=now(),
+        last_error="",
+        claimed_at=None,
         claim_token=None,
     )
     return len(rows), sent
@@ -240,14 +252,20 @@ async def _retry_or_fail(row_id: int, attempts: int, error: SendFailed, settings
         await _fail(row_id, str(error), attempts + 1)
         return
     await Notification.filter(id=row_id).update(
-        status=DeliveryStatus.PENDING, attempts=attempts + 1, claimed_at=None, claim_token=None,
-        next_attempt_at=now() + _backoff(attempts), last_error=str(error)[:300],
+        status=DeliveryStatus.PENDING,
+        attempts=attempts + 1,
+        claimed_at=None,
+        claim_token=None,
+        next_attempt_at=now() + _backoff(attempts),
+        last_error=str(error)[:300],
     )
 
 
 async def _fail(row_id: int, reason: str, attempts: int | None = None) -> None:
     values = {
-        "status": DeliveryStatus.FAILED, "last_error": reason[:300], "claimed_at": None,
+        "status": DeliveryStatus.FAILED,
+        "last_error": reason[:300],
+        "claimed_at": None,
         "claim_token": None,
     }
     if attempts is not None:
@@ -321,10 +339,17 @@ async def deliver_notices(settings: Settings) -> int:
         while True:
             token = secrets.token_hex(8)
             moment = now()
-            due = Notification.filter(
-                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
-                campaign_id=None, channel=Channel.EMAIL, status=DeliveryStatus.PENDING,
-            ).order_by("id").limit(settings.notification_batch_size).values("id")
+            due = (
+                Notification.filter(
+                    Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
+                    campaign_id=None,
+                    channel=Channel.EMAIL,
+                    status=DeliveryStatus.PENDING,
+                )
+                .order_by("id")
+                .limit(settings.notification_batch_size)
+                .values("id")
+            )
             claimed = await Notification.filter(
                 id__in=Subquery(due), status=DeliveryStatus.PENDING
             ).update(status=DeliveryStatus.SENDING, claimed_at=moment, claim_token=token)
@@ -344,6 +369,9 @@ async def deliver_notices(settings: Settings) -> int:
             sent_total += await Notification.filter(
                 claim_token=token, status=DeliveryStatus.SENDING
             ).update(
-                status=DeliveryStatus.SENT, sent_at=now(), last_error="", claimed_at=None,
+                status=DeliveryStatus.SENT,
+                sent_at=now(),
+                last_error="",
+                claimed_at=None,
                 claim_token=None,
             )

@@ -6,7 +6,6 @@ ones only to their author. Pictures attach to at most one item, and only their o
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from enum import StrEnum
 
@@ -18,6 +17,7 @@ from models.accounts import Account
 from models.errors import DomainError, ErrorCode
 from models.pictures import Picture, delete_picture
 from models.storage import Storage
+from models.text import clean_text
 
 SUBJECT_MAX = 200
 BODY_MAX = 5000
@@ -59,17 +59,6 @@ class Feedback(Model):
         table = "feedback"
 
 
-def _text(raw: str, field: str, limit: int, *, allow_newlines: bool) -> str:
-    value = raw.strip()
-    if not value or len(value) > limit:
-        raise DomainError(ErrorCode.INVALID, field, f"must be 1-{limit} characters")
-    allowed = "\n\t" if allow_newlines else ""
-    # Cc: control characters; Cs: lone surrogates, which no database column can hold.
-    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in value):
-        raise DomainError(ErrorCode.INVALID, field, "must not contain control characters")
-    return value
-
-
 async def submit_feedback(
     author: Account,
     *,
@@ -80,8 +69,8 @@ async def submit_feedback(
     picture_ids: list[str],
     visibility: Visibility,
 ) -> Feedback:
-    subject = _text(subject, "subject", SUBJECT_MAX, allow_newlines=False)
-    body = _text(body, "body", BODY_MAX, allow_newlines=True)
+    subject = clean_text(subject, "subject", SUBJECT_MAX, multiline=False)
+    body = clean_text(body, "body", BODY_MAX, multiline=True)
     if kind == FeedbackKind.RATING:
         if rating is None or not 1 <= rating <= 5:
             raise DomainError(ErrorCode.INVALID, "rating", "a rating is 1 to 5")
@@ -102,7 +91,11 @@ async def submit_feedback(
                 ErrorCode.NOT_FOUND, "pictureIds", "no such picture of yours, or already attached"
             )
         item = await Feedback.create(
-            author=author, kind=kind, subject=subject, body=body, rating=rating,
+            author=author,
+            kind=kind,
+            subject=subject,
+            body=body,
+            rating=rating,
             visibility=visibility,
         )
         if ids:

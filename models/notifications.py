@@ -79,10 +79,16 @@ async def notify(account: Account, kind: NotificationKind, title: str, body: str
     """Record the message in the inbox (delivered) and as an e-mail still owed."""
     await Notification.bulk_create(
         [
-            Notification(account=account, kind=kind, channel=Channel.IN_APP, title=title,
-                         body=body, sent_at=now(), status=DeliveryStatus.SENT),
-            Notification(account=account, kind=kind, channel=Channel.EMAIL, title=title,
-                         body=body),
+            Notification(
+                account=account,
+                kind=kind,
+                channel=Channel.IN_APP,
+                title=title,
+                body=body,
+                sent_at=now(),
+                status=DeliveryStatus.SENT,
+            ),
+            Notification(account=account, kind=kind, channel=Channel.EMAIL, title=title, body=body),
         ]
     )
 

@@ -140,4 +140,3 @@ async def delete_picture(picture: Picture, storage: Storage) -> None:
     could leave a file no row points to, which nothing would ever delete."""
     await storage.delete(picture.storage_key)
     await Picture.filter(id=picture.id).delete()
-

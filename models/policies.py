@@ -101,8 +101,10 @@ async def publish_policy(
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname or len(url) > 2048:
             raise DomainError(ErrorCode.INVALID, "url", "must be an https URL")
-    if not text_sha256 or len(text_sha256) != 64 or not all(
-        c in "0123456789abcdef" for c in text_sha256.lower()
+    if (
+        not text_sha256
+        or len(text_sha256) != 64
+        or not all(c in "0123456789abcdef" for c in text_sha256.lower())
     ):
         raise DomainError(ErrorCode.INVALID, "textSha256", "must be a hex SHA-256")
     text_sha256 = text_sha256.lower()
@@ -120,8 +122,16 @@ async def publish_policy(
         raise DomainError(ErrorCode.UNIQUE, "version", "this version is already published")
     async with in_transaction():
         policy = await _create(
-            version, summary, url, text, text_sha256, effective_at, material, change_categories,
-            purpose_codes, published_by,
+            version,
+            summary,
+            url,
+            text,
+            text_sha256,
+            effective_at,
+            material,
+            change_categories,
+            purpose_codes,
+            published_by,
         )
         # The promise to tell users is recorded with the version, in one transaction.
         content = {
@@ -133,8 +143,11 @@ async def publish_policy(
         }
         if material:
             campaign = await create_campaign(
-                NotificationKind.POLICY_CHANGE, content, [Channel.IN_APP, Channel.EMAIL],
-                account_ids=None, shards=shards,
+                NotificationKind.POLICY_CHANGE,
+                content,
+                [Channel.IN_APP, Channel.EMAIL],
+                account_ids=None,
+                shards=shards,
             )
             await PolicyVersion.filter(id=policy.id).update(campaign_id=campaign.id)
             policy.campaign_id = campaign.id
@@ -148,8 +161,16 @@ async def publish_policy(
 
 
 async def _create(
-    version, summary, url, text, text_sha256, effective_at, material, change_categories,
-    purpose_codes, published_by,
+    version,
+    summary,
+    url,
+    text,
+    text_sha256,
+    effective_at,
+    material,
+    change_categories,
+    purpose_codes,
+    published_by,
 ) -> PolicyVersion:
     return await PolicyVersion.create(
         version=version,
@@ -168,9 +189,7 @@ async def _create(
 async def current_policy() -> PolicyVersion | None:
     """The newest version already in effect."""
     return (
-        await PolicyVersion.filter(effective_at__lte=now())
-        .order_by("-effective_at", "-id")
-        .first()
+        await PolicyVersion.filter(effective_at__lte=now()).order_by("-effective_at", "-id").first()
     )
 
 

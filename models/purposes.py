@@ -12,6 +12,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.errors import DomainError, ErrorCode
+from models.text import clean_text
 
 CODE_MAX = 64
 
@@ -96,15 +97,13 @@ def clean_code(raw: str, field: str = "code") -> str:
     return code
 
 
-def _text(value: str, field: str, limit: int) -> str:
-    value = value.strip()
-    if not value or len(value) > limit:
-        raise DomainError(ErrorCode.INVALID, field, f"must be 1-{limit} characters")
-    return value
-
-
 async def create_purpose(
-    *, code: str, title: str, description: str, required: bool, legal_basis: LegalBasis,
+    *,
+    code: str,
+    title: str,
+    description: str,
+    required: bool,
+    legal_basis: LegalBasis,
     category: str,
 ) -> Purpose:
     code = clean_code(code)
@@ -112,11 +111,11 @@ async def create_purpose(
         raise DomainError(ErrorCode.UNIQUE, "code", "a purpose with this code exists")
     return await Purpose.create(
         code=code,
-        title=_text(title, "title", 200),
-        description=_text(description, "description", 5000),
+        title=clean_text(title, "title", 200),
+        description=clean_text(description, "description", 5000, multiline=True),
         required=required,
         legal_basis=legal_basis,
-        category=_text(category, "category", 100),
+        category=clean_text(category, "category", 100),
     )
 
 
@@ -127,7 +126,13 @@ async def update_purpose(code: str, changes: dict) -> Purpose:
         raise DomainError(ErrorCode.NOT_FOUND, "code", "no such purpose")
     limits = {"title": 200, "description": 5000, "category": 100}
     for name, value in changes.items():
-        setattr(purpose, name, _text(value, name, limits[name]) if name in limits else value)
+        setattr(
+            purpose,
+            name,
+            clean_text(value, name, limits[name], multiline=name == "description")
+            if name in limits
+            else value,
+        )
     if changes:
         await purpose.save(update_fields=[*changes, "updated_at"])
     return purpose

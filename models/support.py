@@ -8,7 +8,6 @@ a thread, a ``StaffAccess`` row records who read what, when.
 
 from __future__ import annotations
 
-import unicodedata
 from enum import StrEnum
 
 from tortoise import fields
@@ -17,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import Account
 from models.errors import DomainError, ErrorCode
+from models.text import clean_text
 
 SUBJECT_MAX = 200
 MESSAGE_MAX = 5000
@@ -102,24 +102,12 @@ class StaffAccess(Model):
         table = "staff_access"
 
 
-def _text(raw: str | None, field: str, limit: int, *, required: bool = True) -> str:
-    value = (raw or "").strip()
-    if (required and not value) or len(value) > limit:
-        raise DomainError(
-            ErrorCode.INVALID, field, f"must be {1 if required else 0}-{limit} characters"
-        )
-    # Cc: control characters; Cs: lone surrogates, which no database column can hold.
-    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" for c in value):
-        raise DomainError(ErrorCode.INVALID, field, "must not contain control characters")
-    return value
-
-
 async def contact_support(
     account: Account, subject: str, message: str, order_ref: str | None
 ) -> SupportThread:
-    subject = _text(subject, "subject", SUBJECT_MAX)
-    body = _text(message, "message", MESSAGE_MAX)
-    order_ref = _text(order_ref, "orderRef", ORDER_REF_MAX, required=False)
+    subject = clean_text(subject, "subject", SUBJECT_MAX)
+    body = clean_text(message, "message", MESSAGE_MAX, multiline=True)
+    order_ref = clean_text(order_ref, "orderRef", ORDER_REF_MAX, required=False)
     async with in_transaction():
         thread = await SupportThread.create(account=account, subject=subject, order_ref=order_ref)
         await SupportMessage.create(thread=thread, body=body)
@@ -127,7 +115,7 @@ async def contact_support(
 
 
 async def reply_as_customer(account: Account, thread_id: int, message: str) -> SupportMessage:
-    body = _text(message, "message", MESSAGE_MAX)
+    body = clean_text(message, "message", MESSAGE_MAX, multiline=True)
     thread = await SupportThread.get_or_none(id=thread_id, account_id=account.id)
     if thread is None:
         raise DomainError(ErrorCode.NOT_FOUND, "threadId", "no such thread of yours")
@@ -139,7 +127,7 @@ async def reply_as_customer(account: Account, thread_id: int, message: str) -> S
 
 async def staff_reply(staff: Account, thread_id: int, message: str) -> SupportMessage:
     """Reply to a thread; an unassigned thread becomes the replier's."""
-    body = _text(message, "message", MESSAGE_MAX)
+    body = clean_text(message, "message", MESSAGE_MAX, multiline=True)
     async with in_transaction():
         thread = await SupportThread.get_or_none(id=thread_id)
         if thread is None:
