@@ -122,7 +122,22 @@ async def add_accounts(first_id: int, count: int, rows_each: int, *, pending: bo
                     "f" * 64,
                 ]
             )
-            notes.append([i, "ACCOUNT_CANCELLED", "IN_APP", "t", "b", moment, moment, None])
+            notes.append(
+                [
+                    i,
+                    "ACCOUNT_CANCELLED",
+                    "IN_APP",
+                    "t",
+                    "b",
+                    moment,
+                    moment,
+                    None,
+                    "SENT",
+                    0,
+                    False,
+                    "",
+                ]
+            )
             sessions.append(
                 [
                     str(uuid.uuid4()),
@@ -176,7 +191,20 @@ async def add_accounts(first_id: int, count: int, rows_each: int, *, pending: bo
     )
     await insert(
         "notification",
-        ["account_id", "kind", "channel", "title", "body", "created_at", "sent_at", "read_at"],
+        [
+            "account_id",
+            "kind",
+            "channel",
+            "title",
+            "body",
+            "created_at",
+            "sent_at",
+            "read_at",
+            "status",
+            "attempts",
+            "resent",
+            "last_error",
+        ],
         notes,
     )
     await insert(

@@ -255,10 +255,11 @@ def _steps(settings: Settings, storage: Storage):
             device_ids += list(
                 await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
             )
-            mine = Q(account_id=account_id) | Q(device_id__in=device_ids)
-            await SearchRecord.filter(mine).delete()
-            await ClickRecord.filter(mine).delete()
-            await ErrorReport.filter(mine).delete()
+            for model in (SearchRecord, ClickRecord, ErrorReport):
+                # Two indexed deletes, not one OR (SQLite scanned the table for the OR).
+                await model.filter(account_id=account_id).delete()
+                if device_ids:
+                    await model.filter(device_id__in=device_ids).delete()
             await Device.filter(account_id=account_id).delete()
 
     async def favorites_and_answers(account_id: int) -> None:
