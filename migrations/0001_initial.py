@@ -402,7 +402,7 @@ class Migration(migrations.Migration):
                 ('token_hash', fields.CharField(unique=True, max_length=64)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('authenticated_at', fields.DatetimeField(description='When the user last proved who they are (password or provider token).', auto_now=False, auto_now_add=False)),
-                ('last_seen_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('last_seen_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
                 ('expires_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
                 ('user_agent', fields.CharField(default='', max_length=255)),
             ],

@@ -11,9 +11,11 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from models.accounts import Account
+from models.batches import delete_in_batches
 from models.consent import (
     EventKind,
     device_subject,
@@ -111,18 +113,14 @@ async def record_search(
     client_address: str,
 ) -> bool:
     """Store the search if (and only if) the subject consents; True when stored."""
-    keywords = clean_keywords(keywords)
-    if not await consents_to_activity_log(account, device_id):
-        return False
-    await SearchRecord.create(
-        account=account,
-        device_id=device_id,
-        keywords=keywords,
-        user_agent=user_agent[:255],
-        client_address=truncate_address(client_address),
-        recorded_at=now(),
+    return await _record(
+        SearchRecord,
+        account,
+        device_id,
+        user_agent,
+        client_address,
+        keywords=clean_keywords(keywords),
     )
-    return True
 
 
 async def record_click(
@@ -133,29 +131,34 @@ async def record_click(
     user_agent: str,
     client_address: str,
 ) -> bool:
-    link = clean_link(link)
+    """Store the click if (and only if) the subject consents; True when stored."""
+    return await _record(
+        ClickRecord, account, device_id, user_agent, client_address, link=clean_link(link)
+    )
+
+
+async def _record(
+    model: type[SearchRecord] | type[ClickRecord],
+    account: Account | None,
+    device_id: str | None,
+    user_agent: str,
+    client_address: str,
+    **values: str,
+) -> bool:
     if not await consents_to_activity_log(account, device_id):
         return False
-    await ClickRecord.create(
+    await model.create(
         account=account,
         device_id=device_id,
-        link=link,
         user_agent=user_agent[:255],
         client_address=truncate_address(client_address),
         recorded_at=now(),
+        **values,
     )
     return True
 
 
 async def purge_older_than(days: int, batch_size: int) -> int:
-    """Delete activity past its retention, a batch at a time (safe to run twice at once)."""
-    cutoff = now() - timedelta(days=days)
-    removed = 0
-    for model in (SearchRecord, ClickRecord):
-        while (
-            ids := await model.filter(recorded_at__lt=cutoff)
-            .limit(batch_size)
-            .values_list("id", flat=True)
-        ):
-            removed += await model.filter(id__in=list(ids)).delete()
-    return removed
+    """Delete activity past its retention (safe to run twice at once)."""
+    old = Q(recorded_at__lt=now() - timedelta(days=days))
+    return sum([await delete_in_batches(m, old, batch_size) for m in (SearchRecord, ClickRecord)])

@@ -10,9 +10,11 @@ import hashlib
 import hmac
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from accord.settings import Settings
+from models.batches import delete_in_batches
 from models.sessions import now
 
 
@@ -35,11 +37,4 @@ async def name_in_quarantine(settings: Settings, account_name: str) -> bool:
 
 
 async def purge_expired_quarantine(batch_size: int) -> int:
-    removed = 0
-    while (
-        hashes := await AccountNameQuarantine.filter(until__lte=now())
-        .limit(batch_size)
-        .values_list("name_hash", flat=True)
-    ):
-        removed += await AccountNameQuarantine.filter(name_hash__in=list(hashes)).delete()
-    return removed
+    return await delete_in_batches(AccountNameQuarantine, Q(until__lte=now()), batch_size)

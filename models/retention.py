@@ -6,22 +6,18 @@ already past their expiry, so a second run finds nothing left to do.
 
 from __future__ import annotations
 
+from tortoise.expressions import Q
+
 from accord.settings import Settings
 from models.activity import purge_older_than
+from models.batches import delete_in_batches
 from models.bindings import PasswordReset
 from models.quarantine import purge_expired_quarantine
 from models.sessions import now, purge_expired
 
 
 async def purge_spent_resets(batch_size: int) -> int:
-    removed = 0
-    while (
-        ids := await PasswordReset.filter(expires_at__lte=now())
-        .limit(batch_size)
-        .values_list("id", flat=True)
-    ):
-        removed += await PasswordReset.filter(id__in=list(ids)).delete()
-    return removed
+    return await delete_in_batches(PasswordReset, Q(expires_at__lte=now()), batch_size)
 
 
 async def clean_up(settings: Settings) -> dict[str, int]:
