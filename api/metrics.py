@@ -36,7 +36,8 @@ class _Snapshot:
             jobs.add_metric([function, outcome], value)
         yield jobs
         sent = CounterMetricFamily(
-            "accord_notifications_sent", "Notifications sent by channel and kind.",
+            "accord_notifications_sent",
+            "Notifications sent by channel and kind.",
             labels=["channel", "kind"],
         )
         for key, value in sorted(self.sent.items()):
@@ -100,8 +101,10 @@ class RequestMetrics:
             await self.app(scope, receive, record)
         finally:
             path = scope.get("path", "")
-            route = path if path in self.KNOWN else (
-                "/pictures/{id}" if path.startswith("/pictures/") else "other"
+            route = (
+                path
+                if path in self.KNOWN
+                else ("/pictures/{id}" if path.startswith("/pictures/") else "other")
             )
             self.metrics.latency.labels(scope.get("method", ""), route, str(status)).observe(
                 time.perf_counter() - started

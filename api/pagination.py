@@ -77,7 +77,8 @@ def decode_cursor(cursor: str | None) -> int | None:
 
 
 def clamp(first: int) -> int:
-    return max(1, min(first, MAX_PAGE))
+    """``first`` within 0..MAX_PAGE (Relay: 0 asks only whether there is anything)."""
+    return max(0, min(first, MAX_PAGE))
 
 
 async def fetch_page(query: QuerySet, first: int, after: str | None) -> tuple[list, bool]:

@@ -32,7 +32,7 @@ from api.consent.types import (
     row_id,
 )
 from api.errors import ClientError
-from api.pagination import PageInfo
+from api.pagination import PageInfo, clamp
 from api.payloads import payload
 from models import consent as ledger
 from models import consent_decisions as decisions
@@ -44,7 +44,6 @@ from models.receipts import receipt_claims, sign_receipt
 
 log = structlog.get_logger("accord.consent")
 
-MAX_PAGE = 100
 LEDGER_ROLES = (Role.PRIVACY_OFFICER,)
 
 
@@ -265,10 +264,8 @@ class ConsentQueries:
         return [Purpose.of(p) for p in await purposes.Purpose.all()]
 
     @strawberry.field(description="Published versions, newest effective first.")
-    async def policies(
-        self, first: int = 20, after: str | None = None
-    ) -> PolicyVersionConnection:
-        first = max(1, min(first, MAX_PAGE))
+    async def policies(self, first: int = 20, after: str | None = None) -> PolicyVersionConnection:
+        first = clamp(first)
         query = policies.PolicyVersion.all().order_by("-effective_at", "-id")
         position = decode_policy_cursor(after)
         if position is not None:
@@ -277,8 +274,10 @@ class ConsentQueries:
                 Q(effective_at__lt=effective_at) | Q(effective_at=effective_at, id__lt=last_id)
             )
         rows = await query.limit(first + 1)
-        edges = [PolicyVersionEdge(cursor=encode_policy_cursor(r), node=PolicyVersion.of(r))
-                 for r in rows[:first]]
+        edges = [
+            PolicyVersionEdge(cursor=encode_policy_cursor(r), node=PolicyVersion.of(r))
+            for r in rows[:first]
+        ]
         return PolicyVersionConnection(
             edges=edges,
             page_info=PageInfo(
@@ -309,8 +308,9 @@ class ConsentQueries:
             return None
         purpose = await purposes.Purpose.get_or_none(code=event.purpose_code)
         policy = await policies.PolicyVersion.get_or_none(version=event.policy_version)
-        return sign_receipt(receipt_claims(event, purpose, policy, info.context.settings),
-                            info.context.settings)
+        return sign_receipt(
+            receipt_claims(event, purpose, policy, info.context.settings), info.context.settings
+        )
 
     @strawberry.field(
         description="PRIVACY_OFFICER: recompute one subject's hash chain (an account or a "
@@ -481,4 +481,3 @@ class ConsentSubscriptions:
                 continue
             for row in await ledger.ConsentEvent.filter(id__in=notice["ids"]).order_by("id"):
                 yield ConsentEvent.of(row)
-

@@ -15,11 +15,9 @@ from api.consent.types import (
     ConsentEventEdge,
     after_id,
 )
-from api.pagination import PageInfo, encode_cursor
+from api.pagination import PageInfo, clamp, encode_cursor
 from models import consent_decisions as decisions
 from models.accounts import Role
-
-MAX_PAGE = 100
 
 
 async def _subjects_if_allowed(info: Info, account_id: int) -> list[str] | None:
@@ -58,7 +56,7 @@ class AccountConsentFields:
         subjects = await _subjects_if_allowed(info, int(self.id))  # type: ignore[attr-defined]
         if subjects is None:
             return empty
-        first = max(1, min(first, MAX_PAGE))
+        first = clamp(first)
         rows = await decisions.history(subjects, first, after_id(after))
         edges = [
             ConsentEventEdge(cursor=encode_cursor(r.id), node=ConsentEvent.of(r))

@@ -102,17 +102,22 @@ async def _start(info: Info, campaign: campaigns.Campaign) -> None:
     try:
         await enqueue_fan_out(info.context.queue, campaign.id)
     except Exception as error:  # the campaign row is the promise; the sweeper resumes it
-        log.warning("campaign not enqueued; the sweeper will", campaign_id=campaign.id,
-                    error=repr(error))
+        log.warning(
+            "campaign not enqueued; the sweeper will", campaign_id=campaign.id, error=repr(error)
+        )
 
 
 @strawberry.type
 class NotificationQueries:
     @strawberry.field(description="Live public announcements, newest first; no sign-in.")
     async def announcements(self) -> list[Announcement]:
-        rows = await campaigns.Announcement.filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now())
-        ).order_by("-id").limit(50)
+        rows = (
+            await campaigns.Announcement.filter(
+                Q(expires_at__isnull=True) | Q(expires_at__gt=now())
+            )
+            .order_by("-id")
+            .limit(50)
+        )
         return [Announcement.of(r) for r in rows]
 
     @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: one campaign and its progress.")
@@ -175,7 +180,8 @@ class NotificationMutations:
     ) -> ReportSecurityIncidentPayload:
         if input.all_accounts == (input.affected_account_ids is not None):
             raise DomainError(
-                ErrorCode.REQUIRED, "affectedAccountIds",
+                ErrorCode.REQUIRED,
+                "affectedAccountIds",
                 "give affectedAccountIds or allAccounts: true, not both",
             )
         account_ids = None
@@ -207,8 +213,11 @@ class NotificationMutations:
         self, info: Info, input: AnnounceServiceShutdownInput
     ) -> AnnounceServiceShutdownPayload:
         campaign = await campaigns.announce_service_shutdown(
-            title=input.title, message=input.message, shutdown_at=input.shutdown_at,
-            channels=list(input.channels), shards=info.context.settings.fanout_shards,
+            title=input.title,
+            message=input.message,
+            shutdown_at=input.shutdown_at,
+            channels=list(input.channels),
+            shards=info.context.settings.fanout_shards,
         )
         await _start(info, campaign)
         return AnnounceServiceShutdownPayload(campaign=await Campaign.of(campaign))

@@ -56,8 +56,12 @@ class Notification:
             message = render(campaign.kind, campaign.content)
             title, body = message.subject, message.body
         return cls(
-            id=strawberry.ID(str(row.id)), kind=row.kind, title=title, body=body,
-            created_at=row.created_at, read_at=row.read_at,
+            id=strawberry.ID(str(row.id)),
+            kind=row.kind,
+            title=title,
+            body=body,
+            created_at=row.created_at,
+            read_at=row.read_at,
         )
 
 
@@ -72,7 +76,10 @@ class Announcement:
     @classmethod
     def of(cls, row: campaigns.Announcement) -> Announcement:
         return cls(
-            id=strawberry.ID(str(row.id)), kind=row.kind, title=row.title, body=row.body,
+            id=strawberry.ID(str(row.id)),
+            kind=row.kind,
+            title=row.title,
+            body=row.body,
             published_at=row.published_at,
         )
 
@@ -106,10 +113,16 @@ class Campaign:
     async def of(cls, row: campaigns.Campaign) -> Campaign:
         p = await progress_of(row)
         return cls(
-            id=strawberry.ID(str(row.id)), kind=row.kind,
+            id=strawberry.ID(str(row.id)),
+            kind=row.kind,
             channels=[notifications.Channel(c) for c in row.channels],
-            created_at=row.created_at, finished_at=row.finished_at, status=row.status,
-            total=row.total, created=p.created, delivered=p.delivered, failed=p.failed,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            status=row.status,
+            total=row.total,
+            created=p.created,
+            delivered=p.delivered,
+            failed=p.failed,
             progress=p.progress,
         )
 
@@ -117,12 +130,18 @@ class Campaign:
 async def progress_of(row: campaigns.Campaign) -> CampaignProgress:
     counts = await campaigns.progress(row.id)
     settled = counts["delivered"] + counts["failed"]
-    fraction = 1.0 if row.status == campaigns.CampaignStatus.DONE else (
-        settled / counts["created"] if counts["created"] else 0.0
+    fraction = (
+        1.0
+        if row.status == campaigns.CampaignStatus.DONE
+        else (settled / counts["created"] if counts["created"] else 0.0)
     )
     return CampaignProgress(
-        status=row.status, total=row.total, created=counts["created"],
-        delivered=counts["delivered"], failed=counts["failed"], pending=counts["pending"],
+        status=row.status,
+        total=row.total,
+        created=counts["created"],
+        delivered=counts["delivered"],
+        failed=counts["failed"],
+        pending=counts["pending"],
         progress=round(fraction, 4),
     )
 
@@ -140,9 +159,13 @@ class SecurityIncident:
     @classmethod
     def of(cls, row: campaigns.SecurityIncident) -> SecurityIncident:
         return cls(
-            id=strawberry.ID(str(row.id)), title=row.title, impact=row.impact,
-            measures_taken=row.measures_taken, advice_to_users=row.advice_to_users,
-            remedies=row.remedies, reported_at=row.reported_at,
+            id=strawberry.ID(str(row.id)),
+            title=row.title,
+            impact=row.impact,
+            measures_taken=row.measures_taken,
+            advice_to_users=row.advice_to_users,
+            remedies=row.remedies,
+            reported_at=row.reported_at,
         )
 
 

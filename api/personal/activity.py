@@ -104,7 +104,10 @@ class ActivityMutations:
     async def record_search(self, info: Info, input: RecordSearchInput) -> RecordSearchPayload:
         account, device_id = await _actor(info, input.device_id)
         recorded = await activity.record_search(
-            account, device_id, input.keywords, user_agent=info.context.user_agent,
+            account,
+            device_id,
+            input.keywords,
+            user_agent=info.context.user_agent,
             client_address=info.context.client_address,
         )
         return RecordSearchPayload(recorded=recorded)
@@ -114,7 +117,10 @@ class ActivityMutations:
     async def record_click(self, info: Info, input: RecordClickInput) -> RecordClickPayload:
         account, device_id = await _actor(info, input.device_id)
         recorded = await activity.record_click(
-            account, device_id, input.link, user_agent=info.context.user_agent,
+            account,
+            device_id,
+            input.link,
+            user_agent=info.context.user_agent,
             client_address=info.context.client_address,
         )
         return RecordClickPayload(recorded=recorded)

@@ -41,7 +41,9 @@ class Picture:
     @classmethod
     def of(cls, row: pictures.Picture) -> Picture:
         return cls(
-            id=strawberry.ID(str(row.id)), url=f"/pictures/{row.id}", width=row.width,
+            id=strawberry.ID(str(row.id)),
+            url=f"/pictures/{row.id}",
+            width=row.width,
             height=row.height,
         )
 
@@ -147,7 +149,7 @@ class FeedbackQueries:
         if not matchable(subject):
             return empty()
         query = feedback.Feedback.filter(
-            subject=subject[:feedback.SUBJECT_MAX], visibility=feedback.Visibility.PUBLIC
+            subject=subject[: feedback.SUBJECT_MAX], visibility=feedback.Visibility.PUBLIC
         ).select_related("author")
         rows, more = await fetch_page(query, first, after)
         return connection(rows, more, _public)
@@ -189,9 +191,7 @@ class FeedbackMutations:
         "EXIF GPS positions is removed before the picture is stored."
     )
     @payload(PersonalDataError, signed_in=True)
-    async def upload_picture(
-        self, info: Info, input: UploadPictureInput
-    ) -> UploadPicturePayload:
+    async def upload_picture(self, info: Info, input: UploadPictureInput) -> UploadPicturePayload:
         ctx = info.context
         account = await ctx.require_viewer()
         if not isinstance(input.file, UploadFile):  # e.g. a string in a plain JSON request

@@ -30,7 +30,9 @@ class SupportMessage:
     @classmethod
     def of(cls, row: support.SupportMessage) -> SupportMessage:
         return cls(
-            id=strawberry.ID(str(row.id)), from_staff=row.from_staff, body=row.body,
+            id=strawberry.ID(str(row.id)),
+            from_staff=row.from_staff,
+            body=row.body,
             created_at=row.created_at,
         )
 
@@ -47,8 +49,12 @@ class SupportThread:
     @classmethod
     def of(cls, row: support.SupportThread) -> SupportThread:
         return cls(
-            id=strawberry.ID(str(row.id)), subject=row.subject, order_ref=row.order_ref,
-            status=row.status, created_at=row.created_at, updated_at=row.updated_at,
+            id=strawberry.ID(str(row.id)),
+            subject=row.subject,
+            order_ref=row.order_ref,
+            status=row.status,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
     @strawberry.field
@@ -120,11 +126,17 @@ class SupportQueries:
     @strawberry.field(description="SUPPORT: open threads nobody works yet (subjects only).")
     async def support_queue(self, info: Info) -> list[SupportQueueItem]:
         await _staff(info)
-        rows = await support.SupportThread.filter(
-            assignee_id=None, status=support.ThreadStatus.OPEN
-        ).order_by("id").limit(100)
-        return [SupportQueueItem(id=strawberry.ID(str(r.id)), subject=r.subject,
-                                 created_at=r.created_at) for r in rows]
+        rows = (
+            await support.SupportThread.filter(assignee_id=None, status=support.ThreadStatus.OPEN)
+            .order_by("id")
+            .limit(100)
+        )
+        return [
+            SupportQueueItem(
+                id=strawberry.ID(str(r.id)), subject=r.subject, created_at=r.created_at
+            )
+            for r in rows
+        ]
 
     @strawberry.field(description="SUPPORT: a thread you work, with its messages (logged).")
     async def support_thread(self, info: Info, id: strawberry.ID) -> SupportThread | None:
