@@ -17,6 +17,7 @@ from api.consent.schema import (
     ConsentSyncEvent,
 )
 from api.errors import error_policy
+from api.execution import PlainFieldsExecutor
 from api.limits import query_guards
 from api.notifications.schema import (
     NotificationMutations,
@@ -70,6 +71,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=PlainFieldsExecutor,
         config=StrawberryConfig(
             batching_config={"max_operations": settings.max_operations},
             scalar_map={ConsentSyncEvent: CONSENT_SYNC_EVENT},
