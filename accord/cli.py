@@ -14,9 +14,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -62,6 +62,18 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def _run_server(main: Coroutine[Any, Any, None]) -> None:
+    """Run the API on uvloop where uvicorn[standard] installed it, as ``uvicorn`` itself
+    would (asyncio's own loop costs the API about a fifth more CPU per request)."""
+    try:
+        import uvloop
+    except ImportError:  # Windows, PyPy
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 async def _serve(settings: Settings, redis_url: str, host: str, port: int, worker_cmd=None):
@@ -117,7 +129,7 @@ def dev(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         if mailbox:
             typer.echo(f"E-mail goes to {mailbox}")
         worker_cmd = [sys.executable, "-m", "accord", "worker"]
-        asyncio.run(_serve(settings, redis_url, host, port, worker_cmd))
+        _run_server(_serve(settings, redis_url, host, port, worker_cmd))
     typer.echo("Accord stopped.")
 
 
@@ -149,7 +161,7 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run the API only (a worker runs separately: `accord worker`)."""
     settings = _settings()
     with _redis(settings) as redis_url:
-        asyncio.run(_serve(settings, redis_url, host, port))
+        _run_server(_serve(settings, redis_url, host, port))
 
 
 @cli.command()

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -25,6 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.load import fetch, hammer, pin_server, pinned_load, request_bytes  # noqa: E402
 from tests.processes import clean_env, free_port, wait_ready  # noqa: E402
 
 QUERY = """{ viewer { id accountName nickname avatarUrl gender region signature
@@ -152,29 +153,15 @@ class _Counter(logging.Handler):
             self.count += 1
 
 
-async def load(url: str, request: dict, token: str, seconds: float, clients: int) -> float:
-    done = 0
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-        headers = {"authorization": f"Bearer {token}"}
-        stop = time.perf_counter() + seconds
-
-        async def client() -> None:
-            nonlocal done
-            while time.perf_counter() < stop:
-                response = await http.request(**request, url=url, headers=headers)
-                assert response.status_code == 200
-                done += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        return done / (time.perf_counter() - started)
-
-
 def serve(command: list[str], env: dict, cwd: str, port: int) -> subprocess.Popen:
     log = Path(cwd) / f"server-{port}.log"
     process = subprocess.Popen(
-        command, env=env, cwd=cwd, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        preexec_fn=pin_server,  # sets the CPU affinity only
     )
     wait_ready(port, process, log)
     return process
@@ -196,22 +183,13 @@ def run(seconds: float, clients: int) -> None:
             tmp,
             graphql_port,
         )
+        auth = {"authorization": f"Bearer {token}"}
+        graphql_request = request_bytes("POST", "/graphql", auth, {"query": QUERY})
         try:
-            body = httpx.post(
-                f"http://127.0.0.1:{graphql_port}/graphql",
-                json={"query": QUERY},
-                headers={"authorization": f"Bearer {token}"},
-            ).json()
+            body = json.loads(asyncio.run(fetch(graphql_port, graphql_request)))
             assert len(body["data"]["viewer"]["favorites"]["edges"]) == 50, body
-            graphql_rate = asyncio.run(
-                load(
-                    f"http://127.0.0.1:{graphql_port}/graphql",
-                    {"method": "POST", "json": {"query": QUERY}},
-                    token,
-                    seconds,
-                    clients,
-                )
-            )
+            with pinned_load():
+                graphql_rate = asyncio.run(hammer(graphql_port, graphql_request, seconds, clients))
         finally:
             graphql.terminate()
             graphql.wait()
@@ -230,20 +208,12 @@ def run(seconds: float, clients: int) -> None:
             tmp,
             bare_port,
         )
+        bare_request = request_bytes("GET", "/viewer", auth)
         try:
-            same = httpx.get(
-                f"http://127.0.0.1:{bare_port}/viewer", headers={"authorization": f"Bearer {token}"}
-            ).json()
+            same = json.loads(asyncio.run(fetch(bare_port, bare_request)))
             assert same["data"]["viewer"]["accountName"] == "bench.viewer"
-            bare_rate = asyncio.run(
-                load(
-                    f"http://127.0.0.1:{bare_port}/viewer",
-                    {"method": "GET"},
-                    token,
-                    seconds,
-                    clients,
-                )
-            )
+            with pinned_load():
+                bare_rate = asyncio.run(hammer(bare_port, bare_request, seconds, clients))
         finally:
             bare.terminate()
             bare.wait()
