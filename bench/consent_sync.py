@@ -1,7 +1,7 @@
 """Offline consent sync throughput: 500-event `syncConsents` batches through the GraphQL API,
 against a raw bulk insert of the same rows into the same database, in the same run.
 
-    .venv/bin/python bench/consent_sync.py [--batches 10]
+    .venv/bin/python bench/consent_sync.py [--batches 40]
 
 Runs on SQLite, and on PostgreSQL when one answers at DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/test; a temporary database is created and dropped).
@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from accord.database import apply_migrations  # noqa: E402
 from accord.embedded_redis import EmbeddedRedis  # noqa: E402
+from accord.logs import configure_logging  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
 from api.app import create_app  # noqa: E402
 from models.consent import truncate_address  # noqa: E402
@@ -142,6 +143,7 @@ async def measure(name: str, database_url: str, redis_url: str, data_dir: str, b
         max_body_bytes=16 * 1024 * 1024,
         max_tokens=100_000,
     )
+    configure_logging(settings)  # as `accord serve` does: no line per request below WARNING
     await apply_migrations(settings)
     app = create_app(settings, redis_url)
     async with LifespanManager(app) as manager:
@@ -224,7 +226,7 @@ async def run(backend: str, batches: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backend is None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import operator
 import random
 import re
 import secrets
@@ -159,10 +160,6 @@ def _instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _db(value: object) -> object:
-    return value.value if isinstance(value, StrEnum) else value
-
-
 def canonical(event: ConsentEvent | EventRecord) -> bytes:
     """The bytes that are hashed: every recorded field but the hashes, in a fixed form."""
     body = {
@@ -231,9 +228,42 @@ class EventRecord:
 COLUMNS = [f.name for f in dataclass_fields(EventRecord) if f.name != "id"]
 
 
+_COLUMN_VALUES = operator.attrgetter(*COLUMNS)
+_KIND, _SOURCE = COLUMNS.index("kind"), COLUMNS.index("source")
+
+
+def _marks(dialect: str, count: int, start: int = 1) -> str:
+    if dialect == "sqlite":
+        return ", ".join("?" * count)
+    return ", ".join(f"${i}" for i in range(start, start + count))
+
+
 def _insert_sql(dialect: str) -> str:
-    marks = ", ".join("?" if dialect == "sqlite" else f"${i}" for i in range(1, len(COLUMNS) + 1))
+    marks = _marks(dialect, len(COLUMNS))
     return f"INSERT INTO consent_event ({', '.join(COLUMNS)}) VALUES ({marks})"  # noqa: S608
+
+
+def _row_values(row: EventRecord) -> list[object]:
+    """The INSERT parameters of a record, in ``COLUMNS`` order (enums as their text)."""
+    values = list(_COLUMN_VALUES(row))
+    values[_KIND] = str(row.kind)
+    values[_SOURCE] = str(row.source)
+    return values
+
+
+async def _held_keys(connection, subject: str, keys: list[str]) -> set[str]:
+    """Which of ``keys`` the subject's chain already holds. Plain SQL: building a 500-value
+    IN clause through the query builder cost more than running it."""
+    if not keys:
+        return set()
+    dialect = connection.capabilities.dialect
+    sql = (
+        "SELECT idempotency_key FROM consent_event "  # noqa: S608 - placeholders only
+        f"WHERE subject = {_marks(dialect, 1)} "
+        f"AND idempotency_key IN ({_marks(dialect, len(keys), start=2)})"
+    )
+    _, rows = await connection.execute_query(sql, [subject, *keys])
+    return {row[0] for row in rows}
 
 
 class _ChainMoved(Exception):
@@ -273,12 +303,7 @@ async def _append_once(
 ) -> Appended:
     result = Appended()
     async with in_transaction() as connection:
-        keys = [e.idempotency_key for e in events]
-        held = set(
-            await ConsentEvent.filter(subject=subject, idempotency_key__in=keys).values_list(
-                "idempotency_key", flat=True
-            )
-        )
+        held = await _held_keys(connection, subject, [e.idempotency_key for e in events])
         fresh: list[NewEvent] = []
         for event in events:
             if event.idempotency_key in held:
@@ -321,7 +346,7 @@ async def _append_once(
             raise _ChainMoved
         await connection.execute_many(
             _insert_sql(connection.capabilities.dialect),
-            [[_db(getattr(row, name)) for name in COLUMNS] for row in rows],
+            [_row_values(row) for row in rows],
         )
         result.stored = (
             await ConsentEvent.filter(subject=subject, seq__gte=first_seq, seq__lte=seq).order_by(
@@ -471,7 +496,7 @@ async def rekey_subject(subject: str) -> str | None:
             records.append(record)
         await connection.execute_many(
             _insert_sql(connection.capabilities.dialect),
-            [[_db(getattr(r, name)) for name in COLUMNS] for r in records],
+            [_row_values(r) for r in records],
         )
         await ConsentChain.create(subject=pseudonym, seq=len(records), hash=prev)
         await ConsentEvent.filter(subject=subject).delete()

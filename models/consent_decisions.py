@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import uuid
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -224,11 +224,12 @@ class SyncResult:
     has_more: bool = False
 
 
+#: A UUID in its canonical text form (what ``str(uuid.UUID(...))`` writes), lower case.
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _valid_key(key: str) -> bool:
-    try:
-        return str(uuid.UUID(key)) == key.lower() and len(key) == 36
-    except ValueError:
-        return False
+    return CANONICAL_UUID.fullmatch(key) is not None
 
 
 async def sync(
