@@ -91,8 +91,9 @@ class Person(User):
     phone: str | None = None
 
 
-async def person(gql, name: str, *, email: bool = True, phone: bool = False,
-                 role: Role | None = None) -> Person:
+async def person(
+    gql, name: str, *, email: bool = True, phone: bool = False, role: Role | None = None
+) -> Person:
     """A registered account, with an e-mail address and a phone number if asked."""
     user = await register(gql, name, role=role)
     given: dict[str, Any] = {}
@@ -133,12 +134,12 @@ def worker_settings_for(settings: Settings, **overrides: Any) -> Settings:
     """The test settings (same database, Redis, queue and SMTP server) with some changed."""
     if not overrides:
         return settings
-    return make_settings(settings.data_dir, settings.database_url, settings.redis_url,
-                         **overrides)
+    return make_settings(settings.data_dir, settings.database_url, settings.redis_url, **overrides)
 
 
-async def run_worker(settings: Settings, redis_url: str, *, sweep_first: bool = False,
-                     **overrides: Any) -> Worker:
+async def run_worker(
+    settings: Settings, redis_url: str, *, sweep_first: bool = False, **overrides: Any
+) -> Worker:
     """Optionally one sweep (as the cron job does), then a real arq worker in burst mode
     that drains the queue (fan-out, then the delivery jobs the fan-out enqueues)."""
     used = worker_settings_for(settings, **overrides)
@@ -166,8 +167,11 @@ async def lose_redis(queue: Queue, settings: Settings) -> None:
         await pool.flushdb()
         return
     job_ids = [j.decode() for j in await pool.zrange(settings.queue_name, 0, -1)]
-    keys = [prefix + job_id for job_id in job_ids for prefix in (
-        job_key_prefix, in_progress_key_prefix, retry_key_prefix, result_key_prefix)]
+    keys = [
+        prefix + job_id
+        for job_id in job_ids
+        for prefix in (job_key_prefix, in_progress_key_prefix, retry_key_prefix, result_key_prefix)
+    ]
     keys += [settings.queue_name]
     keys += [k async for k in pool.scan_iter(match=f"{settings.redis_key_prefix}*")]
     await pool.delete(*keys)

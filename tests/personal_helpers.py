@@ -164,7 +164,9 @@ async def register(
     avatar_url: str | None = None,
 ) -> User:
     given: dict[str, Any] = {
-        "accountName": name, "password": PASSWORD, "nickname": nickname or name
+        "accountName": name,
+        "password": PASSWORD,
+        "nickname": nickname or name,
     }
     if avatar_url is not None:
         given["avatarUrl"] = avatar_url

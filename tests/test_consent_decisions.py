@@ -42,7 +42,10 @@ async def test_set_consents_signed_in(gql):
     alice = await register(gql, "alice")
     before = utcnow()
     result = await set_consents(
-        gql, {"analytics": True, "advertising": False}, token=alice.token, source="WEB",
+        gql,
+        {"analytics": True, "advertising": False},
+        token=alice.token,
+        source="WEB",
         headers={"user-agent": "AccordTest/1.0"},
     )
     assert result["errors"] == []
@@ -115,8 +118,9 @@ async def test_viewer_consents_has_one_row_per_purpose(gql):
             "decidedAt": None,
             "source": None,
         }
-    await set_consents(gql, {"analytics": True, "advertising": False}, token=alice.token,
-                       source="API")
+    await set_consents(
+        gql, {"analytics": True, "advertising": False}, token=alice.token, source="API"
+    )
     await set_consents(gql, {"personalization": True}, token=alice.token)
     await set_consents(gql, {"personalization": False}, token=alice.token, source="SUPPORT")
     rows = await consents(gql, alice.token)
@@ -132,8 +136,9 @@ async def test_viewer_consents_has_one_row_per_purpose(gql):
     assert rows["activity_log"]["decidedAt"] is None
     # Someone else's decisions are not mine.
     bob = await register(gql, "bob")
-    assert not any(r["granted"] for c, r in (await consents(gql, bob.token)).items()
-                   if c != "necessary")
+    assert not any(
+        r["granted"] for c, r in (await consents(gql, bob.token)).items() if c != "necessary"
+    )
     assert (await gql(CONSENTS))["data"]["viewer"] is None
 
 
@@ -143,8 +148,14 @@ async def test_requires_reconsent_follows_material_versions(gql):
     assert await requires_reconsent(gql, alice.token) is False  # no policy at all
     await published(gql, staff.token, "v1")
     assert await requires_reconsent(gql, alice.token) is False  # not material
-    await published(gql, staff.token, "v2", material=True, categories=["SHARING_RECIPIENTS"],
-                    effective_at=utcnow() + timedelta(days=14))
+    await published(
+        gql,
+        staff.token,
+        "v2",
+        material=True,
+        categories=["SHARING_RECIPIENTS"],
+        effective_at=utcnow() + timedelta(days=14),
+    )
     assert await requires_reconsent(gql, alice.token) is False  # material, not in effect yet
     await published(gql, staff.token, "v3", material=True, categories=["SERVICE_MODE"])
     assert await requires_reconsent(gql, alice.token) is True
@@ -253,8 +264,10 @@ async def test_ties_in_client_time_are_broken_by_server_order(gql):
     assert (await consents(gql, alice.token))["advertising"]["granted"] is False
     # And a decision made earlier, in a far-ahead offset, loses to the stored later one.
     earlier = event("advertising", True)
-    earlier["clientTimestamp"] = (moment - timedelta(seconds=1)).astimezone(
-        datetime.fromisoformat("2024-01-01T00:00:00+14:00").tzinfo
-    ).isoformat()
+    earlier["clientTimestamp"] = (
+        (moment - timedelta(seconds=1))
+        .astimezone(datetime.fromisoformat("2024-01-01T00:00:00+14:00").tzinfo)
+        .isoformat()
+    )
     await sync(gql, [earlier], device_id="phone-0003", token=alice.token)
     assert (await consents(gql, alice.token))["advertising"]["granted"] is False

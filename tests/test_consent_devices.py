@@ -42,8 +42,10 @@ async def test_linking_merges_histories_by_client_time(gql):
     # phone user accepted the material policy.
     anonymous = await sync(
         gql,
-        [event("analytics", True, at=t + timedelta(hours=2)),
-         event("advertising", True, at=t + timedelta(hours=1))],
+        [
+            event("analytics", True, at=t + timedelta(hours=2)),
+            event("advertising", True, at=t + timedelta(hours=1)),
+        ],
         device_id=DEVICE,
     )
     assert [r["status"] for r in anonymous["results"]] == ["ACCEPTED"] * 2
@@ -52,10 +54,13 @@ async def test_linking_merges_histories_by_client_time(gql):
     # later (t+3h).
     await sync(
         gql,
-        [event("analytics", False, at=t),
-         event("personalization", True, at=t + timedelta(minutes=5)),
-         event("advertising", False, at=t + timedelta(hours=3))],
-        device_id="laptop-0000-web", token=alice.token,
+        [
+            event("analytics", False, at=t),
+            event("personalization", True, at=t + timedelta(minutes=5)),
+            event("advertising", False, at=t + timedelta(hours=3)),
+        ],
+        device_id="laptop-0000-web",
+        token=alice.token,
     )
     before = await consents(gql, alice.token)
     assert before["analytics"]["granted"] is False
@@ -80,16 +85,21 @@ async def test_linking_merges_histories_by_client_time(gql):
     assert len(kinds) == 7
     assert kinds[0] == "DEVICE_LINKED"
     assert kinds.count("POLICY_ACCEPTED") == 1
-    linked = await ConsentEvent.get(subject=account_subject(account.id),
-                                    kind=EventKind.DEVICE_LINKED)
+    linked = await ConsentEvent.get(
+        subject=account_subject(account.id), kind=EventKind.DEVICE_LINKED
+    )
     assert linked.device_id == DEVICE and linked.seq == 4
 
     # Both chains are intact.
     assert (await verify(gql, staff.token, account_id=alice.id)) == {
-        "ok": True, "checked": 4, "firstBrokenEventId": None
+        "ok": True,
+        "checked": 4,
+        "firstBrokenEventId": None,
     }
     assert (await verify(gql, staff.token, device_id=DEVICE)) == {
-        "ok": True, "checked": 3, "firstBrokenEventId": None
+        "ok": True,
+        "checked": 3,
+        "firstBrokenEventId": None,
     }
 
     # A newer decision from any side still wins.
@@ -158,9 +168,13 @@ async def test_a_batch_retried_after_sign_in_is_not_stored_twice(gql):
     assert [r["status"] for r in retry["results"]] == ["DUPLICATE", "DUPLICATE", "ACCEPTED"]
     keys = await ConsentEvent.all().values_list("idempotency_key", flat=True)
     assert sorted(keys) == sorted(
-        [*(e["idempotencyKey"] for e in batch), fresh["idempotencyKey"],
-         *await ConsentEvent.filter(kind=EventKind.DEVICE_LINKED).values_list(
-             "idempotency_key", flat=True)]
+        [
+            *(e["idempotencyKey"] for e in batch),
+            fresh["idempotencyKey"],
+            *await ConsentEvent.filter(kind=EventKind.DEVICE_LINKED).values_list(
+                "idempotency_key", flat=True
+            ),
+        ]
     )
     # The account's history (its own chain and its devices') holds each key once.
     other = await sync(gql, batch, device_id="tablet-0000-x2", token=alice.token)

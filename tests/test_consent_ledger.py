@@ -34,12 +34,16 @@ async def _ledger(gql, n: int = 6):
 async def test_an_untouched_chain_verifies(gql):
     staff, alice, _ = await _ledger(gql)
     assert await verify(gql, staff.token, account_id=alice.id) == {
-        "ok": True, "checked": 6, "firstBrokenEventId": None
+        "ok": True,
+        "checked": 6,
+        "firstBrokenEventId": None,
     }
     # A subject without events is an empty, intact chain.
     bob = await register(gql, "bob")
     assert await verify(gql, staff.token, account_id=bob.id) == {
-        "ok": True, "checked": 0, "firstBrokenEventId": None
+        "ok": True,
+        "checked": 0,
+        "firstBrokenEventId": None,
     }
     await set_consents(gql, {"analytics": True}, device_id="phone-0000-anon")
     assert (await verify(gql, staff.token, device_id="phone-0000-anon"))["checked"] == 1
@@ -49,7 +53,9 @@ async def test_an_edited_purpose_is_reported_at_that_event(gql):
     staff, alice, rows = await _ledger(gql)
     await ConsentEvent.filter(id=rows[2].id).update(purpose_code="advertising")
     assert await verify(gql, staff.token, account_id=alice.id) == {
-        "ok": False, "checked": 2, "firstBrokenEventId": str(rows[2].id)
+        "ok": False,
+        "checked": 2,
+        "firstBrokenEventId": str(rows[2].id),
     }
 
 
@@ -85,7 +91,9 @@ async def test_a_rehashed_edit_breaks_the_next_link(gql):
     forged = chain_hash(target.prev_hash, target)
     await ConsentEvent.filter(id=target.id).update(purpose_code="advertising", hash=forged)
     assert await verify(gql, staff.token, account_id=alice.id) == {
-        "ok": False, "checked": 2, "firstBrokenEventId": str(rows[2].id)
+        "ok": False,
+        "checked": 2,
+        "firstBrokenEventId": str(rows[2].id),
     }
 
 
@@ -123,13 +131,16 @@ async def test_reordered_events_are_reported(gql):
 async def test_a_device_chain_is_checked_by_device_id(gql):
     staff = await officer(gql)
     await published(gql, staff.token, "v1")
-    await sync(gql, [event("analytics", True), event("advertising", True)],
-               device_id="phone-0000-dev")
+    await sync(
+        gql, [event("analytics", True), event("advertising", True)], device_id="phone-0000-dev"
+    )
     rows = await ConsentEvent.filter(subject=device_subject("phone-0000-dev")).order_by("seq")
     assert (await verify(gql, staff.token, device_id="phone-0000-dev"))["ok"] is True
     await ConsentEvent.filter(id=rows[0].id).update(client_address="10.0.0.0")
     assert await verify(gql, staff.token, device_id="phone-0000-dev") == {
-        "ok": False, "checked": 0, "firstBrokenEventId": str(rows[0].id)
+        "ok": False,
+        "checked": 0,
+        "firstBrokenEventId": str(rows[0].id),
     }
 
 
@@ -137,14 +148,21 @@ async def test_only_privacy_officers_verify(gql):
     staff, alice, _ = await _ledger(gql)
     support = await register(gql, "sam", role=Role.SUPPORT)
     admin = await register(gql, "root", role=Role.ADMIN)
-    for token, code in ((alice.token, "FORBIDDEN"), (support.token, "FORBIDDEN"),
-                        (None, "NOT_AUTHENTICATED")):
+    for token, code in (
+        (alice.token, "FORBIDDEN"),
+        (support.token, "FORBIDDEN"),
+        (None, "NOT_AUTHENTICATED"),
+    ):
         body = await gql(VERIFY, {"accountId": alice.id}, token=token, expect_errors=True)
         assert body["data"] is None
         assert [e["extensions"]["code"] for e in body["errors"]] == [code]
     assert (await verify(gql, admin.token, account_id=alice.id))["ok"] is True
-    both = await gql(VERIFY, {"accountId": alice.id, "deviceId": "phone-0000-led"},
-                     token=staff.token, expect_errors=True)
+    both = await gql(
+        VERIFY,
+        {"accountId": alice.id, "deviceId": "phone-0000-led"},
+        token=staff.token,
+        expect_errors=True,
+    )
     assert [e["extensions"]["code"] for e in both["errors"]] == ["INVALID"]
     neither = await gql(VERIFY, {}, token=staff.token, expect_errors=True)
     assert [e["extensions"]["code"] for e in neither["errors"]] == ["INVALID"]

@@ -39,8 +39,13 @@ async def test_purposes_lists_the_seeded_defaults(gql):
     rows = (await gql(PURPOSES))["data"]["purposes"]
     assert [r["code"] for r in rows] == [p["code"] for p in DEFAULT_PURPOSES]
     by_code = {r["code"]: r for r in rows}
-    assert set(by_code) == {"necessary", "personalization", "analytics", "advertising",
-                            "activity_log"}
+    assert set(by_code) == {
+        "necessary",
+        "personalization",
+        "analytics",
+        "advertising",
+        "activity_log",
+    }
     assert by_code["necessary"]["required"] is True
     assert by_code["necessary"]["legalBasis"] == "CONTRACT"
     assert [c for c, r in by_code.items() if r["required"]] == ["necessary"]
@@ -79,8 +84,11 @@ async def test_an_admin_may_manage_purposes_too(gql):
 async def test_users_and_strangers_may_not_manage_purposes(gql):
     user = await register(gql, "alice")
     support = await register(gql, "sam", role=Role.SUPPORT)
-    for token, expected in ((user.token, "FORBIDDEN"), (support.token, "FORBIDDEN"),
-                            (None, "NOT_AUTHENTICATED")):
+    for token, expected in (
+        (user.token, "FORBIDDEN"),
+        (support.token, "FORBIDDEN"),
+        (None, "NOT_AUTHENTICATED"),
+    ):
         created = (await gql(CREATE, {"input": NEW}, token=token))["data"]["createPurpose"]
         assert created["purpose"] is None
         assert codes(created["errors"]) == [expected]

@@ -58,9 +58,12 @@ async def test_viewer_consents_and_history_do_not_grow_with_the_data(gql):
     await published(gql, staff.token, "v2")
     alice = await register(gql, "alice")
     start = utcnow() - timedelta(hours=1)
-    await sync(gql, [event("analytics", True, at=start),
-                     event("advertising", False, version="v2", at=start)],
-               device_id="phone-0000-q01", token=alice.token)
+    await sync(
+        gql,
+        [event("analytics", True, at=start), event("advertising", False, version="v2", at=start)],
+        device_id="phone-0000-q01",
+        token=alice.token,
+    )
     small_count, small, small_queries = await _count(gql, alice.token)
     assert small_count >= 4, small_queries  # the handler really sees the queries
     assert any("consent_event" in q for q in small_queries)
@@ -71,16 +74,21 @@ async def test_viewer_consents_and_history_do_not_grow_with_the_data(gql):
         await Purpose.create(code=f"extra-{n}", title=f"Extra {n}", description="More.")
     codes = [p.code for p in await Purpose.filter(required=False)]
     batch = [
-        event(codes[i % len(codes)], i % 2 == 0, version=("v1", "v2")[i % 2],
-              at=start + timedelta(seconds=i))
+        event(
+            codes[i % len(codes)],
+            i % 2 == 0,
+            version=("v1", "v2")[i % 2],
+            at=start + timedelta(seconds=i),
+        )
         for i in range(58)
     ]
     await sync(gql, batch, device_id="phone-0000-q01", token=alice.token)
     big_count, big, big_queries = await _count(gql, alice.token)
     assert len(big["consents"]) == 13
     assert len(big["consentHistory"]["edges"]) == 50
-    assert all(e["node"]["purpose"] and e["node"]["policyVersion"]
-               for e in big["consentHistory"]["edges"])
+    assert all(
+        e["node"]["purpose"] and e["node"]["policyVersion"] for e in big["consentHistory"]["edges"]
+    )
     decided = [c for c in big["consents"] if c["policyVersion"]]
     assert len(decided) == 12
     assert big_count == small_count, (small_queries, big_queries)

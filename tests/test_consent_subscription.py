@@ -47,8 +47,13 @@ async def _subscribe(ws: WebSocketSession, token: str | None, device_id: str | N
         init["payload"] = {"authorization": f"Bearer {token}"}
     await ws.send(init)
     assert (await ws.receive())["type"] == "connection_ack"
-    await ws.send({"id": "1", "type": "subscribe",
-                   "payload": {"query": SUBSCRIBE, "variables": {"deviceId": device_id}}})
+    await ws.send(
+        {
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": SUBSCRIBE, "variables": {"deviceId": device_id}},
+        }
+    )
 
 
 async def test_a_device_hears_its_other_devices(app, gql, settings, redis_url):
@@ -87,7 +92,8 @@ async def test_a_device_hears_its_other_devices(app, gql, settings, redis_url):
         assert [r["status"] for r in synced["results"]] == ["ACCEPTED"] * 2
         received = [await ws.receive() for _ in range(2)]
         assert [m["payload"]["data"]["consentChanged"]["purpose"]["code"] for m in received] == [
-            "analytics", "advertising"
+            "analytics",
+            "advertising",
         ]
         # A retried batch stores nothing and announces nothing; A's own sync is not echoed.
         await sync(gql, batch, device_id=DEVICE_B, token=alice.token)
@@ -102,9 +108,7 @@ async def test_a_signed_out_subscription_is_refused(app):
         await _subscribe(ws, None, DEVICE_A)
         message = await ws.receive()
         assert message["type"] in ("error", "next"), message
-        errors = message["payload"] if message["type"] == "error" else message["payload"][
-            "errors"
-        ]
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert [e["extensions"]["code"] for e in errors] == ["NOT_AUTHENTICATED"]
 
 
@@ -126,7 +130,9 @@ async def test_a_failed_announcement_does_not_fail_the_write(gql, monkeypatch):
     assert result["errors"] == [] and len(result["consents"]) == 1
     synced = await sync(gql, [event("advertising", True)], device_id=DEVICE_B, token=alice.token)
     assert [r["status"] for r in synced["results"]] == ["ACCEPTED"]
-    body = await gql('mutation { acceptPolicy(input: {policyVersion: "v1"}) { errors { code } } }',
-                     token=alice.token)
+    body = await gql(
+        'mutation { acceptPolicy(input: {policyVersion: "v1"}) { errors { code } } }',
+        token=alice.token,
+    )
     assert body["data"]["acceptPolicy"]["errors"] == []
     assert await ConsentEvent.all().count() == 3

@@ -36,9 +36,7 @@ async def _setup(gql, *, user: str | None = "alice"):
 
 def _batch(n: int, *, start=None, step=timedelta(milliseconds=1)) -> list[dict]:
     start = start or utcnow() - timedelta(hours=1)
-    return [
-        event(PURPOSES[i % len(PURPOSES)], i % 3 != 0, at=start + i * step) for i in range(n)
-    ]
+    return [event(PURPOSES[i % len(PURPOSES)], i % 3 != 0, at=start + i * step) for i in range(n)]
 
 
 def _statuses(result: dict) -> list[tuple[str | None, str, str | None]]:
@@ -95,8 +93,10 @@ async def test_each_event_is_judged_on_its_own(gql):
         (good[1]["idempotencyKey"], "ACCEPTED", None),
     ]
     stored = await ConsentEvent.filter(subject=account_subject(int(alice.id))).order_by("seq")
-    assert [e.idempotency_key for e in stored] == [good[0]["idempotencyKey"],
-                                                   good[1]["idempotencyKey"]]
+    assert [e.idempotency_key for e in stored] == [
+        good[0]["idempotencyKey"],
+        good[1]["idempotencyKey"],
+    ]
     assert stored[0].device_id == PHONE
     # Just within the skew is fine.
     soon = event("analytics", True, at=utcnow() + timedelta(minutes=4))
@@ -149,12 +149,14 @@ async def test_the_same_key_twice_in_one_batch(gql):
     shouted = dict(other, idempotencyKey=other["idempotencyKey"].upper())
     result = await sync(gql, [once, other, twice, shouted], device_id=PHONE, token=alice.token)
     assert [r["status"] for r in result["results"]] == [
-        "ACCEPTED", "ACCEPTED", "DUPLICATE", "DUPLICATE"
+        "ACCEPTED",
+        "ACCEPTED",
+        "DUPLICATE",
+        "DUPLICATE",
     ]
     stored = await ConsentEvent.filter(subject=account_subject(int(alice.id)))
     assert len(stored) == 2
-    assert {e.idempotency_key for e in stored} == {once["idempotencyKey"],
-                                                   other["idempotencyKey"]}
+    assert {e.idempotency_key for e in stored} == {once["idempotencyKey"], other["idempotencyKey"]}
     assert (await consents(gql, alice.token))["analytics"]["granted"] is True
 
 
@@ -200,8 +202,10 @@ async def test_since_pages_with_has_more(app_with, gql):
         async def tablet_sync(since):
             response = await http.post(
                 "/graphql",
-                json={"query": SYNC, "variables": {"input": {
-                    "deviceId": TABLET, "events": [], "since": since}}},
+                json={
+                    "query": SYNC,
+                    "variables": {"input": {"deviceId": TABLET, "events": [], "since": since}},
+                },
                 headers={"authorization": f"Bearer {alice.token}"},
             )
             return response.json()["data"]["syncConsents"]
@@ -250,8 +254,7 @@ async def test_concurrent_syncs_for_one_subject(gql):
     base = utcnow() - timedelta(hours=2)
 
     async def one(device, events):
-        result = await sync(gql, events, device_id=device, token=alice.token,
-                            since=cursors[device])
+        result = await sync(gql, events, device_id=device, token=alice.token, since=cursors[device])
         assert result["errors"] == [], result["errors"]
         cursors[device] = result["cursor"]
         received[device].extend(e["idempotencyKey"] for e in result["events"])
@@ -276,8 +279,10 @@ async def test_concurrent_syncs_for_one_subject(gql):
 
     expected = rounds * (2 * size - shared)
     assert len(all_keys) == expected
-    rows = await ConsentEvent.filter(subject=subject).order_by("seq").values_list(
-        "seq", "idempotency_key", "device_id"
+    rows = (
+        await ConsentEvent.filter(subject=subject)
+        .order_by("seq")
+        .values_list("seq", "idempotency_key", "device_id")
     )
     assert [r[0] for r in rows] == list(range(1, expected + 1))  # no gap, no fork
     assert {r[1] for r in rows} == all_keys  # nothing lost
@@ -306,7 +311,8 @@ async def test_idempotency_keys_are_normalised_uuids(gql):
     hex_only = event("analytics", True, key=key.replace("-", ""))
     result = await sync(gql, [braces, hex_only], device_id=PHONE, token=alice.token)
     assert [(r["status"], r["code"]) for r in result["results"]] == [
-        ("REJECTED", "INVALID"), ("REJECTED", "INVALID")
+        ("REJECTED", "INVALID"),
+        ("REJECTED", "INVALID"),
     ]
     assert await ConsentEvent.all().count() == 0
 
@@ -337,8 +343,7 @@ async def test_a_cursor_from_another_chain_starts_over(gql):
     await sync(gql, from_tablet, device_id=TABLET, token=alice.token)
     anonymous = await sync(gql, _batch(3), device_id=PHONE)
     assert anonymous["cursor"]
-    signed_in = await sync(gql, [], device_id=PHONE, token=alice.token,
-                           since=anonymous["cursor"])
+    signed_in = await sync(gql, [], device_id=PHONE, token=alice.token, since=anonymous["cursor"])
     assert [e["idempotencyKey"] for e in signed_in["events"]] == [
         e["idempotencyKey"] for e in from_tablet
     ]

@@ -63,8 +63,13 @@ async def test_a_material_policy_reaches_every_active_account_once_per_channel(
 
     start = len(mailbox.received)
     policy = await published(
-        gql, officer.token, "v2", material=True, categories=["SHARING_RECIPIENTS"],
-        summary=SUMMARY, effective_at=datetime(2031, 5, 1, 12, 0, tzinfo=UTC),
+        gql,
+        officer.token,
+        "v2",
+        material=True,
+        categories=["SHARING_RECIPIENTS"],
+        summary=SUMMARY,
+        effective_at=datetime(2031, 5, 1, 12, 0, tzinfo=UTC),
     )
     assert policy["material"] is True
     campaign = await Campaign.get()
@@ -80,14 +85,13 @@ async def test_a_material_policy_reaches_every_active_account_once_per_channel(
     for account_id, who in active.items():
         expected = {"IN_APP": 1, "EMAIL": 1} if who.email else {"IN_APP": 1}
         assert dict(rows[account_id]) == expected, who.name
-    assert await Notification.filter(
-        campaign_id=campaign.id, status__not=DeliveryStatus.SENT
-    ).count() == 0
+    assert (
+        await Notification.filter(campaign_id=campaign.id, status__not=DeliveryStatus.SENT).count()
+        == 0
+    )
 
     mail = mail_since(mailbox, start)
-    assert mail_count_by_recipient(mail) == {
-        who.email: 1 for who in active.values() if who.email
-    }
+    assert mail_count_by_recipient(mail) == {who.email: 1 for who in active.values() if who.email}
     for message in mail:
         assert message["Subject"] == "Our privacy policy is changing (version v2)"
         text = body_of(message)
@@ -104,8 +108,14 @@ async def test_a_material_policy_reaches_every_active_account_once_per_channel(
 
     view = await _campaign(gql, officer.token, campaign.id)
     assert view == {
-        "id": str(campaign.id), "kind": "POLICY_CHANGE", "channels": ["EMAIL", "IN_APP"],
-        "status": "DONE", "total": 4, "created": 7, "delivered": 7, "failed": 0,
+        "id": str(campaign.id),
+        "kind": "POLICY_CHANGE",
+        "channels": ["EMAIL", "IN_APP"],
+        "status": "DONE",
+        "total": 4,
+        "created": 7,
+        "delivered": 7,
+        "failed": 0,
         "progress": 1.0,
     }
 
@@ -143,8 +153,9 @@ async def test_an_incident_reaches_only_the_listed_accounts_on_every_channel(
         bob = await person(gql, "bob.inc")  # no phone: SMS falls back to in-app
         carol = await person(gql, "carol.inc", email=False, phone=True)
         start = len(mailbox.received)
-        given = incident_input(affectedAccountIds=[alice.id, bob.id, carol.id],
-                               channels=["IN_APP", "EMAIL", "SMS"])
+        given = incident_input(
+            affectedAccountIds=[alice.id, bob.id, carol.id], channels=["IN_APP", "EMAIL", "SMS"]
+        )
         result = await report_incident(gql, officer.token, **given)
         assert result["errors"] == []
         incident, campaign = result["incident"], result["campaign"]
@@ -198,8 +209,13 @@ async def test_an_unknown_or_unusable_channel_falls_back_to_in_app(
         bob = await person(gql, "bob.fb")  # no phone
         carol = await person(gql, "carol.fb", email=False)  # neither
         everyone = [alice.id, bob.id, carol.id]
-        result = await report_incident(gql, officer.token, affectedAccountIds=everyone,
-                                       channels=["EMAIL", "SMS"], title="No inbox asked")
+        result = await report_incident(
+            gql,
+            officer.token,
+            affectedAccountIds=everyone,
+            channels=["EMAIL", "SMS"],
+            title="No inbox asked",
+        )
         assert result["errors"] == []
         await run_worker(settings, redis_url, sms_gateway_url=gateway.url)
         rows = await rows_by_account(int(result["campaign"]["id"]))
@@ -213,12 +229,15 @@ async def test_an_unknown_or_unusable_channel_falls_back_to_in_app(
         assert note["title"] == "Security incident: No inbox asked"
 
         # A worker without an SMS gateway: SMS is unusable, so in-app stands in for it.
-        again = await report_incident(gql, officer.token, affectedAccountIds=everyone,
-                                      channels=["SMS"], title="No gateway")
+        again = await report_incident(
+            gql, officer.token, affectedAccountIds=everyone, channels=["SMS"], title="No gateway"
+        )
         await run_worker(settings, redis_url)
         rows = await rows_by_account(int(again["campaign"]["id"]))
         assert {k: dict(v) for k, v in rows.items()} == {
-            int(alice.id): {"IN_APP": 1}, int(bob.id): {"IN_APP": 1}, int(carol.id): {"IN_APP": 1}
+            int(alice.id): {"IN_APP": 1},
+            int(bob.id): {"IN_APP": 1},
+            int(carol.id): {"IN_APP": 1},
         }
         assert len(gateway.received) == 1
 
@@ -246,9 +265,7 @@ async def test_an_incident_for_all_accounts_is_also_announced(gql, settings, red
         int(alice.id): {"IN_APP": 1, "EMAIL": 1},
         int(bob.id): {"IN_APP": 1},
     }
-    assert mail_count_by_recipient(mail_since(mailbox, start)) == {
-        officer.email: 1, alice.email: 1
-    }
+    assert mail_count_by_recipient(mail_since(mailbox, start)) == {officer.email: 1, alice.email: 1}
 
 
 async def test_a_listed_incident_above_the_threshold_is_announced(app_with):
@@ -257,12 +274,14 @@ async def test_a_listed_incident_above_the_threshold_is_announced(app_with):
         officer = await person(gql, "officer.thr", role=Role.PRIVACY_OFFICER)
         alice = await person(gql, "alice.thr")
         bob = await person(gql, "bob.thr")
-        one = await report_incident(gql, officer.token, affectedAccountIds=[alice.id],
-                                    title="Only one")
+        one = await report_incident(
+            gql, officer.token, affectedAccountIds=[alice.id], title="Only one"
+        )
         assert one["errors"] == []
         assert (await gql(ANNOUNCEMENTS))["data"]["announcements"] == []
-        two = await report_incident(gql, officer.token, affectedAccountIds=[alice.id, bob.id],
-                                    title="Two of them")
+        two = await report_incident(
+            gql, officer.token, affectedAccountIds=[alice.id, bob.id], title="Two of them"
+        )
         assert two["errors"] == []
         [notice] = (await gql(ANNOUNCEMENTS))["data"]["announcements"]
         assert notice["title"] == "Two of them"
@@ -288,8 +307,11 @@ async def test_incident_validation_and_roles(gql):
         result = await report_incident(gql, officer.token, **given)
         assert result["errors"] == [{"code": code, "field": field}], given
         assert result["incident"] is None and result["campaign"] is None
-    for token, code in ((user.token, "FORBIDDEN"), (operator.token, "FORBIDDEN"),
-                        (None, "NOT_AUTHENTICATED")):
+    for token, code in (
+        (user.token, "FORBIDDEN"),
+        (operator.token, "FORBIDDEN"),
+        (None, "NOT_AUTHENTICATED"),
+    ):
         result = await report_incident(gql, token, allAccounts=True)
         assert [e["code"] for e in result["errors"]] == [code]
         assert result["campaign"] is None
@@ -325,8 +347,13 @@ async def test_a_service_shutdown_is_announced_and_sent_to_everyone(
     stop = datetime.now(UTC).replace(microsecond=0) + timedelta(days=60)
     body = await gql(
         SHUTDOWN,
-        {"i": {"title": "Accord Photos is closing", "message": "We are closing Accord Photos.",
-               "shutdownAt": stop.isoformat()}},
+        {
+            "i": {
+                "title": "Accord Photos is closing",
+                "message": "We are closing Accord Photos.",
+                "shutdownAt": stop.isoformat(),
+            }
+        },
         token=officer.token,
     )
     result = body["data"]["announceServiceShutdown"]

@@ -51,9 +51,7 @@ async def _audience(gql, tag: str, size: int = 11):
 
 
 def _expected(people) -> dict[int, dict[str, int]]:
-    return {
-        int(p.id): ({"IN_APP": 1, "EMAIL": 1} if p.email else {"IN_APP": 1}) for p in people
-    }
+    return {int(p.id): ({"IN_APP": 1, "EMAIL": 1} if p.email else {"IN_APP": 1}) for p in people}
 
 
 async def _as_dicts(campaign_id: int) -> dict[int, dict[str, int]]:
@@ -178,9 +176,7 @@ async def test_a_flushed_redis_is_resumed_by_the_sweeper_from_the_cursor(
     # ...the sweeper reads it from the database and it resumes from the stored cursor.
     start = len(mailbox.received)
     handled = _spy_on_fan_out(monkeypatch)
-    worker = await run_worker(
-        settings, redis_url, sweep_first=True, notification_batch_size=BATCH
-    )
+    worker = await run_worker(settings, redis_url, sweep_first=True, notification_batch_size=BATCH)
     assert worker.jobs_failed == 0
     assert [h for h, _ in handled] == [len(active) - 3 * BATCH]
     assert await _as_dicts(campaign.id) == _expected(active)
@@ -190,9 +186,7 @@ async def test_a_flushed_redis_is_resumed_by_the_sweeper_from_the_cursor(
     assert (await Campaign.get(id=campaign.id)).status == CampaignStatus.DONE
 
 
-async def test_a_flushed_redis_after_the_fan_out_still_delivers(
-    gql, settings, redis_url, mailbox
-):
+async def test_a_flushed_redis_after_the_fan_out_still_delivers(gql, settings, redis_url, mailbox):
     """A worker wrote every row and died before queueing the deliveries; Redis is then
     flushed: the sweeper queues the deliveries from the rows."""
     officer, active = await _audience(gql, "owed", size=4)
@@ -283,13 +277,18 @@ async def test_a_transient_sms_failure_is_retried_after_a_backoff(app_with, sett
         assert worker.jobs_failed == 0
         row = await _sms_row(campaign_id, alice)
         assert (row.status, row.attempts, row.last_error) == (
-            DeliveryStatus.PENDING, 1, "sms gateway answered 503"
+            DeliveryStatus.PENDING,
+            1,
+            "sms gateway answered 503",
         )
         assert timedelta(seconds=25) <= row.next_attempt_at - before <= timedelta(seconds=40)
         assert gateway.requests == 1 and gateway.received == []
         view = await _view(gql, officer.token, campaign_id)
         assert (view["status"], view["created"], view["delivered"], view["progress"]) == (
-            "DELIVERING", 1, 0, 0.0
+            "DELIVERING",
+            1,
+            0,
+            0.0,
         )
 
         # Not due yet: a sweep and a worker leave it alone.
@@ -308,20 +307,23 @@ async def test_a_transient_sms_failure_is_retried_after_a_backoff(app_with, sett
 async def test_a_refused_sms_fails_at_once_with_its_reason(app_with, settings, redis_url):
     async with sms_gateway() as gateway, app_with(sms_gateway_url=gateway.url) as http:
         gql = GraphQL(http)
-        campaign_id, [alice, bob], officer = await _sms_incident(
-            gql, "alice.sms400", "bob.sms400"
-        )
+        campaign_id, [alice, bob], officer = await _sms_incident(gql, "alice.sms400", "bob.sms400")
         gateway.answers = [400]  # alice's (the first row), then 200 for bob's
         await run_worker(settings, redis_url, sms_gateway_url=gateway.url)
         failed = await _sms_row(campaign_id, alice)
         assert (failed.status, failed.attempts, failed.last_error) == (
-            DeliveryStatus.FAILED, 1, "sms gateway refused: 400"
+            DeliveryStatus.FAILED,
+            1,
+            "sms gateway refused: 400",
         )
         assert (await _sms_row(campaign_id, bob)).status == DeliveryStatus.SENT
         assert [m["to"] for m in gateway.received] == [bob.phone]
         view = await _view(gql, officer.token, campaign_id)
         assert (view["status"], view["delivered"], view["failed"], view["progress"]) == (
-            "DONE", 1, 1, 1.0
+            "DONE",
+            1,
+            1,
+            1.0,
         )
         await run_worker(settings, redis_url, sweep_first=True, sms_gateway_url=gateway.url)
         assert gateway.requests == 2, "a permanent failure is not retried"
@@ -347,7 +349,9 @@ async def test_after_max_attempts_a_message_is_failed(app_with, settings, redis_
         await run_worker(settings, redis_url, sweep_first=True, **options)
         row = await _sms_row(campaign_id, alice)
         assert (row.status, row.attempts, row.last_error) == (
-            DeliveryStatus.FAILED, 3, "sms gateway answered 503"
+            DeliveryStatus.FAILED,
+            3,
+            "sms gateway answered 503",
         )
         assert gateway.requests == 3
         await run_worker(settings, redis_url, sweep_first=True, **options)
@@ -361,8 +365,9 @@ async def test_an_unreachable_smtp_server_is_retried_and_recorded(
 ):
     officer = await person(gql, "officer.smtpdown", role=Role.PRIVACY_OFFICER)
     alice = await person(gql, "alice.smtpdown")
-    result = await report_incident(gql, officer.token, affectedAccountIds=[alice.id],
-                                   channels=["EMAIL"])
+    result = await report_incident(
+        gql, officer.token, affectedAccountIds=[alice.id], channels=["EMAIL"]
+    )
     campaign_id = int(result["campaign"]["id"])
     start, before = len(mailbox.received), now()
     worker = await run_worker(settings, redis_url, smtp_port=free_port())  # nothing listens
@@ -416,8 +421,13 @@ async def test_smtp_refusals_and_failures_are_recorded(gql, settings, redis_url,
     alice = await person(gql, "alice.picky")
     refused = await person(gql, "refused.picky")
     rejected = await person(gql, "rejected.picky")
-    first = await report_incident(gql, officer.token, affectedAccountIds=[alice.id, refused.id],
-                                  channels=["EMAIL"], title="First")
+    first = await report_incident(
+        gql,
+        officer.token,
+        affectedAccountIds=[alice.id, refused.id],
+        channels=["EMAIL"],
+        title="First",
+    )
     first_id = int(first["campaign"]["id"])
 
     # A temporary failure of the whole transaction: every row is retried later.
@@ -441,8 +451,9 @@ async def test_smtp_refusals_and_failures_are_recorded(gql, settings, redis_url,
     assert rules.delivered == [alice.email]
 
     # A permanent refusal of the message itself (5xx) is not retried.
-    second = await report_incident(gql, officer.token, affectedAccountIds=[rejected.id],
-                                   channels=["EMAIL"], title="Second")
+    second = await report_incident(
+        gql, officer.token, affectedAccountIds=[rejected.id], channels=["EMAIL"], title="Second"
+    )
     second_id = int(second["campaign"]["id"])
     rules.data_answer = "554 5.6.0 message content rejected"
     await run_worker(settings, redis_url, smtp_port=port)
@@ -479,8 +490,9 @@ async def _age_claims(campaign_id: int) -> None:
 async def _email_incident(gql, tag: str):
     officer = await person(gql, f"officer.{tag}", role=Role.PRIVACY_OFFICER)
     alice = await person(gql, f"alice.{tag}")
-    result = await report_incident(gql, officer.token, affectedAccountIds=[alice.id],
-                                   channels=["EMAIL"])
+    result = await report_incident(
+        gql, officer.token, affectedAccountIds=[alice.id], channels=["EMAIL"]
+    )
     return int(result["campaign"]["id"]), alice
 
 
@@ -534,9 +546,7 @@ async def test_a_message_stuck_twice_is_failed_not_sent_a_third_time(
     assert mail_count_by_recipient(mail_since(mailbox, start)) == {alice.email: 2}
 
 
-async def test_an_account_cancelled_before_delivery_gets_no_mail(
-    gql, settings, redis_url, mailbox
-):
+async def test_an_account_cancelled_before_delivery_gets_no_mail(gql, settings, redis_url, mailbox):
     """Rows written while it was active are not sent once it is pending deletion."""
     campaign_id, alice = await _email_incident(gql, "late")
     [shard] = await CampaignShard.filter(campaign_id=campaign_id)
@@ -559,8 +569,9 @@ async def test_a_failing_connection_stops_the_whole_delivery_job(
     officer = await person(gql, "officer.lanes", role=Role.PRIVACY_OFFICER)
     alice = await person(gql, "alice.lanes")
     bob = await person(gql, "bob.lanes")
-    result = await report_incident(gql, officer.token, affectedAccountIds=[alice.id, bob.id],
-                                   channels=["EMAIL"])
+    result = await report_incident(
+        gql, officer.token, affectedAccountIds=[alice.id, bob.id], channels=["EMAIL"]
+    )
     campaign_id = int(result["campaign"]["id"])
     real = delivery_module._send_chunk
     gate = asyncio.Event()
@@ -579,12 +590,13 @@ async def test_a_failing_connection_stops_the_whole_delivery_job(
 
     monkeypatch.setattr(delivery_module, "_send_chunk", one_waits_one_dies)
     start = len(mailbox.received)
-    worker = await run_worker(settings, redis_url, notification_batch_size=1,
-                              delivery_connections=2)
+    worker = await run_worker(
+        settings, redis_url, notification_batch_size=1, delivery_connections=2
+    )
     assert worker.jobs_failed == 1 and calls == 2
     gate.set()
     await asyncio.sleep(0.3)
     assert mail_since(mailbox, start) == [], "a connection kept sending after its job failed"
-    assert await Notification.filter(
-        campaign_id=campaign_id, status=DeliveryStatus.SENT
-    ).count() == 0
+    assert (
+        await Notification.filter(campaign_id=campaign_id, status=DeliveryStatus.SENT).count() == 0
+    )

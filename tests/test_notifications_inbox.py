@@ -28,7 +28,10 @@ async def _three_incidents(gql, settings, redis_url):
     bob = await person(gql, "bob.inbox")
     for n, channels in enumerate((["IN_APP"], ["IN_APP", "EMAIL"], ["IN_APP"]), start=1):
         result = await report_incident(
-            gql, officer.token, title=f"Incident {n}", channels=channels,
+            gql,
+            officer.token,
+            title=f"Incident {n}",
+            channels=channels,
             affectedAccountIds=[alice.id, bob.id],
         )
         assert result["errors"] == []
@@ -46,7 +49,8 @@ async def test_the_inbox_pages_newest_first_and_filters_unread(gql, settings, re
 
     first = await _page(gql, alice.token, first=2)
     assert [e["node"]["title"] for e in first["edges"]] == [
-        "Security incident: Incident 3", "Security incident: Incident 2"
+        "Security incident: Incident 3",
+        "Security incident: Incident 2",
     ]
     assert first["pageInfo"]["hasNextPage"] is True
     assert all(e["node"]["readAt"] is None for e in first["edges"])

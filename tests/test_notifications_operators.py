@@ -47,29 +47,43 @@ async def _staff(gql):
 
 async def test_campaign_and_campaigns_for_operators_only(gql, settings, redis_url):
     officer, operator, user = await _staff(gql)
-    first = await report_incident(gql, officer.token, affectedAccountIds=[user.id],
-                                  title="First")
+    first = await report_incident(gql, officer.token, affectedAccountIds=[user.id], title="First")
     second = await report_incident(gql, officer.token, allAccounts=True, title="Second")
     first_id, second_id = first["campaign"]["id"], second["campaign"]["id"]
 
     before = (await gql(CAMPAIGN, {"id": second_id}, token=operator.token))["data"]["campaign"]
     assert before == {
-        "id": second_id, "kind": "SECURITY_INCIDENT", "channels": ["EMAIL", "IN_APP"],
-        "status": "FANNING_OUT", "total": 3, "created": 0, "delivered": 0, "failed": 0,
+        "id": second_id,
+        "kind": "SECURITY_INCIDENT",
+        "channels": ["EMAIL", "IN_APP"],
+        "status": "FANNING_OUT",
+        "total": 3,
+        "created": 0,
+        "delivered": 0,
+        "failed": 0,
         "progress": 0.0,
     }
     await run_worker(settings, redis_url)
     for token in (operator.token, officer.token):
         after = (await gql(CAMPAIGN, {"id": second_id}, token=token))["data"]["campaign"]
-        assert (after["status"], after["total"], after["created"], after["delivered"],
-                after["failed"], after["progress"]) == ("DONE", 3, 6, 6, 0, 1.0)
+        assert (
+            after["status"],
+            after["total"],
+            after["created"],
+            after["delivered"],
+            after["failed"],
+            after["progress"],
+        ) == ("DONE", 3, 6, 6, 0, 1.0)
 
     page = (await gql(CAMPAIGNS, {"first": 1, "after": None}, token=operator.token))["data"]
     edges = page["campaigns"]["edges"]
     assert [e["node"]["id"] for e in edges] == [second_id]
     assert page["campaigns"]["pageInfo"]["hasNextPage"] is True
-    rest = await gql(CAMPAIGNS, {"first": 5, "after": page["campaigns"]["pageInfo"]["endCursor"]},
-                     token=officer.token)
+    rest = await gql(
+        CAMPAIGNS,
+        {"first": 5, "after": page["campaigns"]["pageInfo"]["endCursor"]},
+        token=officer.token,
+    )
     assert [e["node"] for e in rest["data"]["campaigns"]["edges"]] == [
         {"id": first_id, "kind": "SECURITY_INCIDENT", "status": "DONE", "total": 1}
     ]
@@ -105,7 +119,9 @@ async def test_queue_status_reflects_queued_running_and_failed_jobs(
         assert await CampaignShard.filter(campaign_id=campaign.id).count() == 3
         status = (await gql(QUEUE, token=officer.token))["data"]["queueStatus"]
         assert status == {
-            "queued": 3, "inProgress": 0, "failedLastHour": 0,
+            "queued": 3,
+            "inProgress": 0,
+            "failedLastHour": 0,
             "byFunction": [{"name": "fan_out", "queued": 3}],
         }
         # A delivery job that fails (its campaign does not exist) counts as a failure.
@@ -117,7 +133,8 @@ async def test_queue_status_reflects_queued_running_and_failed_jobs(
         status = (await gql(QUEUE, token=officer.token))["data"]["queueStatus"]
         assert status["queued"] == 4
         assert status["byFunction"] == [
-            {"name": "deliver_notifications", "queued": 1}, {"name": "fan_out", "queued": 3}
+            {"name": "deliver_notifications", "queued": 1},
+            {"name": "fan_out", "queued": 3},
         ]
 
         # Hold the fan-out jobs while the worker runs them: they are in progress.
@@ -184,30 +201,41 @@ async def test_metrics_expose_jobs_queue_sent_and_latency(gql, client, settings,
     assert _sample(text, "accord_queue_depth") == 2.0
     assert _sample(text, "accord_jobs_total", function="fan_out", outcome="started") == 1.0
     assert _sample(text, "accord_jobs_total", function="fan_out", outcome="succeeded") == 1.0
-    assert _sample(
-        text, "accord_jobs_total", function="deliver_notifications", outcome="succeeded"
-    ) == 1.0
+    assert (
+        _sample(text, "accord_jobs_total", function="deliver_notifications", outcome="succeeded")
+        == 1.0
+    )
     # Three accounts (officer, operator, user), each in-app and by e-mail.
-    assert _sample(
-        text, "accord_notifications_sent_total", channel="IN_APP", kind="POLICY_CHANGE"
-    ) == 3.0
-    assert _sample(
-        text, "accord_notifications_sent_total", channel="EMAIL", kind="POLICY_CHANGE"
-    ) == 3.0
+    assert (
+        _sample(text, "accord_notifications_sent_total", channel="IN_APP", kind="POLICY_CHANGE")
+        == 3.0
+    )
+    assert (
+        _sample(text, "accord_notifications_sent_total", channel="EMAIL", kind="POLICY_CHANGE")
+        == 3.0
+    )
     graphql_requests = _sample(
         text, "accord_request_seconds_count", method="POST", route="/graphql", status="200"
     )
     assert graphql_requests is not None and graphql_requests >= 4
-    assert _sample(
-        text, "accord_request_seconds_bucket", method="POST", route="/graphql", status="200",
-        le="+Inf",
-    ) == graphql_requests
+    assert (
+        _sample(
+            text,
+            "accord_request_seconds_bucket",
+            method="POST",
+            route="/graphql",
+            status="200",
+            le="+Inf",
+        )
+        == graphql_requests
+    )
 
     await run_worker(settings, redis_url)  # the two deliveries of unknown campaigns fail
     text = (await client.get("/metrics")).text
-    assert _sample(
-        text, "accord_jobs_total", function="deliver_notifications", outcome="failed"
-    ) == 2.0
+    assert (
+        _sample(text, "accord_jobs_total", function="deliver_notifications", outcome="failed")
+        == 2.0
+    )
     assert _sample(text, "accord_queue_depth") == 0.0
     assert user.id  # (the user is one of the three accounts counted above)
 
@@ -226,8 +254,13 @@ async def test_metrics_want_the_token_when_one_is_set(app_with):
 async def _subscribe(ws: WebSocketSession, token: str, campaign_id: str) -> None:
     await ws.send({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
     assert (await ws.receive())["type"] == "connection_ack"
-    await ws.send({"id": "1", "type": "subscribe",
-                   "payload": {"query": PROGRESS, "variables": {"id": campaign_id}}})
+    await ws.send(
+        {
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": PROGRESS, "variables": {"id": campaign_id}},
+        }
+    )
 
 
 async def test_campaign_progress_is_pushed_until_done(app, gql, settings, redis_url):
@@ -242,14 +275,17 @@ async def test_campaign_progress_is_pushed_until_done(app, gql, settings, redis_
         first = await ws.receive()
         assert first["type"] == "next", first
         assert first["payload"]["data"]["campaignProgress"] == {
-            "status": "FANNING_OUT", "total": 8, "created": 0, "delivered": 0, "failed": 0,
-            "pending": 0, "progress": 0.0,
+            "status": "FANNING_OUT",
+            "total": 8,
+            "created": 0,
+            "delivered": 0,
+            "failed": 0,
+            "pending": 0,
+            "progress": 0.0,
         }
         # Nothing changes, so nothing more is pushed (it polls every half second).
         assert await ws.nothing_for(1.2)
-        worker = asyncio.create_task(
-            run_worker(settings, redis_url, notification_batch_size=2)
-        )
+        worker = asyncio.create_task(run_worker(settings, redis_url, notification_batch_size=2))
         seen = [first["payload"]["data"]["campaignProgress"]]
         try:
             while True:
@@ -262,8 +298,15 @@ async def test_campaign_progress_is_pushed_until_done(app, gql, settings, redis_
             await asyncio.wait_for(worker, 60)
         assert message == {"id": "1", "type": "complete"}
         last = seen[-1]
-        assert last == {"status": "DONE", "total": 8, "created": 16, "delivered": 16,
-                        "failed": 0, "pending": 0, "progress": 1.0}
+        assert last == {
+            "status": "DONE",
+            "total": 8,
+            "created": 16,
+            "delivered": 16,
+            "failed": 0,
+            "pending": 0,
+            "progress": 1.0,
+        }
         assert len(seen) >= 2
         assert [p["created"] for p in seen] == sorted(p["created"] for p in seen)
         assert [p["delivered"] for p in seen] == sorted(p["delivered"] for p in seen)
@@ -289,7 +332,7 @@ async def test_campaign_progress_is_for_operators_only(app, gql):
             await _subscribe(ws, token, target)
             message = await ws.receive()
             assert message["type"] in ("error", "next"), message
-            errors = message["payload"] if message["type"] == "error" else message["payload"][
-                "errors"
-            ]
+            errors = (
+                message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+            )
             assert [e["extensions"]["code"] for e in errors] == [code]

@@ -22,14 +22,23 @@ INCIDENT = {
 def test_a_policy_change_says_what_when_and_where():
     message = render(
         NotificationKind.POLICY_CHANGE,
-        {"version": "2031-05", "summary": "We now share addresses with couriers.",
-         "url": "https://accord.example/policy/2031-05", "effective_at": "2031-05-01 12:00 UTC",
-         "categories": ["SHARING_RECIPIENTS", "USER_RIGHTS"]},
+        {
+            "version": "2031-05",
+            "summary": "We now share addresses with couriers.",
+            "url": "https://accord.example/policy/2031-05",
+            "effective_at": "2031-05-01 12:00 UTC",
+            "categories": ["SHARING_RECIPIENTS", "USER_RIGHTS"],
+        },
     )
     assert message.subject == "Our privacy policy is changing (version 2031-05)"
-    for needed in ("2031-05", "2031-05-01 12:00 UTC", "We now share addresses with couriers.",
-                   "https://accord.example/policy/2031-05", "SHARING_RECIPIENTS, USER_RIGHTS",
-                   "accept"):
+    for needed in (
+        "2031-05",
+        "2031-05-01 12:00 UTC",
+        "We now share addresses with couriers.",
+        "https://accord.example/policy/2031-05",
+        "SHARING_RECIPIENTS, USER_RIGHTS",
+        "accept",
+    ):
         assert needed in message.body, needed
     assert "{{" not in message.body and "{%" not in message.body
     # Without a URL or categories the lines about them are left out, not rendered empty.
@@ -47,8 +56,9 @@ def test_an_incident_carries_every_required_part():
     for part in ("impact", "measures_taken", "advice_to_users", "remedies"):
         assert INCIDENT[part] in body, part
     # In the order the policy lists them: impact, measures, advice, remedies.
-    positions = [body.index(INCIDENT[p]) for p in
-                 ("impact", "measures_taken", "advice_to_users", "remedies")]
+    positions = [
+        body.index(INCIDENT[p]) for p in ("impact", "measures_taken", "advice_to_users", "remedies")
+    ]
     assert positions == sorted(positions)
     for part in INCIDENT:
         if part != "title":
@@ -61,8 +71,11 @@ def test_a_shutdown_says_when_and_how_to_leave():
     stop = datetime(2032, 1, 31, 23, 0, tzinfo=UTC)
     message = render(
         NotificationKind.SERVICE_SHUTDOWN,
-        {"title": "Accord Photos is closing", "message": "Thank you for ten years.",
-         "shutdown_at": stop.isoformat()},
+        {
+            "title": "Accord Photos is closing",
+            "message": "Thank you for ten years.",
+            "shutdown_at": stop.isoformat(),
+        },
     )
     assert message.subject == "Accord Photos is closing"
     assert "Thank you for ten years." in message.body
@@ -75,6 +88,9 @@ def test_text_is_not_html_escaped():
 
 
 def test_every_campaign_kind_has_a_template():
-    for kind in (NotificationKind.POLICY_CHANGE, NotificationKind.SECURITY_INCIDENT,
-                 NotificationKind.SERVICE_SHUTDOWN):
+    for kind in (
+        NotificationKind.POLICY_CHANGE,
+        NotificationKind.SECURITY_INCIDENT,
+        NotificationKind.SERVICE_SHUTDOWN,
+    ):
         assert (TEMPLATES / f"{kind}.txt").is_file(), kind

@@ -32,8 +32,9 @@ async def search(gql, keywords="red shoes", *, token=None, device_id=None, heade
     return body["data"]["recordSearch"]
 
 
-async def click(gql, link="https://shop.example.com/p/1", *, token=None, device_id=None,
-                headers=None):
+async def click(
+    gql, link="https://shop.example.com/p/1", *, token=None, device_id=None, headers=None
+):
     given = {"link": link}
     if device_id is not None:
         given["deviceId"] = device_id
@@ -48,8 +49,12 @@ async def nothing_stored() -> bool:
 async def test_without_consent_nothing_is_recorded(gql):
     await ensure_policy()
     alice = await register(gql, "alice")
-    for kw in ({"token": alice.token}, {"device_id": DEVICE}, {"token": alice.token,
-                                                                 "device_id": DEVICE}, {}):
+    for kw in (
+        {"token": alice.token},
+        {"device_id": DEVICE},
+        {"token": alice.token, "device_id": DEVICE},
+        {},
+    ):
         assert await search(gql, **kw) == {"recorded": False, "errors": []}
         assert await click(gql, **kw) == {"recorded": False, "errors": []}
     assert await nothing_stored()
@@ -58,10 +63,12 @@ async def test_without_consent_nothing_is_recorded(gql):
 async def test_a_signed_in_user_who_consents_is_recorded(gql):
     alice = await register(gql, "alice")
     await decide_activity_log(gql, True, token=alice.token)
-    assert await search(gql, "  red   shoes ", token=alice.token, device_id=DEVICE,
-                        headers=AGENT) == {"recorded": True, "errors": []}
+    assert await search(
+        gql, "  red   shoes ", token=alice.token, device_id=DEVICE, headers=AGENT
+    ) == {"recorded": True, "errors": []}
     assert await click(gql, token=alice.token, device_id=DEVICE, headers=AGENT) == {
-        "recorded": True, "errors": []
+        "recorded": True,
+        "errors": [],
     }
     before = now()
     searched = await SearchRecord.get()
@@ -209,8 +216,10 @@ async def test_an_ipv6_client_address_is_kept_to_its_48_bit_network(gql, app):
     async with httpx.AsyncClient(transport=transport, base_url="http://accord.test") as http:
         response = await http.post(
             "/graphql",
-            json={"query": RECORD_SEARCH,
-                  "variables": {"input": {"keywords": "k", "deviceId": DEVICE}}},
+            json={
+                "query": RECORD_SEARCH,
+                "variables": {"input": {"keywords": "k", "deviceId": DEVICE}},
+            },
         )
     assert response.json()["data"]["recordSearch"]["recorded"] is True
     assert (await SearchRecord.get()).client_address == "2001:db8:1234::"

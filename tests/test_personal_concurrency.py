@@ -40,8 +40,10 @@ async def test_attaching_one_picture_to_two_items_at_once_attaches_it_once(gql, 
     alice = await register(gql, "alice")
     picture = await uploaded(client, alice.token)
     results = await asyncio.gather(
-        *(submit(gql, alice.token, body=f"try {i}", pictureIds=[picture["id"]])
-          for i in range(TIMES))
+        *(
+            submit(gql, alice.token, body=f"try {i}", pictureIds=[picture["id"]])
+            for i in range(TIMES)
+        )
     )
     accepted = [r for r in results if not r["errors"]]
     assert len(accepted) == 1, results
@@ -58,8 +60,12 @@ async def test_two_staffers_replying_at_once_one_takes_the_thread(gql):
     staff = [await register(gql, f"staffer{i}", role=Role.SUPPORT) for i in range(TIMES)]
     opened = await thread(gql, alice.token)
     bodies = await asyncio.gather(
-        *(gql(STAFF_REPLY, {"input": {"threadId": opened["id"], "message": s.name}},
-              token=s.token) for s in staff)
+        *(
+            gql(
+                STAFF_REPLY, {"input": {"threadId": opened["id"], "message": s.name}}, token=s.token
+            )
+            for s in staff
+        )
     )
     results = [b["data"]["staffReply"] for b in bodies]
     winners = [r for r in results if not r["errors"]]
@@ -82,9 +88,14 @@ async def test_answering_twice_at_once_keeps_one_answer(gql):
     )
     questionnaire_id = made["data"]["defineQuestionnaire"]["questionnaire"]["id"]
     bodies = await asyncio.gather(
-        *(gql(ANSWER_QUESTIONNAIRE,
-              {"input": {"questionnaireId": questionnaire_id, "answers": {"q1": i}}},
-              token=alice.token) for i in range(TIMES))
+        *(
+            gql(
+                ANSWER_QUESTIONNAIRE,
+                {"input": {"questionnaireId": questionnaire_id, "answers": {"q1": i}}},
+                token=alice.token,
+            )
+            for i in range(TIMES)
+        )
     )
     assert all(b["data"]["answerQuestionnaire"]["errors"] == [] for b in bodies), bodies
     rows = await QuestionnaireAnswer.all()
@@ -94,8 +105,14 @@ async def test_answering_twice_at_once_keeps_one_answer(gql):
 async def test_registering_a_device_twice_at_once_keeps_one_row(gql):
     alice = await register(gql, "alice")
     bodies = await asyncio.gather(
-        *(gql(REGISTER_DEVICE, {"input": {"deviceId": "device-race-0001", "model": str(i)}},
-              token=alice.token) for i in range(TIMES))
+        *(
+            gql(
+                REGISTER_DEVICE,
+                {"input": {"deviceId": "device-race-0001", "model": str(i)}},
+                token=alice.token,
+            )
+            for i in range(TIMES)
+        )
     )
     assert all(b["data"]["registerDevice"]["errors"] == [] for b in bodies), bodies
     rows = await Device.all()

@@ -21,14 +21,11 @@ from tests.personal_helpers import (
 
 DEVICE = "device-0001-abcdef"
 OTHER = "device-0002-abcdef"
-ZERO = {"searchRecords": 0, "clickRecords": 0, "errorReports": 0, "consentEvents": 0,
-        "devices": 0}
+ZERO = {"searchRecords": 0, "clickRecords": 0, "errorReports": 0, "consentEvents": 0, "devices": 0}
 
 
 async def register_device(gql, device_id=DEVICE, token=None, **fields):
-    body = await gql(
-        REGISTER_DEVICE, {"input": {"deviceId": device_id, **fields}}, token=token
-    )
+    body = await gql(REGISTER_DEVICE, {"input": {"deviceId": device_id, **fields}}, token=token)
     return body["data"]["registerDevice"]
 
 
@@ -40,18 +37,21 @@ async def clear(gql, device_id=DEVICE, token=None):
 async def use(gql, device_id, *, token=None, searches=1, clicks=1, reports=1):
     """Activity and error reports from a device (its owner must have consented)."""
     for i in range(searches):
-        body = await gql(RECORD_SEARCH, {"input": {"keywords": f"k{i}", "deviceId": device_id}},
-                         token=token)
+        body = await gql(
+            RECORD_SEARCH, {"input": {"keywords": f"k{i}", "deviceId": device_id}}, token=token
+        )
         assert body["data"]["recordSearch"] == {"recorded": True, "errors": []}
     for i in range(clicks):
         body = await gql(
-            RECORD_CLICK, {"input": {"link": f"https://e.example/{i}", "deviceId": device_id}},
+            RECORD_CLICK,
+            {"input": {"link": f"https://e.example/{i}", "deviceId": device_id}},
             token=token,
         )
         assert body["data"]["recordClick"] == {"recorded": True, "errors": []}
     for i in range(reports):
-        body = await gql(REPORT_ERROR, {"input": {"message": f"m{i}", "deviceId": device_id}},
-                         token=token)
+        body = await gql(
+            REPORT_ERROR, {"input": {"message": f"m{i}", "deviceId": device_id}}, token=token
+        )
         assert body["data"]["reportError"]["errors"] == []
 
 
@@ -77,7 +77,11 @@ async def test_register_a_device_anonymously_and_refresh_it(gql):
     assert result == {"deviceId": DEVICE, "errors": []}
     row = await Device.get(device_id=DEVICE)
     assert (row.account_id, row.platform, row.model, row.os_version, row.app_version) == (
-        None, "android", "Pixel 8", "14", "2.3.1",
+        None,
+        "android",
+        "Pixel 8",
+        "14",
+        "2.3.1",
     )
     seen = row.last_seen_at
     assert (await register_device(gql, appVersion="2.4.0"))["errors"] == []
@@ -132,21 +136,33 @@ async def test_clear_deletes_everything_tied_to_an_anonymous_device(gql):
         await use(gql, device, searches=2, clicks=1, reports=1)
     events = await ConsentEvent.filter(subject=f"device:{DEVICE}").count()
     assert events >= 1
-    assert await tied_to(DEVICE) == {"search": 2, "click": 1, "errors": 1, "events": events,
-                                     "chain": 1, "device": 1}
+    assert await tied_to(DEVICE) == {
+        "search": 2,
+        "click": 1,
+        "errors": 1,
+        "events": events,
+        "chain": 1,
+        "device": 1,
+    }
     untouched = await tied_to(OTHER)
 
     result = await clear(gql)
     assert result["errors"] == []
-    assert result["cleared"] == {"searchRecords": 2, "clickRecords": 1, "errorReports": 1,
-                                 "consentEvents": events, "devices": 1}
+    assert result["cleared"] == {
+        "searchRecords": 2,
+        "clickRecords": 1,
+        "errorReports": 1,
+        "consentEvents": events,
+        "devices": 1,
+    }
     assert await tied_to(DEVICE) == dict.fromkeys(untouched, 0)
     assert await tied_to(OTHER) == untouched
 
     # Nothing is left: clearing again removes nothing, and the device starts afresh.
     assert (await clear(gql))["cleared"] == ZERO
-    assert (await gql(RECORD_SEARCH, {"input": {"keywords": "k", "deviceId": DEVICE}}))[
-        "data"]["recordSearch"]["recorded"] is False
+    assert (await gql(RECORD_SEARCH, {"input": {"keywords": "k", "deviceId": DEVICE}}))["data"][
+        "recordSearch"
+    ]["recorded"] is False
 
 
 async def test_clearing_an_unknown_device_removes_nothing(gql):
@@ -172,8 +188,13 @@ async def test_clear_leaves_the_accounts_own_data_alone(gql):
 
     result = await clear(gql, token=alice.token)
     assert result["errors"] == []
-    assert result["cleared"] == {"searchRecords": 2, "clickRecords": 2, "errorReports": 1,
-                                 "consentEvents": 0, "devices": 1}
+    assert result["cleared"] == {
+        "searchRecords": 2,
+        "clickRecords": 2,
+        "errorReports": 1,
+        "consentEvents": 0,
+        "devices": 1,
+    }
     assert [r.keywords for r in await SearchRecord.all()] == ["from the web"]
     assert [r.message for r in await ErrorReport.all()] == ["web error"]
     assert await ClickRecord.all().count() == 0

@@ -21,7 +21,10 @@ async def test_report_error_signed_in(gql):
     alice = await register(gql, "alice")
     config = {"os": "Android 14", "memoryMb": 4096, "flags": ["a", "b"], "nested": {"x": 1}}
     result = await report(
-        gql, alice.token, stack="at Main.run(Main.java:10)", deviceConfig=config,
+        gql,
+        alice.token,
+        stack="at Main.run(Main.java:10)",
+        deviceConfig=config,
         appVersion="2.3.1",
     )
     assert result["errors"] == []

@@ -125,8 +125,10 @@ async def test_favorites_page_newest_first_with_cursors(gql):
 
 async def test_favorites_filtered_by_item_type(gql):
     alice = await register(gql, "alice")
-    products = [(await favorite(gql, alice.token, itemType="product", itemId=f"p{i}"))["id"]
-                for i in range(3)]
+    products = [
+        (await favorite(gql, alice.token, itemType="product", itemId=f"p{i}"))["id"]
+        for i in range(3)
+    ]
     await favorite(gql, alice.token, itemType="shop", itemId="s1")
     only = await page(gql, alice.token, 2, item_type="product")
     assert [e["node"]["id"] for e in only["edges"]] == products[::-1][:2]
@@ -143,8 +145,10 @@ async def test_favorites_filtered_by_item_type(gql):
 async def test_favorites_first_is_capped_at_100(gql):
     alice = await register(gql, "alice")
     await Favorite.bulk_create(
-        [Favorite(account_id=int(alice.id), item_type="product", item_id=f"p{i}")
-         for i in range(105)]
+        [
+            Favorite(account_id=int(alice.id), item_type="product", item_id=f"p{i}")
+            for i in range(105)
+        ]
     )
     capped = await page(gql, alice.token, 1000)
     assert len(capped["edges"]) == 100

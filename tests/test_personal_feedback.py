@@ -95,7 +95,7 @@ async def test_submit_feedback_validates_text(gql, fields, field):
 
 async def test_submit_feedback_needs_a_sign_in(gql):
     body = await gql(
-        "mutation { submitFeedback(input: {kind: FEEDBACK, subject: \"s\", body: \"b\"}) "
+        'mutation { submitFeedback(input: {kind: FEEDBACK, subject: "s", body: "b"}) '
         "{ feedback { id } errors { code field } } }"
     )
     assert codes(body["data"]["submitFeedback"]) == [("NOT_AUTHENTICATED", None)]
@@ -182,8 +182,12 @@ async def test_viewer_feedback_lists_public_and_private_newest_first_with_cursor
     assert [e["node"]["id"] for e in first["edges"]] == [ids[2], ids[1]]
     assert first["pageInfo"]["hasNextPage"] is True
     assert first["edges"][0]["node"]["pictures"] == [
-        {"id": picture["id"], "url": f"/pictures/{picture['id']}", "width": picture["width"],
-         "height": picture["height"]}
+        {
+            "id": picture["id"],
+            "url": f"/pictures/{picture['id']}",
+            "width": picture["width"],
+            "height": picture["height"],
+        }
     ]
     assert first["edges"][1]["node"]["pictures"] == []
     rest = await mine(gql, alice.token, 2, first["pageInfo"]["endCursor"])
@@ -195,8 +199,10 @@ async def test_viewer_feedback_lists_public_and_private_newest_first_with_cursor
 async def test_viewer_feedback_first_is_capped_at_100(gql):
     alice = await register(gql, "alice")
     await Feedback.bulk_create(
-        [Feedback(author_id=int(alice.id), kind="FEEDBACK", subject="s", body=str(i))
-         for i in range(101)]
+        [
+            Feedback(author_id=int(alice.id), kind="FEEDBACK", subject="s", body=str(i))
+            for i in range(101)
+        ]
     )
     result = await mine(gql, alice.token, 500)
     assert len(result["edges"]) == 100
@@ -208,8 +214,14 @@ async def test_public_feedback_shows_only_public_items_of_the_subject(gql, clien
     bob = await register(gql, "bob", nickname="Bob")
     picture = await uploaded(client, alice.token)
     shown = await submitted(
-        gql, alice.token, subject="product-1", body="Great", kind="RATING", rating=5,
-        visibility="PUBLIC", pictureIds=[picture["id"]],
+        gql,
+        alice.token,
+        subject="product-1",
+        body="Great",
+        kind="RATING",
+        rating=5,
+        visibility="PUBLIC",
+        pictureIds=[picture["id"]],
     )
     await submitted(gql, alice.token, subject="product-1", body="private note")
     await submitted(gql, alice.token, subject="product-2", body="elsewhere", visibility="PUBLIC")
@@ -236,8 +248,10 @@ async def test_public_feedback_shows_only_public_items_of_the_subject(gql, clien
 
 async def test_public_feedback_pages_with_cursors(gql):
     alice = await register(gql, "alice")
-    ids = [(await submitted(gql, alice.token, body=str(i), visibility="PUBLIC"))["id"]
-           for i in range(3)]
+    ids = [
+        (await submitted(gql, alice.token, body=str(i), visibility="PUBLIC"))["id"]
+        for i in range(3)
+    ]
     await submitted(gql, alice.token, body="hidden")
     first = await public(gql, "product-1", 2)
     assert [e["node"]["id"] for e in first["edges"]] == [ids[2], ids[1]]
@@ -260,8 +274,16 @@ async def test_public_feedback_reveals_no_account_identifiers(gql):
 async def test_public_feedback_first_is_capped_at_100(gql):
     alice = await register(gql, "alice")
     await Feedback.bulk_create(
-        [Feedback(author_id=int(alice.id), kind="COMMENT", subject="s", body=str(i),
-                  visibility="PUBLIC") for i in range(101)]
+        [
+            Feedback(
+                author_id=int(alice.id),
+                kind="COMMENT",
+                subject="s",
+                body=str(i),
+                visibility="PUBLIC",
+            )
+            for i in range(101)
+        ]
     )
     result = await public(gql, "s", 1000)
     assert len(result["edges"]) == 100

@@ -154,7 +154,9 @@ async def test_b_cannot_read_as_thread_as_staff_query(gql, alice, bob):
     opened = await thread(gql, alice.token)
     body = await gql(
         "query($id: ID!) { supportThread(id: $id) { id messages { body } } }",
-        {"id": opened["id"]}, token=bob.token, expect_errors=True,
+        {"id": opened["id"]},
+        token=bob.token,
+        expect_errors=True,
     )
     assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
     assert (body["data"] or {}).get("supportThread") is None
@@ -166,12 +168,14 @@ async def test_b_cannot_use_or_clear_as_device(gql, alice, bob):
     assert body["data"]["registerDevice"]["errors"] == []
     await decide_activity_log(gql, True, token=alice.token)
     await decide_activity_log(gql, True, token=bob.token)
-    body = await gql(RECORD_SEARCH, {"input": {"keywords": "k", "deviceId": DEVICE}},
-                     token=alice.token)
+    body = await gql(
+        RECORD_SEARCH, {"input": {"keywords": "k", "deviceId": DEVICE}}, token=alice.token
+    )
     assert body["data"]["recordSearch"]["recorded"] is True
 
-    body = await gql(RECORD_SEARCH, {"input": {"keywords": "x", "deviceId": DEVICE}},
-                     token=bob.token)
+    body = await gql(
+        RECORD_SEARCH, {"input": {"keywords": "x", "deviceId": DEVICE}}, token=bob.token
+    )
     assert codes(body["data"]["recordSearch"]) == [("FORBIDDEN", "deviceId")]
     body = await gql(CLEAR_DEVICE, {"deviceId": DEVICE}, token=bob.token)
     assert codes(body["data"]["clearDeviceData"]) == [("FORBIDDEN", "deviceId")]

@@ -196,7 +196,10 @@ async def test_a_camera_jpeg_with_a_multi_picture_index_is_a_jpeg(gql, client, s
     source = io.BytesIO()
     first = Image.new("RGB", (40, 30), "red")
     first.save(
-        source, format="MPO", save_all=True, append_images=[Image.new("RGB", (40, 30))],
+        source,
+        format="MPO",
+        save_all=True,
+        append_images=[Image.new("RGB", (40, 30))],
         exif=gps_exif().tobytes(),
     )
     with Image.open(io.BytesIO(source.getvalue())) as check:
@@ -300,8 +303,13 @@ def _with_metadata(fmt: str) -> bytes:
         info.add_itxt("XML:com.adobe.xmp", "SECRET-XMP")
         image.save(out, format="PNG", pnginfo=info, icc_profile=icc)
     elif fmt == "JPEG":
-        image.save(out, format="JPEG", comment=b"SECRET-TEXT", icc_profile=icc,
-                   xmp=b"<x:xmpmeta>SECRET-XMP</x:xmpmeta>")
+        image.save(
+            out,
+            format="JPEG",
+            comment=b"SECRET-TEXT",
+            icc_profile=icc,
+            xmp=b"<x:xmpmeta>SECRET-XMP</x:xmpmeta>",
+        )
     else:
         image.save(out, format="WEBP", icc_profile=icc, xmp=b"SECRET-XMP SECRET-TEXT")
     return out.getvalue()
@@ -352,9 +360,9 @@ def _broken_exif(fmt: str) -> bytes:
         at = data.index(b"eXIf")
         length = struct.unpack(">I", data[at - 4 : at])[0]
         chunk = data[at : at + 4 + length]
-        data = data[: at + 4 + length] + struct.pack(">I", zlib.crc32(chunk)) + data[
-            at + 8 + length :
-        ]
+        data = (
+            data[: at + 4 + length] + struct.pack(">I", zlib.crc32(chunk)) + data[at + 8 + length :]
+        )
     return data
 
 

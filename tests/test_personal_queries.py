@@ -23,18 +23,26 @@ THREADS = "{ viewer { supportThreads(first: 50) { edges { node { id messages { b
 async def fill(account_id: int, items: int) -> None:
     """``items`` favorites, and ``items`` feedback with two pictures each."""
     await Favorite.bulk_create(
-        [Favorite(account_id=account_id, item_type="product", item_id=f"p{i}")
-         for i in range(items)]
+        [
+            Favorite(account_id=account_id, item_type="product", item_id=f"p{i}")
+            for i in range(items)
+        ]
     )
     for i in range(items):
-        item = await Feedback.create(author_id=account_id, kind="FEEDBACK", subject="s",
-                                     body=f"b{i}")
+        item = await Feedback.create(
+            author_id=account_id, kind="FEEDBACK", subject="s", body=f"b{i}"
+        )
         for _ in range(2):
             picture_id = uuid.uuid4()
             await Picture.create(
-                id=picture_id, owner_id=account_id, feedback_id=item.id,
+                id=picture_id,
+                owner_id=account_id,
+                feedback_id=item.id,
                 storage_key=f"pictures/{picture_id.hex[:2]}/{picture_id.hex}",
-                content_type="image/png", width=1, height=1, size=1,
+                content_type="image/png",
+                width=1,
+                height=1,
+                size=1,
             )
 
 

@@ -46,8 +46,9 @@ async def my_threads(gql, token):
 
 async def test_contact_support_opens_a_thread_with_the_first_message(gql):
     alice = await register(gql, "alice")
-    opened = await thread(gql, alice.token, subject=" Late order ", message="Hello\nthere",
-                          orderRef="ORD-42")
+    opened = await thread(
+        gql, alice.token, subject=" Late order ", message="Hello\nthere", orderRef="ORD-42"
+    )
     assert opened["subject"] == "Late order"
     assert opened["orderRef"] == "ORD-42"
     assert opened["status"] == "OPEN"
@@ -92,7 +93,9 @@ async def test_the_customer_replies_and_reads_the_whole_correspondence(gql):
     threads = await my_threads(gql, alice.token)
     assert [t["id"] for t in threads] == [opened["id"]]
     assert [(m["fromStaff"], m["body"]) for m in threads[0]["messages"]] == [
-        (False, "It is late."), (True, "Which order?"), (False, "ORD-42"),
+        (False, "It is late."),
+        (True, "Which order?"),
+        (False, "ORD-42"),
     ]
 
 
@@ -149,8 +152,9 @@ async def test_the_queue_shows_unassigned_open_threads_by_subject_only(gql):
 async def test_the_queue_type_has_no_messages_or_customer(gql):
     staff = await register(gql, "staffer", role=Role.SUPPORT)
     for field in ("messages { body }", "orderRef", "account { id }"):
-        body = await gql(f"{{ supportQueue {{ id {field} }} }}", token=staff.token,
-                         expect_errors=True)
+        body = await gql(
+            f"{{ supportQueue {{ id {field} }} }}", token=staff.token, expect_errors=True
+        )
         assert "errors" in body
 
 

@@ -38,43 +38,116 @@ DEL = "\x7f"
 C1 = "\x85"
 
 CASES = [
-    ("addFavorite", ADD_FAVORITE, {"itemType": "t", "itemId": "i", "note": "a" + SURROGATE},
-     "note", Favorite),
-    ("addFavorite", ADD_FAVORITE, {"itemType": "t", "itemId": "i" + SURROGATE}, "itemId",
-     Favorite),
+    (
+        "addFavorite",
+        ADD_FAVORITE,
+        {"itemType": "t", "itemId": "i", "note": "a" + SURROGATE},
+        "note",
+        Favorite,
+    ),
+    ("addFavorite", ADD_FAVORITE, {"itemType": "t", "itemId": "i" + SURROGATE}, "itemId", Favorite),
     ("addFavorite", ADD_FAVORITE, {"itemType": "t" + DEL, "itemId": "i"}, "itemType", Favorite),
-    ("submitFeedback", SUBMIT_FEEDBACK,
-     {"kind": "FEEDBACK", "subject": "s", "body": "b" + SURROGATE}, "body", Feedback),
-    ("submitFeedback", SUBMIT_FEEDBACK,
-     {"kind": "FEEDBACK", "subject": "s" + C1 + "t", "body": "b"}, "subject", Feedback),
-    ("submitFeedback", SUBMIT_FEEDBACK,
-     {"kind": "FEEDBACK", "subject": "s", "body": "b" + NUL}, "body", Feedback),
-    ("contactSupport", CONTACT_SUPPORT, {"subject": "s", "message": "m" + SURROGATE},
-     "message", SupportThread),
-    ("contactSupport", CONTACT_SUPPORT, {"subject": "s" + SURROGATE, "message": "m"},
-     "subject", SupportThread),
-    ("contactSupport", CONTACT_SUPPORT, {"subject": "s", "message": "m", "orderRef": DEL},
-     "orderRef", SupportThread),
+    (
+        "submitFeedback",
+        SUBMIT_FEEDBACK,
+        {"kind": "FEEDBACK", "subject": "s", "body": "b" + SURROGATE},
+        "body",
+        Feedback,
+    ),
+    (
+        "submitFeedback",
+        SUBMIT_FEEDBACK,
+        {"kind": "FEEDBACK", "subject": "s" + C1 + "t", "body": "b"},
+        "subject",
+        Feedback,
+    ),
+    (
+        "submitFeedback",
+        SUBMIT_FEEDBACK,
+        {"kind": "FEEDBACK", "subject": "s", "body": "b" + NUL},
+        "body",
+        Feedback,
+    ),
+    (
+        "contactSupport",
+        CONTACT_SUPPORT,
+        {"subject": "s", "message": "m" + SURROGATE},
+        "message",
+        SupportThread,
+    ),
+    (
+        "contactSupport",
+        CONTACT_SUPPORT,
+        {"subject": "s" + SURROGATE, "message": "m"},
+        "subject",
+        SupportThread,
+    ),
+    (
+        "contactSupport",
+        CONTACT_SUPPORT,
+        {"subject": "s", "message": "m", "orderRef": DEL},
+        "orderRef",
+        SupportThread,
+    ),
     ("reportError", REPORT_ERROR, {"message": "m" + SURROGATE}, "message", ErrorReport),
     ("reportError", REPORT_ERROR, {"message": "a" + NUL + "b"}, "message", ErrorReport),
-    ("reportError", REPORT_ERROR, {"message": "m", "stack": "at x" + NUL}, "stack",
-     ErrorReport),
-    ("reportError", REPORT_ERROR, {"message": "m", "appVersion": "1" + SURROGATE},
-     "appVersion", ErrorReport),
-    ("reportError", REPORT_ERROR, {"message": "m", "deviceConfig": {"k": NUL}},
-     "deviceConfig", ErrorReport),
-    ("reportError", REPORT_ERROR, {"message": "m", "deviceConfig": {"k" + NUL: 1}},
-     "deviceConfig", ErrorReport),
-    ("reportError", REPORT_ERROR, {"message": "m", "deviceConfig": {"k": [SURROGATE]}},
-     "deviceConfig", ErrorReport),
-    ("reportError", REPORT_ERROR, {"message": "m", "deviceConfig": {"k": float("nan")}},
-     "deviceConfig", ErrorReport),
-    ("reportError", REPORT_ERROR, {"message": "m", "deviceConfig": {"k": float("inf")}},
-     "deviceConfig", ErrorReport),
-    ("registerDevice", REGISTER_DEVICE, {"deviceId": "device-0001-abc", "model": SURROGATE},
-     "model", Device),
-    ("registerDevice", REGISTER_DEVICE, {"deviceId": "device-0001-abc", "platform": DEL},
-     "platform", Device),
+    ("reportError", REPORT_ERROR, {"message": "m", "stack": "at x" + NUL}, "stack", ErrorReport),
+    (
+        "reportError",
+        REPORT_ERROR,
+        {"message": "m", "appVersion": "1" + SURROGATE},
+        "appVersion",
+        ErrorReport,
+    ),
+    (
+        "reportError",
+        REPORT_ERROR,
+        {"message": "m", "deviceConfig": {"k": NUL}},
+        "deviceConfig",
+        ErrorReport,
+    ),
+    (
+        "reportError",
+        REPORT_ERROR,
+        {"message": "m", "deviceConfig": {"k" + NUL: 1}},
+        "deviceConfig",
+        ErrorReport,
+    ),
+    (
+        "reportError",
+        REPORT_ERROR,
+        {"message": "m", "deviceConfig": {"k": [SURROGATE]}},
+        "deviceConfig",
+        ErrorReport,
+    ),
+    (
+        "reportError",
+        REPORT_ERROR,
+        {"message": "m", "deviceConfig": {"k": float("nan")}},
+        "deviceConfig",
+        ErrorReport,
+    ),
+    (
+        "reportError",
+        REPORT_ERROR,
+        {"message": "m", "deviceConfig": {"k": float("inf")}},
+        "deviceConfig",
+        ErrorReport,
+    ),
+    (
+        "registerDevice",
+        REGISTER_DEVICE,
+        {"deviceId": "device-0001-abc", "model": SURROGATE},
+        "model",
+        Device,
+    ),
+    (
+        "registerDevice",
+        REGISTER_DEVICE,
+        {"deviceId": "device-0001-abc", "platform": DEL},
+        "platform",
+        Device,
+    ),
 ]
 
 
@@ -92,8 +165,7 @@ async def test_unstorable_text_is_invalid(gql, client, operation, document, give
         ("recordSearch", RECORD_SEARCH, {"keywords": "k" + SURROGATE}, "keywords"),
         ("recordSearch", RECORD_SEARCH, {"keywords": "k" + NUL}, "keywords"),
         ("recordClick", RECORD_CLICK, {"link": "https://e.example/" + SURROGATE}, "link"),
-        ("recordClick", RECORD_CLICK, {"link": "https://e.example/a\r\nSet-Cookie: x=1"},
-         "link"),
+        ("recordClick", RECORD_CLICK, {"link": "https://e.example/a\r\nSet-Cookie: x=1"}, "link"),
         ("recordClick", RECORD_CLICK, {"link": "http://[::1"}, "link"),
         ("recordClick", RECORD_CLICK, {"link": "https://[not-an-ip]/"}, "link"),
     ],
@@ -110,8 +182,9 @@ async def test_unstorable_activity_is_invalid(gql, client, operation, document, 
 async def test_an_ipv6_link_is_fine(gql, client):
     alice = await register(gql, "alice")
     await decide_activity_log(gql, True, token=alice.token)
-    body = await raw_gql(client, RECORD_CLICK, {"input": {"link": "http://[2001:db8::1]/x"}},
-                         token=alice.token)
+    body = await raw_gql(
+        client, RECORD_CLICK, {"input": {"link": "http://[2001:db8::1]/x"}}, token=alice.token
+    )
     assert body["data"]["recordClick"] == {"recorded": True, "errors": []}
 
 
@@ -119,16 +192,25 @@ async def test_emoji_and_non_latin_text_are_fine(gql, client):
     alice = await register(gql, "alice")
     text = "Très bien 👩‍💻 — 很好 ✓"
     body = await raw_gql(
-        client, SUBMIT_FEEDBACK,
+        client,
+        SUBMIT_FEEDBACK,
         {"input": {"kind": "COMMENT", "subject": "产品-1", "body": text + "\n\tok"}},
         token=alice.token,
     )
     assert body["data"]["submitFeedback"]["errors"] == []
     assert (await Feedback.get()).body == text + "\n\tok"
-    body = await raw_gql(client, REPORT_ERROR,
-                         {"input": {"message": text, "stack": "a\r\n\tb",
-                                    "deviceConfig": {"名前": text, "n": 1.5, "k": None}}},
-                         token=alice.token)
+    body = await raw_gql(
+        client,
+        REPORT_ERROR,
+        {
+            "input": {
+                "message": text,
+                "stack": "a\r\n\tb",
+                "deviceConfig": {"名前": text, "n": 1.5, "k": None},
+            }
+        },
+        token=alice.token,
+    )
     assert body["data"]["reportError"]["errors"] == []
     assert (await ErrorReport.get()).device_config == {"名前": text, "n": 1.5, "k": None}
 
@@ -155,9 +237,12 @@ async def operator(gql):
     ],
 )
 async def test_questionnaire_definitions_are_validated(gql, client, operator, title, questions):
-    body = await raw_gql(client, DEFINE_QUESTIONNAIRE,
-                         {"input": {"title": title, "questions": questions}},
-                         token=operator.token)
+    body = await raw_gql(
+        client,
+        DEFINE_QUESTIONNAIRE,
+        {"input": {"title": title, "questions": questions}},
+        token=operator.token,
+    )
     result = body["data"]["defineQuestionnaire"]
     assert [code for code, _ in codes(result)] == ["INVALID"]
     assert codes(result)[0][1] in ("title", "questions")
@@ -171,13 +256,19 @@ async def test_questionnaire_definitions_are_validated(gql, client, operator, ti
 )
 async def test_answers_that_cannot_be_stored_are_invalid(gql, client, operator, answers):
     alice = await register(gql, "alice")
-    made = await raw_gql(client, DEFINE_QUESTIONNAIRE,
-                         {"input": {"title": "t", "questions": [{"id": "q1", "text": "x"}]}},
-                         token=operator.token)
+    made = await raw_gql(
+        client,
+        DEFINE_QUESTIONNAIRE,
+        {"input": {"title": "t", "questions": [{"id": "q1", "text": "x"}]}},
+        token=operator.token,
+    )
     questionnaire_id = made["data"]["defineQuestionnaire"]["questionnaire"]["id"]
-    body = await raw_gql(client, ANSWER_QUESTIONNAIRE,
-                         {"input": {"questionnaireId": questionnaire_id, "answers": answers}},
-                         token=alice.token)
+    body = await raw_gql(
+        client,
+        ANSWER_QUESTIONNAIRE,
+        {"input": {"questionnaireId": questionnaire_id, "answers": answers}},
+        token=alice.token,
+    )
     assert codes(body["data"]["answerQuestionnaire"]) == [("INVALID", "answers")]
     assert await QuestionnaireAnswer.all().count() == 0
 
@@ -215,7 +306,8 @@ async def test_deeply_nested_device_config_is_invalid(gql, client, depth):
         '"deviceConfig": ' + _nested(depth) + "}}}"
     )
     response = await client.post(
-        "/graphql", content=body,
+        "/graphql",
+        content=body,
         headers={"content-type": "application/json", "authorization": f"Bearer {alice.token}"},
     )
     assert response.status_code in (200, 400), response.text
@@ -223,8 +315,10 @@ async def test_deeply_nested_device_config_is_invalid(gql, client, depth):
     if response.status_code == 200 and result.get("data"):
         assert codes(result["data"]["reportError"]) == [("INVALID", "deviceConfig")]
     else:  # refused by the JSON parser itself: still the client's error, not ours
-        assert all(e.get("extensions", {}).get("code") != "INTERNAL_SERVER_ERROR"
-                   for e in result.get("errors", []))
+        assert all(
+            e.get("extensions", {}).get("code") != "INTERNAL_SERVER_ERROR"
+            for e in result.get("errors", [])
+        )
     assert await ErrorReport.all().count() == 0
 
 
@@ -233,23 +327,29 @@ async def test_nesting_up_to_the_limit_is_fine(gql, client):
     config: object = 1
     for _ in range(32):
         config = {"a": config}
-    body = await raw_gql(client, REPORT_ERROR, {"input": {"message": "m", "deviceConfig": config}},
-                         token=alice.token)
+    body = await raw_gql(
+        client, REPORT_ERROR, {"input": {"message": "m", "deviceConfig": config}}, token=alice.token
+    )
     assert body["data"]["reportError"]["errors"] == []
 
 
 @pytest.mark.parametrize("depth", [17, 500])
 async def test_deeply_nested_answers_are_invalid(gql, client, operator, depth):
     alice = await register(gql, "alice")
-    made = await raw_gql(client, DEFINE_QUESTIONNAIRE,
-                         {"input": {"title": "t", "questions": [{"id": "q1", "text": "x"}]}},
-                         token=operator.token)
+    made = await raw_gql(
+        client,
+        DEFINE_QUESTIONNAIRE,
+        {"input": {"title": "t", "questions": [{"id": "q1", "text": "x"}]}},
+        token=operator.token,
+    )
     questionnaire_id = made["data"]["defineQuestionnaire"]["questionnaire"]["id"]
     answers: object = 1
     for _ in range(depth - 1):
         answers = {"a": answers}
-    body = await raw_gql(client, ANSWER_QUESTIONNAIRE,
-                         {"input": {"questionnaireId": questionnaire_id,
-                                    "answers": {"q1": answers}}},
-                         token=alice.token)
+    body = await raw_gql(
+        client,
+        ANSWER_QUESTIONNAIRE,
+        {"input": {"questionnaireId": questionnaire_id, "answers": {"q1": answers}}},
+        token=alice.token,
+    )
     assert codes(body["data"]["answerQuestionnaire"]) == [("INVALID", "answers")]

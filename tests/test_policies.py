@@ -29,8 +29,13 @@ async def test_publish_with_text_computes_its_sha256(gql):
     text = "We use your data only for the purposes stated here. Été, naïve: UTF-8."
     effective = utcnow() - timedelta(minutes=1)
     policy = await published(
-        gql, staff.token, "2024-01", text=text, effective_at=effective,
-        purposes=["necessary", "analytics"], summary="  First version  ",
+        gql,
+        staff.token,
+        "2024-01",
+        text=text,
+        effective_at=effective,
+        purposes=["necessary", "analytics"],
+        summary="  First version  ",
     )
     assert policy["textSha256"] == hashlib.sha256(text.encode()).hexdigest()
     assert policy["url"] is None
@@ -58,8 +63,13 @@ async def test_publish_with_text_and_the_matching_hash_is_accepted(gql):
 async def test_publish_by_url_and_hash(gql):
     staff = await officer(gql)
     policy = await published(
-        gql, staff.token, "v1", url="https://example.com/privacy/v1", text_sha256=HASH.upper(),
-        material=True, categories=["SHARING_RECIPIENTS", "USER_RIGHTS"],
+        gql,
+        staff.token,
+        "v1",
+        url="https://example.com/privacy/v1",
+        text_sha256=HASH.upper(),
+        material=True,
+        categories=["SHARING_RECIPIENTS", "USER_RIGHTS"],
     )
     assert policy["url"] == "https://example.com/privacy/v1"
     assert policy["textSha256"] == HASH
@@ -98,8 +108,11 @@ async def test_publish_validation_errors(gql):
 async def test_only_staff_publish(gql):
     user = await register(gql, "alice")
     support = await register(gql, "sam", role=Role.SUPPORT)
-    for token, expected in ((user.token, "FORBIDDEN"), (support.token, "FORBIDDEN"),
-                            (None, "NOT_AUTHENTICATED")):
+    for token, expected in (
+        (user.token, "FORBIDDEN"),
+        (support.token, "FORBIDDEN"),
+        (None, "NOT_AUTHENTICATED"),
+    ):
         result = await publish(gql, token, "v1")
         assert result["policy"] is None
         assert codes(result["errors"]) == [expected]
@@ -112,7 +125,12 @@ async def test_published_versions_are_immutable(gql):
     staff = await officer(gql)
     original = await published(gql, staff.token, "v1", text="Original text.")
     again = await publish(
-        gql, staff.token, "v1", text="Rewritten text.", material=True, categories=["OTHER"],
+        gql,
+        staff.token,
+        "v1",
+        text="Rewritten text.",
+        material=True,
+        categories=["OTHER"],
         summary="Sneaky rewrite",
     )
     assert codes(again["errors"]) == ["UNIQUE"]
@@ -141,11 +159,11 @@ async def test_policies_connection_pages(gql):
     assert [e["node"]["version"] for e in first["edges"]] == ["v5", "v4"]
     assert first["pageInfo"]["hasNextPage"] is True
     assert first["pageInfo"]["endCursor"] == first["edges"][-1]["cursor"]
-    second = (await gql(POLICIES, {"first": 2, "after": first["pageInfo"]["endCursor"]}))
+    second = await gql(POLICIES, {"first": 2, "after": first["pageInfo"]["endCursor"]})
     second = second["data"]["policies"]
     assert [e["node"]["version"] for e in second["edges"]] == ["v3", "v2"]
     assert second["pageInfo"]["hasNextPage"] is True
-    last = (await gql(POLICIES, {"first": 2, "after": second["pageInfo"]["endCursor"]}))
+    last = await gql(POLICIES, {"first": 2, "after": second["pageInfo"]["endCursor"]})
     last = last["data"]["policies"]
     assert [e["node"]["version"] for e in last["edges"]] == ["v1"]
     assert last["pageInfo"]["hasNextPage"] is False

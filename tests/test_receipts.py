@@ -47,8 +47,9 @@ async def test_a_receipt_verifies_with_the_published_key(gql, client, settings):
     staff = await officer(gql)
     await published(gql, staff.token, "v1", url=POLICY_URL, text_sha256=POLICY_HASH)
     alice = await register(gql, "alice")
-    result = await set_consents(gql, {"advertising": True, "analytics": False},
-                                token=alice.token, source="ANDROID")
+    result = await set_consents(
+        gql, {"advertising": True, "analytics": False}, token=alice.token, source="ANDROID"
+    )
     granted, withdrawn = result["consents"]
 
     receipt = await _receipt(gql, granted["id"], alice.token)
@@ -86,8 +87,9 @@ async def test_a_receipt_verifies_with_the_published_key(gql, client, settings):
     assert purpose["decision"] == "granted"
     assert purpose["thirdPartyDisclosure"] is True
 
-    other = jwt.decode(await _receipt(gql, withdrawn["id"], alice.token), keys,
-                       algorithms=["ES256"]).claims
+    other = jwt.decode(
+        await _receipt(gql, withdrawn["id"], alice.token), keys, algorithms=["ES256"]
+    ).claims
     assert other["eventHash"] == withdrawn["hash"]
     assert other["services"][0]["purposes"][0]["decision"] == "withdrawn"
     assert other["consentReceiptID"] != claims["consentReceiptID"]
@@ -115,8 +117,9 @@ async def test_a_policy_published_as_text_is_named_by_its_hash(gql, client):
     body = await gql(HISTORY, {"first": 1}, token=alice.token)
     node = body["data"]["viewer"]["consentHistory"]["edges"][0]["node"]
     assert node["kind"] == "POLICY_ACCEPTED"
-    claims = jwt.decode(await _receipt(gql, node["id"], alice.token), await _keys(client),
-                        algorithms=["ES256"]).claims
+    claims = jwt.decode(
+        await _receipt(gql, node["id"], alice.token), await _keys(client), algorithms=["ES256"]
+    ).claims
     assert claims["policyHash"] == policy["textSha256"]
     assert claims["policyVersion"] == "v1"
     assert claims["services"][0]["purposes"] == []
