@@ -10,6 +10,7 @@ import contextlib
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from cross_web import HTTPException  # what Strawberry views raise for HTTP errors
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -37,12 +38,27 @@ from models.storage import LocalStorage
 
 
 class AccordGraphQL(GraphQL):
+    """Strawberry's view with orjson, which reads a 500-event sync body and writes a page of
+    results several times faster than the standard library."""
+
     def decode_json(self, data: str | bytes) -> object:
         """A body nested deeper than the parser's recursion limit is the caller's mistake."""
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            if "depth limit" in str(error):  # orjson stops at 1,024 levels
+                raise HTTPException(400, "Request body is nested too deeply") from None
+        # orjson also refuses lone surrogates ("\ud800"), which JSON allows: the standard
+        # parser reads them so that the field gets its typed error, and fails on real
+        # syntax errors (a json.JSONDecodeError, which Strawberry answers with a 400).
         try:
             return super().decode_json(data)
         except RecursionError:
             raise HTTPException(400, "Request body is nested too deeply") from None
+
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: the websocket protocol sends what this returns as a text frame.
+        return orjson.dumps(data).decode()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
