@@ -28,7 +28,7 @@ def request_bytes(method: str, path: str, headers: dict[str, str], body: object 
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
-async def _exchange(
+async def exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
 ) -> bytes:
     writer.write(request)
@@ -45,16 +45,20 @@ async def _exchange(
     return body
 
 
+async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", port)
+
+
 async def hammer(port: int, request: bytes, seconds: float, clients: int) -> float:
     """Requests per second that ``clients`` connections sustain for ``seconds``."""
     done = 0
 
     async def client() -> None:
         nonlocal done
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await connect(port)
         try:
             while time.perf_counter() < stop:
-                await _exchange(reader, writer, request)
+                await exchange(reader, writer, request)
                 done += 1
         finally:
             writer.close()
@@ -66,9 +70,9 @@ async def hammer(port: int, request: bytes, seconds: float, clients: int) -> flo
 
 
 async def fetch(port: int, request: bytes) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = await connect(port)
     try:
-        return await _exchange(reader, writer, request)
+        return await exchange(reader, writer, request)
     finally:
         writer.close()
 

@@ -19,6 +19,7 @@ deletion uses to pseudonymise a subject's whole chain.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import ipaddress
 import operator
@@ -156,7 +157,9 @@ def truncate_address(address: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
 
+@functools.lru_cache(maxsize=64)
 def _instant(moment: datetime) -> str:
+    """Cached: every event of a batch shares its server timestamp."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 

@@ -11,7 +11,15 @@ from typing import NewType
 import strawberry
 import structlog
 from graphql import GraphQLError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+)
 from strawberry.types import Info
 from tortoise.expressions import Q
 
@@ -107,12 +115,20 @@ CONSENT_SYNC_EVENT = strawberry.scalar(
 )
 
 
-def _read(raw: dict) -> decisions.Requested | decisions.Malformed:
+_SYNC_EVENTS = TypeAdapter(list[SyncEventShape])
+
+
+def _read_all(raws: list[dict]) -> list[decisions.Requested | decisions.Malformed]:
+    """Every event of a batch, validated in one pydantic call when all are well-formed;
+    otherwise one by one, so that only the malformed ones are REJECTED."""
     try:
-        event = SyncEventShape.model_validate(raw)
+        events = _SYNC_EVENTS.validate_python(raws)
     except ValidationError:
-        key = raw.get("idempotencyKey")
-        return decisions.Malformed(key[:64] if isinstance(key, str) else "")
+        return [_read(raw) for raw in raws]
+    return [_requested(event) for event in events]
+
+
+def _requested(event: SyncEventShape) -> decisions.Requested:
     return decisions.Requested(
         purpose=event.purpose,
         granted=event.granted,
@@ -121,6 +137,15 @@ def _read(raw: dict) -> decisions.Requested | decisions.Malformed:
         client_timestamp=event.client_timestamp,
         idempotency_key=event.idempotency_key,
     )
+
+
+def _read(raw: dict) -> decisions.Requested | decisions.Malformed:
+    try:
+        event = SyncEventShape.model_validate(raw)
+    except ValidationError:
+        key = raw.get("idempotencyKey")
+        return decisions.Malformed(key[:64] if isinstance(key, str) else "")
+    return _requested(event)
 
 
 @strawberry.input
@@ -384,7 +409,7 @@ class ConsentMutations:
             subject,
             info.context.settings,
             device_id=device_id,
-            requests=[_read(raw) for raw in input.events],
+            requests=_read_all(input.events),
             since=input.since,
             **_where(info),
         )
