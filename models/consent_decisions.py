@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -195,22 +196,38 @@ def _chain_tag(subject: str) -> str:
     return hashlib.sha256(subject.encode()).hexdigest()[:16]
 
 
-def encode_cursor(subject: str, seq: int) -> str:
-    """A position in one subject's chain, tagged with that chain."""
-    return base64.urlsafe_b64encode(f"seq:{seq}:{_chain_tag(subject)}".encode()).decode()
+class SyncPosition(NamedTuple):
+    """How far a client has read its subject's stream.
+
+    ``seq``: the chain position read up to. ``inner``: set while the client is part-way
+    through the history of a device linked at ``seq`` (that device's own chain, read up to
+    ``inner``); None once that history, if any, has been read in full.
+    """
+
+    seq: int
+    inner: int | None = None
 
 
-def decode_cursor(cursor: str | None, subject: str) -> int:
-    """The position a cursor names in ``subject``'s chain. A cursor of another chain (a
+def encode_cursor(subject: str, position: SyncPosition) -> str:
+    """A position in one subject's stream, tagged with that subject's chain."""
+    value = str(position.seq) if position.inner is None else f"{position.seq}.{position.inner}"
+    return base64.urlsafe_b64encode(f"seq:{value}:{_chain_tag(subject)}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None, subject: str) -> SyncPosition:
+    """The position a cursor names in ``subject``'s stream. A cursor of another chain (a
     phone that synced anonymously, then signs in and sends its old cursor again) starts
     over from the beginning rather than skip the account's first events."""
     if not cursor:
-        return 0
+        return SyncPosition(0)
     try:
         kind, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         value, _, tag = rest.partition(":")
-        if kind == "seq" and value.isdigit() and tag:
-            return int(value) if tag == _chain_tag(subject) else 0
+        seq, dot, inner = value.partition(".")
+        if kind == "seq" and seq.isdigit() and (not dot or inner.isdigit()) and tag:
+            if tag != _chain_tag(subject):
+                return SyncPosition(0)
+            return SyncPosition(int(seq), int(inner) if dot else None)
     except (ValueError, UnicodeDecodeError):
         pass
     raise DomainError(ErrorCode.INVALID, "since", "not a cursor this server issued")
@@ -254,7 +271,7 @@ async def sync(
             "events",
             f"at most {settings.consent_sync_max_events} events per call",
         )
-    since_seq = decode_cursor(since, subject)
+    position = decode_cursor(since, subject)
     catalogue = await _Catalogue.load(
         {r.policy_version for r in requests if isinstance(r, Requested)}
     )
@@ -299,31 +316,77 @@ async def sync(
             if verdict.key in seen:
                 verdict.status = "DUPLICATE"
             seen.add(verdict.key)
-    return await _since(subject, device_id, since_seq, judged, settings)
+    return await _since(subject, device_id, position, judged, settings)
 
 
 async def _since(
-    subject: str, device_id: str, since_seq: int, judged: list[Judged], settings: Settings
+    subject: str, device_id: str, since: SyncPosition, judged: list[Judged], settings: Settings
 ) -> SyncResult:
-    """The subject's events after ``since_seq`` that other devices recorded.
+    """What other devices recorded in the subject's stream after ``since``, at most
+    ``consent_sync_max_events`` of it.
+
+    The stream is the subject's chain, and where the chain records a device linked by
+    another device, that device's history from before its sign-in (its own chain, which
+    stops growing at the link) follows the link event: it is part of the account's state
+    from then on. The caller's own events, and its own history, are not sent back.
 
     The head is read first and the rows are bounded by it: a head committed at ``n`` means
     events 1..n are committed (same transaction), so nothing up to the cursor is skipped even
     when another writer commits between the two reads.
     """
-    limit = settings.consent_sync_max_events
+    page = _Page(settings.consent_sync_max_events)
     head = await ConsentChain.get_or_none(subject=subject)
-    head_seq = head.seq if head else since_seq
+    head_seq = head.seq if head else since.seq
+    position = since
+    if since.inner is not None:  # part-way through a linked device's history
+        link = await ConsentEvent.get_or_none(subject=subject, seq=since.seq)
+        if link is not None and link.device_id:
+            position = await page.expand(link, after=since.inner)
+            if position.inner is not None:
+                return SyncResult(judged, page.events, encode_cursor(subject, position), True)
+        position = SyncPosition(since.seq)
     rows = (
-        await ConsentEvent.filter(subject=subject, seq__gt=since_seq, seq__lte=head_seq)
+        await ConsentEvent.filter(subject=subject, seq__gt=position.seq, seq__lte=head_seq)
         .filter(Q(device_id__isnull=True) | ~Q(device_id=device_id))
         .order_by("seq")
-        .limit(limit + 1)
+        .limit(page.room + 1)
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    cursor_seq = rows[-1].seq if has_more else head_seq
-    return SyncResult(judged, rows, encode_cursor(subject, cursor_seq), has_more)
+    for row in rows:
+        if page.room == 0:
+            return SyncResult(judged, page.events, encode_cursor(subject, position), True)
+        page.events.append(row)
+        position = SyncPosition(row.seq)
+        if row.kind == EventKind.DEVICE_LINKED and row.device_id:
+            position = await page.expand(row, after=0)
+            if position.inner is not None:
+                return SyncResult(judged, page.events, encode_cursor(subject, position), True)
+    return SyncResult(judged, page.events, encode_cursor(subject, SyncPosition(head_seq)), False)
+
+
+class _Page:
+    """The events one sync answer carries, up to its limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.events: list[ConsentEvent] = []
+
+    @property
+    def room(self) -> int:
+        return self.limit - len(self.events)
+
+    async def expand(self, link: ConsentEvent, *, after: int) -> SyncPosition:
+        """Add the linked device's history after ``after``, as far as there is room; the
+        position reached (``inner`` None when all of it fits)."""
+        rows = (
+            await ConsentEvent.filter(subject=device_subject(link.device_id), seq__gt=after)
+            .order_by("seq")
+            .limit(self.room + 1)
+        )
+        taken = rows[: self.room]
+        self.events.extend(taken)
+        if len(rows) > len(taken):
+            return SyncPosition(link.seq, taken[-1].seq if taken else after)
+        return SyncPosition(link.seq)
 
 
 # --- linking and state ---------------------------------------------------------------------

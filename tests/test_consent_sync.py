@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from models.consent import ConsentChain, ConsentEvent, account_subject, device_subject
 from tests.consent_helpers import (
+    PASSWORD,
     SYNC,
     consents,
     event,
@@ -350,3 +351,59 @@ async def test_a_cursor_from_another_chain_starts_over(gql):
     # The account's cursor then works as usual.
     later = await sync(gql, [], device_id=PHONE, token=alice.token, since=signed_in["cursor"])
     assert later["events"] == []
+
+
+async def test_a_device_signing_in_later_brings_its_history_to_the_other_devices(app_with, gql):
+    """The tablet decided things before its first sign-in; when it signs in, that history
+    becomes the account's, and the phone's next sync carries it, after the link event."""
+    _, alice = await _setup(gql)
+    phone_first = await sync(gql, _batch(2), device_id=PHONE, token=alice.token)
+    before_sign_in = _batch(3, start=utcnow() - timedelta(minutes=30))
+    await sync(gql, before_sign_in, device_id=TABLET)  # anonymous
+    signed_in = await gql(
+        """mutation($i: LoginInput!) { login(input: $i) { token errors { code } } }""",
+        {"i": {"accountName": "alice", "password": PASSWORD, "deviceId": TABLET}},
+    )
+    tablet_token = signed_in["data"]["login"]["token"]
+    after_link = _batch(1, start=utcnow() - timedelta(minutes=5))
+    await sync(gql, after_link, device_id=TABLET, token=tablet_token)
+
+    phone = await sync(gql, [], device_id=PHONE, token=alice.token, since=phone_first["cursor"])
+    assert [(e["kind"], e["deviceId"]) for e in phone["events"]] == [
+        ("DEVICE_LINKED", TABLET),
+        *[("GRANTED" if e["granted"] else "WITHDRAWN", TABLET) for e in before_sign_in],
+        ("GRANTED" if after_link[0]["granted"] else "WITHDRAWN", TABLET),
+    ]
+    keys = [e["idempotencyKey"] for e in phone["events"]]
+    expected = [e["idempotencyKey"] for e in before_sign_in + after_link]
+    assert keys[1:] == expected
+    assert phone["hasMore"] is False
+    nothing_new = await sync(gql, [], device_id=PHONE, token=alice.token, since=phone["cursor"])
+    assert nothing_new["events"] == []
+
+    # The tablet is not sent its own history back: only what the phone recorded.
+    tablet = await sync(gql, [], device_id=TABLET, token=tablet_token)
+    assert [e["deviceId"] for e in tablet["events"]] == [PHONE, PHONE]
+
+    # Two events a page, the phone reads the same stream, each event once, including a
+    # page that ends inside the tablet's history.
+    async with app_with(consent_sync_max_events=2) as http:
+        paged, since, pages = [], phone_first["cursor"], 0
+        while True:
+            response = await http.post(
+                "/graphql",
+                json={
+                    "query": SYNC,
+                    "variables": {"input": {"deviceId": PHONE, "events": [], "since": since}},
+                },
+                headers={"authorization": f"Bearer {alice.token}"},
+            )
+            page = response.json()["data"]["syncConsents"]
+            assert len(page["events"]) <= 2
+            paged.extend(e["idempotencyKey"] for e in page["events"])
+            since, pages = page["cursor"], pages + 1
+            if not page["hasMore"]:
+                break
+    assert paged == keys
+    assert pages == 3
+    assert since == phone["cursor"]
