@@ -58,16 +58,7 @@ def connection_config(settings: Settings) -> dict[str, Any]:
     for scheme in ("postgresql://", "postgres://"):
         if url.startswith(scheme):
             url = "asyncpg://" + url.removeprefix(scheme)
-    config = expand_db_url(url)
-    # asyncpg prepares every statement, and after five runs PostgreSQL may keep one generic
-    # plan for it, costed with the statistics of that moment. Planned while a table was
-    # still small (a fresh install, or before autovacuum's next ANALYZE), a lookup by an
-    # indexed key became a sequential scan for the life of the connection: 500-event syncs
-    # slowed from 40 to 450 ms as 20,000 rows arrived. Custom plans are made with the
-    # actual values and current size, for some tens of microseconds of planning.
-    server_settings = config["credentials"].setdefault("server_settings", {})
-    server_settings.setdefault("plan_cache_mode", "force_custom_plan")
-    return config
+    return expand_db_url(url)
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:

@@ -233,6 +233,7 @@ COLUMNS = [f.name for f in dataclass_fields(EventRecord) if f.name != "id"]
 
 _COLUMN_VALUES = operator.attrgetter(*COLUMNS)
 _KIND, _SOURCE = COLUMNS.index("kind"), COLUMNS.index("source")
+_CLIENT_TIME, _SERVER_TIME = COLUMNS.index("client_timestamp"), COLUMNS.index("server_timestamp")
 
 
 def _marks(dialect: str, count: int, start: int = 1) -> str:
@@ -246,12 +247,28 @@ def _insert_sql(dialect: str) -> str:
     return f"INSERT INTO consent_event ({', '.join(COLUMNS)}) VALUES ({marks})"  # noqa: S608
 
 
-def _row_values(row: EventRecord) -> list[object]:
-    """The INSERT parameters of a record, in ``COLUMNS`` order (enums as their text)."""
-    values = list(_COLUMN_VALUES(row))
-    values[_KIND] = str(row.kind)
-    values[_SOURCE] = str(row.source)
-    return values
+@functools.lru_cache(maxsize=64)
+def _sqlite_time(moment: datetime) -> str:
+    """The batch's shared server timestamp as SQLite stores it (what sqlite3's datetime
+    adapter writes), made once."""
+    return moment.isoformat(" ")
+
+
+def _insert_values(rows: list[EventRecord], dialect: str) -> list[list[object]]:
+    """The INSERT parameters of records, in ``COLUMNS`` order: enums as their text, and on
+    SQLite timestamps as text made here rather than by sqlite3's adapter, once per row per
+    timestamp, in the thread that binds them."""
+    sqlite = dialect == "sqlite"
+    result = []
+    for row in rows:
+        values = list(_COLUMN_VALUES(row))
+        values[_KIND] = str(row.kind)
+        values[_SOURCE] = str(row.source)
+        if sqlite:
+            values[_CLIENT_TIME] = row.client_timestamp.isoformat(" ")
+            values[_SERVER_TIME] = _sqlite_time(row.server_timestamp)
+        result.append(values)
+    return result
 
 
 async def _held_keys(connection, subject: str, keys: list[str]) -> set[str]:
@@ -347,10 +364,8 @@ async def _append_once(
             seq=seq, hash=prev
         ):
             raise _ChainMoved
-        await connection.execute_many(
-            _insert_sql(connection.capabilities.dialect),
-            [_row_values(row) for row in rows],
-        )
+        dialect = connection.capabilities.dialect
+        await connection.execute_many(_insert_sql(dialect), _insert_values(rows, dialect))
         result.stored = (
             await ConsentEvent.filter(subject=subject, seq__gte=first_seq, seq__lte=seq).order_by(
                 "seq"
@@ -497,10 +512,8 @@ async def rekey_subject(subject: str) -> str | None:
             )
             record.hash = prev = chain_hash(prev, record)
             records.append(record)
-        await connection.execute_many(
-            _insert_sql(connection.capabilities.dialect),
-            [_row_values(r) for r in records],
-        )
+        dialect = connection.capabilities.dialect
+        await connection.execute_many(_insert_sql(dialect), _insert_values(records, dialect))
         await ConsentChain.create(subject=pseudonym, seq=len(records), hash=prev)
         await ConsentEvent.filter(subject=subject).delete()
         await ConsentChain.filter(subject=subject).delete()
