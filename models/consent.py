@@ -255,9 +255,9 @@ def _sqlite_time(moment: datetime) -> str:
 
 
 def _insert_values(rows: list[EventRecord], dialect: str) -> list[list[object]]:
-    """The INSERT parameters of records, in ``COLUMNS`` order: enums as their text, and on
-    SQLite timestamps as text made here rather than by sqlite3's adapter, once per row per
-    timestamp, in the thread that binds them."""
+    """The INSERT parameters of records, in ``COLUMNS`` order: enums as their text and, on
+    SQLite, timestamps as the text sqlite3's datetime adapter would write (that adapter is
+    deprecated since Python 3.12), the batch's shared server timestamp made once."""
     sqlite = dialect == "sqlite"
     result = []
     for row in rows:

@@ -325,10 +325,10 @@ async def _since(
     """What other devices recorded in the subject's stream after ``since``, at most
     ``consent_sync_max_events`` of it.
 
-    The stream is the subject's chain, and where the chain records a device linked by
-    another device, that device's history from before its sign-in (its own chain, which
-    stops growing at the link) follows the link event: it is part of the account's state
-    from then on. The caller's own events, and its own history, are not sent back.
+    The stream is the subject's chain; where the chain records that a device was linked to
+    the account, that device's history from before its sign-in (its own chain, which stops
+    growing at the link) follows the link event, as it is part of the account's state from
+    then on. The caller's own events, and its own history, are not sent back.
 
     The head is read first and the rows are bounded by it: a head committed at ``n`` means
     events 1..n are committed (same transaction), so nothing up to the cursor is skipped even
