@@ -37,6 +37,7 @@ from accord.embedded_redis import EmbeddedRedis  # noqa: E402
 from accord.logs import configure_logging  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
 from api.app import create_app  # noqa: E402
+from models.consent import COLUMNS as EVENT_COLUMNS  # noqa: E402
 from models.consent import truncate_address  # noqa: E402
 
 BATCH = 500
@@ -61,26 +62,9 @@ def batch_events(start: datetime) -> list[dict]:
     ]
 
 
-RAW_COLUMNS = [
-    "subject",
-    "seq",
-    "kind",
-    "purpose_code",
-    "policy_version",
-    "source",
-    "device_id",
-    "client_timestamp",
-    "server_timestamp",
-    "idempotency_key",
-    "user_agent",
-    "client_address",
-    "prev_hash",
-    "hash",
-]
-
-
 def raw_rows(batch: int, sqlite: bool) -> list[list]:
-    """The rows of one batch as a sync stores them, made before the clock starts."""
+    """The rows of one batch as a sync stores them (in `EVENT_COLUMNS` order), made before
+    the clock starts."""
     moment = datetime.now(UTC)
     stamp = moment.isoformat(sep=" ") if sqlite else moment
     subject = f"device:raw-{batch}-{secrets.token_hex(4)}"
@@ -100,6 +84,7 @@ def raw_rows(batch: int, sqlite: bool) -> list[list]:
             "bench",
             address,
             "0" * 64,
+            "",
             "f" * 64,
         ]
         for i in range(BATCH)
@@ -125,8 +110,8 @@ async def run_batches(http: httpx.AsyncClient, batches: int) -> tuple[float, flo
     """
     db = connections.get("default")
     sqlite = db.capabilities.dialect == "sqlite"
-    marks = ", ".join("?" if sqlite else f"${i + 1}" for i in range(len(RAW_COLUMNS)))
-    sql = f"INSERT INTO consent_event ({', '.join(RAW_COLUMNS)}) VALUES ({marks})"
+    marks = ", ".join("?" if sqlite else f"${i + 1}" for i in range(len(EVENT_COLUMNS)))
+    sql = f"INSERT INTO consent_event ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
     raw = [raw_rows(b, sqlite) for b in range(batches)]
     start = datetime.now(UTC) - timedelta(hours=1)
     device = f"bench-device-{secrets.token_hex(4)}"

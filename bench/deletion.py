@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from accord.database import apply_migrations, tortoise_config  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
 from bench.consent_sync import drop_database, postgres_database  # noqa: E402
+from models.consent import COLUMNS as EVENT_COLUMNS  # noqa: E402
 from models.deletion import run_deletion  # noqa: E402
 from models.storage import LocalStorage  # noqa: E402
 
@@ -117,8 +118,8 @@ async def add_accounts(first_id: int, count: int, rows_each: int, *, pending: bo
                     str(uuid.uuid4()),
                     "",
                     "",
-                    "",
                     "0" * 64,
+                    "",
                     "f" * 64,
                 ]
             )
@@ -165,23 +166,7 @@ async def add_accounts(first_id: int, count: int, rows_each: int, *, pending: bo
     )
     await insert(
         "consent_event",
-        [
-            "subject",
-            "seq",
-            "kind",
-            "purpose_code",
-            "policy_version",
-            "source",
-            "device_id",
-            "client_timestamp",
-            "server_timestamp",
-            "idempotency_key",
-            "user_agent",
-            "client_address",
-            "detail",
-            "prev_hash",
-            "hash",
-        ],
+        EVENT_COLUMNS,  # subject ... client_address, prev_hash, detail, hash
         events,
     )
     await insert(

@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import timedelta
 
 from models.consent import ConsentChain, ConsentEvent, account_subject, device_subject
+from tests.conftest import GraphQL
 from tests.consent_helpers import (
     PASSWORD,
     SYNC,
@@ -201,15 +202,7 @@ async def test_since_pages_with_has_more(app_with, gql):
     async with app_with(consent_sync_max_events=5) as http:
 
         async def tablet_sync(since):
-            response = await http.post(
-                "/graphql",
-                json={
-                    "query": SYNC,
-                    "variables": {"input": {"deviceId": TABLET, "events": [], "since": since}},
-                },
-                headers={"authorization": f"Bearer {alice.token}"},
-            )
-            return response.json()["data"]["syncConsents"]
+            return await sync(GraphQL(http), [], device_id=TABLET, token=alice.token, since=since)
 
         seen, since, pages = [], None, 0
         while True:
@@ -390,15 +383,7 @@ async def test_a_device_signing_in_later_brings_its_history_to_the_other_devices
     async with app_with(consent_sync_max_events=2) as http:
         paged, since, pages = [], phone_first["cursor"], 0
         while True:
-            response = await http.post(
-                "/graphql",
-                json={
-                    "query": SYNC,
-                    "variables": {"input": {"deviceId": PHONE, "events": [], "since": since}},
-                },
-                headers={"authorization": f"Bearer {alice.token}"},
-            )
-            page = response.json()["data"]["syncConsents"]
+            page = await sync(GraphQL(http), [], device_id=PHONE, token=alice.token, since=since)
             assert len(page["events"]) <= 2
             paged.extend(e["idempotencyKey"] for e in page["events"])
             since, pages = page["cursor"], pages + 1
