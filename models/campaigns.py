@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import Account, AccountStatus
 from models.errors import DomainError, ErrorCode
 from models.notifications import Channel, DeliveryStatus, NotificationKind
+from models.placeholders import placeholders
 from models.sessions import now
 from models.text import clean_text
 
@@ -271,7 +272,7 @@ def _insert_sql(dialect: str) -> str:
         "resent",
         "last_error",
     )
-    marks = ", ".join("?" if dialect == "sqlite" else f"${i}" for i in range(1, len(columns) + 1))
+    marks = placeholders(dialect, len(columns))
     verb = "INSERT OR IGNORE INTO" if dialect == "sqlite" else "INSERT INTO"
     tail = "" if dialect == "sqlite" else " ON CONFLICT DO NOTHING"
     return f"{verb} notification ({', '.join(columns)}) VALUES ({marks}){tail}"
@@ -351,7 +352,7 @@ def _channels_for(
 async def progress(campaign_id: int) -> dict[str, int]:
     """Messages written, delivered and failed, by one grouped count."""
     db = connections.get("default")
-    mark = "?" if db.capabilities.dialect == "sqlite" else "$1"
+    mark = placeholders(db.capabilities.dialect, 1)
     rows = await db.execute_query_dict(
         f"SELECT status, COUNT(*) AS n FROM notification WHERE campaign_id = {mark} "  # noqa: S608 - a placeholder only
         "GROUP BY status",

@@ -40,6 +40,7 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import Account
 from models.errors import DomainError, ErrorCode
+from models.placeholders import placeholders
 from models.sessions import now
 
 GENESIS = "0" * 64
@@ -236,14 +237,8 @@ _KIND, _SOURCE = COLUMNS.index("kind"), COLUMNS.index("source")
 _CLIENT_TIME, _SERVER_TIME = COLUMNS.index("client_timestamp"), COLUMNS.index("server_timestamp")
 
 
-def _marks(dialect: str, count: int, start: int = 1) -> str:
-    if dialect == "sqlite":
-        return ", ".join("?" * count)
-    return ", ".join(f"${i}" for i in range(start, start + count))
-
-
 def _insert_sql(dialect: str) -> str:
-    marks = _marks(dialect, len(COLUMNS))
+    marks = placeholders(dialect, len(COLUMNS))
     return f"INSERT INTO consent_event ({', '.join(COLUMNS)}) VALUES ({marks})"  # noqa: S608
 
 
@@ -279,8 +274,8 @@ async def _held_keys(connection, subject: str, keys: list[str]) -> set[str]:
     dialect = connection.capabilities.dialect
     sql = (
         "SELECT idempotency_key FROM consent_event "  # noqa: S608 - placeholders only
-        f"WHERE subject = {_marks(dialect, 1)} "
-        f"AND idempotency_key IN ({_marks(dialect, len(keys), start=2)})"
+        f"WHERE subject = {placeholders(dialect, 1)} "
+        f"AND idempotency_key IN ({placeholders(dialect, len(keys), start=2)})"
     )
     _, rows = await connection.execute_query(sql, [subject, *keys])
     return {row[0] for row in rows}
@@ -421,18 +416,14 @@ async def latest_decisions(subjects: list[str]) -> dict[str, ConsentEvent]:
     purposes or events there are."""
     if not subjects:
         return {}
-    marks = (
-        ["?"] * len(subjects)
-        if _dialect() == "sqlite"
-        else [f"${i}" for i in range(1, len(subjects) + 1)]
-    )
+    marks = placeholders(_dialect(), len(subjects))
     sql = f"""
         SELECT id FROM (
             SELECT id, ROW_NUMBER() OVER (
                 PARTITION BY purpose_code ORDER BY client_timestamp DESC, id DESC
             ) AS rank
             FROM consent_event
-            WHERE subject IN ({", ".join(marks)}) AND kind IN ('GRANTED', 'WITHDRAWN')
+            WHERE subject IN ({marks}) AND kind IN ('GRANTED', 'WITHDRAWN')
         ) AS ranked WHERE rank = 1
     """  # noqa: S608 - only placeholders are interpolated
     rows = await connections.get("default").execute_query_dict(sql, subjects)
