@@ -5,8 +5,8 @@
 `accord serve` answers `viewer { account fields, favorites(first: 50), feedback(first: 50) }`
 for a signed-in account with 50 favorites and 50 feedback items; a bare Starlette app over
 the same SQLite file answers the same JSON from hand-written SQL (the baseline). Both run
-as their own uvicorn process, loaded in turn by the same light clients (`bench/load.py`), the
-servers on one core and the clients on another. Prints requests/s of each, their ratio
+as their own uvicorn process, loaded in turn by the same light clients (`bench/load.py`)
+that have a core of their own. Prints requests/s of each, their ratio
 (goal >= 0.5) and the SQL queries one GraphQL request runs. Always exits 0.
 """
 
