@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from enum import StrEnum
@@ -74,6 +75,23 @@ class Account(Model):
 
 
 # --- validation: every rule raises DomainError naming the field --------------------------
+
+
+async def account_named(name: str) -> Account | None:
+    """The account with this (already normalised) name: every password login asks.
+
+    The SQL is Tortoise's own, built once per database rather than at every call (building
+    it was two thirds of the lookup's CPU); the row becomes a model as in Tortoise's own
+    select.
+    """
+    db = Account._meta.db
+    rows = await db.execute_query_dict(_account_named_sql(db.capabilities.dialect), [name, 1])
+    return Account._init_from_db(**rows[0]) if rows else None
+
+
+@functools.cache
+def _account_named_sql(dialect: str) -> str:
+    return Account.filter(account_name="").limit(1).sql()
 
 
 def _no_controls(value: str, field: str) -> None:

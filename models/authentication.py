@@ -13,6 +13,7 @@ from models.accounts import (
     Account,
     AccountStatus,
     Gender,
+    account_named,
     check_password_shape,
     clean_avatar_url,
     clean_email,
@@ -127,7 +128,7 @@ async def login(
     await limits.attempt(limit_key(account_name), client_address)
     if len(password) > 1024:
         raise refused
-    account = await Account.get_or_none(account_name=name) if name else None
+    account = await account_named(name) if name else None
     stored = account.password_hash if account else None
     if not await passwords.verify(stored, password) or account is None:
         raise refused
