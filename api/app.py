@@ -112,6 +112,7 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
                 yield
         finally:
             await app.state.queue.close()
+            await app.state.login_limits.close()
             app.state.passwords.close()
 
     return Starlette(

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import ConnectionPool
 
 from accord.settings import Settings
 from models.errors import DomainError, ErrorCode
@@ -29,11 +30,13 @@ def _storage_uri(redis_url: str) -> str:
 
 class LoginLimits:
     def __init__(self, settings: Settings, redis_url: str) -> None:
+        # Our own pool of redis-py connections (the client arq uses too: about half the CPU
+        # per command of limits' default, coredis), so that shutdown can close them.
+        self.pool = ConnectionPool.from_url(redis_url)
         self.storage = RedisStorage(
             _storage_uri(redis_url),
-            # redis-py, the client arq uses too: about half the CPU per command of the
-            # default (coredis), and one Redis client library in the process instead of two.
             implementation="redispy",
+            connection_pool=self.pool,
             key_prefix=f"{settings.redis_key_prefix}-login",
         )
         self.limiter = MovingWindowRateLimiter(self.storage)
@@ -62,3 +65,6 @@ class LoginLimits:
     async def succeeded(self, account_name: str) -> None:
         for item in self.per_account:
             await self.limiter.clear(item, "account", self._key(account_name))
+
+    async def close(self) -> None:
+        await self.pool.disconnect()
