@@ -100,6 +100,8 @@ class EmbeddedRedis:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
         self.process = None
         if self.socket.exists():
             self.socket.unlink()

@@ -31,14 +31,14 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def accord(*args: str, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "accord", *args],
-        cwd=cwd,
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "accord", *args],
+            cwd=cwd,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_ready(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
