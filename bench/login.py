@@ -10,8 +10,10 @@ responsive while it hashes). Always exits 0.
 
 Also printed: the limit when every core hashes at once (argon2id is memory-hard, and
 concurrent hashes slow each other down through the shared cache and memory bus), which is
-what a server hashing on all cores can actually reach. The clients use `bench/load.py`'s
-light HTTP client so that the load generator takes as little CPU from the hashing as it can.
+what a server hashing on all cores can actually reach, and where the server's CPU went per
+login: its event loop's thread (HTTP, GraphQL, limits, SQL, and the probe) and its other
+threads (argon2, SQLite). The clients use `bench/load.py`'s light HTTP client on uvloop so
+that the load generator takes as little CPU from the hashing as it can.
 """
 
 from __future__ import annotations
@@ -65,6 +67,29 @@ def one_hash_times(repeats: int = 20) -> list[float]:
         hasher.verify(stored, PASSWORD)
         times.append(time.perf_counter() - started)
     return times
+
+
+def thread_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds of a process's main thread (the server's event loop) and of all its other
+    threads (argon2 and SQLite), from /proc; zeros where there is none."""
+    tick = os.sysconf("SC_CLK_TCK")
+    main = rest = 0.0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return main, rest
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if int(tid) == pid:
+            main += seconds
+        else:
+            rest += seconds
+    return main, rest
 
 
 def concurrent_hash_seconds(threads: int, repeats: int = 20) -> float:
@@ -153,8 +178,10 @@ async def run(seconds: float, clients: int) -> None:
                     writer.close()
 
             started = time.perf_counter()
+            cpu_before = thread_cpu_seconds(server.pid)
             await asyncio.gather(probe(), *(client(n) for n in names))
             elapsed = time.perf_counter() - started
+            cpu_after = thread_cpu_seconds(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -176,6 +203,15 @@ async def run(seconds: float, clients: int) -> None:
     print(f"argon2_verify_ms_all_cores_busy: {concurrent_s * 1000:.1f}")
     print(f"hash_bound_all_cores_logins_per_s: {concurrent_bound:.1f}")
     print(f"login_ratio_vs_all_cores_hash_bound: {rate / concurrent_bound:.2f}")
+    if logins:
+        loop_ms, other_ms = (
+            (after - before) / logins * 1000
+            for before, after in zip(cpu_before, cpu_after, strict=True)
+        )
+        # Where a login's CPU goes: the loop (HTTP, GraphQL, limits, SQL; the probe too)
+        # and the other threads (argon2, SQLite).
+        print(f"server_loop_cpu_ms_per_login: {loop_ms:.2f}")
+        print(f"server_other_threads_cpu_ms_per_login: {other_ms:.2f}")
     print(f"probe_requests: {len(probes)}")
     print(f"probe_p50_ms: {statistics.median(probes) * 1000 if probes else float('nan'):.1f}")
     print(f"probe_p99_ms: {p99:.1f}")
