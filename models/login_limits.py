@@ -30,13 +30,17 @@ def _storage_uri(redis_url: str) -> str:
 
 class LoginLimits:
     def __init__(self, settings: Settings, redis_url: str) -> None:
-        # Our own pool of redis-py connections (the client arq uses too: about half the CPU
-        # per command of limits' default, coredis), so that shutdown can close them.
+        # redis-py, the client arq uses too: about half the CPU per command of limits'
+        # default (coredis). One connection that commands take in turn (a login sends three,
+        # each a fraction of a millisecond; password hashing caps a process far below what
+        # one connection carries) costs less per command than a pool's checkout and return.
+        # The pool is ours so that shutdown can close it.
         self.pool = ConnectionPool.from_url(redis_url)
         self.storage = RedisStorage(
             _storage_uri(redis_url),
             implementation="redispy",
             connection_pool=self.pool,
+            single_connection_client=True,
             key_prefix=f"{settings.redis_key_prefix}-login",
         )
         self.limiter = MovingWindowRateLimiter(self.storage)
@@ -67,4 +71,7 @@ class LoginLimits:
             await self.limiter.clear(item, "account", self._key(account_name))
 
     async def close(self) -> None:
+        # limits has no close of its own: the client it made over our pool holds the one
+        # connection, which goes back to the pool before the pool closes.
+        await self.storage.bridge.get_connection().aclose()
         await self.pool.disconnect()

@@ -3,6 +3,7 @@ and a request carries at most one login (aliases and JSON-array batches alike)."
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 import pytest
@@ -113,6 +114,18 @@ async def test_failed_logins_are_limited_per_account(app_with, verifications):
         assert_rate_limited(await c.login("ALICE", PASSWORD, address="192.0.2.201"))
         # Other accounts are not affected.
         assert (await c.login("bob", OTHER_PASSWORD))["errors"] == []
+
+
+async def test_guesses_sent_at_once_cannot_slip_past_the_limit(app_with, verifications):
+    # Every attempt is counted before its password is checked, so twelve guesses in flight
+    # together get exactly three verifications, from any mix of addresses.
+    async with limited(app_with, per_account="3/minute") as c:
+        payloads = await asyncio.gather(
+            *(c.login("alice", WRONG, address=f"192.0.2.{i}") for i in range(12))
+        )
+        results = sorted(codes(p)[0][0] for p in payloads)
+        assert results == ["INVALID_CREDENTIALS"] * 3 + ["RATE_LIMITED"] * 9
+        assert len(verifications) == 3
 
 
 async def test_unknown_account_names_are_limited_too(app_with):
