@@ -14,7 +14,7 @@ from tortoise import Tortoise, connections
 
 from models.accounts import Account
 from models.passwords import Passwords
-from models.sessions import Session, now
+from models.sessions import Session, hash_token, now
 from tests.accounts_api import (
     CHANGE_PASSWORD,
     LOGOUT,
@@ -351,6 +351,20 @@ async def test_viewer_lists_sessions_with_the_current_one_marked(gql):
     assert sessions[0]["createdAt"] >= sessions[1]["createdAt"]
     from_first = await viewer(gql, first["token"])
     assert [s["current"] for s in from_first["sessions"]] == [False, True]
+
+
+async def test_a_login_stores_its_session_as_the_model_reads_it(gql, settings):
+    await register(gql, "nina")
+    agent = "Browser/" + "x" * 300
+    payload = await login(gql, "nina", headers={"user-agent": agent})
+    session = await Session.get(token_hash=hash_token(payload["token"]))
+    assert session.id.version == 4
+    assert session.account_id == (await Account.get(account_name="nina")).id
+    assert session.created_at == session.authenticated_at == session.last_seen_at
+    assert session.created_at.utcoffset() == timedelta(0)
+    assert abs(session.created_at - now()) < timedelta(minutes=1)
+    assert session.expires_at == session.created_at + settings.session_absolute_timeout
+    assert session.user_agent == agent[:255]
 
 
 async def test_logout_ends_only_the_current_session(gql):
