@@ -74,9 +74,6 @@ class Account(Model):
         return self.role != Role.USER
 
 
-# --- validation: every rule raises DomainError naming the field --------------------------
-
-
 async def account_named(name: str) -> Account | None:
     """The account with this (already normalised) name: every password login asks.
 
@@ -92,6 +89,9 @@ async def account_named(name: str) -> Account | None:
 @functools.cache
 def _account_named_sql(dialect: str) -> str:
     return Account.filter(account_name="").limit(1).sql()
+
+
+# --- validation: every rule raises DomainError naming the field --------------------------
 
 
 def _no_controls(value: str, field: str) -> None:

@@ -61,14 +61,12 @@ async def open_session(account: Account, settings: Settings, user_agent: str = "
     token = secrets.token_urlsafe(TOKEN_BYTES)
     moment = now()
     expires = moment + settings.session_absolute_timeout
+    # In the order of _SESSION_COLUMNS.
+    row = [uuid.uuid4(), account.id, hash_token(token), moment, moment, moment, expires]
+    row.append(user_agent[:255])
     db = Session._meta.db
     dialect = db.capabilities.dialect
-    values: list[object] = [uuid.uuid4(), account.id, hash_token(token), moment, moment, moment]
-    values += [expires, user_agent[:255]]
-    if dialect == "sqlite":  # as Tortoise writes them there
-        values[0] = str(values[0])
-        values[3:7] = [moment.isoformat(" ")] * 3 + [expires.isoformat(" ")]
-    await db.execute_insert(_open_session_sql(dialect), values)
+    await db.execute_insert(_open_session_sql(dialect), _as_stored(row, dialect))
     return token
 
 
@@ -85,10 +83,22 @@ _SESSION_COLUMNS = (
 )
 
 
+def _as_stored(values: list[object], dialect: str) -> list[object]:
+    """UUIDs and datetimes as text on SQLite, as Tortoise writes them there (and as
+    sqlite3's deprecated datetime adapter did); other databases take them as they are."""
+    if dialect != "sqlite":
+        return values
+    return [
+        str(v) if isinstance(v, uuid.UUID) else v.isoformat(" ") if isinstance(v, datetime) else v
+        for v in values
+    ]
+
+
 @functools.cache
 def _open_session_sql(dialect: str) -> str:
     marks = placeholders(dialect, len(_SESSION_COLUMNS))
-    return f"INSERT INTO session ({', '.join(_SESSION_COLUMNS)}) VALUES ({marks})"  # noqa: S608
+    columns = ", ".join(_SESSION_COLUMNS)
+    return f'INSERT INTO "session" ({columns}) VALUES ({marks})'  # noqa: S608
 
 
 async def session_for_token(token: str, settings: Settings) -> Session | None:
