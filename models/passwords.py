@@ -4,6 +4,8 @@ argon2-cffi releases the GIL while it hashes, so a thread pool with one thread p
 uses every core without blocking the loop. The pool's threads run at a lower CPU priority
 than the loop: in a login flood every core is hashing, and the loop would otherwise wait
 behind the hashes for a turn on a core (a health probe then waited up to 12 ms for it).
+The other side of it: a busy process at normal priority on the same cores (a worker beside
+the API, as in ``accord dev``) comes first too; ``ACCORD_PASSWORD_HASH_NICE=0`` turns it off.
 
 An unknown account name is checked against a dummy hash of the same cost, so "no such
 account" and "wrong password" take the same time.
