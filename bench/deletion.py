@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from accord.settings import load_settings  # noqa: E402
 from bench.consent_sync import drop_database, postgres_database  # noqa: E402
 from models.consent import COLUMNS as EVENT_COLUMNS  # noqa: E402
 from models.deletion import run_deletion  # noqa: E402
+from models.sessions import COLUMNS as SESSION_COLUMNS  # noqa: E402
 from models.storage import LocalStorage  # noqa: E402
 
 SMALL = 1_000
@@ -48,7 +50,7 @@ def _marks(dialect: str, count: int) -> str:
     return ", ".join("?" if dialect == "sqlite" else f"${i}" for i in range(1, count + 1))
 
 
-async def insert(table: str, columns: list[str], rows: list[list]) -> None:
+async def insert(table: str, columns: Sequence[str], rows: list[list]) -> None:
     if not rows:
         return
     db = connections.get("default")
@@ -192,20 +194,7 @@ async def add_accounts(first_id: int, count: int, rows_each: int, *, pending: bo
         ],
         notes,
     )
-    await insert(
-        "session",
-        [
-            "id",
-            "account_id",
-            "token_hash",
-            "created_at",
-            "authenticated_at",
-            "last_seen_at",
-            "expires_at",
-            "user_agent",
-        ],
-        sessions,
-    )
+    await insert("session", SESSION_COLUMNS, sessions)
     if pending:
         await insert(
             "deletion_request",

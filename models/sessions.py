@@ -61,7 +61,7 @@ async def open_session(account: Account, settings: Settings, user_agent: str = "
     token = secrets.token_urlsafe(TOKEN_BYTES)
     moment = now()
     expires = moment + settings.session_absolute_timeout
-    # In the order of _SESSION_COLUMNS.
+    # In the order of COLUMNS.
     row = [uuid.uuid4(), account.id, hash_token(token), moment, moment, moment, expires]
     row.append(user_agent[:255])
     db = Session._meta.db
@@ -70,8 +70,8 @@ async def open_session(account: Account, settings: Settings, user_agent: str = "
     return token
 
 
-#: The columns ``open_session`` writes, in order.
-_SESSION_COLUMNS = (
+#: The session table's columns, in the order ``open_session`` writes them.
+COLUMNS = (
     "id",
     "account_id",
     "token_hash",
@@ -96,8 +96,8 @@ def _as_stored(values: list[object], dialect: str) -> list[object]:
 
 @functools.cache
 def _open_session_sql(dialect: str) -> str:
-    marks = placeholders(dialect, len(_SESSION_COLUMNS))
-    columns = ", ".join(_SESSION_COLUMNS)
+    marks = placeholders(dialect, len(COLUMNS))
+    columns = ", ".join(COLUMNS)
     return f'INSERT INTO "session" ({columns}) VALUES ({marks})'  # noqa: S608
 
 
