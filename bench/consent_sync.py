@@ -39,6 +39,7 @@ from accord.settings import load_settings  # noqa: E402
 from api.app import create_app  # noqa: E402
 from models.consent import COLUMNS as EVENT_COLUMNS  # noqa: E402
 from models.consent import truncate_address  # noqa: E402
+from models.placeholders import placeholders  # noqa: E402
 
 BATCH = 500
 PURPOSES = ["personalization", "analytics", "advertising", "activity_log"]
@@ -110,7 +111,7 @@ async def run_batches(http: httpx.AsyncClient, batches: int) -> tuple[float, flo
     """
     db = connections.get("default")
     sqlite = db.capabilities.dialect == "sqlite"
-    marks = ", ".join("?" if sqlite else f"${i + 1}" for i in range(len(EVENT_COLUMNS)))
+    marks = placeholders(db.capabilities.dialect, len(EVENT_COLUMNS))
     sql = f"INSERT INTO consent_event ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
     raw = [raw_rows(b, sqlite) for b in range(batches)]
     start = datetime.now(UTC) - timedelta(hours=1)

@@ -40,14 +40,11 @@ from accord.settings import load_settings  # noqa: E402
 from bench.consent_sync import drop_database, postgres_database  # noqa: E402
 from models.consent import COLUMNS as EVENT_COLUMNS  # noqa: E402
 from models.deletion import run_deletion  # noqa: E402
+from models.placeholders import placeholders  # noqa: E402
 from models.sessions import COLUMNS as SESSION_COLUMNS  # noqa: E402
 from models.storage import LocalStorage  # noqa: E402
 
 SMALL = 1_000
-
-
-def _marks(dialect: str, count: int) -> str:
-    return ", ".join("?" if dialect == "sqlite" else f"${i}" for i in range(1, count + 1))
 
 
 async def insert(table: str, columns: Sequence[str], rows: list[list]) -> None:
@@ -56,7 +53,7 @@ async def insert(table: str, columns: Sequence[str], rows: list[list]) -> None:
     db = connections.get("default")
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) "
-        f"VALUES ({_marks(db.capabilities.dialect, len(columns))})"
+        f"VALUES ({placeholders(db.capabilities.dialect, len(columns))})"
     )
     for start in range(0, len(rows), 5000):
         async with db._in_transaction() as conn:
