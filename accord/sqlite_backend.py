@@ -51,6 +51,13 @@ def _timestamp(raw: bytes) -> datetime | str:
 sqlite3.register_converter("TIMESTAMP", _timestamp)
 
 
+def timestamp_text(moment: datetime) -> str:
+    """A datetime as TIMESTAMP columns hold it, for statements written in SQL: what Tortoise
+    and sqlite3's datetime adapter (deprecated since Python 3.12) write, and ``_timestamp``
+    reads back."""
+    return moment.isoformat(" ")
+
+
 class ImmediateSqliteClient(SqliteClient):
     def _in_transaction(self) -> TransactionContext:
         return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)

@@ -36,6 +36,7 @@ from accord.database import apply_migrations  # noqa: E402
 from accord.embedded_redis import EmbeddedRedis  # noqa: E402
 from accord.logs import configure_logging  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
+from accord.sqlite_backend import timestamp_text  # noqa: E402
 from api.app import create_app  # noqa: E402
 from models.consent import COLUMNS as EVENT_COLUMNS  # noqa: E402
 from models.consent import truncate_address  # noqa: E402
@@ -67,7 +68,7 @@ def raw_rows(batch: int, sqlite: bool) -> list[list]:
     """The rows of one batch as a sync stores them (in `EVENT_COLUMNS` order), made before
     the clock starts."""
     moment = datetime.now(UTC)
-    stamp = moment.isoformat(sep=" ") if sqlite else moment
+    stamp = timestamp_text(moment) if sqlite else moment
     subject = f"device:raw-{batch}-{secrets.token_hex(4)}"
     address = truncate_address("203.0.113.9")
     return [

@@ -38,6 +38,7 @@ from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from accord.sqlite_backend import timestamp_text
 from models.accounts import Account
 from models.errors import DomainError, ErrorCode
 from models.placeholders import placeholders
@@ -244,15 +245,14 @@ def _insert_sql(dialect: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _sqlite_time(moment: datetime) -> str:
-    """The batch's shared server timestamp as SQLite stores it (what sqlite3's datetime
-    adapter writes), made once."""
-    return moment.isoformat(" ")
+    """The batch's shared server timestamp as SQLite stores it, made once."""
+    return timestamp_text(moment)
 
 
 def _insert_values(rows: list[EventRecord], dialect: str) -> list[list[object]]:
     """The INSERT parameters of records, in ``COLUMNS`` order: enums as their text and, on
-    SQLite, timestamps as the text sqlite3's datetime adapter would write (that adapter is
-    deprecated since Python 3.12), the batch's shared server timestamp made once."""
+    SQLite, timestamps as text (``timestamp_text``), the batch's shared server timestamp
+    made once."""
     sqlite = dialect == "sqlite"
     result = []
     for row in rows:
@@ -260,7 +260,7 @@ def _insert_values(rows: list[EventRecord], dialect: str) -> list[list[object]]:
         values[_KIND] = str(row.kind)
         values[_SOURCE] = str(row.source)
         if sqlite:
-            values[_CLIENT_TIME] = row.client_timestamp.isoformat(" ")
+            values[_CLIENT_TIME] = timestamp_text(row.client_timestamp)
             values[_SERVER_TIME] = _sqlite_time(row.server_timestamp)
         result.append(values)
     return result

@@ -18,6 +18,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 
 from accord.settings import Settings
+from accord.sqlite_backend import timestamp_text
 from models.accounts import Account, AccountStatus
 from models.batches import delete_in_batches
 from models.placeholders import placeholders
@@ -84,12 +85,12 @@ COLUMNS = (
 
 
 def _as_stored(values: list[object], dialect: str) -> list[object]:
-    """UUIDs and datetimes as text on SQLite, as Tortoise writes them there (and as
-    sqlite3's deprecated datetime adapter did); other databases take them as they are."""
+    """UUIDs and datetimes as text on SQLite, as Tortoise writes them there; other
+    databases take them as they are."""
     if dialect != "sqlite":
         return values
     return [
-        str(v) if isinstance(v, uuid.UUID) else v.isoformat(" ") if isinstance(v, datetime) else v
+        str(v) if isinstance(v, uuid.UUID) else timestamp_text(v) if isinstance(v, datetime) else v
         for v in values
     ]
 
