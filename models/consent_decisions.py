@@ -335,6 +335,10 @@ async def _since(
     when another writer commits between the two reads.
     """
     page = _Page(settings.consent_sync_max_events)
+
+    def answer(position: SyncPosition, *, has_more: bool) -> SyncResult:
+        return SyncResult(judged, page.events, encode_cursor(subject, position), has_more)
+
     head = await ConsentChain.get_or_none(subject=subject)
     head_seq = head.seq if head else since.seq
     position = since
@@ -343,7 +347,7 @@ async def _since(
         if link is not None and link.device_id:
             position = await page.expand(link, after=since.inner)
             if position.inner is not None:
-                return SyncResult(judged, page.events, encode_cursor(subject, position), True)
+                return answer(position, has_more=True)
         position = SyncPosition(since.seq)
     rows = (
         await ConsentEvent.filter(subject=subject, seq__gt=position.seq, seq__lte=head_seq)
@@ -353,14 +357,14 @@ async def _since(
     )
     for row in rows:
         if page.room == 0:
-            return SyncResult(judged, page.events, encode_cursor(subject, position), True)
+            return answer(position, has_more=True)
         page.events.append(row)
         position = SyncPosition(row.seq)
         if row.kind == EventKind.DEVICE_LINKED and row.device_id:
             position = await page.expand(row, after=0)
             if position.inner is not None:
-                return SyncResult(judged, page.events, encode_cursor(subject, position), True)
-    return SyncResult(judged, page.events, encode_cursor(subject, SyncPosition(head_seq)), False)
+                return answer(position, has_more=True)
+    return answer(SyncPosition(head_seq), has_more=False)
 
 
 class _Page:
