@@ -28,6 +28,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.pyutils import Path
+from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 _LEAF, _OBJECT, _LIST, _TYPENAME = 0, 1, 2, 3
@@ -51,7 +52,7 @@ class _Step(NamedTuple):
 
 def _is_plain_resolver(resolve: Any) -> bool:
     """Strawberry marks the resolver of a field that only reads an attribute."""
-    return resolve is not None and getattr(resolve, "_is_default", False)
+    return resolve is not None and is_default_resolver(resolve)
 
 
 class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
