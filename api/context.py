@@ -12,7 +12,7 @@ from accord.settings import Settings
 from api.consent.loaders import ConsentLoaders
 from api.personal.loaders import PersonalLoaders
 from models.accounts import Account, Role
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError, SharedErrorCode
 from models.login_limits import LoginLimits
 from models.passwords import Passwords
 from models.queue import Broadcast, JobStats, Queue
@@ -83,7 +83,7 @@ class Context:
     async def require_session(self) -> Session:
         session = await self.session()
         if session is None:
-            raise DomainError(ErrorCode.NOT_AUTHENTICATED, None, "sign in first")
+            raise DomainError(SharedErrorCode.NOT_AUTHENTICATED, None, "sign in first")
         return session
 
     async def require_viewer(self) -> Account:
@@ -92,7 +92,7 @@ class Context:
     async def require_role(self, *roles: Role) -> Account:
         account = await self.require_viewer()
         if account.role != Role.ADMIN and account.role not in roles:
-            raise DomainError(ErrorCode.FORBIDDEN, None, "your role may not do this")
+            raise DomainError(SharedErrorCode.FORBIDDEN, None, "your role may not do this")
         return account
 
     async def reauthenticate(

@@ -9,14 +9,30 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import Any, Protocol, TypeVar, get_type_hints
 
+import structlog
 from strawberry.types import Info
 
 from models.accounts import Role
-from models.errors import DomainError, DomainErrors
+from models.errors import FALLBACK_CODE, DomainError, DomainErrors
 
 P = TypeVar("P")
+C = TypeVar("C", bound=StrEnum)
+
+log = structlog.get_logger("accord.graphql")
+
+
+def error_code(enum: type[C], code: StrEnum | str) -> C:
+    """A rule's code as this payload's enum. A code the enum lacks is a bug
+    (``tests/test_error_codes.py`` looks for them): it is logged and answered with
+    ``FALLBACK_CODE`` and the rule's own message, never turned into an internal error."""
+    try:
+        return enum(str(code))
+    except ValueError:
+        log.error("error code missing from the payload's enum", code=str(code), enum=enum.__name__)
+        return enum(FALLBACK_CODE)
 
 
 class ErrorType(Protocol):

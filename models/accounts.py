@@ -13,7 +13,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from models.errors import DomainError, ErrorCode
+from models.account_errors import AccountErrorCode
+from models.errors import DomainError
 
 ACCOUNT_NAME_RE = re.compile(r"[a-z0-9._-]{3,32}")
 NICKNAME_MAX = 32
@@ -96,17 +97,17 @@ def _account_named_sql(dialect: str) -> str:
 
 def _no_controls(value: str, field: str) -> None:
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in value):
-        raise DomainError(ErrorCode.INVALID, field, "must not contain control characters")
+        raise DomainError(AccountErrorCode.INVALID, field, "must not contain control characters")
 
 
 def normalize_account_name(raw: str, field: str = "accountName") -> str:
     """NFKC, lower-case, then 3-32 characters of ``[a-z0-9._-]``."""
     if len(raw) > 256:
-        raise DomainError(ErrorCode.INVALID, field, "is too long")
+        raise DomainError(AccountErrorCode.INVALID, field, "is too long")
     name = unicodedata.normalize("NFKC", raw).strip().lower()
     if not ACCOUNT_NAME_RE.fullmatch(name):
         raise DomainError(
-            ErrorCode.INVALID, field, "must be 3-32 characters of a-z, 0-9, '.', '_' or '-'"
+            AccountErrorCode.INVALID, field, "must be 3-32 characters of a-z, 0-9, '.', '_' or '-'"
         )
     return name
 
@@ -114,7 +115,7 @@ def normalize_account_name(raw: str, field: str = "accountName") -> str:
 def clean_nickname(raw: str, field: str = "nickname") -> str:
     value = unicodedata.normalize("NFC", raw).strip()
     if not 1 <= len(value) <= NICKNAME_MAX:
-        raise DomainError(ErrorCode.INVALID, field, f"must be 1-{NICKNAME_MAX} characters")
+        raise DomainError(AccountErrorCode.INVALID, field, f"must be 1-{NICKNAME_MAX} characters")
     _no_controls(value, field)
     return value
 
@@ -122,7 +123,9 @@ def clean_nickname(raw: str, field: str = "nickname") -> str:
 def clean_signature(raw: str, field: str = "signature") -> str:
     value = unicodedata.normalize("NFC", raw).strip()
     if len(value) > SIGNATURE_MAX:
-        raise DomainError(ErrorCode.INVALID, field, f"must be at most {SIGNATURE_MAX} characters")
+        raise DomainError(
+            AccountErrorCode.INVALID, field, f"must be at most {SIGNATURE_MAX} characters"
+        )
     _no_controls(value, field)  # the issue: "no control characters", newlines included
     return value
 
@@ -131,13 +134,15 @@ def clean_avatar_url(raw: str | None, field: str = "avatarUrl") -> str | None:
     if raw is None or raw == "":
         return None
     if len(raw) > AVATAR_URL_MAX:
-        raise DomainError(ErrorCode.INVALID, field, f"must be at most {AVATAR_URL_MAX} characters")
+        raise DomainError(
+            AccountErrorCode.INVALID, field, f"must be at most {AVATAR_URL_MAX} characters"
+        )
     try:
         parts = urlsplit(raw)
     except ValueError:
         parts = None
     if parts is None or parts.scheme != "https" or not parts.hostname:
-        raise DomainError(ErrorCode.INVALID, field, "must be an https URL")
+        raise DomainError(AccountErrorCode.INVALID, field, "must be an https URL")
     _no_controls(raw, field)
     return raw
 
@@ -147,7 +152,7 @@ def clean_region(raw: str | None, field: str = "region") -> str | None:
         return None
     code = raw.strip().upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        raise DomainError(ErrorCode.INVALID, field, "must be an ISO 3166-1 alpha-2 code")
+        raise DomainError(AccountErrorCode.INVALID, field, "must be an ISO 3166-1 alpha-2 code")
     return code
 
 
@@ -155,10 +160,10 @@ def check_password_shape(password: str, account_name: str | None, field: str = "
     """Length and not-the-name; strength (zxcvbn) is checked in ``models.passwords``."""
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise DomainError(
-            ErrorCode.INVALID, field, f"must be {PASSWORD_MIN}-{PASSWORD_MAX} characters"
+            AccountErrorCode.INVALID, field, f"must be {PASSWORD_MIN}-{PASSWORD_MAX} characters"
         )
     if account_name and _folded(password) == _folded(account_name):
-        raise DomainError(ErrorCode.WEAK_PASSWORD, field, "must not be the account name")
+        raise DomainError(AccountErrorCode.WEAK_PASSWORD, field, "must not be the account name")
 
 
 def _folded(value: str) -> str:
@@ -175,7 +180,7 @@ def clean_email(raw: str | None, field: str = "email") -> str | None:
         return None
     value = raw.strip()
     if len(value) > 254 or not EMAIL_RE.fullmatch(value):
-        raise DomainError(ErrorCode.INVALID, field, "must be an e-mail address")
+        raise DomainError(AccountErrorCode.INVALID, field, "must be an e-mail address")
     return value
 
 
@@ -185,5 +190,7 @@ def clean_phone(raw: str | None, field: str = "phone") -> str | None:
         return None
     value = "".join(raw.split())
     if not PHONE_RE.fullmatch(value):
-        raise DomainError(ErrorCode.INVALID, field, "must be an E.164 number like +33612345678")
+        raise DomainError(
+            AccountErrorCode.INVALID, field, "must be an E.164 number like +33612345678"
+        )
     return value

@@ -23,7 +23,8 @@ from models.consent import (
     subjects_of,
     truncate_address,
 )
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 from models.sessions import now
 
 PURPOSE = "activity_log"
@@ -88,7 +89,9 @@ def _control(value: str) -> bool:
 def clean_keywords(raw: str) -> str:
     value = " ".join(raw.split())
     if not value or len(value) > KEYWORDS_MAX or _control(value):
-        raise DomainError(ErrorCode.INVALID, "keywords", f"must be 1-{KEYWORDS_MAX} characters")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "keywords", f"must be 1-{KEYWORDS_MAX} characters"
+        )
     return value
 
 
@@ -100,7 +103,7 @@ def clean_link(raw: str) -> str:
     except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 bracket)
         parts = host = None
     if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise DomainError(ErrorCode.INVALID, "link", "must be an http(s) URL")
+        raise DomainError(PersonalDataErrorCode.INVALID, "link", "must be an http(s) URL")
     return link
 
 

@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
+from models.account_errors import AccountErrorCode
 from models.accounts import (
     Account,
     AccountStatus,
@@ -23,7 +24,7 @@ from models.accounts import (
     clean_signature,
     normalize_account_name,
 )
-from models.errors import DomainError, DomainErrors, ErrorCode
+from models.errors import DomainError, DomainErrors
 from models.login_limits import LoginLimits
 from models.passwords import Passwords
 from models.quarantine import name_in_quarantine
@@ -54,7 +55,7 @@ def _collect(*checks) -> list:
 
 
 def _taken() -> DomainError:
-    return DomainError(ErrorCode.UNIQUE, "accountName", "this account name is taken")
+    return DomainError(AccountErrorCode.UNIQUE, "accountName", "this account name is taken")
 
 
 async def register(
@@ -78,7 +79,7 @@ async def register(
         raise _taken()
     if await name_in_quarantine(settings, name):
         raise DomainError(
-            ErrorCode.NAME_IN_QUARANTINE,
+            AccountErrorCode.NAME_IN_QUARANTINE,
             "accountName",
             "this account name belonged to a deleted account and is not available yet",
         )
@@ -120,7 +121,9 @@ async def login(
     ``require_active=False`` is for restoring a cancelled account: the same checks and
     limits, whatever the account's status.
     """
-    refused = DomainError(ErrorCode.INVALID_CREDENTIALS, None, "account name or password is wrong")
+    refused = DomainError(
+        AccountErrorCode.INVALID_CREDENTIALS, None, "account name or password is wrong"
+    )
     try:
         name = normalize_account_name(account_name)
     except DomainError:
@@ -133,7 +136,7 @@ async def login(
     if not await passwords.verify(stored, password) or account is None:
         raise refused
     if require_active and account.status != AccountStatus.ACTIVE:
-        raise DomainError(ErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
+        raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
     await limits.succeeded(account.account_name)
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = await passwords.hash(password)
@@ -190,7 +193,7 @@ async def check_current_password(
     if limits is not None:
         await limits.attempt(account.account_name, client_address)
     if account.password_hash is None or not await passwords.verify(account.password_hash, password):
-        raise DomainError(ErrorCode.INVALID_CREDENTIALS, field, "the password is wrong")
+        raise DomainError(AccountErrorCode.INVALID_CREDENTIALS, field, "the password is wrong")
     if limits is not None:
         await limits.succeeded(account.account_name)
 

@@ -14,6 +14,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
+from models.account_errors import AccountErrorCode
 from models.accounts import (
     NICKNAME_MAX,
     Account,
@@ -23,7 +24,7 @@ from models.accounts import (
     clean_nickname,
 )
 from models.authentication import set_password
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 from models.oidc import Identity
 from models.passwords import Passwords
 from models.sessions import hash_token, now
@@ -97,7 +98,7 @@ async def sign_in(identity: Identity) -> tuple[Account, bool]:
     )
     if binding is not None:
         if binding.account.status != AccountStatus.ACTIVE:
-            raise DomainError(ErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
+            raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
         return binding.account, False
     nickname, picture = _public_nickname(identity), _public_picture(identity)
     try:
@@ -126,11 +127,13 @@ async def bind(account: Account, identity: Identity) -> Binding:
         if existing.account_id == account.id:
             return existing
         raise DomainError(
-            ErrorCode.ALREADY_BOUND, "idToken", "this identity is bound to another account"
+            AccountErrorCode.ALREADY_BOUND, "idToken", "this identity is bound to another account"
         )
     if await Binding.filter(account_id=account.id, provider=identity.provider).exists():
         raise DomainError(
-            ErrorCode.ALREADY_BOUND, "provider", "an identity of this provider is already bound"
+            AccountErrorCode.ALREADY_BOUND,
+            "provider",
+            "an identity of this provider is already bound",
         )
     try:
         return await Binding.create(
@@ -142,7 +145,7 @@ async def bind(account: Account, identity: Identity) -> Binding:
         )
     except IntegrityError:
         raise DomainError(
-            ErrorCode.ALREADY_BOUND, "idToken", "this identity is bound to another account"
+            AccountErrorCode.ALREADY_BOUND, "idToken", "this identity is bound to another account"
         ) from None
 
 
@@ -152,13 +155,13 @@ async def unbind(account: Account, provider: str) -> None:
         binding = await Binding.filter(account_id=account.id, provider=provider).first()
         if binding is None:
             raise DomainError(
-                ErrorCode.NOT_BOUND, "provider", "no identity of this provider is bound"
+                AccountErrorCode.NOT_BOUND, "provider", "no identity of this provider is bound"
             )
         others = await Binding.filter(account_id=account.id).exclude(id=binding.id).count()
         fresh = await Account.get(id=account.id)
         if fresh.password_hash is None and others == 0:
             raise DomainError(
-                ErrorCode.LAST_SIGN_IN_METHOD,
+                AccountErrorCode.LAST_SIGN_IN_METHOD,
                 "provider",
                 "set a password or bind another identity before unbinding the last one",
             )
@@ -174,7 +177,7 @@ async def grant_reset(identity: Identity, settings: Settings) -> str:
     )
     if binding is None or binding.account.status != AccountStatus.ACTIVE:
         raise DomainError(
-            ErrorCode.NOT_BOUND, "idToken", "no active account is bound to this identity"
+            AccountErrorCode.NOT_BOUND, "idToken", "no active account is bound to this identity"
         )
     token = secrets.token_urlsafe(32)
     await PasswordReset.create(
@@ -191,7 +194,9 @@ async def reset_password(passwords: Passwords, token: str, new_password: str) ->
     The new password is checked before the token is spent, so a weak choice does not cost
     the user their recovery.
     """
-    invalid = DomainError(ErrorCode.INVALID_TOKEN, "resetToken", "this reset token is not valid")
+    invalid = DomainError(
+        AccountErrorCode.INVALID_TOKEN, "resetToken", "this reset token is not valid"
+    )
     if not token or len(token) > 128:
         raise invalid
     reset = await PasswordReset.filter(token_hash=hash_token(token)).first()

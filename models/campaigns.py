@@ -18,7 +18,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.accounts import Account, AccountStatus
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.notification_errors import NotificationErrorCode
 from models.notifications import Channel, DeliveryStatus, NotificationKind
 from models.placeholders import placeholders
 from models.sessions import now
@@ -124,7 +125,7 @@ class Announcement(Model):
 
 def clean_channels(channels: list[Channel]) -> list[str]:
     if not channels:
-        raise DomainError(ErrorCode.REQUIRED, "channels", "name at least one channel")
+        raise DomainError(NotificationErrorCode.REQUIRED, "channels", "name at least one channel")
     return sorted({str(c) for c in channels})
 
 
@@ -208,10 +209,14 @@ async def report_security_incident(
     }
     if account_ids is not None:
         if not account_ids:
-            raise DomainError(ErrorCode.REQUIRED, "affectedAccountIds", "name the accounts")
+            raise DomainError(
+                NotificationErrorCode.REQUIRED, "affectedAccountIds", "name the accounts"
+            )
         found = await Account.filter(id__in=account_ids).count()
         if found != len(set(account_ids)):
-            raise DomainError(ErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts")
+            raise DomainError(
+                NotificationErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts"
+            )
     async with in_transaction():
         campaign = await create_campaign(
             NotificationKind.SECURITY_INCIDENT,

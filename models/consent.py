@@ -40,7 +40,8 @@ from tortoise.transactions import in_transaction
 
 from accord.sqlite_backend import timestamp_text
 from models.accounts import Account
-from models.errors import DomainError, ErrorCode
+from models.consent_errors import ConsentErrorCode
+from models.errors import DomainError
 from models.placeholders import placeholders
 from models.sessions import now
 
@@ -133,7 +134,7 @@ def device_subject(device_id: str) -> str:
 def clean_device_id(raw: str, field_name: str = "deviceId") -> str:
     if not DEVICE_ID_RE.fullmatch(raw or ""):
         raise DomainError(
-            ErrorCode.INVALID,
+            ConsentErrorCode.INVALID,
             field_name,
             "must be 8-128 characters of A-Z, a-z, 0-9, '.', '_', ':', '-'",
         )
@@ -310,7 +311,7 @@ async def append(
             if "locked" not in str(error) and "busy" not in str(error):
                 raise
         await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter
-    raise DomainError(ErrorCode.CONFLICT, None, "the consent ledger is busy; retry the call")
+    raise DomainError(ConsentErrorCode.CONFLICT, None, "the consent ledger is busy; retry the call")
 
 
 async def _append_once(

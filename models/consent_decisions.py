@@ -34,7 +34,8 @@ from models.consent import (
     new_key,
     subjects_of,
 )
-from models.errors import DomainError, ErrorCode
+from models.consent_errors import ConsentErrorCode
+from models.errors import DomainError
 from models.policies import PolicyVersion, material_in_effect
 from models.purposes import Purpose
 from models.sessions import now
@@ -63,7 +64,7 @@ class Malformed:
 class Judged:
     key: str  # normalised (lower case): what is stored and compared
     status: str  # ACCEPTED, DUPLICATE or REJECTED
-    code: ErrorCode | None = None
+    code: ConsentErrorCode | None = None
     #: The key as the client wrote it (iOS writes UUIDs in upper case), echoed back so the
     #: client can match each result to its event.
     sent: str = ""
@@ -82,19 +83,19 @@ class _Catalogue:
         found = {v.version: v for v in await PolicyVersion.filter(version__in=list(versions))}
         return cls(purposes, found)
 
-    def problem(self, request: Requested, settings: Settings) -> ErrorCode | None:
+    def problem(self, request: Requested, settings: Settings) -> ConsentErrorCode | None:
         purpose = self.purposes.get(request.purpose)
         if purpose is None:
-            return ErrorCode.UNKNOWN_PURPOSE
+            return ConsentErrorCode.UNKNOWN_PURPOSE
         version = self.versions.get(request.policy_version)
         if version is None:
-            return ErrorCode.UNKNOWN_POLICY_VERSION
+            return ConsentErrorCode.UNKNOWN_POLICY_VERSION
         if version.purpose_codes and request.purpose not in version.purpose_codes:
-            return ErrorCode.PURPOSE_NOT_IN_POLICY
+            return ConsentErrorCode.PURPOSE_NOT_IN_POLICY
         if purpose.required and not request.granted:
-            return ErrorCode.REQUIRED_PURPOSE
+            return ConsentErrorCode.REQUIRED_PURPOSE
         if request.client_timestamp > now() + settings.consent_clock_skew:
-            return ErrorCode.CLOCK_SKEW
+            return ConsentErrorCode.CLOCK_SKEW
         return None
 
 
@@ -114,7 +115,7 @@ async def guard_device(device_id: str | None, signed_in: bool) -> None:
     """Once a device belongs to an account, only that account (signed in) writes for it."""
     if device_id and not signed_in and await DeviceLink.filter(device_id=device_id).exists():
         raise DomainError(
-            ErrorCode.DEVICE_LINKED, "deviceId", "this device belongs to an account: sign in"
+            ConsentErrorCode.DEVICE_LINKED, "deviceId", "this device belongs to an account: sign in"
         )
 
 
@@ -131,9 +132,9 @@ async def set_consents(
 ) -> list[ConsentEvent]:
     """All or nothing: one invalid decision refuses the whole call, naming it."""
     if not decisions:
-        raise DomainError(ErrorCode.REQUIRED, "decisions", "give at least one decision")
+        raise DomainError(ConsentErrorCode.REQUIRED, "decisions", "give at least one decision")
     if len(decisions) > 100:
-        raise DomainError(ErrorCode.TOO_MANY_EVENTS, "decisions", "at most 100 decisions")
+        raise DomainError(ConsentErrorCode.TOO_MANY_EVENTS, "decisions", "at most 100 decisions")
     catalogue = await _Catalogue.load({policy_version})
     moment = now()
     requests = [
@@ -145,7 +146,7 @@ async def set_consents(
         if problem is not None:
             where = (
                 "policyVersion"
-                if problem == ErrorCode.UNKNOWN_POLICY_VERSION
+                if problem == ConsentErrorCode.UNKNOWN_POLICY_VERSION
                 else (f"decisions.{index}.purpose")
             )
             raise DomainError(problem, where, f"cannot record {request.purpose!r}: {problem}")
@@ -169,7 +170,7 @@ async def accept_policy(
 ) -> ConsentEvent:
     if not await PolicyVersion.filter(version=policy_version).exists():
         raise DomainError(
-            ErrorCode.UNKNOWN_POLICY_VERSION, "policyVersion", "no such published version"
+            ConsentErrorCode.UNKNOWN_POLICY_VERSION, "policyVersion", "no such published version"
         )
     appended = await append(
         subject,
@@ -230,7 +231,7 @@ def decode_cursor(cursor: str | None, subject: str) -> SyncPosition:
             return SyncPosition(int(seq), int(inner) if dot else None)
     except (ValueError, UnicodeDecodeError):
         pass
-    raise DomainError(ErrorCode.INVALID, "since", "not a cursor this server issued")
+    raise DomainError(ConsentErrorCode.INVALID, "since", "not a cursor this server issued")
 
 
 @dataclass
@@ -267,7 +268,7 @@ async def sync(
     """
     if len(requests) > settings.consent_sync_max_events:
         raise DomainError(
-            ErrorCode.TOO_MANY_EVENTS,
+            ConsentErrorCode.TOO_MANY_EVENTS,
             "events",
             f"at most {settings.consent_sync_max_events} events per call",
         )
@@ -281,7 +282,7 @@ async def sync(
         sent = request.idempotency_key
         key = sent.lower()
         if isinstance(request, Malformed) or not _valid_key(key):
-            judged.append(Judged(key, "REJECTED", ErrorCode.INVALID, sent))
+            judged.append(Judged(key, "REJECTED", ConsentErrorCode.INVALID, sent))
             continue
         request.idempotency_key = key
         problem = catalogue.problem(request, settings)

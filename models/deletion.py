@@ -31,13 +31,14 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
+from models.account_errors import AccountErrorCode
 from models.accounts import Account, AccountStatus, Gender, Role
 from models.activity import ClickRecord, SearchRecord
 from models.bindings import Binding, PasswordReset
 from models.consent import DeviceLink, rekey_subject, subjects_of
 from models.devices import Device
 from models.error_reports import ErrorReport
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 from models.favorites import Favorite
 from models.feedback import Feedback, Visibility
 from models.notifications import Notification, NotificationKind, notify
@@ -92,9 +93,9 @@ async def cancel_account(account: Account, settings: Settings, reason: str | Non
     """Start the grace period: sessions end, the account stops being used, the user is told."""
     reason = (reason or "").strip()
     if len(reason) > 500:
-        raise DomainError(ErrorCode.INVALID, "reason", "must be at most 500 characters")
+        raise DomainError(AccountErrorCode.INVALID, "reason", "must be at most 500 characters")
     if account.status != AccountStatus.ACTIVE:
-        raise DomainError(ErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
+        raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
     moment = now()
     due = moment + settings.deletion_grace
     async with in_transaction():
@@ -133,14 +134,16 @@ async def restore_account(account: Account) -> Account:
     if account.status == AccountStatus.ACTIVE:
         return account
     if account.status != AccountStatus.PENDING_DELETION:
-        raise DomainError(ErrorCode.ACCOUNT_DELETED, None, "this account has been deleted")
+        raise DomainError(AccountErrorCode.ACCOUNT_DELETED, None, "this account has been deleted")
     async with in_transaction():
         cancelled = await DeletionRequest.filter(
             account_id=account.id, status=DeletionStatus.PENDING, due_at__gt=now()
         ).update(status=DeletionStatus.CANCELLED, reason="")
         if not cancelled:
             raise DomainError(
-                ErrorCode.GRACE_PERIOD_OVER, None, "the grace period is over; deletion has begun"
+                AccountErrorCode.GRACE_PERIOD_OVER,
+                None,
+                "the grace period is over; deletion has begun",
             )
         await Account.filter(id=account.id).update(
             status=AccountStatus.ACTIVE, deletion_due_at=None

@@ -26,7 +26,7 @@ from models.consent import (
     device_subject,
 )
 from models.error_reports import ErrorReport
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError, SharedErrorCode
 from models.sessions import now
 
 
@@ -49,7 +49,9 @@ class Device(Model):
 def _short(value: str | None, field: str, limit: int) -> str:
     value = (value or "").strip()
     if len(value) > limit or any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
-        raise DomainError(ErrorCode.INVALID, field, f"must be at most {limit} printable characters")
+        raise DomainError(
+            SharedErrorCode.INVALID, field, f"must be at most {limit} printable characters"
+        )
     return value
 
 
@@ -85,7 +87,9 @@ async def register_device(
     if account is not None:
         values["account_id"] = account.id
     if not await Device.filter(mine, device_id=device_id).update(**values):
-        raise DomainError(ErrorCode.FORBIDDEN, "deviceId", "this device belongs to another account")
+        raise DomainError(
+            SharedErrorCode.FORBIDDEN, "deviceId", "this device belongs to another account"
+        )
     return await Device.get(device_id=device_id)
 
 
@@ -96,7 +100,9 @@ async def owner_check(device_id: str, account: Account | None) -> None:
     link = await DeviceLink.filter(device_id=device_id).values_list("account_id", flat=True)
     owners = {o for o in [*owner, *link] if o is not None}
     if owners and (account is None or account.id not in owners):
-        raise DomainError(ErrorCode.FORBIDDEN, "deviceId", "this device belongs to an account")
+        raise DomainError(
+            SharedErrorCode.FORBIDDEN, "deviceId", "this device belongs to an account"
+        )
 
 
 @dataclass

@@ -14,7 +14,8 @@ from tortoise.models import Model
 
 from models.accounts import Account
 from models.consent import clean_device_id, truncate_address
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 from models.stored_json import storable_json
 
 
@@ -60,32 +61,38 @@ async def report_error(
     max_bytes: int,
 ) -> ErrorReport:
     if account is None and not device_id:
-        raise DomainError(ErrorCode.NOT_AUTHENTICATED, "deviceId", "sign in or give a deviceId")
+        raise DomainError(
+            PersonalDataErrorCode.NOT_AUTHENTICATED, "deviceId", "sign in or give a deviceId"
+        )
     if device_id is not None:
         device_id = clean_device_id(device_id)
     if not message.strip():
-        raise DomainError(ErrorCode.REQUIRED, "message", "describe the error")
+        raise DomainError(PersonalDataErrorCode.REQUIRED, "message", "describe the error")
     too_large = DomainError(
-        ErrorCode.TOO_LARGE, None, f"an error report may be at most {max_bytes} bytes"
+        PersonalDataErrorCode.TOO_LARGE, None, f"an error report may be at most {max_bytes} bytes"
     )
     if len(message) + len(stack or "") + len(app_version or "") > max_bytes:
         raise too_large  # before scanning it: a character is at least a byte
     if device_config is None:
         device_config = {}
     if not isinstance(device_config, dict):
-        raise DomainError(ErrorCode.INVALID, "deviceConfig", "must be a JSON object")
+        raise DomainError(PersonalDataErrorCode.INVALID, "deviceConfig", "must be a JSON object")
     if not storable_json(device_config, JSON_DEPTH_MAX):
         raise DomainError(
-            ErrorCode.INVALID,
+            PersonalDataErrorCode.INVALID,
             "deviceConfig",
             f"must nest at most {JSON_DEPTH_MAX} levels and not contain NUL, lone surrogates "
             "or non-finite numbers",
         )
     for field, text in (("message", message), ("stack", stack or "")):
         if _bad_text(text, allowed="\n\r\t"):
-            raise DomainError(ErrorCode.INVALID, field, "must not contain control characters")
+            raise DomainError(
+                PersonalDataErrorCode.INVALID, field, "must not contain control characters"
+            )
     if app_version and _bad_text(app_version):
-        raise DomainError(ErrorCode.INVALID, "appVersion", "must not contain control characters")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "appVersion", "must not contain control characters"
+        )
     size = (
         len(message.encode())
         + len((stack or "").encode())
@@ -95,7 +102,9 @@ async def report_error(
     if size > max_bytes:
         raise too_large
     if app_version and len(app_version) > 50:
-        raise DomainError(ErrorCode.INVALID, "appVersion", "must be at most 50 characters")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "appVersion", "must be at most 50 characters"
+        )
     return await ErrorReport.create(
         account=account,
         device_id=device_id,

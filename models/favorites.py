@@ -9,7 +9,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
 from models.accounts import Account
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 
 ITEM_TYPE_MAX = 64
 ITEM_ID_MAX = 128
@@ -39,7 +40,9 @@ def _control(c: str) -> bool:
 def _token(raw: str, field: str, limit: int) -> str:
     value = raw.strip()
     if not value or len(value) > limit or any(c.isspace() or _control(c) for c in value):
-        raise DomainError(ErrorCode.INVALID, field, f"must be 1-{limit} characters, no spaces")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, field, f"must be 1-{limit} characters, no spaces"
+        )
     return value
 
 
@@ -50,7 +53,9 @@ async def add_favorite(
     item_id = _token(item_id, "itemId", ITEM_ID_MAX)
     note = (note or "").strip()
     if len(note) > NOTE_MAX or any(_control(c) and c != "\n" for c in note):
-        raise DomainError(ErrorCode.INVALID, "note", f"must be at most {NOTE_MAX} characters")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "note", f"must be at most {NOTE_MAX} characters"
+        )
     key = {"account_id": account.id, "item_type": item_type, "item_id": item_id}
     existing = await Favorite.get_or_none(**key)
     if existing is not None:
@@ -63,4 +68,4 @@ async def add_favorite(
 
 async def remove_favorite(account: Account, favorite_id: int) -> None:
     if not await Favorite.filter(id=favorite_id, account_id=account.id).delete():
-        raise DomainError(ErrorCode.NOT_FOUND, "id", "no such favorite of yours")
+        raise DomainError(PersonalDataErrorCode.NOT_FOUND, "id", "no such favorite of yours")

@@ -14,7 +14,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.accounts import Account
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 from models.pictures import Picture, delete_picture
 from models.storage import Storage
 from models.text import clean_text
@@ -73,22 +74,30 @@ async def submit_feedback(
     body = clean_text(body, "body", BODY_MAX, multiline=True)
     if kind == FeedbackKind.RATING:
         if rating is None or not 1 <= rating <= 5:
-            raise DomainError(ErrorCode.INVALID, "rating", "a rating is 1 to 5")
+            raise DomainError(PersonalDataErrorCode.INVALID, "rating", "a rating is 1 to 5")
     elif rating is not None:
-        raise DomainError(ErrorCode.INVALID, "rating", "only RATING feedback has a rating")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "rating", "only RATING feedback has a rating"
+        )
     if len(picture_ids) > PICTURES_MAX:
-        raise DomainError(ErrorCode.INVALID, "pictureIds", f"at most {PICTURES_MAX} pictures")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "pictureIds", f"at most {PICTURES_MAX} pictures"
+        )
     ids = []
     for raw in picture_ids:
         try:
             ids.append(uuid.UUID(raw))
         except ValueError:
-            raise DomainError(ErrorCode.NOT_FOUND, "pictureIds", "no such picture") from None
+            raise DomainError(
+                PersonalDataErrorCode.NOT_FOUND, "pictureIds", "no such picture"
+            ) from None
     async with in_transaction():
         pictures = await Picture.filter(id__in=ids, owner_id=author.id, feedback_id=None)
         if len(pictures) != len(set(ids)):
             raise DomainError(
-                ErrorCode.NOT_FOUND, "pictureIds", "no such picture of yours, or already attached"
+                PersonalDataErrorCode.NOT_FOUND,
+                "pictureIds",
+                "no such picture of yours, or already attached",
             )
         item = await Feedback.create(
             author=author,
@@ -106,7 +115,7 @@ async def submit_feedback(
             ).update(feedback_id=item.id)
             if attached != len(set(ids)):
                 raise DomainError(
-                    ErrorCode.NOT_FOUND,
+                    PersonalDataErrorCode.NOT_FOUND,
                     "pictureIds",
                     "no such picture of yours, or already attached",
                 )
@@ -116,7 +125,7 @@ async def submit_feedback(
 async def delete_feedback(author: Account, feedback_id: int, storage: Storage) -> None:
     item = await Feedback.get_or_none(id=feedback_id, author_id=author.id)
     if item is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "id", "no such feedback of yours")
+        raise DomainError(PersonalDataErrorCode.NOT_FOUND, "id", "no such feedback of yours")
     for picture in await Picture.filter(feedback_id=item.id):
         await delete_picture(picture, storage)
     await item.delete()

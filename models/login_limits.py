@@ -18,7 +18,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
 
 from accord.settings import Settings
-from models.errors import DomainError, ErrorCode
+from models.account_errors import AccountErrorCode
+from models.errors import DomainError
 
 
 def _storage_uri(redis_url: str) -> str:
@@ -60,7 +61,7 @@ class LoginLimits:
                 stats = await self.limiter.get_window_stats(item, kind, key)
                 retry_after = max(1, math.ceil(stats.reset_time - time.time()))
                 raise DomainError(
-                    ErrorCode.RATE_LIMITED,
+                    AccountErrorCode.RATE_LIMITED,
                     None,
                     f"too many sign-in attempts; try again in {retry_after} s",
                     retry_after=retry_after,

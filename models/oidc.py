@@ -17,7 +17,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from models.errors import DomainError, ErrorCode
+from models.account_errors import AccountErrorCode
+from models.errors import DomainError
 
 ALGORITHMS = ["RS256", "ES256"]
 MAX_TOKEN_LENGTH = 16_384
@@ -56,9 +57,11 @@ def verify_id_token(
 ) -> Identity:
     config = providers.get(provider)
     if config is None:
-        raise DomainError(ErrorCode.UNKNOWN_PROVIDER, "provider", f"unknown provider {provider!r}")
+        raise DomainError(
+            AccountErrorCode.UNKNOWN_PROVIDER, "provider", f"unknown provider {provider!r}"
+        )
     if not id_token or len(id_token) > MAX_TOKEN_LENGTH:
-        raise DomainError(ErrorCode.INVALID_TOKEN, field, "the identity token is malformed")
+        raise DomainError(AccountErrorCode.INVALID_TOKEN, field, "the identity token is malformed")
     try:
         token = jwt.decode(id_token, _provider_keys(config), algorithms=ALGORITHMS)
         options: dict[str, Any] = {
@@ -73,19 +76,21 @@ def verify_id_token(
         jwt.JWTClaimsRegistry(leeway=CLOCK_LEEWAY_SECONDS, **options).validate(token.claims)
     except (JoseError, ValueError, TypeError) as error:
         raise DomainError(
-            ErrorCode.INVALID_TOKEN, field, "the identity token could not be verified"
+            AccountErrorCode.INVALID_TOKEN, field, "the identity token could not be verified"
         ) from error
     claims = token.claims
     subject = claims["sub"]
     if not isinstance(subject, str) or not 1 <= len(subject) <= 255:
-        raise DomainError(ErrorCode.INVALID_TOKEN, field, "the identity token has a bad subject")
+        raise DomainError(
+            AccountErrorCode.INVALID_TOKEN, field, "the identity token has a bad subject"
+        )
     # OpenID Connect Core 3.1.3.7: with several audiences the authorized party must be us,
     # and a token authorized for another client is not ours whatever its audience says.
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     azp = claims.get("azp")
     if (azp is not None or len(audiences) > 1) and azp != config["client_id"]:
         raise DomainError(
-            ErrorCode.INVALID_TOKEN, field, "the identity token was issued to another client"
+            AccountErrorCode.INVALID_TOKEN, field, "the identity token was issued to another client"
         )
     auth_time = claims.get("auth_time")
     if not _is_number(auth_time):

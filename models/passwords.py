@@ -27,7 +27,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from zxcvbn import zxcvbn
 
 from accord.settings import Settings
-from models.errors import DomainError, ErrorCode
+from models.account_errors import AccountErrorCode
+from models.errors import DomainError
 
 #: zxcvbn refuses longer input (its matching is superlinear); the first 72 characters of a
 #: password decide its strength.
@@ -94,7 +95,9 @@ class Passwords:
         )
         if result["score"] < self.settings.min_password_score:
             hint = result["feedback"].get("warning") or "choose a longer, less common password"
-            raise DomainError(ErrorCode.WEAK_PASSWORD, field, f"password is too weak: {hint}")
+            raise DomainError(
+                AccountErrorCode.WEAK_PASSWORD, field, f"password is too weak: {hint}"
+            )
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

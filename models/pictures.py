@@ -18,7 +18,8 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.accounts import Account
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 from models.storage import Storage
 
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -85,14 +86,14 @@ def _clean(data: bytes, max_pixels: int) -> tuple[bytes, str, int, int]:
             width, height = probe.size
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error):
         raise DomainError(
-            ErrorCode.UNSUPPORTED_TYPE, "file", "not a PNG, JPEG or WebP image"
+            PersonalDataErrorCode.UNSUPPORTED_TYPE, "file", "not a PNG, JPEG or WebP image"
         ) from None
     if kind not in FORMATS:
         raise DomainError(
-            ErrorCode.UNSUPPORTED_TYPE, "file", "only PNG, JPEG and WebP are accepted"
+            PersonalDataErrorCode.UNSUPPORTED_TYPE, "file", "only PNG, JPEG and WebP are accepted"
         )
     if width * height > max_pixels:
-        raise DomainError(ErrorCode.TOO_LARGE, "file", f"at most {max_pixels} pixels")
+        raise DomainError(PersonalDataErrorCode.TOO_LARGE, "file", f"at most {max_pixels} pixels")
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -108,7 +109,9 @@ def _clean(data: bytes, max_pixels: int) -> tuple[bytes, str, int, int]:
             options = {"quality": 90} if kind in ("JPEG", "WEBP") else {}
             clean.save(out, format=kind, **options)
     except (OSError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError):
-        raise DomainError(ErrorCode.INVALID, "file", "the image could not be decoded") from None
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "file", "the image could not be decoded"
+        ) from None
     return out.getvalue(), FORMATS[kind], clean.width, clean.height
 
 
@@ -116,9 +119,9 @@ async def store_picture(
     owner: Account, data: bytes, storage: Storage, *, max_bytes: int, max_pixels: int
 ) -> Picture:
     if len(data) > max_bytes:
-        raise DomainError(ErrorCode.TOO_LARGE, "file", f"at most {max_bytes} bytes")
+        raise DomainError(PersonalDataErrorCode.TOO_LARGE, "file", f"at most {max_bytes} bytes")
     if not data:
-        raise DomainError(ErrorCode.REQUIRED, "file", "the file is empty")
+        raise DomainError(PersonalDataErrorCode.REQUIRED, "file", "the file is empty")
     clean, content_type, width, height = await asyncio.to_thread(_clean, data, max_pixels)
     picture_id = uuid.uuid4()
     key = f"pictures/{picture_id.hex[:2]}/{picture_id.hex}"

@@ -18,7 +18,8 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import Account
 from models.campaigns import Announcement, create_campaign
-from models.errors import DomainError, ErrorCode
+from models.consent_errors import ConsentErrorCode
+from models.errors import DomainError
 from models.notifications import Channel, NotificationKind
 from models.purposes import Purpose
 from models.sessions import now
@@ -64,7 +65,7 @@ def _check_version(raw: str) -> str:
     version = raw.strip()
     if not version or len(version) > VERSION_MAX or any(c.isspace() for c in version):
         raise DomainError(
-            ErrorCode.INVALID, "version", f"must be 1-{VERSION_MAX} characters, no spaces"
+            ConsentErrorCode.INVALID, "version", f"must be 1-{VERSION_MAX} characters, no spaces"
         )
     return version
 
@@ -87,39 +88,39 @@ async def publish_policy(
     SHA-256 of the text it serves."""
     version = _check_version(version)
     if not summary.strip() or len(summary) > 10_000:
-        raise DomainError(ErrorCode.INVALID, "summary", "must be 1-10000 characters")
+        raise DomainError(ConsentErrorCode.INVALID, "summary", "must be 1-10000 characters")
     if text is None and url is None:
-        raise DomainError(ErrorCode.REQUIRED, "text", "give the policy text or its URL")
+        raise DomainError(ConsentErrorCode.REQUIRED, "text", "give the policy text or its URL")
     if text is not None:
         if len(text) > TEXT_MAX:
-            raise DomainError(ErrorCode.INVALID, "text", "is too long")
+            raise DomainError(ConsentErrorCode.INVALID, "text", "is too long")
         digest = hashlib.sha256(text.encode()).hexdigest()
         if text_sha256 and text_sha256.lower() != digest:
-            raise DomainError(ErrorCode.INVALID, "textSha256", "does not match the text")
+            raise DomainError(ConsentErrorCode.INVALID, "textSha256", "does not match the text")
         text_sha256 = digest
     if url is not None:
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname or len(url) > 2048:
-            raise DomainError(ErrorCode.INVALID, "url", "must be an https URL")
+            raise DomainError(ConsentErrorCode.INVALID, "url", "must be an https URL")
     if (
         not text_sha256
         or len(text_sha256) != 64
         or not all(c in "0123456789abcdef" for c in text_sha256.lower())
     ):
-        raise DomainError(ErrorCode.INVALID, "textSha256", "must be a hex SHA-256")
+        raise DomainError(ConsentErrorCode.INVALID, "textSha256", "must be a hex SHA-256")
     text_sha256 = text_sha256.lower()
     if material and not change_categories:
         raise DomainError(
-            ErrorCode.REQUIRED, "changeCategories", "a material change names what changed"
+            ConsentErrorCode.REQUIRED, "changeCategories", "a material change names what changed"
         )
     known = set(await Purpose.filter(code__in=purpose_codes).values_list("code", flat=True))
     unknown = [c for c in purpose_codes if c not in known]
     if unknown:
         raise DomainError(
-            ErrorCode.NOT_FOUND, "purposes", f"unknown purposes: {', '.join(unknown)}"
+            ConsentErrorCode.NOT_FOUND, "purposes", f"unknown purposes: {', '.join(unknown)}"
         )
     if await PolicyVersion.filter(version=version).exists():
-        raise DomainError(ErrorCode.UNIQUE, "version", "this version is already published")
+        raise DomainError(ConsentErrorCode.UNIQUE, "version", "this version is already published")
     async with in_transaction():
         policy = await _create(
             version,

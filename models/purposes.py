@@ -11,7 +11,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from models.errors import DomainError, ErrorCode
+from models.consent_errors import ConsentErrorCode
+from models.errors import DomainError
 from models.text import clean_text
 
 CODE_MAX = 64
@@ -92,7 +93,9 @@ def clean_code(raw: str, field: str = "code") -> str:
     code = raw.strip().lower()
     if not code or len(code) > CODE_MAX or not all(c.isalnum() or c in "_-." for c in code):
         raise DomainError(
-            ErrorCode.INVALID, field, f"must be 1-{CODE_MAX} characters of a-z, 0-9, '_', '-', '.'"
+            ConsentErrorCode.INVALID,
+            field,
+            f"must be 1-{CODE_MAX} characters of a-z, 0-9, '_', '-', '.'",
         )
     return code
 
@@ -108,7 +111,7 @@ async def create_purpose(
 ) -> Purpose:
     code = clean_code(code)
     if await Purpose.filter(code=code).exists():
-        raise DomainError(ErrorCode.UNIQUE, "code", "a purpose with this code exists")
+        raise DomainError(ConsentErrorCode.UNIQUE, "code", "a purpose with this code exists")
     return await Purpose.create(
         code=code,
         title=clean_text(title, "title", 200),
@@ -123,7 +126,7 @@ async def update_purpose(code: str, changes: dict) -> Purpose:
     """Title, description, category and legal basis may change; the code never does."""
     purpose = await Purpose.get_or_none(code=code)
     if purpose is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "code", "no such purpose")
+        raise DomainError(ConsentErrorCode.NOT_FOUND, "code", "no such purpose")
     limits = {"title": 200, "description": 5000, "category": 100}
     for name, value in changes.items():
         setattr(

@@ -9,7 +9,8 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.accounts import Account
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 from models.stored_json import storable_json
 
 ANSWERS_MAX_BYTES = 16_384
@@ -65,19 +66,27 @@ JSON_DEPTH_MAX = 16
 async def define_questionnaire(title: str, questions: list[dict]) -> Questionnaire:
     title = title.strip()
     if not _printable(title, 200):
-        raise DomainError(ErrorCode.INVALID, "title", "must be 1-200 printable characters")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "title", "must be 1-200 printable characters"
+        )
     if not 1 <= len(questions) <= QUESTIONS_MAX:
-        raise DomainError(ErrorCode.INVALID, "questions", f"give 1-{QUESTIONS_MAX} questions")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "questions", f"give 1-{QUESTIONS_MAX} questions"
+        )
     ids = [q.get("id") for q in questions]
     if any(not _printable(i, QUESTION_ID_MAX) for i in ids) or len(set(ids)) != len(ids):
-        raise DomainError(ErrorCode.INVALID, "questions", "each question needs a unique id")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "questions", "each question needs a unique id"
+        )
     if any(not _printable(q.get("text"), QUESTION_TEXT_MAX) for q in questions):
         raise DomainError(
-            ErrorCode.INVALID, "questions", f"each question needs a text of 1-{QUESTION_TEXT_MAX}"
+            PersonalDataErrorCode.INVALID,
+            "questions",
+            f"each question needs a text of 1-{QUESTION_TEXT_MAX}",
         )
     if not storable_json(questions, JSON_DEPTH_MAX):
         raise DomainError(
-            ErrorCode.INVALID,
+            PersonalDataErrorCode.INVALID,
             "questions",
             f"must nest at most {JSON_DEPTH_MAX} levels, without NUL or non-finite numbers",
         )
@@ -87,23 +96,29 @@ async def define_questionnaire(title: str, questions: list[dict]) -> Questionnai
 async def answer_questionnaire(account: Account, questionnaire_id: int, answers: object):
     questionnaire = await Questionnaire.get_or_none(id=questionnaire_id, active=True)
     if questionnaire is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "questionnaireId", "no such questionnaire")
+        raise DomainError(
+            PersonalDataErrorCode.NOT_FOUND, "questionnaireId", "no such questionnaire"
+        )
     if not isinstance(answers, dict) or not answers:
         raise DomainError(
-            ErrorCode.INVALID, "answers", "answers are an object keyed by question id"
+            PersonalDataErrorCode.INVALID, "answers", "answers are an object keyed by question id"
         )
     if not storable_json(answers, JSON_DEPTH_MAX):
         raise DomainError(
-            ErrorCode.INVALID,
+            PersonalDataErrorCode.INVALID,
             "answers",
             f"must nest at most {JSON_DEPTH_MAX} levels, without NUL or non-finite numbers",
         )
     if len(json.dumps(answers).encode()) > ANSWERS_MAX_BYTES:
-        raise DomainError(ErrorCode.TOO_LARGE, "answers", f"at most {ANSWERS_MAX_BYTES} bytes")
+        raise DomainError(
+            PersonalDataErrorCode.TOO_LARGE, "answers", f"at most {ANSWERS_MAX_BYTES} bytes"
+        )
     known = {q["id"] for q in questionnaire.questions}
     unknown = set(answers) - known
     if unknown:
-        raise DomainError(ErrorCode.INVALID, "answers", f"unknown questions: {sorted(unknown)}")
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "answers", f"unknown questions: {sorted(unknown)}"
+        )
     row, created = await QuestionnaireAnswer.get_or_create(
         questionnaire=questionnaire, account=account, defaults={"answers": answers}
     )

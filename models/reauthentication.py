@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from models.account_errors import AccountErrorCode
 from models.accounts import Account
 from models.authentication import check_current_password
 from models.bindings import Binding
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 from models.login_limits import LoginLimits
 from models.oidc import verify_id_token
 from models.passwords import Passwords
@@ -54,7 +55,7 @@ async def confirm_identity(
         identity = verify_id_token(providers, provider, id_token)
         if time.time() - identity.authenticated_at > max_age.total_seconds():
             raise DomainError(
-                ErrorCode.REAUTHENTICATION_REQUIRED,
+                AccountErrorCode.REAUTHENTICATION_REQUIRED,
                 "idToken",
                 "this identity token is not fresh: sign in to the provider again",
             )
@@ -62,10 +63,12 @@ async def confirm_identity(
             account_id=account.id, provider=identity.provider, subject=identity.subject
         ).exists():
             return
-        raise DomainError(ErrorCode.NOT_BOUND, "idToken", "this identity is not bound to you")
+        raise DomainError(
+            AccountErrorCode.NOT_BOUND, "idToken", "this identity is not bound to you"
+        )
     if not session_is_recent:
         raise DomainError(
-            ErrorCode.REAUTHENTICATION_REQUIRED,
+            AccountErrorCode.REAUTHENTICATION_REQUIRED,
             None,
             "confirm who you are: give your password or a fresh identity token",
         )

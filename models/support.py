@@ -15,7 +15,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.accounts import Account
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 from models.text import clean_text
 
 SUBJECT_MAX = 200
@@ -118,7 +119,7 @@ async def reply_as_customer(account: Account, thread_id: int, message: str) -> S
     body = clean_text(message, "message", MESSAGE_MAX, multiline=True)
     thread = await SupportThread.get_or_none(id=thread_id, account_id=account.id)
     if thread is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "threadId", "no such thread of yours")
+        raise DomainError(PersonalDataErrorCode.NOT_FOUND, "threadId", "no such thread of yours")
     async with in_transaction():
         reply = await SupportMessage.create(thread=thread, body=body)
         await SupportThread.filter(id=thread.id).update(status=ThreadStatus.OPEN)
@@ -131,15 +132,19 @@ async def staff_reply(staff: Account, thread_id: int, message: str) -> SupportMe
     async with in_transaction():
         thread = await SupportThread.get_or_none(id=thread_id)
         if thread is None:
-            raise DomainError(ErrorCode.NOT_FOUND, "threadId", "no such thread")
+            raise DomainError(PersonalDataErrorCode.NOT_FOUND, "threadId", "no such thread")
         if thread.assignee_id is None:
             claimed = await SupportThread.filter(id=thread.id, assignee_id=None).update(
                 assignee_id=staff.id
             )
             if not claimed:
-                raise DomainError(ErrorCode.CONFLICT, "threadId", "another staffer took it")
+                raise DomainError(
+                    PersonalDataErrorCode.CONFLICT, "threadId", "another staffer took it"
+                )
         elif thread.assignee_id != staff.id:
-            raise DomainError(ErrorCode.FORBIDDEN, "threadId", "another staffer works this thread")
+            raise DomainError(
+                PersonalDataErrorCode.FORBIDDEN, "threadId", "another staffer works this thread"
+            )
         return await SupportMessage.create(thread=thread, body=body, from_staff=True, staff=staff)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError, SharedErrorCode
 
 
 def clean_text(
@@ -15,9 +15,9 @@ def clean_text(
     value = (raw or "").strip()
     if (required and not value) or len(value) > limit:
         lowest = 1 if required else 0
-        raise DomainError(ErrorCode.INVALID, field, f"must be {lowest}-{limit} characters")
+        raise DomainError(SharedErrorCode.INVALID, field, f"must be {lowest}-{limit} characters")
     allowed = "\n\t" if multiline else ""
     # Cc: control characters; Cs: lone surrogates, which no database column can hold.
     if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in value):
-        raise DomainError(ErrorCode.INVALID, field, "must not contain control characters")
+        raise DomainError(SharedErrorCode.INVALID, field, "must not contain control characters")
     return value

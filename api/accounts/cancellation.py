@@ -12,9 +12,10 @@ from api.accounts.types import Account, AccountError
 from api.errors import ClientError
 from api.payloads import payload
 from models import authentication, deletion
+from models.account_errors import AccountErrorCode
 from models.accounts import Role
 from models.bindings import Binding
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 from models.oidc import verify_id_token
 from models.sessions import open_session
 
@@ -109,7 +110,7 @@ class CancellationMutations:
             )
             if binding is None:
                 raise DomainError(
-                    ErrorCode.NOT_BOUND, "idToken", "no account is bound to this identity"
+                    AccountErrorCode.NOT_BOUND, "idToken", "no account is bound to this identity"
                 )
             account = binding.account
         elif input.account_name and input.password:
@@ -123,7 +124,9 @@ class CancellationMutations:
             )
         else:
             raise DomainError(
-                ErrorCode.REQUIRED, None, "give accountName and password, or provider and idToken"
+                AccountErrorCode.REQUIRED,
+                None,
+                "give accountName and password, or provider and idToken",
             )
         account = await deletion.restore_account(account)
         await _send_notices(ctx)

@@ -22,9 +22,10 @@ from api.accounts.inputs import (
 from api.accounts.types import Account, AccountError, Binding
 from api.payloads import payload
 from models import authentication, bindings
+from models.account_errors import AccountErrorCode
 from models.consent import Source, clean_device_id
 from models.consent_decisions import link_device
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 from models.oidc import verify_id_token
 from models.sessions import Session, open_session
 
@@ -152,7 +153,7 @@ class AccountMutations:
             await ctx.login_limits.attempt(
                 authentication.limit_key(input.account_name), ctx.client_address
             )
-            raise DomainError(ErrorCode.TOO_MANY_LOGINS, None, "one login per request")
+            raise DomainError(AccountErrorCode.TOO_MANY_LOGINS, None, "one login per request")
         account = await authentication.login(
             ctx.passwords,
             ctx.login_limits,
@@ -183,7 +184,7 @@ class AccountMutations:
             await Session.filter(id=session_id, account_id=account.id).delete() if session_id else 0
         )
         if not deleted:
-            raise DomainError(ErrorCode.NOT_FOUND, "id", "no such session")
+            raise DomainError(AccountErrorCode.NOT_FOUND, "id", "no such session")
         return RevokeSessionPayload()
 
     @strawberry.mutation
@@ -201,7 +202,7 @@ class AccountMutations:
         }
         changes = {k: v for k, v in given.items() if v is not strawberry.UNSET}
         if changes.get("nickname", "") is None:
-            raise DomainError(ErrorCode.REQUIRED, "nickname", "a nickname cannot be removed")
+            raise DomainError(AccountErrorCode.REQUIRED, "nickname", "a nickname cannot be removed")
         account = await authentication.update_profile(account, changes)
         return UpdateProfilePayload(account=Account.of(account))
 

@@ -9,17 +9,20 @@ from strawberry.types import Info
 
 from api.consent.viewer import AccountConsentFields
 from api.notifications.viewer import AccountNotificationFields
+from api.payloads import error_code
 from api.personal.viewer import AccountPersonalFields
+from models import account_errors
 from models import accounts as model
 from models.bindings import Binding as BindingModel
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 from models.sessions import Session as SessionModel
 from models.sessions import now
 
 Gender = strawberry.enum(model.Gender, description="How the user describes themselves.")
 AccountStatus = strawberry.enum(model.AccountStatus)
 Role = strawberry.enum(model.Role, description="USER, or a staff role.")
-AccountErrorCode = strawberry.enum(ErrorCode, name="AccountErrorCode")
+#: The rules' own enum, so GraphQL lists exactly the codes they raise.
+AccountErrorCode = strawberry.enum(account_errors.AccountErrorCode)
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -34,7 +37,10 @@ class AccountError:
     @classmethod
     def of(cls, error: DomainError) -> AccountError:
         return cls(
-            code=error.code, field=error.field, message=error.message, retry_after=error.retry_after
+            code=error_code(AccountErrorCode, error.code),
+            field=error.field,
+            message=error.message,
+            retry_after=error.retry_after,
         )
 
 

@@ -26,7 +26,6 @@ from tortoise.expressions import Q
 from api.consent.types import (
     ChangeCategory,
     ConsentError,
-    ConsentErrorCode,
     ConsentEvent,
     ConsentSource,
     LedgerCheck,
@@ -41,13 +40,14 @@ from api.consent.types import (
 )
 from api.errors import ClientError
 from api.pagination import PageInfo, clamp
-from api.payloads import payload
+from api.payloads import error_code, payload
 from models import consent as ledger
 from models import consent_decisions as decisions
 from models import policies, purposes
 from models.accounts import Role
 from models.campaign_jobs import enqueue_fan_out
-from models.errors import DomainError, ErrorCode
+from models.consent_errors import ConsentErrorCode
+from models.errors import DomainError
 from models.receipts import receipt_claims, sign_receipt
 
 log = structlog.get_logger("accord.consent")
@@ -257,7 +257,9 @@ async def _subject(info: Info, device_id: str | None) -> tuple[str, str | None, 
     if account is not None:
         return ledger.account_subject(account.id), device_id, account.id
     if device_id is None:
-        raise DomainError(ErrorCode.NOT_AUTHENTICATED, "deviceId", "sign in or give a deviceId")
+        raise DomainError(
+            ConsentErrorCode.NOT_AUTHENTICATED, "deviceId", "sign in or give a deviceId"
+        )
     await decisions.guard_device(device_id, signed_in=False)
     return ledger.device_subject(device_id), device_id, None
 
@@ -424,7 +426,7 @@ class ConsentMutations:
                 SyncResult(
                     idempotency_key=r.sent,
                     status=SyncStatus[r.status],
-                    code=ConsentErrorCode(str(r.code)) if r.code else None,
+                    code=error_code(ConsentErrorCode, r.code) if r.code else None,
                 )
                 for r in result.results
             ],

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from enum import StrEnum
 
 import strawberry
 from strawberry.types import Info
 
 from api.pagination import PageInfo, decode_cursor
+from api.payloads import error_code
 from models import consent as ledger
-from models import policies, purposes
+from models import consent_errors, policies, purposes
 from models.consent_decisions import Consent as ConsentRow
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 
 LegalBasis = strawberry.enum(purposes.LegalBasis)
 ChangeCategory = strawberry.enum(policies.ChangeCategory)
@@ -21,22 +21,8 @@ ConsentSource = strawberry.enum(ledger.Source, name="ConsentSource")
 ConsentEventKind = strawberry.enum(ledger.EventKind, name="ConsentEventKind")
 
 
-@strawberry.enum
-class ConsentErrorCode(StrEnum):
-    INVALID = ErrorCode.INVALID.value
-    REQUIRED = ErrorCode.REQUIRED.value
-    NOT_FOUND = ErrorCode.NOT_FOUND.value
-    UNIQUE = ErrorCode.UNIQUE.value
-    NOT_AUTHENTICATED = ErrorCode.NOT_AUTHENTICATED.value
-    FORBIDDEN = ErrorCode.FORBIDDEN.value
-    CONFLICT = ErrorCode.CONFLICT.value
-    UNKNOWN_PURPOSE = ErrorCode.UNKNOWN_PURPOSE.value
-    UNKNOWN_POLICY_VERSION = ErrorCode.UNKNOWN_POLICY_VERSION.value
-    PURPOSE_NOT_IN_POLICY = ErrorCode.PURPOSE_NOT_IN_POLICY.value
-    REQUIRED_PURPOSE = ErrorCode.REQUIRED_PURPOSE.value
-    CLOCK_SKEW = ErrorCode.CLOCK_SKEW.value
-    DEVICE_LINKED = ErrorCode.DEVICE_LINKED.value
-    TOO_MANY_EVENTS = ErrorCode.TOO_MANY_EVENTS.value
+#: The rules' own enum, so GraphQL lists exactly the codes they raise.
+ConsentErrorCode = strawberry.enum(consent_errors.ConsentErrorCode)
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -47,7 +33,9 @@ class ConsentError:
 
     @classmethod
     def of(cls, error: DomainError) -> ConsentError:
-        return cls(code=ConsentErrorCode(str(error.code)), field=error.field, message=error.message)
+        return cls(
+            code=error_code(ConsentErrorCode, error.code), field=error.field, message=error.message
+        )
 
 
 @strawberry.type(description="What personal data is used for; consent is given per purpose.")

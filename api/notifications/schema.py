@@ -29,7 +29,8 @@ from api.payloads import payload
 from models import campaigns, notifications
 from models.accounts import Role
 from models.campaign_jobs import enqueue_fan_out
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.notification_errors import NotificationErrorCode
 from models.sessions import now
 
 log = structlog.get_logger("accord.notifications")
@@ -164,7 +165,7 @@ class NotificationMutations:
         )
         if not input.all:
             if not input.ids:
-                raise DomainError(ErrorCode.REQUIRED, "ids", "give ids or all: true")
+                raise DomainError(NotificationErrorCode.REQUIRED, "ids", "give ids or all: true")
             ids = [i for i in map(parse_id, input.ids) if i is not None]
             query = query.filter(id__in=ids)
         marked = await query.update(read_at=now())
@@ -180,7 +181,7 @@ class NotificationMutations:
     ) -> ReportSecurityIncidentPayload:
         if input.all_accounts == (input.affected_account_ids is not None):
             raise DomainError(
-                ErrorCode.REQUIRED,
+                NotificationErrorCode.REQUIRED,
                 "affectedAccountIds",
                 "give affectedAccountIds or allAccounts: true, not both",
             )
@@ -189,7 +190,9 @@ class NotificationMutations:
             # Not ASCII digits, or too large for an id column: no account has it.
             account_ids = [parse_id(i) for i in input.affected_account_ids]
             if None in account_ids:
-                raise DomainError(ErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts")
+                raise DomainError(
+                    NotificationErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts"
+                )
         settings = info.context.settings
         incident, campaign = await campaigns.report_security_incident(
             title=input.title,

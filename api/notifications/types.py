@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 import strawberry
 
-from models import campaigns, notifications
-from models.errors import DomainError, ErrorCode
+from api.payloads import error_code
+from models import campaigns, notification_errors, notifications
+from models.errors import DomainError
 from models.messages import render
 
 NotificationChannel = strawberry.enum(notifications.Channel, name="NotificationChannel")
@@ -16,13 +16,8 @@ NotificationKind = strawberry.enum(notifications.NotificationKind, name="Notific
 CampaignStatus = strawberry.enum(campaigns.CampaignStatus)
 
 
-@strawberry.enum
-class NotificationErrorCode(StrEnum):
-    INVALID = ErrorCode.INVALID.value
-    REQUIRED = ErrorCode.REQUIRED.value
-    NOT_FOUND = ErrorCode.NOT_FOUND.value
-    NOT_AUTHENTICATED = ErrorCode.NOT_AUTHENTICATED.value
-    FORBIDDEN = ErrorCode.FORBIDDEN.value
+#: The rules' own enum, so GraphQL lists exactly the codes they raise.
+NotificationErrorCode = strawberry.enum(notification_errors.NotificationErrorCode)
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -34,7 +29,9 @@ class NotificationError:
     @classmethod
     def of(cls, error: DomainError) -> NotificationError:
         return cls(
-            code=NotificationErrorCode(str(error.code)), field=error.field, message=error.message
+            code=error_code(NotificationErrorCode, error.code),
+            field=error.field,
+            message=error.message,
         )
 
 

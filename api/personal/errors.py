@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import strawberry
 
-from models.errors import DomainError, ErrorCode
+from api.payloads import error_code
+from models import personal_errors
+from models.errors import DomainError
 
-
-@strawberry.enum
-class PersonalDataErrorCode(StrEnum):
-    INVALID = ErrorCode.INVALID.value
-    REQUIRED = ErrorCode.REQUIRED.value
-    NOT_FOUND = ErrorCode.NOT_FOUND.value
-    NOT_AUTHENTICATED = ErrorCode.NOT_AUTHENTICATED.value
-    FORBIDDEN = ErrorCode.FORBIDDEN.value
-    CONFLICT = ErrorCode.CONFLICT.value
-    TOO_LARGE = ErrorCode.TOO_LARGE.value
-    UNSUPPORTED_TYPE = ErrorCode.UNSUPPORTED_TYPE.value
+#: The rules' own enum, so GraphQL lists exactly the codes they raise.
+PersonalDataErrorCode = strawberry.enum(personal_errors.PersonalDataErrorCode)
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -30,5 +21,7 @@ class PersonalDataError:
     @classmethod
     def of(cls, error: DomainError) -> PersonalDataError:
         return cls(
-            code=PersonalDataErrorCode(str(error.code)), field=error.field, message=error.message
+            code=error_code(PersonalDataErrorCode, error.code),
+            field=error.field,
+            message=error.message,
         )

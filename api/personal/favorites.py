@@ -18,7 +18,8 @@ from api.pagination import (
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
 from models import favorites
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 
 
 @strawberry.type(description="An item the user keeps.")
@@ -66,7 +67,7 @@ class RemoveFavoritePayload:
 def _id(raw: strawberry.ID) -> int:
     row_id = parse_id(raw)
     if row_id is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "id", "no such item")
+        raise DomainError(PersonalDataErrorCode.NOT_FOUND, "id", "no such item")
     return row_id
 
 

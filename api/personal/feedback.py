@@ -23,7 +23,8 @@ from api.pagination import (
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
 from models import feedback, pictures
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 from models.sessions import session_for_token
 
 FeedbackKind = strawberry.enum(feedback.FeedbackKind)
@@ -182,7 +183,7 @@ class FeedbackMutations:
         account = await info.context.require_viewer()
         feedback_id = parse_id(input.id)
         if feedback_id is None:
-            raise DomainError(ErrorCode.NOT_FOUND, "id", "no such feedback of yours")
+            raise DomainError(PersonalDataErrorCode.NOT_FOUND, "id", "no such feedback of yours")
         await feedback.delete_feedback(account, feedback_id, info.context.storage)
         return DeleteFeedbackPayload()
 
@@ -196,7 +197,9 @@ class FeedbackMutations:
         account = await ctx.require_viewer()
         if not isinstance(input.file, UploadFile):  # e.g. a string in a plain JSON request
             raise DomainError(
-                ErrorCode.INVALID, "file", "send the file as a GraphQL multipart request"
+                PersonalDataErrorCode.INVALID,
+                "file",
+                "send the file as a GraphQL multipart request",
             )
         data = await input.file.read(ctx.settings.picture_max_bytes + 1)
         row = await pictures.store_picture(

@@ -11,7 +11,8 @@ from api.payloads import payload
 from api.personal.errors import PersonalDataError
 from models import questionnaires
 from models.accounts import Role
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 
 AUTHORS = (Role.OPERATOR,)
 
@@ -68,7 +69,7 @@ class QuestionnaireMutations:
         if not isinstance(input.questions, list) or not all(
             isinstance(q, dict) for q in input.questions
         ):
-            raise DomainError(ErrorCode.INVALID, "questions", "a list of objects")
+            raise DomainError(PersonalDataErrorCode.INVALID, "questions", "a list of objects")
         row = await questionnaires.define_questionnaire(input.title, input.questions)
         return DefineQuestionnairePayload(questionnaire=Questionnaire.of(row))
 
@@ -80,6 +81,8 @@ class QuestionnaireMutations:
         account = await info.context.require_viewer()
         questionnaire_id = parse_id(input.questionnaire_id)
         if questionnaire_id is None:
-            raise DomainError(ErrorCode.NOT_FOUND, "questionnaireId", "no such questionnaire")
+            raise DomainError(
+                PersonalDataErrorCode.NOT_FOUND, "questionnaireId", "no such questionnaire"
+            )
         await questionnaires.answer_questionnaire(account, questionnaire_id, input.answers)
         return AnswerQuestionnairePayload()

@@ -14,7 +14,8 @@ from api.payloads import payload
 from api.personal.errors import PersonalDataError
 from models import support
 from models.accounts import Role
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+from models.personal_errors import PersonalDataErrorCode
 
 ThreadStatus = strawberry.enum(support.ThreadStatus, name="SupportThreadStatus")
 STAFF = (Role.SUPPORT,)
@@ -110,7 +111,7 @@ class StaffReplyPayload:
 def _thread_id(raw: strawberry.ID) -> int:
     thread_id = parse_id(raw)
     if thread_id is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "threadId", "no such thread")
+        raise DomainError(PersonalDataErrorCode.NOT_FOUND, "threadId", "no such thread")
     return thread_id
 
 

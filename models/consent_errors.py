@@ -1,0 +1,27 @@
+"""The codes the consent rules raise: the ledger, decisions, offline sync, policies and
+purposes. ``ConsentError.code`` in GraphQL (and a rejected sync event's code) is this enum."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from models.errors import domain_codes
+
+
+@domain_codes
+class ConsentErrorCode(StrEnum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    NOT_FOUND = "NOT_FOUND"
+    UNIQUE = "UNIQUE"
+    NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    CONFLICT = "CONFLICT"
+    UNKNOWN_PURPOSE = "UNKNOWN_PURPOSE"
+    UNKNOWN_POLICY_VERSION = "UNKNOWN_POLICY_VERSION"
+    PURPOSE_NOT_IN_POLICY = "PURPOSE_NOT_IN_POLICY"
+    REQUIRED_PURPOSE = "REQUIRED_PURPOSE"
+    CLOCK_SKEW = "CLOCK_SKEW"
+    DEVICE_LINKED = "DEVICE_LINKED"
+    TOO_MANY_EVENTS = "TOO_MANY_EVENTS"
+    RATE_LIMITED = "RATE_LIMITED"
