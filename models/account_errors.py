@@ -28,8 +28,8 @@ class AccountErrorCode(StrEnum):
     ACCOUNT_INACTIVE = "ACCOUNT_INACTIVE"
     TOO_MANY_LOGINS = "TOO_MANY_LOGINS"
     CONFLICT = "CONFLICT"
-    # AccountErrorCode was once every code of every domain; no account rule raises these
-    # seven, and they stay listed because clients may switch on them.
+    # AccountErrorCode was once every code of every domain: no account rule raises the ten
+    # from here to CONSENT_REQUIRED, and they stay listed because clients may switch on them.
     UNKNOWN_PURPOSE = "UNKNOWN_PURPOSE"
     UNKNOWN_POLICY_VERSION = "UNKNOWN_POLICY_VERSION"
     PURPOSE_NOT_IN_POLICY = "PURPOSE_NOT_IN_POLICY"
