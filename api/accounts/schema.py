@@ -20,6 +20,7 @@ from api.accounts.inputs import (
     UpdateProfileInput,
 )
 from api.accounts.types import Account, AccountError, Binding
+from api.live_streams import announce_sessions_changed
 from api.payloads import payload
 from models import authentication, bindings
 from models.consent import Source, clean_device_id
@@ -169,6 +170,7 @@ class AccountMutations:
     async def logout(self, info: Info) -> LogoutPayload:
         session = await info.context.require_session()
         await Session.filter(id=session.id).delete()
+        await announce_sessions_changed(info.context, session.account_id)
         return LogoutPayload()
 
     @strawberry.mutation(description="End one of your sessions, for example a lost phone's.")
@@ -184,6 +186,7 @@ class AccountMutations:
         )
         if not deleted:
             raise DomainError(ErrorCode.NOT_FOUND, "id", "no such session")
+        await announce_sessions_changed(info.context, account.id)
         return RevokeSessionPayload()
 
     @strawberry.mutation
@@ -221,6 +224,7 @@ class AccountMutations:
             limits=ctx.login_limits,
             client_address=ctx.client_address,
         )
+        await announce_sessions_changed(ctx, session.account_id)
         return ChangePasswordPayload()
 
     @strawberry.mutation(
@@ -282,5 +286,8 @@ class AccountMutations:
     @strawberry.mutation(description="Every session of the account ends.")
     @payload(AccountError)
     async def reset_password(self, info: Info, input: ResetPasswordInput) -> ResetPasswordPayload:
-        await bindings.reset_password(info.context.passwords, input.reset_token, input.new_password)
+        account = await bindings.reset_password(
+            info.context.passwords, input.reset_token, input.new_password
+        )
+        await announce_sessions_changed(info.context, account.id)
         return ResetPasswordPayload()
