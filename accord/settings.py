@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         timedelta(minutes=10),
         description="Sensitive mutations accept a session authenticated this recently.",
     )
+    live_stream_recheck: timedelta = Field(
+        timedelta(seconds=5),
+        gt=timedelta(0),
+        description="How often a live stream (subscription) re-reads its session and role from "
+        "the database; a sign-out announced over Redis ends it at once, this catches the rest.",
+    )
     password_reset_ttl: timedelta = Field(
         timedelta(minutes=15), description="Lifetime of a reset token from recoverWithProvider."
     )
@@ -238,6 +244,7 @@ class Settings(BaseSettings):
         "session_idle_timeout",
         "session_absolute_timeout",
         "recent_auth_window",
+        "live_stream_recheck",
         "password_reset_ttl",
         "consent_clock_skew",
         "deletion_grace",

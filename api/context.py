@@ -76,6 +76,11 @@ class Context:
             self._session = await session_for_token(token, self.settings) if token else None
         return self._session
 
+    def forget_session(self) -> None:
+        """The next operation reads the session afresh: a websocket connection's context
+        outlives the session it was opened with."""
+        self._session = _UNSET
+
     async def viewer(self) -> Account | None:
         session = await self.session()
         return session.account if session else None
@@ -91,7 +96,7 @@ class Context:
 
     async def require_role(self, *roles: Role) -> Account:
         account = await self.require_viewer()
-        if account.role != Role.ADMIN and account.role not in roles:
+        if not account.holds_role(*roles):
             raise DomainError(SharedErrorCode.FORBIDDEN, None, "your role may not do this")
         return account
 

@@ -74,6 +74,10 @@ class Account(Model):
     def is_staff(self) -> bool:
         return self.role != Role.USER
 
+    def holds_role(self, *roles: Role) -> bool:
+        """ADMIN holds every role; anyone else only their own."""
+        return self.role == Role.ADMIN or self.role in roles
+
 
 async def account_named(name: str) -> Account | None:
     """The account with this (already normalised) name: every password login asks.

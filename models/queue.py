@@ -8,12 +8,17 @@ same promise twice is harmless. Callers name jobs by string, so ``api`` never im
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from typing import Any
 
+import structlog
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.jobs import deserialize_job
+
+log = structlog.get_logger("accord.queue")
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -74,6 +79,40 @@ class Broadcast:
         finally:
             await pubsub.unsubscribe()
             await pubsub.aclose()
+
+    async def ticks(self, name: str, every: float):
+        """Yield once subscribed to ``name``, then each time a message arrives on it and at
+        least every ``every`` seconds.
+
+        For a caller that re-reads the database at each tick: subscribing comes before the
+        first tick, so no message falls between a read and the subscription, and a lost
+        message (or Redis being away) costs at most ``every`` seconds, never the change.
+        """
+        pubsub = self.pool.pubsub()
+        listening = True
+        try:
+            try:
+                await pubsub.subscribe(self.channel(name))
+            except Exception:
+                log.warning("pub/sub unavailable; ticking on time only", exc_info=True)
+                listening = False
+            yield
+            while True:
+                if listening:
+                    try:
+                        await pubsub.get_message(ignore_subscribe_messages=True, timeout=every)
+                    except Exception:
+                        log.warning("pub/sub lost; ticking on time only", exc_info=True)
+                        listening = False
+                        await asyncio.sleep(every)
+                else:
+                    await asyncio.sleep(every)
+                yield
+        finally:
+            # Closing drops the connection, and the subscription with it, even after a
+            # cancellation cut a read short.
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
 
 
 class JobStats:

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from tortoise import fields
 from tortoise.expressions import Q
@@ -19,7 +20,7 @@ from tortoise.models import Model
 
 from accord.settings import Settings
 from accord.sqlite_backend import timestamp_text
-from models.accounts import Account, AccountStatus
+from models.accounts import Account, AccountStatus, Role
 from models.batches import delete_in_batches
 from models.placeholders import placeholders
 
@@ -106,7 +107,13 @@ async def session_for_token(token: str, settings: Settings) -> Session | None:
     """The live session behind a bearer token, or None; expired sessions are removed."""
     if not token or len(token) > 128:
         return None
-    session = await Session.filter(token_hash=hash_token(token)).select_related("account").first()
+    return await _live(Session.filter(token_hash=hash_token(token)), settings)
+
+
+async def _live(query, settings: Settings) -> Session | None:
+    """The session ``query`` finds if it still stands: not revoked, not expired (expired
+    ones are removed), its account ACTIVE. Using it counts as activity."""
+    session = await query.select_related("account").first()
     if session is None:
         return None
     moment = now()
@@ -120,6 +127,32 @@ async def session_for_token(token: str, settings: Settings) -> Session | None:
         session.last_seen_at = moment
         await Session.filter(id=session.id).update(last_seen_at=moment)
     return session
+
+
+class Standing(StrEnum):
+    """Where a session that opened a live stream stands now."""
+
+    LIVE = "LIVE"
+    #: Logged out, revoked, expired, or its account no longer ACTIVE.
+    ENDED = "ENDED"
+    #: Still signed in, but its account no longer holds the role the stream needs.
+    ROLE_LOST = "ROLE_LOST"
+
+
+async def standing(
+    session_id: uuid.UUID, settings: Settings, roles: tuple[Role, ...] = ()
+) -> Standing:
+    """Whether the session may still receive what it subscribed to: the same rule as a new
+    request's (``session_for_token``), plus ``roles`` when the stream is for staff only.
+
+    An open stream is use, so it keeps an idle session alive like requests do.
+    """
+    session = await _live(Session.filter(id=session_id), settings)
+    if session is None:
+        return Standing.ENDED
+    if roles and not session.account.holds_role(*roles):
+        return Standing.ROLE_LOST
+    return Standing.LIVE
 
 
 def is_recent(session: Session, settings: Settings) -> bool:

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from api.accounts.types import Account, AccountError
 from api.errors import ClientError
+from api.live_streams import announce_sessions_changed
 from api.payloads import payload
 from models import authentication, deletion
 from models.account_errors import AccountErrorCode
@@ -92,6 +93,7 @@ class CancellationMutations:
             password=input.password, provider=input.provider, id_token=input.id_token
         )
         due = await deletion.cancel_account(session.account, ctx.settings, input.reason)
+        await announce_sessions_changed(ctx, session.account_id)
         await _send_notices(ctx)
         return CancelAccountPayload(account=Account.of(session.account), deletion_due_at=due)
 

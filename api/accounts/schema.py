@@ -20,6 +20,7 @@ from api.accounts.inputs import (
     UpdateProfileInput,
 )
 from api.accounts.types import Account, AccountError, Binding
+from api.live_streams import announce_sessions_changed
 from api.payloads import payload
 from models import authentication, bindings
 from models.account_errors import AccountErrorCode
@@ -170,6 +171,7 @@ class AccountMutations:
     async def logout(self, info: Info) -> LogoutPayload:
         session = await info.context.require_session()
         await Session.filter(id=session.id).delete()
+        await announce_sessions_changed(info.context, session.account_id)
         return LogoutPayload()
 
     @strawberry.mutation(description="End one of your sessions, for example a lost phone's.")
@@ -185,6 +187,7 @@ class AccountMutations:
         )
         if not deleted:
             raise DomainError(AccountErrorCode.NOT_FOUND, "id", "no such session")
+        await announce_sessions_changed(info.context, account.id)
         return RevokeSessionPayload()
 
     @strawberry.mutation
@@ -222,6 +225,7 @@ class AccountMutations:
             limits=ctx.login_limits,
             client_address=ctx.client_address,
         )
+        await announce_sessions_changed(ctx, session.account_id)
         return ChangePasswordPayload()
 
     @strawberry.mutation(
@@ -283,5 +287,8 @@ class AccountMutations:
     @strawberry.mutation(description="Every session of the account ends.")
     @payload(AccountError)
     async def reset_password(self, info: Info, input: ResetPasswordInput) -> ResetPasswordPayload:
-        await bindings.reset_password(info.context.passwords, input.reset_token, input.new_password)
+        account = await bindings.reset_password(
+            info.context.passwords, input.reset_token, input.new_password
+        )
+        await announce_sessions_changed(info.context, account.id)
         return ResetPasswordPayload()

@@ -10,7 +10,6 @@ from typing import NewType
 
 import strawberry
 import structlog
-from graphql import GraphQLError
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -39,6 +38,7 @@ from api.consent.types import (
     row_id,
 )
 from api.errors import ClientError
+from api.live_streams import live_stream
 from api.pagination import PageInfo, clamp
 from api.payloads import error_code, payload
 from models import consent as ledger
@@ -494,14 +494,11 @@ class ConsentSubscriptions:
         description="Consent events your other devices record, as they are recorded. Sign in "
         "with `authorization: Bearer <token>` in the connection_init payload."
     )
+    @live_stream()
     async def consent_changed(
         self, info: Info, device_id: str | None = None
     ) -> AsyncGenerator[ConsentEvent, None]:
-        account = await info.context.viewer()
-        if account is None:
-            # Subscription results bypass the ErrorPolicy that puts a ClientError's code in
-            # ``extensions``, so the typed code is attached here.
-            raise GraphQLError("sign in first", extensions={"code": "NOT_AUTHENTICATED"})
+        account = await info.context.require_viewer()
         async for message in info.context.broadcast.listen(f"consent:{account.id}"):
             notice = json.loads(message)
             if device_id is not None and notice.get("deviceId") == device_id:

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from api.errors import ClientError
+from api.live_streams import live_stream
 from api.notifications.types import (
     Announcement,
     Campaign,
@@ -232,15 +233,10 @@ class NotificationSubscriptions:
         description="OPERATOR, PRIVACY_OFFICER: a campaign's progress, pushed while it runs; "
         "the last message has status DONE."
     )
+    @live_stream(roles=OPERATORS)
     async def campaign_progress(
         self, info: Info, id: strawberry.ID
     ) -> AsyncGenerator[CampaignProgress, None]:
-        # Subscription results bypass the ErrorPolicy that puts a ClientError's code in
-        # ``extensions``, so the typed code is attached here.
-        try:
-            await info.context.require_role(*OPERATORS)
-        except DomainError as error:
-            raise GraphQLError(error.message, extensions={"code": str(error.code)}) from None
         campaign_id = parse_id(id)
         if campaign_id is None or not await campaigns.Campaign.exists(id=campaign_id):
             raise GraphQLError("no such campaign", extensions={"code": "NOT_FOUND"})
