@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -114,12 +115,22 @@ class Settings(BaseSettings):
     password_reset_ttl: timedelta = Field(
         timedelta(minutes=15), description="Lifetime of a reset token from recoverWithProvider."
     )
-    login_limit_per_account: str = Field(
+    login_limit_per_account_and_address: str = Field(
         "5/minute;20/hour",
-        description="Login attempts per account name (limits syntax); a success clears them.",
+        description="Failed logins to one account name from one client address (limits "
+        "syntax; an IPv6 address counts as its /64); a success from there clears them. Over "
+        "it, that address is refused even the right password, other addresses are not.",
     )
     login_limit_per_address: str = Field(
-        "20/minute;200/hour", description="Login attempts per client address."
+        "20/minute;200/hour",
+        description="Login attempts from one client address to any accounts, successes "
+        "included; never cleared.",
+    )
+    login_limit_per_account: str = Field(
+        "100/hour",
+        description="Failed logins to one account name from all addresses together (a "
+        "distributed attack). Over it, only an address with no failure for the account "
+        "within its longest per-account-and-address window may try the password.",
     )
     min_password_score: int = Field(
         3, ge=0, le=4, description="Lowest zxcvbn score a new password may have."
@@ -267,6 +278,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"provider {name!r} lacks {', '.join(sorted(missing))}")
             if "jwks" not in provider and "jwks_file" not in provider:
                 raise ValueError(f"provider {name!r} needs jwks or jwks_file")
+        return value
+
+    @field_validator(
+        "login_limit_per_account_and_address", "login_limit_per_address", "login_limit_per_account"
+    )
+    @classmethod
+    def _limits_syntax(cls, value: str) -> str:
+        """`5/minute;20/hour`: checked at start-up, not at the first login."""
+        parse_many(value)  # raises ValueError naming what it could not read
         return value
 
     @field_validator("secret_key")

@@ -117,6 +117,7 @@ async def run(seconds: float, clients: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = clean_env(
             ACCORD_DATA_DIR=f"{tmp}/var",
+            ACCORD_LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS="1000000/minute",
             ACCORD_LOGIN_LIMIT_PER_ACCOUNT="1000000/minute",
             ACCORD_LOGIN_LIMIT_PER_ADDRESS="1000000/minute",
             ACCORD_LOG_LEVEL="WARNING",

@@ -128,16 +128,19 @@ async def login(
         name = normalize_account_name(account_name)
     except DomainError:
         name = None
-    await limits.attempt(limit_key(account_name), client_address)
+    counted_as = limit_key(account_name)
+    await limits.attempt(counted_as, client_address)
     if len(password) > 1024:
+        await limits.failed(counted_as)
         raise refused
     account = await account_named(name) if name else None
     stored = account.password_hash if account else None
     if not await passwords.verify(stored, password) or account is None:
+        await limits.failed(counted_as)
         raise refused
     if require_active and account.status != AccountStatus.ACTIVE:
         raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
-    await limits.succeeded(account.account_name)
+    await limits.succeeded(counted_as, client_address)
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = await passwords.hash(password)
         await account.save(update_fields=["password_hash"])
@@ -193,9 +196,11 @@ async def check_current_password(
     if limits is not None:
         await limits.attempt(account.account_name, client_address)
     if account.password_hash is None or not await passwords.verify(account.password_hash, password):
+        if limits is not None:
+            await limits.failed(account.account_name)
         raise DomainError(AccountErrorCode.INVALID_CREDENTIALS, field, "the password is wrong")
     if limits is not None:
-        await limits.succeeded(account.account_name)
+        await limits.succeeded(account.account_name, client_address)
 
 
 async def change_password(

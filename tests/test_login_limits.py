@@ -1,5 +1,7 @@
-"""Brute-force protection: failed logins are limited per account and per client address,
-and a request carries at most one login (aliases and JSON-array batches alike)."""
+"""Brute-force protection without a lock for an attacker to turn on the user: failed logins
+are limited per (account, client address) and per client address, the account as a whole
+only far above that (and then only for addresses that guessed wrong), and a request carries
+at most one login (aliases and JSON-array batches alike)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from tests.conftest import GraphQL
 from tests.oidc_provider import new_subject, provider_app
 
 WRONG = "definitely-not-the-password"
+ATTACKER = "198.51.100.1"
+USER = "203.0.113.50"
 
 TWO_LOGINS = f"""
 mutation($a: LoginInput!, $b: LoginInput!) {{
@@ -44,9 +48,10 @@ def creds(name: str, password: str) -> dict[str, str]:
 
 
 class Client:
-    """A GraphQL client of the limited app that can pose as any client address."""
+    """A GraphQL client of the limited app that can pose as any client address (the app
+    believes X-Forwarded-For from the test transport, as ACCORD_TRUSTED_PROXIES says)."""
 
-    ADDRESS = "198.51.100.1"
+    ADDRESS = ATTACKER
 
     def __init__(self, gql: GraphQL) -> None:
         self.gql = gql
@@ -64,13 +69,11 @@ class Client:
 
 
 @asynccontextmanager
-async def limited(app_with, per_account: str = "100/minute", per_address: str = "100/minute"):
-    """An app with these limits that believes X-Forwarded-For from the test transport."""
-    async with app_with(
-        login_limit_per_account=per_account,
-        login_limit_per_address=per_address,
-        trusted_proxies=["127.0.0.1"],
-    ) as http:
+async def limited(app_with, **limits: str):
+    """An app with these login limits (``per_account_and_address``, ``per_address``,
+    ``per_account``; the defaults otherwise) behind a trusted proxy."""
+    settings = {f"login_limit_{kind}": value for kind, value in limits.items()}
+    async with app_with(**settings, trusted_proxies=["127.0.0.1"]) as http:
         gql = GraphQL(http)
         await register(gql, "alice")
         await register(gql, "bob", password=OTHER_PASSWORD, nickname="Bob")
@@ -97,58 +100,131 @@ def assert_rate_limited(payload: dict, longest: int = 60) -> None:
     assert 1 <= payload["errors"][0]["retryAfter"] <= longest
 
 
-# --- per account ---------------------------------------------------------------------------
+def assert_refused(payload: dict) -> None:
+    assert codes(payload) == [("INVALID_CREDENTIALS", None)]
 
 
-async def test_failed_logins_are_limited_per_account(app_with, verifications):
-    async with limited(app_with, per_account="3/minute") as c:
-        for _ in range(3):
-            assert codes(await c.login("alice", WRONG)) == [("INVALID_CREDENTIALS", None)]
+def assert_signed_in(payload: dict) -> None:
+    assert payload["errors"] == []
+    assert payload["token"]
+
+
+# --- an attacker's guesses are no lock on the user -----------------------------------------
+
+
+async def test_an_attackers_guesses_do_not_lock_the_user_out(app_with, verifications):
+    """With the default limits: five wrong guesses from one address close that address to
+    the account for now, and only that address."""
+    async with limited(app_with) as c:
+        for _ in range(5):
+            assert_refused(await c.login("alice", WRONG))
         checked = len(verifications)
         assert_rate_limited(await c.login("alice", WRONG))
-        # Even the right password is not tried now, and no hash work is spent.
+        # The attacker's address is refused even the right password, and costs no hash.
         assert_rate_limited(await c.login("alice", PASSWORD))
+        assert_rate_limited(await c.login(" ALICE ", PASSWORD))
         assert len(verifications) == checked
-        # The limit is the account's, from any address and in any spelling of its name.
-        assert_rate_limited(await c.login("alice", PASSWORD, address="192.0.2.200"))
-        assert_rate_limited(await c.login("ALICE", PASSWORD, address="192.0.2.201"))
+        # The user, from an address that has not guessed wrong, signs in.
+        assert_signed_in(await c.login("alice", PASSWORD, address=USER))
+        # That clears the user's address only: the attacker's stays closed.
+        assert_rate_limited(await c.login("alice", PASSWORD))
+        # And the attacker's address may still sign in to other accounts.
+        assert_signed_in(await c.login("bob", OTHER_PASSWORD))
+
+
+async def test_the_attackers_address_may_try_again_when_its_window_has_passed(app_with):
+    async with limited(app_with, per_account_and_address="2/2 seconds") as c:
+        for _ in range(2):
+            assert_refused(await c.login("alice", WRONG))
+        payload = await c.login("alice", PASSWORD)
+        assert_rate_limited(payload, longest=2)
+        await asyncio.sleep(payload["errors"][0]["retryAfter"] + 0.2)
+        assert_signed_in(await c.login("alice", PASSWORD))
+
+
+async def test_the_account_wide_cap_closes_only_addresses_that_guessed_wrong(
+    app_with, verifications
+):
+    """A distributed attack reaches the account's own cap; then an address with a recent
+    wrong guess for the account is refused, and one without gets one try."""
+    second, third = "198.51.100.2", "198.51.100.3"
+    async with limited(app_with, per_account_and_address="3/minute", per_account="4/minute") as c:
+        for _ in range(3):
+            assert_refused(await c.login("alice", WRONG))
+        assert_rate_limited(await c.login("alice", WRONG))  # this address's own limit
+        assert_refused(await c.login("alice", WRONG, address=second))  # the 4th failure
+        checked = len(verifications)
+        # The second address has budget left of its own, but has guessed wrong: refused.
+        assert_rate_limited(await c.login("alice", WRONG, address=second))
+        assert_rate_limited(await c.login("alice", PASSWORD, address=second))
+        assert len(verifications) == checked
+        # A fresh address gets one guess, then it has guessed wrong too.
+        assert_refused(await c.login("alice", WRONG, address=third))
+        assert_rate_limited(await c.login("alice", PASSWORD, address=third))
+        assert len(verifications) == checked + 1
+        # The user, from an address that has not guessed wrong, still signs in.
+        assert_signed_in(await c.login("alice", PASSWORD, address=USER))
         # Other accounts are not affected.
-        assert (await c.login("bob", OTHER_PASSWORD))["errors"] == []
+        assert_signed_in(await c.login("bob", OTHER_PASSWORD, address=second))
+
+
+async def test_successful_logins_do_not_count_toward_the_account_wide_cap(app_with):
+    async with limited(app_with, per_account="2/minute") as c:
+        for i in range(4):
+            assert_signed_in(await c.login("alice", PASSWORD, address=f"192.0.2.{i}"))
+            assert_signed_in(await c.login("alice", PASSWORD))
+        assert_refused(await c.login("alice", WRONG))
+        assert_refused(await c.login("alice", WRONG))  # the cap is reached
+        assert_rate_limited(await c.login("alice", PASSWORD))
+        assert_signed_in(await c.login("alice", PASSWORD, address=USER))
 
 
 async def test_guesses_sent_at_once_cannot_slip_past_the_limit(app_with, verifications):
     # Every attempt is counted before its password is checked, so twelve guesses in flight
-    # together get exactly three verifications, from any mix of addresses.
-    async with limited(app_with, per_account="3/minute") as c:
-        payloads = await asyncio.gather(
-            *(c.login("alice", WRONG, address=f"192.0.2.{i}") for i in range(12))
-        )
+    # together from one address get exactly three verifications.
+    async with limited(app_with, per_account_and_address="3/minute") as c:
+        payloads = await asyncio.gather(*(c.login("alice", WRONG) for _ in range(12)))
         results = sorted(codes(p)[0][0] for p in payloads)
         assert results == ["INVALID_CREDENTIALS"] * 3 + ["RATE_LIMITED"] * 9
         assert len(verifications) == 3
 
 
-async def test_unknown_account_names_are_limited_too(app_with):
+async def test_past_the_account_wide_cap_each_address_gets_one_guess(app_with, verifications):
+    """The documented price of never locking the user out: once the account's cap is
+    reached, every address that has not guessed wrong gets one guess, sent at once or not,
+    and then no more until its failures age out."""
+    addresses = [f"192.0.2.{i}" for i in range(12)]
     async with limited(app_with, per_account="3/minute") as c:
+        payloads = await asyncio.gather(*(c.login("alice", WRONG, a) for a in addresses))
+        assert all(codes(p) == [("INVALID_CREDENTIALS", None)] for p in payloads)
+        assert len(verifications) == 12
+        payloads = await asyncio.gather(*(c.login("alice", PASSWORD, a) for a in addresses))
+        for payload in payloads:
+            assert_rate_limited(payload)
+        assert len(verifications) == 12
+
+
+async def test_unknown_account_names_are_limited_too(app_with):
+    async with limited(app_with, per_account_and_address="3/minute") as c:
         for _ in range(3):
-            assert codes(await c.login("nobody", WRONG)) == [("INVALID_CREDENTIALS", None)]
+            assert_refused(await c.login("nobody", WRONG))
         assert_rate_limited(await c.login("nobody", WRONG))
 
 
-async def test_a_successful_login_clears_the_account_counter(app_with):
-    async with limited(app_with, per_account="3/minute") as c:
+async def test_a_successful_login_clears_the_counter_of_its_address(app_with):
+    async with limited(app_with, per_account_and_address="3/minute") as c:
         for _ in range(2):
-            assert codes(await c.login("alice", WRONG)) == [("INVALID_CREDENTIALS", None)]
-        assert (await c.login("alice", PASSWORD))["errors"] == []
+            assert_refused(await c.login("alice", WRONG))
+        assert_signed_in(await c.login("alice", PASSWORD))
         for _ in range(3):
-            assert codes(await c.login("alice", WRONG)) == [("INVALID_CREDENTIALS", None)]
+            assert_refused(await c.login("alice", WRONG))
         assert_rate_limited(await c.login("alice", WRONG))
 
 
 async def test_several_windows_and_the_longest_retry_after(app_with):
-    async with limited(app_with, per_account="100/minute;3/hour") as c:
+    async with limited(app_with, per_account_and_address="100/minute;3/hour") as c:
         for _ in range(3):
-            assert codes(await c.login("alice", WRONG)) == [("INVALID_CREDENTIALS", None)]
+            assert_refused(await c.login("alice", WRONG))
         payload = await c.login("alice", WRONG)
         assert_rate_limited(payload, longest=3600)
         assert payload["errors"][0]["retryAfter"] > 60
@@ -160,11 +236,20 @@ async def test_several_windows_and_the_longest_retry_after(app_with):
 async def test_failed_logins_are_limited_per_client_address(app_with):
     async with limited(app_with, per_address="3/minute") as c:
         for name in ("alice", "bob", "carol"):
-            assert codes(await c.login(name, WRONG)) == [("INVALID_CREDENTIALS", None)]
+            assert_refused(await c.login(name, WRONG))
         assert_rate_limited(await c.login("dave", WRONG))
         assert_rate_limited(await c.login("alice", PASSWORD))
         # Another address is not affected.
-        assert (await c.login("alice", PASSWORD, address="192.0.2.77"))["errors"] == []
+        assert_signed_in(await c.login("alice", PASSWORD, address="192.0.2.77"))
+
+
+async def test_an_ipv6_client_address_is_its_64_bit_prefix(app_with):
+    """One subscriber's /64 is one address: its 2^64 addresses buy no fresh budget."""
+    async with limited(app_with, per_address="2/minute") as c:
+        assert_refused(await c.login("carol", WRONG, address="2001:db8:0:1::1"))
+        assert_refused(await c.login("dave", WRONG, address="2001:db8:0:1::2"))
+        assert_rate_limited(await c.login("erin", WRONG, address="2001:db8:0:1:ffff::9"))
+        assert_signed_in(await c.login("alice", PASSWORD, address="2001:db8:0:2::1"))
 
 
 async def test_a_successful_login_does_not_clear_the_address_counter(app_with):
@@ -189,7 +274,7 @@ async def test_an_untrusted_forwarded_for_header_is_ignored(app_with):
 
 
 async def test_aliased_logins_the_second_is_refused_and_both_count(app_with, verifications):
-    async with limited(app_with, per_account="3/minute") as c:
+    async with limited(app_with, per_account_and_address="3/minute") as c:
         before = len(verifications)
         body = await c.send(TWO_LOGINS, {"a": creds("alice", WRONG), "b": creds("alice", PASSWORD)})
         data = body["data"]
@@ -203,7 +288,7 @@ async def test_aliased_logins_the_second_is_refused_and_both_count(app_with, ver
 
 
 async def test_the_extra_login_counts_against_the_account_however_it_is_spelled(app_with):
-    async with limited(app_with, per_account="3/minute") as c:
+    async with limited(app_with, per_account_and_address="3/minute") as c:
         variants = [" ALICE ", "ａｌｉｃｅ"]  # noqa: RUF001 - fullwidth on purpose
         for variant in variants:
             body = await c.send(
@@ -229,7 +314,7 @@ async def test_every_extra_alias_is_refused_and_counted_per_address(app_with):
 
 
 async def test_a_batch_of_logins_gets_one_login_and_counts_them_all(app_with, verifications):
-    async with limited(app_with, per_account="3/minute") as c:
+    async with limited(app_with, per_account_and_address="3/minute") as c:
         before = len(verifications)
         operations = [
             {"query": LOGIN, "variables": {"input": creds("alice", WRONG)}},
@@ -275,7 +360,7 @@ async def test_the_next_request_may_log_in_again(app_with):
 
 
 async def test_change_password_guesses_count_as_failed_logins(app_with):
-    async with limited(app_with, per_account="3/minute") as c:
+    async with limited(app_with, per_account_and_address="3/minute") as c:
         session = (await c.login("alice", PASSWORD))["token"]  # a success: the counter is clear
 
         async def change(current: str) -> dict:
@@ -289,10 +374,12 @@ async def test_change_password_guesses_count_as_failed_logins(app_with):
         assert codes(limited_change) == [("RATE_LIMITED", None)]
         assert limited_change["errors"][0]["retryAfter"] >= 1
         assert_rate_limited(await c.login("alice", PASSWORD))
+        # A stolen session's guesses close its own address only.
+        assert_signed_in(await c.login("alice", PASSWORD, address=USER))
 
 
 async def test_a_right_current_password_clears_the_counter(app_with):
-    async with limited(app_with, per_account="3/minute") as c:
+    async with limited(app_with, per_account_and_address="3/minute") as c:
         session = (await c.login("alice", PASSWORD))["token"]
         variables = {"input": {"currentPassword": WRONG, "newPassword": OTHER_PASSWORD}}
         for _ in range(2):
@@ -306,7 +393,10 @@ async def test_a_right_current_password_clears_the_counter(app_with):
 
 async def test_unbind_password_guesses_count_as_failed_logins(app_with, tmp_path):
     async with provider_app(
-        app_with, tmp_path, login_limit_per_account="3/minute", login_limit_per_address="100/minute"
+        app_with,
+        tmp_path,
+        login_limit_per_account_and_address="3/minute",
+        login_limit_per_address="100/minute",
     ) as p:
         me = await register(p.gql, "alice")
         token = p.acme.id_token(new_subject())
