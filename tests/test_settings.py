@@ -34,6 +34,7 @@ def _accord(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess
         ({"ACCORD_ENV": "prod"}, "ACCORD_SECRET_KEY"),
         ({"ACCORD_ENV": "staging"}, "ACCORD_ENV"),
         ({"ACCORD_OIDC_PROVIDERS": '{"acme": {"issuer": "x"}}'}, "ACCORD_OIDC_PROVIDERS"),
+        ({"ACCORD_SWEEP_INTERVAL_SECONDS": "7"}, "ACCORD_SWEEP_INTERVAL_SECONDS"),
     ],
 )
 def test_bad_setting_fails_with_one_line_naming_it(env, variable, tmp_path):
