@@ -281,7 +281,7 @@ def deletions_run_due(
                 storage = LocalStorage(settings.data_dir / "files")
                 outcomes: list[str] = []
 
-                async def delete_now(account_id: int) -> bool:
+                async def delete_now(account_id: int, attempt: int) -> bool:
                     outcomes.append(await deletion.run_deletion(account_id, settings, storage))
                     return True
 
@@ -289,13 +289,15 @@ def deletions_run_due(
                 return f"Deleted {outcomes.count('done')} account(s); outcomes: {outcomes}"
             if not settings.redis_url:
                 raise typer.BadParameter("set REDIS_URL to reach the workers, or use --inline")
-            queue = await Queue.connect(settings.redis_url, settings.queue_name)
+            queue = await Queue.connect(
+                settings.redis_url, settings.queue_name, settings.job_timeout_seconds
+            )
             try:
                 count = await deletion.enqueue_due(
-                    lambda account_id: queue.enqueue(
+                    lambda account_id, attempt: queue.enqueue(
                         "delete_account",
                         account_id,
-                        job_id=deletion.job_id(settings.queue_name, account_id),
+                        job_id=deletion.job_id(settings.queue_name, account_id, attempt),
                     ),
                     settings.sweep_batch_size,
                 )

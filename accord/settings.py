@@ -202,7 +202,10 @@ class Settings(BaseSettings):
         "where law requires records of complaints; default deletes them.",
     )
     deletion_job_timeout_seconds: int = Field(
-        120, ge=10, description="A deletion job running longer is cancelled and retried."
+        120,
+        ge=10,
+        description="A deletion job running longer is cancelled and retried; a crashed one "
+        "is retried at the first sweep after this long (its lease).",
     )
 
     # --- notifications ---------------------------------------------------------------------
@@ -246,10 +249,18 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = Field(
         300,
         ge=5,
-        description="A job running longer is cancelled; a crashed job is retried "
-        "after this long, so keep it short.",
+        description="A fan-out or delivery job running longer is cancelled. A crashed one's "
+        "work is taken up again at the first sweep after this long (plus 5 s for a "
+        "delivery's claim), so keep it short.",
     )
     sweep_batch_size: int = Field(500, ge=1, description="Rows a sweeper handles per batch.")
+    sweep_interval_seconds: int = Field(
+        60,
+        ge=1,
+        le=60,
+        description="How often the sweeper runs (a divisor of 60): the most a lost Redis "
+        "delays work, and what a crashed job's timeout is lengthened by.",
+    )
 
     @field_validator(
         "session_idle_timeout",
@@ -267,6 +278,14 @@ class Settings(BaseSettings):
         """Durations are seconds ("900") or ISO 8601 ("PT15M")."""
         if isinstance(value, str) and value.strip().isdigit():
             return int(value)
+        return value
+
+    @field_validator("sweep_interval_seconds")
+    @classmethod
+    def _divides_a_minute(cls, value: int) -> int:
+        """The sweeper is a cron job at fixed seconds of each minute."""
+        if 60 % value:
+            raise ValueError("must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)")
         return value
 
     @field_validator("oidc_providers")

@@ -95,7 +95,9 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
     async def lifespan(app: Starlette):
         app.state.settings = settings
         app.state.passwords = Passwords(settings)
-        app.state.queue = await Queue.connect(redis_url, settings.queue_name)
+        app.state.queue = await Queue.connect(
+            redis_url, settings.queue_name, settings.job_timeout_seconds
+        )
         app.state.login_limits = LoginLimits(settings, redis_url)
         app.state.broadcast = Broadcast(app.state.queue.pool, settings.redis_key_prefix)
         app.state.storage = LocalStorage(settings.data_dir / "files")

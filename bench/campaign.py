@@ -148,9 +148,8 @@ async def campaign(tmp: str, smtp_port: int) -> None:
         for shard in await CampaignShard.filter(campaign_id=policy.campaign_id):
             await fan_out_shard(shard.id, settings.notification_batch_size, False)
         fanned = time.perf_counter() - started
-        from datetime import timedelta
 
-        sent = await deliver(policy.campaign_id, Channel.EMAIL, settings, timedelta(minutes=5))
+        sent = await deliver(policy.campaign_id, Channel.EMAIL, settings)
         done = await finish_if_done(policy.campaign_id)
         elapsed = time.perf_counter() - started
     print(json.dumps({"elapsed": elapsed, "fanned": fanned, "sent": sent, "done": done}))

@@ -145,9 +145,21 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2**attempts, 3600))
 
 
-async def recover_stuck(campaign_id: int, channel: Channel, claim_timeout: timedelta) -> int:
+#: How much longer than its job's timeout a claim is trusted: the claim is taken after the job
+#: started and arq cancels the job at its timeout, so a claim older than that belongs to a
+#: worker that died (or was cancelled); the margin covers clocks of different machines.
+CLAIM_MARGIN = timedelta(seconds=5)
+
+
+def stuck_after(settings: Settings) -> timedelta:
+    """After this long a claim (status SENDING) is stuck: its worker is gone."""
+    return timedelta(seconds=settings.job_timeout_seconds) + CLAIM_MARGIN
+
+
+async def recover_stuck(campaign_id: int | None, channel: Channel, claim_timeout: timedelta) -> int:
     """Rows left SENDING by a worker that died: sent once more, or given up on if they
-    already were (at most one duplicate, never more)."""
+    already were (at most one duplicate, never more). The one recovery path for every
+    notification: a campaign's (``campaign_id``) or a notice to one user (``None``)."""
     stale = now() - claim_timeout
     stuck = Notification.filter(
         campaign_id=campaign_id,
@@ -156,7 +168,10 @@ async def recover_stuck(campaign_id: int, channel: Channel, claim_timeout: timed
         claimed_at__lt=stale,
     )
     given_up = await stuck.filter(resent=True).update(
-        status=DeliveryStatus.FAILED, last_error="delivery uncertain: worker stopped twice"
+        status=DeliveryStatus.FAILED,
+        last_error="delivery uncertain: worker stopped twice",
+        claimed_at=None,
+        claim_token=None,
     )
     retried = await Notification.filter(
         campaign_id=campaign_id,
@@ -277,12 +292,10 @@ def sender_for(channel: Channel, settings: Settings):
     return EmailSender(settings) if channel == Channel.EMAIL else SmsSender(settings)
 
 
-async def deliver(
-    campaign_id: int, channel: Channel, settings: Settings, claim_timeout: timedelta
-) -> int:
+async def deliver(campaign_id: int, channel: Channel, settings: Settings) -> int:
     """Send everything due for one campaign and channel; returns messages sent."""
     campaign = await Campaign.get(id=campaign_id)
-    await recover_stuck(campaign_id, channel, claim_timeout)
+    await recover_stuck(campaign_id, channel, stuck_after(settings))
     message = render(campaign.kind, campaign.content)
 
     async def lane() -> int:
@@ -329,11 +342,13 @@ def delivery_channels(campaign: Campaign) -> Sequence[Channel]:
 
 async def deliver_notices(settings: Settings) -> int:
     """E-mails that belong to no campaign (the cancellation and restoration notices), each
-    carrying its own text; returns how many were sent.
+    carrying its own text; returns how many were sent. Rows a dead worker left SENDING are
+    recovered first, as a campaign's are (``recover_stuck``).
 
     An account pending deletion still gets these: they are about the cancellation itself.
     A deleted account gets nothing (its rows are gone with it anyway).
     """
+    await recover_stuck(None, Channel.EMAIL, stuck_after(settings))
     sent_total = 0
     async with EmailSender(settings) as sender:
         while True:

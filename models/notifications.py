@@ -7,6 +7,8 @@ worker dies between sending and marking, the rows stay SENDING; once their claim
 than the delivery timeout they are sent once more and flagged ``resent``. A row already
 resent that is found stuck again is marked FAILED ("delivery uncertain") instead of being
 sent a third time: a crash between send and mark costs at most one duplicate, never more.
+That holds for every row, a campaign's and a notice to one user alike: both go through one
+recovery path (``models.delivery.recover_stuck``), run by each delivery job and each sweep.
 """
 
 from __future__ import annotations
@@ -94,7 +96,10 @@ async def notify(account: Account, kind: NotificationKind, title: str, body: str
 
 
 async def notices_owed() -> bool:
-    """E-mails outside any campaign still waiting to be sent (see ``deliver_notices``)."""
+    """E-mails outside any campaign not yet sent or given up on (see ``deliver_notices``):
+    PENDING, or SENDING, which may be a claim whose worker died and must be recovered."""
     return await Notification.filter(
-        campaign_id=None, channel=Channel.EMAIL, status=DeliveryStatus.PENDING
+        campaign_id=None,
+        channel=Channel.EMAIL,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING],
     ).exists()

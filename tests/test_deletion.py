@@ -9,12 +9,15 @@ came from that account. A second account's data must be untouched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from arq.constants import in_progress_key_prefix
+from arq.worker import Worker
 from PIL import Image
 from tortoise import Tortoise
 
@@ -28,6 +31,7 @@ from models.queue import Queue
 from models.sessions import now
 from tests.oidc_provider import new_subject, provider_app
 from tests.test_worker import burst_worker
+from workers.settings import worker_settings
 from workers.sweeper import sweep
 
 PASSWORD = "correct horse battery staple"
@@ -645,3 +649,49 @@ async def test_the_cancellation_notice_is_e_mailed(world, settings, redis_url, m
     assert len(mine) == 1
     assert mine[0]["Subject"] == "Your account is scheduled for deletion"
     assert "restore it" in mine[0].get_payload(decode=True).decode()
+
+
+async def test_a_deletion_whose_worker_died_is_taken_up_once_its_lease_ends(
+    world, settings, redis_url
+):
+    """What a worker killed mid-deletion leaves behind: in Redis its job (so the same id
+    cannot be queued again) held in progress (no worker runs it before the longest job
+    timeout + 10 s), in the database a lease it never released. The lease is the ledger:
+    once it has expired, the next sweep queues the deletion under a new id and it runs."""
+    app, _, queue = world
+    account_id = await _cancelled(app, "ivan.killed")
+    await sweep({"settings": settings, "queue": queue})
+    [dead_job] = [
+        j.decode()
+        for j in await queue.pool.zrange(settings.queue_name, 0, -1)
+        if b"delete-account" in j
+    ]
+    await queue.pool.psetex(in_progress_key_prefix + dead_job, 600_000, b"1")
+    await DeletionRequest.filter(account_id=account_id).update(
+        status=DeletionStatus.RUNNING,
+        lease_token="the-dead-worker",
+        lease_until=now() - timedelta(seconds=1),
+        attempts=1,
+    )
+
+    worker = Worker(
+        **{**worker_settings(settings, redis_url), "cron_jobs": []},
+        handle_signals=False,
+        poll_delay=0.05,
+    )
+    running = asyncio.create_task(worker.async_run())
+    try:
+        await sweep({"settings": settings, "queue": queue})
+        for _ in range(200):
+            request = await DeletionRequest.get(account_id=account_id)
+            if request.status == DeletionStatus.DONE:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await worker.close()
+    assert request.status == DeletionStatus.DONE, request.status
+    assert request.attempts == 2
+    await _assert_erased(account_id)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -35,6 +38,7 @@ from tests.notification_helpers import (
     run_worker,
     sms_gateway,
 )
+from tests.processes import accord, clean_env, stop
 from workers.sweeper import sweep
 
 BATCH = 2
@@ -481,7 +485,7 @@ def _die_after_sending(monkeypatch) -> None:
 
 
 async def _age_claims(campaign_id: int) -> None:
-    """As if the claim timeout (job timeout + 60 s) had passed since the claim."""
+    """As if the claim timeout (job timeout + 5 s) had passed since the claim."""
     await Notification.filter(campaign_id=campaign_id, status=DeliveryStatus.SENDING).update(
         claimed_at=now() - timedelta(hours=1)
     )
@@ -600,3 +604,141 @@ async def test_a_failing_connection_stops_the_whole_delivery_job(
     assert (
         await Notification.filter(campaign_id=campaign_id, status=DeliveryStatus.SENT).count() == 0
     )
+
+
+# --- a worker process killed (-9) between sending and marking --------------------------------
+#
+# Real `accord worker` processes, as in production: one is killed while the SMTP server holds
+# its message (the server has it; the worker has not marked it), another one recovers. The
+# job timeout and the sweep interval are shortened so that the recovery can be timed.
+
+JOB_TIMEOUT = 5
+SWEEP_INTERVAL = 2
+#: What the README promises: a crashed delivery's claim is trusted for its job's timeout
+#: plus 5 s, and the first sweep after that sends it once more.
+RECOVERY_BOUND = JOB_TIMEOUT + delivery_module.CLAIM_MARGIN.total_seconds() + SWEEP_INTERVAL
+#: A worker's poll (0.5 s), the job and the SMTP exchange, on a busy shared machine.
+SLACK = 5
+
+
+class _Holding:
+    """An SMTP server that keeps every message and, while ``holding``, answers the first
+    one's DATA only when released: the message has arrived, the sender does not know yet."""
+
+    def __init__(self) -> None:
+        self.holding = True
+        self.arrived = threading.Event()
+        self.delivered: list[tuple[float, list[str]]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.delivered.append((time.monotonic(), list(envelope.rcpt_tos)))
+        if self.holding:
+            self.arrived.set()
+            deadline = time.monotonic() + 120
+            while self.holding and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+        return "250 OK"
+
+    def times_to(self, address: str) -> list[float]:
+        return [at for at, rcpt in self.delivered if address in rcpt]
+
+
+@pytest.fixture
+def holding_smtp():
+    rules = _Holding()
+    controller = Controller(rules, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield rules, controller.port
+    finally:
+        rules.holding = False
+        controller.stop()
+
+
+def _worker_process(settings, redis_url, smtp_port: int, folder: Path, name: str):
+    env = clean_env(
+        ACCORD_DATA_DIR=str(folder / "var"),
+        ACCORD_DATABASE_URL=settings.database_url,
+        ACCORD_REDIS_URL=redis_url,
+        ACCORD_QUEUE_NAME=settings.queue_name,
+        ACCORD_REDIS_KEY_PREFIX=settings.redis_key_prefix,
+        ACCORD_SECRET_KEY=settings.secret_key.get_secret_value(),
+        ACCORD_SMTP_PORT=str(smtp_port),
+        ACCORD_JOB_TIMEOUT_SECONDS=str(JOB_TIMEOUT),
+        ACCORD_SWEEP_INTERVAL_SECONDS=str(SWEEP_INTERVAL),
+    )
+    log = folder / f"{name}.log"
+    return accord("worker", cwd=folder, env=env, log=log), log
+
+
+async def _kill_while_sending(settings, redis_url, holding, port, folder: Path) -> float:
+    """Start a worker, wait until its message has reached the SMTP server, kill it (-9)
+    before it hears back, and return when (monotonic)."""
+    worker, log = _worker_process(settings, redis_url, port, folder, "killed")
+    try:
+        if not await asyncio.to_thread(holding.arrived.wait, 60):
+            raise AssertionError(f"the worker sent nothing:\n{log.read_text()}")
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+    return time.monotonic()
+
+
+async def _recovered(settings, redis_url, holding, port, folder, address) -> float:
+    """Start another worker and wait for the second copy; seconds it took from the kill."""
+    holding.holding = False
+    worker, log = _worker_process(settings, redis_url, port, folder, "recovering")
+    deadline = time.monotonic() + RECOVERY_BOUND + SLACK + 60
+    try:
+        while len(holding.times_to(address)) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        times = holding.times_to(address)
+        assert len(times) == 2, f"never sent again (copies: {len(times)}):\n{log.read_text()}"
+        # Let the recovering worker mark it (and show it sends no third copy).
+        await asyncio.sleep(SWEEP_INTERVAL + 1)
+    finally:
+        assert stop(worker) == 0, log.read_text()
+    return times[1]
+
+
+async def test_a_killed_worker_s_notice_is_sent_again_once_within_the_stated_delay(
+    gql, settings, redis_url, holding_smtp, tmp_path
+):
+    """A notice to one user (no campaign) left SENDING by a worker killed between sending
+    and marking is sent once more (flagged ``resent``) after its claim timeout."""
+    holding, port = holding_smtp
+    alice = await person(gql, "alice.killed")
+    await cancel(gql, alice)  # the cancellation notice: in the inbox, and an e-mail owed
+    [row] = await Notification.filter(campaign_id=None, channel=Channel.EMAIL)
+
+    killed_at = await _kill_while_sending(settings, redis_url, holding, port, tmp_path)
+    stuck = await Notification.get(id=row.id)
+    assert (stuck.status, stuck.resent) == (DeliveryStatus.SENDING, False)
+
+    resent_at = await _recovered(settings, redis_url, holding, port, tmp_path, alice.email)
+    delay = resent_at - killed_at
+    assert JOB_TIMEOUT <= delay <= RECOVERY_BOUND + SLACK, delay
+    row = await Notification.get(id=row.id)
+    assert (row.status, row.resent, row.last_error) == (DeliveryStatus.SENT, True, "")
+    assert len(holding.times_to(alice.email)) == 2, "one duplicate, never more"
+
+
+async def test_a_killed_worker_s_campaign_mail_is_sent_again_within_the_stated_delay(
+    gql, settings, redis_url, holding_smtp, tmp_path
+):
+    """The same for a campaign's e-mail, and timed: arq keeps the dead job's id for the
+    longest job timeout + 10 s (70 s here), but the work comes back well before that."""
+    holding, port = holding_smtp
+    campaign_id, alice = await _email_incident(gql, "killed")
+
+    killed_at = await _kill_while_sending(settings, redis_url, holding, port, tmp_path)
+    row = await Notification.get(campaign_id=campaign_id, channel=Channel.EMAIL)
+    assert (row.status, row.resent) == (DeliveryStatus.SENDING, False)
+
+    resent_at = await _recovered(settings, redis_url, holding, port, tmp_path, alice.email)
+    delay = resent_at - killed_at
+    assert JOB_TIMEOUT <= delay <= RECOVERY_BOUND + SLACK, delay
+    row = await Notification.get(id=row.id)
+    assert (row.status, row.resent) == (DeliveryStatus.SENT, True)
+    assert len(holding.times_to(alice.email)) == 2, "one duplicate, never more"
+    assert (await Campaign.get(id=campaign_id)).status == CampaignStatus.DONE

@@ -35,6 +35,7 @@ def _accord(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess
         ({"ACCORD_ENV": "staging"}, "ACCORD_ENV"),
         ({"ACCORD_OIDC_PROVIDERS": '{"acme": {"issuer": "x"}}'}, "ACCORD_OIDC_PROVIDERS"),
         ({"ACCORD_LOGIN_LIMIT_PER_ACCOUNT": "lots"}, "ACCORD_LOGIN_LIMIT_PER_ACCOUNT"),
+        ({"ACCORD_SWEEP_INTERVAL_SECONDS": "7"}, "ACCORD_SWEEP_INTERVAL_SECONDS"),
     ],
 )
 def test_bad_setting_fails_with_one_line_naming_it(env, variable, tmp_path):

@@ -7,7 +7,6 @@ Both take ids only and are safe to run twice or at once (see ``models.campaigns`
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -39,8 +38,7 @@ async def fan_out(ctx: dict[str, Any], shard_id: int) -> int:
 
 async def deliver_notifications(ctx: dict[str, Any], campaign_id: int, channel: str) -> int:
     settings = ctx["settings"]
-    claim_timeout = timedelta(seconds=settings.job_timeout_seconds + 60)
-    sent = await deliver(campaign_id, Channel(channel), settings, claim_timeout)
+    sent = await deliver(campaign_id, Channel(channel), settings)
     campaign = await Campaign.get(id=campaign_id)
     await ctx["stats"].messages_sent(channel, campaign.kind, sent)
     await finish_if_done(campaign_id)
@@ -49,7 +47,8 @@ async def deliver_notifications(ctx: dict[str, Any], campaign_id: int, channel: 
 
 
 async def deliver_account_notices(ctx: dict[str, Any]) -> int:
-    """Send the e-mails that belong to no campaign (cancellation and restoration notices)."""
+    """Send the e-mails that belong to no campaign (cancellation and restoration notices),
+    after recovering the ones a dead worker left SENDING."""
     sent = await deliver_notices(ctx["settings"])
     await ctx["stats"].messages_sent(Channel.EMAIL.value, "ACCOUNT_NOTICE", sent)
     return sent

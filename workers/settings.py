@@ -49,6 +49,10 @@ def observed(job: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]
 
 
 def functions(settings: Settings) -> list[Any]:
+    """Each job with its own timeout, the same one its lease in the database lasts. arq
+    keeps every worker off a crashed job for the longest timeout of any function + 10 s;
+    recovery does not wait for that: once the lease has expired, the sweeper queues the
+    work under a new job id (``models.queue``)."""
     return [
         func(observed(sweep), name="sweep", timeout=60),
         # No kept result: the sweeper must be able to enqueue the same id again at once
@@ -89,7 +93,7 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
         await orm.init(config=tortoise_config(settings))
         ctx["tortoise"] = orm
         ctx["settings"] = settings
-        ctx["queue"] = Queue(ctx["redis"], settings.queue_name)
+        ctx["queue"] = Queue(ctx["redis"], settings.queue_name, settings.job_timeout_seconds)
         ctx["storage"] = LocalStorage(settings.data_dir / "files")
         ctx["stats"] = JobStats(ctx["redis"], settings.redis_key_prefix, settings.queue_name)
 
@@ -109,7 +113,7 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
             cron(
                 observed(sweep),
                 name="cron:sweep",
-                second=0,
+                second=set(range(0, 60, settings.sweep_interval_seconds)),
                 unique=True,
                 timeout=60,
                 run_at_startup=True,

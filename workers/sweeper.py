@@ -1,9 +1,10 @@
 """The sweeper: the periodic job that turns rows that are due into work.
 
 The database holds every promise; the sweeper reads what is due and acts on it (or enqueues
-a job whose id is derived from the row), so a lost Redis or a killed worker delays work by
-one sweep, never loses it. arq's ``unique`` cron can still fire on several workers at once
-(arq #196); every step here is harmless when run twice.
+a job whose id is derived from the row), so a lost Redis delays work by one sweep and a
+killed worker by its job's timeout plus one sweep, never loses it (``models.queue`` says
+why a dead job's id does not hold it up longer). arq's ``unique`` cron can still fire on
+several workers at once (arq #196); every step here is harmless when run twice.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 
 import structlog
 
-from models.campaign_jobs import resume_campaigns
+from models.campaign_jobs import enqueue_notices, resume_campaigns
 from models.deletion import enqueue_due
 from models.deletion import job_id as deletion_job_id
-from models.notifications import notices_owed
+from models.delivery import recover_stuck, stuck_after
+from models.notifications import Channel, notices_owed
 from models.retention import clean_up
 
 log = structlog.get_logger("accord.sweeper")
@@ -27,14 +29,17 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     if any(removed.values()):
         log.info("retention clean-up", **removed)
     deletions = await enqueue_due(
-        lambda account_id: queue.enqueue(
-            "delete_account", account_id, job_id=deletion_job_id(settings.queue_name, account_id)
+        lambda account_id, attempt: queue.enqueue(
+            "delete_account",
+            account_id,
+            job_id=deletion_job_id(settings.queue_name, account_id, attempt),
         ),
         settings.sweep_batch_size,
     )
     if deletions:
         log.info("deletions enqueued", count=deletions)
-    campaign_jobs = await resume_campaigns(queue)
+    campaign_jobs = await resume_campaigns(queue, stuck_after(settings))
+    await recover_stuck(None, Channel.EMAIL, stuck_after(settings))
     if await notices_owed():
-        await queue.enqueue("deliver_account_notices", job_id=f"{settings.queue_name}:notices")
+        await enqueue_notices(queue)
     return {**removed, "deletions_enqueued": deletions, "campaign_jobs_enqueued": campaign_jobs}

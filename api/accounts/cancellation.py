@@ -16,6 +16,7 @@ from models import authentication, deletion
 from models.account_errors import AccountErrorCode
 from models.accounts import Role
 from models.bindings import Binding
+from models.campaign_jobs import enqueue_notices
 from models.errors import DomainError
 from models.oidc import verify_id_token
 from models.sessions import open_session
@@ -73,9 +74,7 @@ class PendingDeletion:
 async def _send_notices(ctx) -> None:
     """The notice rows are written; the worker sends them (the sweeper would, a minute on)."""
     try:
-        await ctx.queue.enqueue(
-            "deliver_account_notices", job_id=f"{ctx.settings.queue_name}:notices"
-        )
+        await enqueue_notices(ctx.queue)
     except Exception as error:  # the rows are the promise; the sweeper enqueues them
         log.warning("notices not enqueued; the sweeper will", error=repr(error))
 
