@@ -7,6 +7,7 @@ own with their own settings; nothing happens at import time.
 from __future__ import annotations
 
 import contextlib
+import json
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -58,7 +59,13 @@ class AccordGraphQL(GraphQL):
 
     def encode_json(self, data: object) -> str:
         # Text, not bytes: the websocket protocol sends what this returns as a text frame.
-        return orjson.dumps(data).decode()
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            # orjson refuses lone surrogates, which an answer may echo from the request (a
+            # rejected sync event's key, a coercion error quoting a value): the standard
+            # encoder writes them as JSON escapes, as the client sent them.
+            return json.dumps(data)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state

@@ -82,6 +82,8 @@ def error_policy(hide_suggestions: bool) -> type[SchemaExtension]:
             original = error.original_error
             if isinstance(original, (ClientError, DomainError)):
                 extensions["code"] = str(original.code)
+            if isinstance(original, DomainError) and original.field:
+                extensions["field"] = original.field
             message = error.message
             if hide_suggestions:
                 message = SUGGESTION.sub("", message)
