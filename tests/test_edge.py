@@ -140,16 +140,6 @@ async def test_a_deeply_nested_body_is_a_400_not_a_crash(client):
     assert "nested too deeply" in response.text
 
 
-@pytest.fixture
-async def raw_client(app):
-    """A client that sees what the app answers even when it fails (an HTTP 500)."""
-    import httpx
-
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://accord.test") as http:
-        yield http
-
-
 MALFORMED_BODIES = [
     b'"hello"',
     b"null",
@@ -211,3 +201,29 @@ async def test_an_unsupported_content_type_is_a_400_with_a_graphql_error_body(ra
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        (
+            'mutation { syncConsents(input: {deviceId: "device-0001-abc", events: [["x"]]})'
+            " { errors { code } } }",
+            {},
+        ),
+        (
+            "mutation($e: [ConsentSyncEvent!]!) { syncConsents(input: "
+            '{deviceId: "device-0001-abc", events: $e}) { errors { code } } }',
+            {"e": ["x", 1]},
+        ),
+    ],
+)
+async def test_a_value_a_custom_scalar_refuses_is_the_callers_error(gql, document, variables):
+    """The scalar's parser says why with a ValueError; that is a request error (found by the
+    fuzz run), not a masked internal one."""
+    body = await gql(document, variables, expect_errors=True)
+    assert body["data"] is None
+    assert "ConsentSyncEvent is a JSON object" in body["errors"][0]["message"]
+    assert all(
+        (e.get("extensions") or {}).get("code") != "INTERNAL_SERVER_ERROR" for e in body["errors"]
+    )
