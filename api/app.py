@@ -7,7 +7,9 @@ own with their own settings; nothing happens at import time.
 from __future__ import annotations
 
 import contextlib
+import json
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -15,7 +17,9 @@ from cross_web import HTTPException  # what Strawberry views raise for HTTP erro
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -39,7 +43,35 @@ from models.storage import LocalStorage
 
 class AccordGraphQL(GraphQL):
     """Strawberry's view with orjson, which reads a 500-event sync body and writes a page of
-    results several times faster than the standard library."""
+    results several times faster than the standard library.
+
+    A request the view cannot read (not JSON, not UTF-8, not an object or a batch of
+    objects) is answered 400 with a GraphQL-over-HTTP error body, never a 500 or plain text.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:
+            response = request_error(error.status_code, error.reason)
+        await response(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> object:
+        """A request body (or a multipart ``operations``) is an object or a batch of them;
+        Strawberry reads any other JSON value as one and fails on it."""
+        parsed = super().parse_json(data)
+        if isinstance(parsed, dict):
+            return parsed  # Strawberry checks a single operation's members itself
+        if isinstance(parsed, list) and all(_is_operation(item) for item in parsed):
+            return parsed
+        raise HTTPException(
+            400,
+            "The request body must be an operation or an array of them: objects whose query "
+            "and operationName are strings and whose variables and extensions are objects",
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         """A body nested deeper than the parser's recursion limit is the caller's mistake."""
@@ -55,10 +87,18 @@ class AccordGraphQL(GraphQL):
             return super().decode_json(data)
         except RecursionError:
             raise HTTPException(400, "Request body is nested too deeply") from None
+        except UnicodeDecodeError:  # bytes that are not UTF-8, in a string or anywhere
+            raise HTTPException(400, "Request body is not valid UTF-8") from None
 
     def encode_json(self, data: object) -> str:
         # Text, not bytes: the websocket protocol sends what this returns as a text frame.
-        return orjson.dumps(data).decode()
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            # orjson refuses lone surrogates, which an answer may echo from the request (a
+            # rejected sync event's key, a coercion error quoting a value): the standard
+            # encoder writes them as JSON escapes, as the client sent them.
+            return json.dumps(data)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
@@ -72,6 +112,26 @@ class AccordGraphQL(GraphQL):
             storage=state.storage,
             stats=state.stats,
         )
+
+
+def _is_operation(item: object) -> bool:
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("query"), (str, type(None)))
+        and isinstance(item.get("operationName"), (str, type(None)))
+        and isinstance(item.get("variables"), (dict, type(None)))
+        and isinstance(item.get("extensions"), (dict, type(None)))
+    )
+
+
+def request_error(status: int, message: str) -> JSONResponse:
+    """A request refused before execution, as GraphQL over HTTP answers one: an ``errors``
+    list with a code named after the status (``BAD_REQUEST``), like the 413 of
+    ``api.limits``."""
+    code = HTTPStatus(status).name
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
 
 
 def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> Starlette:

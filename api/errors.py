@@ -37,6 +37,11 @@ class ClientError(Exception):
 
 
 def _is_expected(error: GraphQLError) -> bool:
+    if error.path is None:
+        # Before execution: the document or its variables did not fit the schema, even
+        # when a scalar's parser said why with its own exception ("a ConsentSyncEvent is a
+        # JSON object"). Only a resolver's error has a path.
+        return True
     original = error.original_error
     return original is None or isinstance(original, (ClientError, DomainError, GraphQLError))
 
@@ -82,6 +87,8 @@ def error_policy(hide_suggestions: bool) -> type[SchemaExtension]:
             original = error.original_error
             if isinstance(original, (ClientError, DomainError)):
                 extensions["code"] = str(original.code)
+            if isinstance(original, DomainError) and original.field:
+                extensions["field"] = original.field
             message = error.message
             if hide_suggestions:
                 message = SUGGESTION.sub("", message)

@@ -54,16 +54,6 @@ def parse_id(raw: object) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
-def matchable(text: str) -> bool:
-    """Whether a text filter can be sent to the database at all: no NUL (PostgreSQL refuses
-    it) and no lone surrogate (no driver can encode it). One that cannot matches no row."""
-    return "\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text)
-
-
-def empty() -> Connection:
-    return Connection(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None))
-
-
 def decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None

@@ -2,7 +2,8 @@
 
 ``@payload(AccountError, signed_in=True)`` sits beside a mutation and declares who may call
 it; a rule that refuses raises ``DomainError`` and the caller gets a typed error entry, an
-empty result, and never a top-level error or HTTP 500.
+empty result, and never a top-level error or HTTP 500. A string argument that no input
+may carry is answered the same way, before the resolver runs (``api.arguments``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def payload(
             except DomainErrors as errors:
                 return payload_type(errors=[error_type.of(e) for e in errors.errors])
 
+        # How ``api.arguments`` answers a refused string before this resolver runs.
+        guarded.as_payload = lambda error: payload_type(errors=[error_type.of(error)])  # type: ignore[attr-defined]
         return guarded
 
     return decorate

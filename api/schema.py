@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 from accord.settings import Settings
 from api.accounts.cancellation import CancellationMutations, DeletionQueries
 from api.accounts.schema import AccountMutations, AccountQueries
+from api.arguments import guard_arguments
 from api.consent.schema import (
     CONSENT_SYNC_EVENT,
     ConsentMutations,
@@ -66,7 +67,7 @@ class AccordSchema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions = [*query_guards(settings), error_policy(hide_suggestions=settings.is_prod)]
-    return AccordSchema(
+    schema = AccordSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -77,6 +78,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             scalar_map={ConsentSyncEvent: CONSENT_SYNC_EVENT},
         ),
     )
+    guard_arguments(schema)
+    return schema
 
 
 def schema_sdl(settings: Settings) -> str:

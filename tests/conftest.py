@@ -174,6 +174,15 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@pytest.fixture
+async def raw_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that sees what the app answers even when it fails (an HTTP 500), where
+    ``client`` would raise the app's exception instead."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://accord.test") as http:
+        yield http
+
+
 async def _table_names() -> list[str]:
     from tortoise import Tortoise
 

@@ -138,3 +138,92 @@ async def test_a_deeply_nested_body_is_a_400_not_a_crash(client):
     )
     assert response.status_code == 400
     assert "nested too deeply" in response.text
+
+
+MALFORMED_BODIES = [
+    b'"hello"',
+    b"null",
+    b"42",
+    b"true",
+    b"[1]",
+    b'["x"]',
+    b"[null]",
+    b'[{"query": "{ __typename }"}, "x"]',
+    b'[{"query": 1}]',
+    b'[{"query": "{ __typename }", "variables": "x"}]',
+    # invalid UTF-8 in a variable, and in the query
+    b'{"query": "query($a: String) { __typename }", "variables": {"a": "\xff\xfe"}}',
+    b'{"query": "{ __typename \xc3 }"}',
+    b"\xff",
+    # what Strawberry already refused with a 400, now with the same error body
+    b"",
+    b"{",
+    b'{"query": 1}',
+    b'{"query": "{ __typename }", "variables": "x"}',
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED_BODIES)
+async def test_a_malformed_body_is_a_400_with_a_graphql_error_body(raw_client, body):
+    response = await raw_client.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    errors = response.json()["errors"]
+    assert len(errors) == 1 and errors[0]["message"]
+    assert errors[0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+async def test_invalid_utf8_in_a_multipart_request_is_the_callers_error(raw_client):
+    """Starlette reads a form field that is not UTF-8 as Latin-1: the query is then a syntax
+    error, answered as one; never a 500."""
+    boundary = b"accordboundary"
+    body = b"".join(
+        b"--" + boundary + b"\r\n" + head + b"\r\n\r\n" + value + b"\r\n"
+        for head, value in [
+            (b'Content-Disposition: form-data; name="operations"', b'{"query": "{ a\xff }"}'),
+            (b'Content-Disposition: form-data; name="map"', b"{}"),
+        ]
+    )
+    response = await raw_client.post(
+        "/graphql",
+        content=body + b"--" + boundary + b"--\r\n",
+        headers={"content-type": "multipart/form-data; boundary=accordboundary"},
+    )
+    assert response.status_code in (200, 400), response.text
+    assert "Syntax Error" in response.json()["errors"][0]["message"]
+
+
+async def test_an_unsupported_content_type_is_a_400_with_a_graphql_error_body(raw_client):
+    response = await raw_client.post(
+        "/graphql", content=b"{ __typename }", headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        (
+            'mutation { syncConsents(input: {deviceId: "device-0001-abc", events: [["x"]]})'
+            " { errors { code } } }",
+            {},
+        ),
+        (
+            "mutation($e: [ConsentSyncEvent!]!) { syncConsents(input: "
+            '{deviceId: "device-0001-abc", events: $e}) { errors { code } } }',
+            {"e": ["x", 1]},
+        ),
+    ],
+)
+async def test_a_value_a_custom_scalar_refuses_is_the_callers_error(gql, document, variables):
+    """The scalar's parser says why with a ValueError; that is a request error (found by the
+    fuzz run), not a masked internal one."""
+    body = await gql(document, variables, expect_errors=True)
+    assert body["data"] is None
+    assert "ConsentSyncEvent is a JSON object" in body["errors"][0]["message"]
+    assert all(
+        (e.get("extensions") or {}).get("code") != "INTERNAL_SERVER_ERROR" for e in body["errors"]
+    )

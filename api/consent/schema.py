@@ -6,11 +6,12 @@ import json
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import StrEnum
-from typing import NewType
+from typing import Annotated, NewType
 
 import strawberry
 import structlog
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -49,6 +50,7 @@ from models.campaign_jobs import enqueue_fan_out
 from models.consent_errors import ConsentErrorCode
 from models.errors import DomainError
 from models.receipts import receipt_claims, sign_receipt
+from models.text import REFUSED_MESSAGE, refused_character
 
 log = structlog.get_logger("accord.consent")
 
@@ -79,14 +81,25 @@ class AcceptPolicyInput:
     device_id: str | None = None
 
 
+def _storable(value: str) -> str:
+    if refused_character(value):
+        raise ValueError(REFUSED_MESSAGE)
+    return value
+
+
+#: A sync event's strings meet the rule every String argument meets (``api.arguments``);
+#: here a refused one rejects its event alone.
+EventText = Annotated[str, AfterValidator(_storable)]
+
+
 class SyncEventShape(BaseModel):
     """What one offline event must look like; checked per event, not per request."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    idempotency_key: str = Field(alias="idempotencyKey", max_length=64)
-    purpose: str = Field(max_length=64)
+    idempotency_key: EventText = Field(alias="idempotencyKey", max_length=64)
+    purpose: EventText = Field(max_length=64)
     granted: StrictBool
-    policy_version: str = Field(alias="policyVersion", max_length=32)
+    policy_version: EventText = Field(alias="policyVersion", max_length=32)
     client_timestamp: AwareDatetime = Field(alias="clientTimestamp")
     source: ledger.Source
 

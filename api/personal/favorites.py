@@ -10,9 +10,7 @@ from strawberry.types import Info
 from api.pagination import (
     Connection,
     connection,
-    empty,
     fetch_page,
-    matchable,
     parse_id,
 )
 from api.payloads import payload
@@ -76,8 +74,6 @@ async def favorites_page(
 ) -> Connection[Favorite]:
     query = favorites.Favorite.filter(account_id=account_id)
     if item_type is not None:
-        if not matchable(item_type):
-            return empty()
         query = query.filter(item_type=item_type)
     rows, more = await fetch_page(query, first, after)
     return connection(rows, more, Favorite.of)

@@ -15,9 +15,7 @@ from strawberry.types import Info
 from api.pagination import (
     Connection,
     connection,
-    empty,
     fetch_page,
-    matchable,
     parse_id,
 )
 from api.payloads import payload
@@ -147,8 +145,6 @@ class FeedbackQueries:
     async def public_feedback(
         self, subject: str, first: int = 20, after: str | None = None
     ) -> Connection[PublicFeedback]:
-        if not matchable(subject):
-            return empty()
         query = feedback.Feedback.filter(
             subject=subject[: feedback.SUBJECT_MAX], visibility=feedback.Visibility.PUBLIC
         ).select_related("author")
