@@ -241,7 +241,7 @@ def create_staff(
 ) -> None:
     """Create a staff account (or give an existing account a staff role). Reads the password
     from the ACCORD_STAFF_PASSWORD variable or asks for it."""
-    from models.staff import create_staff as create
+    from models.accounts.staff import create_staff as create
 
     settings = _settings()
     password = os.environ.get("ACCORD_STAFF_PASSWORD") or getpass.getpass("Password: ")
@@ -268,9 +268,9 @@ def deletions_run_due(
     from tortoise.context import TortoiseContext
 
     from accord.database import tortoise_config
-    from models import deletion
+    from models.personal.storage import LocalStorage
     from models.queue import Queue
-    from models.storage import LocalStorage
+    from models.rights import deletion
 
     settings = _settings()
 

@@ -13,28 +13,28 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.writer import MigrationWriter, format_migration_name
 
 from accord.settings import Settings
-from models.purposes import ensure_default_purposes
+from models.consent.purposes import ensure_default_purposes
 
 #: Every module that defines models. A new domain adds its module here and nowhere else.
 MODEL_MODULES = [
-    "models.accounts",
-    "models.sessions",
-    "models.bindings",
-    "models.purposes",
-    "models.policies",
-    "models.consent",
-    "models.devices",
-    "models.activity",
-    "models.error_reports",
-    "models.pictures",
-    "models.feedback",
-    "models.favorites",
-    "models.support",
-    "models.questionnaires",
-    "models.notifications",
-    "models.deletion",
-    "models.quarantine",
-    "models.campaigns",
+    "models.accounts.account",
+    "models.accounts.sessions",
+    "models.accounts.bindings",
+    "models.consent.purposes",
+    "models.consent.policies",
+    "models.consent.ledger",
+    "models.personal.devices",
+    "models.personal.activity",
+    "models.personal.error_reports",
+    "models.personal.pictures",
+    "models.personal.feedback",
+    "models.personal.favorites",
+    "models.personal.support",
+    "models.personal.questionnaires",
+    "models.notifications.inbox",
+    "models.rights.deletion",
+    "models.accounts.quarantine",
+    "models.notifications.campaigns",
 ]
 
 

@@ -35,10 +35,10 @@ from api.metrics import Metrics, RequestMetrics
 from api.personal.feedback import serve_picture
 from api.request_context import RequestContext
 from api.schema import build_schema
-from models.login_limits import LoginLimits
-from models.passwords import Passwords
+from models.accounts.login_limits import LoginLimits
+from models.accounts.passwords import Passwords
+from models.personal.storage import LocalStorage
 from models.queue import Broadcast, JobStats, Queue
-from models.storage import LocalStorage
 
 
 class AccordGraphQL(GraphQL):

@@ -11,14 +11,14 @@ from starlette.requests import Request
 from accord.settings import Settings
 from api.consent.loaders import ConsentLoaders
 from api.personal.loaders import PersonalLoaders
-from models.accounts import Account, Role
+from models.accounts.account import Account, Role
+from models.accounts.login_limits import LoginLimits
+from models.accounts.passwords import Passwords
+from models.accounts.reauthentication import confirm_identity
+from models.accounts.sessions import Session, is_recent, session_for_token
 from models.errors import DomainError, SharedErrorCode
-from models.login_limits import LoginLimits
-from models.passwords import Passwords
+from models.personal.storage import Storage
 from models.queue import Broadcast, JobStats, Queue
-from models.reauthentication import confirm_identity
-from models.sessions import Session, is_recent, session_for_token
-from models.storage import Storage
 
 _UNSET: Any = object()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from models.receipts import public_jwks
+from models.consent.receipts import public_jwks
 
 
 async def jwks(request: Request) -> JSONResponse:

@@ -9,7 +9,7 @@ account no longer holds the role the stream needs.
 Whoever ends sessions announces it on the account's channel (``announce_sessions_changed``)
 so streams end at once; each stream also re-reads its session every
 ``ACCORD_LIVE_STREAM_RECHECK``, so a lost announcement, an expiry or a role changed from the
-command line ends it within seconds all the same. The database decides (``models.sessions
+command line ends it within seconds all the same. The database decides (``models.accounts.sessions
 .standing``); the announcement only says "look now".
 """
 
@@ -25,9 +25,9 @@ import structlog
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from models.accounts import Role
+from models.accounts.account import Role
+from models.accounts.sessions import Session, Standing, standing
 from models.errors import SharedErrorCode
-from models.sessions import Session, Standing, standing
 
 log = structlog.get_logger("accord.live_streams")
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar, get_type_hints
 import structlog
 from strawberry.types import Info
 
-from models.accounts import Role
+from models.accounts.account import Role
 from models.errors import FALLBACK_CODE, DomainError, DomainErrors
 
 P = TypeVar("P")

@@ -123,11 +123,11 @@ async def prepare(tmp: str, accounts: int, smtp_port: int) -> float:
 
 async def campaign(tmp: str, smtp_port: int) -> None:
     """The worker's side, in its own process: publish, fan out, deliver."""
-    from models.accounts import Account
-    from models.campaigns import CampaignShard, fan_out_shard
-    from models.delivery import deliver, finish_if_done
-    from models.notifications import Channel
-    from models.policies import publish_policy
+    from models.accounts.account import Account
+    from models.consent.policies import publish_policy
+    from models.notifications.campaigns import CampaignShard, fan_out_shard
+    from models.notifications.delivery import deliver, finish_if_done
+    from models.notifications.inbox import Channel
 
     settings = settings_for(tmp, smtp_port)
     async with TortoiseContext() as orm:

@@ -38,8 +38,8 @@ from accord.logs import configure_logging  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
 from accord.sqlite_backend import timestamp_text  # noqa: E402
 from api.app import create_app  # noqa: E402
-from models.consent import COLUMNS as EVENT_COLUMNS  # noqa: E402
-from models.consent import truncate_address  # noqa: E402
+from models.consent.ledger import COLUMNS as EVENT_COLUMNS  # noqa: E402
+from models.consent.ledger import truncate_address  # noqa: E402
 from models.placeholders import placeholders  # noqa: E402
 
 BATCH = 500
@@ -156,7 +156,7 @@ async def measure(name: str, database_url: str, redis_url: str, data_dir: str, b
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-            from models.accounts import Account, Role
+            from models.accounts.account import Account, Role
 
             await http.post(
                 "/graphql",

@@ -4,7 +4,7 @@
 
 Each target account holds about 100 rows of personal data (favorites, search and click
 records, consent events, notifications, sessions, feedback). The same deletion
-(``models.deletion.run_deletion``, what the worker job runs) is timed with 1,000 other
+(``models.rights.deletion.run_deletion``, what the worker job runs) is timed with 1,000 other
 accounts in the database and again with ``--large`` others, each with rows of its own in
 the same tables. Goal: ``ratio_large_vs_small <= 1.5`` (cost grows with the account's own
 data, not with the tables). Runs on SQLite, and on PostgreSQL when one answers at
@@ -38,11 +38,11 @@ sys.path.insert(0, str(ROOT))
 from accord.database import apply_migrations, tortoise_config  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
 from bench.consent_sync import drop_database, postgres_database  # noqa: E402
-from models.consent import COLUMNS as EVENT_COLUMNS  # noqa: E402
-from models.deletion import run_deletion  # noqa: E402
+from models.accounts.sessions import COLUMNS as SESSION_COLUMNS  # noqa: E402
+from models.consent.ledger import COLUMNS as EVENT_COLUMNS  # noqa: E402
+from models.personal.storage import LocalStorage  # noqa: E402
 from models.placeholders import placeholders  # noqa: E402
-from models.sessions import COLUMNS as SESSION_COLUMNS  # noqa: E402
-from models.storage import LocalStorage  # noqa: E402
+from models.rights.deletion import run_deletion  # noqa: E402
 
 SMALL = 1_000
 

@@ -1,13 +1,13 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from models.accounts import AccountStatus, Gender, Role
-from models.campaigns import Audience, CampaignStatus
-from models.consent import EventKind, Source
-from models.deletion import DeletionStatus
-from models.feedback import FeedbackKind, Visibility
-from models.notifications import Channel, DeliveryStatus, NotificationKind
-from models.purposes import LegalBasis
-from models.support import ThreadStatus
+from models.accounts.account import AccountStatus, Gender, Role
+from models.notifications.campaigns import Audience, CampaignStatus
+from models.consent.ledger import EventKind, Source
+from models.rights.deletion import DeletionStatus
+from models.personal.feedback import FeedbackKind, Visibility
+from models.notifications.inbox import Channel, DeliveryStatus, NotificationKind
+from models.consent.purposes import LegalBasis
+from models.personal.support import ThreadStatus
 from orjson import loads
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS

@@ -8,7 +8,7 @@ same promise twice is harmless. Callers name jobs by string, so ``api`` never im
 A job id also names a generation, because arq holds on to the id of a job whose worker
 died: its job key stays, so the same id cannot be queued again, and its in-progress key
 keeps every worker off it for the longest timeout of any function plus 10 s. So a retry
-after a crash gets a new id: a deletion's names its attempt (``models.deletion.job_id``);
+after a crash gets a new id: a deletion's names its attempt (``models.rights.deletion.job_id``);
 the others name the lease period they were queued in (``Queue.job_id``), a period as long
 as the job timeout, so a job that died holds its id no longer than one period and the
 next sweep after that queues its work afresh. (The dead job itself runs once more when

@@ -30,7 +30,7 @@ from accord.database import MODEL_MODULES, apply_migrations  # noqa: F401
 from accord.dev_mail import DevMailbox
 from accord.embedded_redis import EmbeddedRedis
 from accord.settings import Settings, load_settings
-from models.purposes import ensure_default_purposes
+from models.consent.purposes import ensure_default_purposes
 
 RUN_ID = secrets.token_hex(4)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.accounts import Account, Role
+from models.accounts.account import Account, Role
 
 PASSWORD = "correct horse battery staple"
 

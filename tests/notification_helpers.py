@@ -29,8 +29,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from accord.settings import Settings
-from models.accounts import Account, Role
-from models.notifications import Notification
+from models.accounts.account import Account, Role
+from models.notifications.inbox import Notification
 from models.queue import Queue
 from tests.conftest import make_settings
 from tests.consent_helpers import PASSWORD, User, register

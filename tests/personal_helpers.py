@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from models.accounts import Account, Role
+from models.accounts.account import Account, Role
 
 PASSWORD = "correct horse battery staple"
 ERRORS = "errors { code field message }"
@@ -187,7 +187,7 @@ def codes(payload: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 
 async def ensure_policy(version: str = "v1") -> None:
-    from models.policies import PolicyVersion, publish_policy
+    from models.consent.policies import PolicyVersion, publish_policy
 
     if not await PolicyVersion.filter(version=version).exists():
         await publish_policy(

@@ -12,9 +12,9 @@ import pytest
 from argon2 import PasswordHasher
 from tortoise import Tortoise, connections
 
-from models.accounts import Account
-from models.passwords import Passwords
-from models.sessions import Session, hash_token, now
+from models.accounts.account import Account
+from models.accounts.passwords import Passwords
+from models.accounts.sessions import Session, hash_token, now
 from tests.accounts_api import (
     CHANGE_PASSWORD,
     LOGOUT,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timedelta
 
-from models.consent import ConsentChain, ConsentEvent, account_subject, device_subject
+from models.consent.ledger import ConsentChain, ConsentEvent, account_subject, device_subject
 from tests.consent_helpers import (
     CONSENTS,
     HISTORY,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models.accounts import Account
-from models.consent import (
+from models.accounts.account import Account
+from models.consent.decisions import link_device
+from models.consent.ledger import (
     ConsentEvent,
     DeviceLink,
     EventKind,
@@ -13,7 +14,6 @@ from models.consent import (
     account_subject,
     device_subject,
 )
-from models.consent_decisions import link_device
 from tests.consent_helpers import (
     HISTORY,
     accept,

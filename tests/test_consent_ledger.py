@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models.accounts import Role
-from models.consent import ConsentChain, ConsentEvent, account_subject, device_subject
+from models.accounts.account import Role
+from models.consent.ledger import ConsentChain, ConsentEvent, account_subject, device_subject
 from tests.consent_helpers import (
     VERIFY,
     event,
@@ -83,7 +83,7 @@ async def test_every_recorded_field_is_covered(gql):
 
 async def test_a_rehashed_edit_breaks_the_next_link(gql):
     """Editing an event and recomputing its own hash still breaks the chain after it."""
-    from models.consent import chain_hash
+    from models.consent.ledger import chain_hash
 
     staff, alice, rows = await _ledger(gql)
     target = rows[1]

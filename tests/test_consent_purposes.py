@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.accounts import Role
-from models.purposes import DEFAULT_PURPOSES
+from models.accounts.account import Role
+from models.consent.purposes import DEFAULT_PURPOSES
 from tests.consent_helpers import codes, officer, register
 
 PURPOSES = "{ purposes { code title description required legalBasis category } }"

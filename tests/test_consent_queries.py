@@ -7,7 +7,7 @@ import logging
 from contextlib import contextmanager
 from datetime import timedelta
 
-from models.purposes import Purpose
+from models.consent.purposes import Purpose
 from tests.consent_helpers import event, officer, published, register, sync, utcnow
 
 VIEWER = """

@@ -115,7 +115,7 @@ async def test_a_signed_out_subscription_is_refused(app):
 async def test_a_failed_announcement_does_not_fail_the_write(gql, monkeypatch):
     """Live updates are best effort: with Redis pub/sub failing, the decision is still
     recorded and confirmed, so the client does not retry it (and record it twice)."""
-    from models.consent import ConsentEvent
+    from models.consent.ledger import ConsentEvent
     from models.queue import Broadcast
 
     staff = await officer(gql)

@@ -8,7 +8,7 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
-from models.consent import ConsentChain, ConsentEvent, account_subject, device_subject
+from models.consent.ledger import ConsentChain, ConsentEvent, account_subject, device_subject
 from tests.conftest import GraphQL
 from tests.consent_helpers import (
     PASSWORD,

@@ -21,14 +21,14 @@ from arq.worker import Worker
 from PIL import Image
 from tortoise import Tortoise
 
-from models.accounts import Account, AccountStatus, Role
-from models.consent import ConsentEvent, DeviceLink, Source, verify_chain
-from models.consent_decisions import link_device
-from models.deletion import DeletionRequest, DeletionStatus, run_deletion
-from models.feedback import Feedback
-from models.pictures import Picture
+from models.accounts.account import Account, AccountStatus, Role
+from models.accounts.sessions import now
+from models.consent.decisions import link_device
+from models.consent.ledger import ConsentEvent, DeviceLink, Source, verify_chain
+from models.personal.feedback import Feedback
+from models.personal.pictures import Picture
 from models.queue import Queue
-from models.sessions import now
+from models.rights.deletion import DeletionRequest, DeletionStatus, run_deletion
 from tests.oidc_provider import new_subject, provider_app
 from tests.test_worker import burst_worker
 from workers.settings import worker_settings
@@ -485,7 +485,7 @@ async def test_cancel_needs_recent_authentication(world, settings):
         nickname: "Dave"}) { token errors { code } } }"""
     )
     token = data["register"]["token"]
-    from models.sessions import Session
+    from models.accounts.sessions import Session
 
     await Session.all().update(authenticated_at=now() - timedelta(hours=2))
     stale = await app.gql("mutation { cancelAccount(input: {}) { errors { code } } }", token=token)
@@ -531,7 +531,7 @@ async def test_a_failed_step_is_retried_to_the_same_end_state(
 ):
     app, _, queue = world
     account_id = await _cancelled(app, "erin.fails")
-    import models.deletion as deletion
+    import models.rights.deletion as deletion
 
     real = deletion.rekey_subject
     calls = {"n": 0}
@@ -594,7 +594,7 @@ async def test_two_workers_on_one_deletion_agree(world, settings, redis_url):
     assert sum(w.jobs_complete for w in workers) >= 2  # both deletions (and campaign jobs)
     await _assert_erased(account_id)
     # And a third, late run changes nothing.
-    from models.storage import LocalStorage
+    from models.personal.storage import LocalStorage
 
     assert await run_deletion(account_id, settings, LocalStorage(settings.data_dir / "files")) == (
         "already-done"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.accounts import Account
-from models.consent import ConsentEvent, verify_chain
+from models.accounts.account import Account
+from models.consent.ledger import ConsentEvent, verify_chain
 from tests.consent_helpers import officer, publish
 
 DEVICE = "phone-install-7f3a9c"

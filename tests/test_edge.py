@@ -80,7 +80,7 @@ async def test_dev_suggests_fields(gql):
 
 
 async def test_unexpected_error_is_masked_with_request_id(gql, monkeypatch):
-    import models.authentication as authentication
+    import models.accounts.authentication as authentication
 
     async def explode(*args, **kwargs):
         raise RuntimeError("database password is hunter2")

@@ -21,7 +21,7 @@ from api.consent.types import ConsentError
 from api.payloads import error_code, payload
 from api.personal.errors import PersonalDataError
 from api.schema import Mutation
-from models.account_errors import AccountErrorCode
+from models.accounts.errors import AccountErrorCode
 from models.errors import FALLBACK_CODE, DomainError, SharedErrorCode
 from tests.call_graph import CallGraph
 from tests.personal_helpers import ADD_FAVORITE, register
@@ -168,7 +168,7 @@ async def test_a_mutation_whose_rule_raises_a_foreign_code_answers_a_typed_error
     async def refuses(*args: Any, **kwargs: Any) -> None:
         raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, "itemId", "the account is inactive")
 
-    monkeypatch.setattr("models.favorites.add_favorite", refuses)
+    monkeypatch.setattr("models.personal.favorites.add_favorite", refuses)
     body = await gql(
         ADD_FAVORITE, {"input": {"itemType": "product", "itemId": "p-1"}}, token=alice.token
     )

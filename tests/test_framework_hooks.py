@@ -32,7 +32,7 @@ from tortoise.models import Model
 
 from accord.sqlite_backend import ImmediateSqliteClient
 from api.execution import PlainFieldsExecutor
-from models.accounts import Account, account_named
+from models.accounts.account import Account, account_named
 
 EXECUTION = "api/execution.py (PlainFieldsExecutor)"
 SQLITE = "accord/sqlite_backend.py (ImmediateSqliteClient)"

@@ -34,7 +34,7 @@ from graphql import (
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from models.accounts import Role
+from models.accounts.account import Role
 from tests.personal_helpers import ensure_policy, register
 
 SCHEMA = graphql.build_schema((Path(__file__).parents[1] / "schema.graphql").read_text())

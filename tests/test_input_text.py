@@ -24,8 +24,8 @@ from graphql import (
     GraphQLScalarType,
 )
 
-from models.accounts import Role
-from models.consent import ConsentEvent
+from models.accounts.account import Role
+from models.consent.ledger import ConsentEvent
 from tests.consent_helpers import WebSocketSession, event
 from tests.personal_helpers import (
     ANSWER_QUESTIONNAIRE,

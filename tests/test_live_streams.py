@@ -15,9 +15,9 @@ import pytest
 import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
 
-from models.accounts import Account, Role
-from models.campaigns import Campaign
-from models.sessions import Session, hash_token, now
+from models.accounts.account import Account, Role
+from models.accounts.sessions import Session, hash_token, now
+from models.notifications.campaigns import Campaign
 from tests.consent_helpers import (
     PASSWORD,
     WebSocketSession,

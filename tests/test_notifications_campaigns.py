@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from models.accounts import Account, AccountStatus, Role
-from models.campaigns import Campaign, CampaignStatus, SecurityIncident
-from models.notifications import DeliveryStatus, Notification
+from models.accounts.account import Account, AccountStatus, Role
+from models.notifications.campaigns import Campaign, CampaignStatus, SecurityIncident
+from models.notifications.inbox import DeliveryStatus, Notification
 from tests.conftest import GraphQL
 from tests.consent_helpers import publish, published
 from tests.notification_helpers import (

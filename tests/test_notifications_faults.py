@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-import models.campaigns as campaigns_module
-import models.delivery as delivery_module
+import models.notifications.campaigns as campaigns_module
+import models.notifications.delivery as delivery_module
 import workers.notifications as notification_jobs
-from models.accounts import Account, AccountStatus, Role
-from models.campaign_jobs import enqueue_fan_out
-from models.campaigns import Campaign, CampaignShard, CampaignStatus, fan_out_shard
-from models.notifications import Channel, DeliveryStatus, Notification
+from models.accounts.account import Account, AccountStatus, Role
+from models.accounts.sessions import now
+from models.notifications.campaign_jobs import enqueue_fan_out
+from models.notifications.campaigns import Campaign, CampaignShard, CampaignStatus, fan_out_shard
+from models.notifications.inbox import Channel, DeliveryStatus, Notification
 from models.queue import Queue
-from models.sessions import now
 from tests.conftest import GraphQL
 from tests.consent_helpers import published
 from tests.notification_helpers import (

@@ -3,8 +3,8 @@ markNotificationsRead(ids | all), filled by real campaigns."""
 
 from __future__ import annotations
 
-from models.accounts import Role
-from models.notifications import Channel, Notification
+from models.accounts.account import Role
+from models.notifications.inbox import Channel, Notification
 from tests.notification_helpers import INBOX, MARK, person, report_incident, run_worker
 
 

@@ -8,8 +8,8 @@ import itertools
 import re
 
 import workers.settings as worker_settings_module
-from models.accounts import Role
-from models.campaigns import Campaign, CampaignShard
+from models.accounts.account import Role
+from models.notifications.campaigns import Campaign, CampaignShard
 from models.queue import Queue
 from tests.conftest import GraphQL
 from tests.consent_helpers import WebSocketSession, published

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from jinja2 import UndefinedError
 
-from models.messages import TEMPLATES, render
-from models.notifications import NotificationKind
+from models.notifications.inbox import NotificationKind
+from models.notifications.messages import TEMPLATES, render
 
 INCIDENT = {
     "title": "Card numbers exposed",

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from models.bindings import Binding
-from models.sessions import Session, now
+from models.accounts.bindings import Binding
+from models.accounts.sessions import Session, now
 from tests.accounts_api import (
     BIND_PROVIDER,
     CHANGE_PASSWORD,

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from models.activity import ClickRecord, SearchRecord
-from models.retention import clean_up
-from models.sessions import now
+from models.accounts.sessions import now
+from models.personal.activity import ClickRecord, SearchRecord
+from models.personal.retention import clean_up
 from tests.personal_helpers import (
     RECORD_CLICK,
     RECORD_SEARCH,

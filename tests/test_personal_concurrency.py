@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from models.accounts import Role
-from models.devices import Device
-from models.favorites import Favorite
-from models.feedback import Feedback
-from models.pictures import Picture
-from models.questionnaires import QuestionnaireAnswer
-from models.support import SupportMessage, SupportThread
+from models.accounts.account import Role
+from models.personal.devices import Device
+from models.personal.favorites import Favorite
+from models.personal.feedback import Feedback
+from models.personal.pictures import Picture
+from models.personal.questionnaires import QuestionnaireAnswer
+from models.personal.support import SupportMessage, SupportThread
 from tests.personal_helpers import (
     ANSWER_QUESTIONNAIRE,
     DEFINE_QUESTIONNAIRE,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from models.activity import ClickRecord, SearchRecord
-from models.consent import ConsentChain, ConsentEvent, DeviceLink, account_subject
-from models.devices import Device
-from models.error_reports import ErrorReport
+from models.consent.ledger import ConsentChain, ConsentEvent, DeviceLink, account_subject
+from models.personal.activity import ClickRecord, SearchRecord
+from models.personal.devices import Device
+from models.personal.error_reports import ErrorReport
 from tests.personal_helpers import (
     CLEAR_DEVICE,
     RECORD_CLICK,
@@ -236,9 +236,9 @@ async def test_a_device_linked_to_an_account_keeps_its_history_with_the_account(
 async def test_a_device_linked_to_an_account_cannot_be_claimed_by_another(gql):
     """A device whose consent history was linked to A is A's, registered or not: B cannot
     register it (and then act for it or clear it), nor can an anonymous caller."""
-    from models.accounts import Account
-    from models.consent import Source
-    from models.consent_decisions import link_device
+    from models.accounts.account import Account
+    from models.consent.decisions import link_device
+    from models.consent.ledger import Source
 
     alice = await register(gql, "alice")
     bob = await register(gql, "bob")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.error_reports import ErrorReport
+from models.personal.error_reports import ErrorReport
 from tests.personal_helpers import REGISTER_DEVICE, REPORT_ERROR, codes, register
 
 DEVICE = "device-0001-abcdef"

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from models.favorites import Favorite
+from models.personal.favorites import Favorite
 from tests.personal_helpers import (
     FAVORITES,
     REMOVE_FAVORITE,

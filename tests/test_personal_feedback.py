@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.feedback import Feedback
-from models.pictures import Picture
+from models.personal.feedback import Feedback
+from models.personal.pictures import Picture
 from tests.personal_helpers import (
     DELETE_FEEDBACK,
     MY_FEEDBACK,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from models.activity import SearchRecord
-from models.devices import Device
-from models.favorites import Favorite
-from models.feedback import Feedback
-from models.pictures import Picture
-from models.support import SupportMessage, SupportThread
+from models.personal.activity import SearchRecord
+from models.personal.devices import Device
+from models.personal.favorites import Favorite
+from models.personal.feedback import Feedback
+from models.personal.pictures import Picture
+from models.personal.support import SupportMessage, SupportThread
 from tests.personal_helpers import (
     CLEAR_DEVICE,
     DELETE_FEEDBACK,

@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from models.pictures import Picture
+from models.personal.pictures import Picture
 from tests.personal_helpers import (
     codes,
     gps_exif,

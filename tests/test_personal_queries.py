@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from models.favorites import Favorite
-from models.feedback import Feedback
-from models.pictures import Picture
-from models.support import SupportMessage, SupportThread
+from models.personal.favorites import Favorite
+from models.personal.feedback import Feedback
+from models.personal.pictures import Picture
+from models.personal.support import SupportMessage, SupportThread
 from tests.personal_helpers import counting_queries, register
 
 VIEWER_LISTS = """

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from models.accounts import Role
-from models.questionnaires import Questionnaire, QuestionnaireAnswer
+from models.accounts.account import Role
+from models.personal.questionnaires import Questionnaire, QuestionnaireAnswer
 from tests.personal_helpers import (
     ANSWER_QUESTIONNAIRE,
     DEFINE_QUESTIONNAIRE,

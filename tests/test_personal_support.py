@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.accounts import Role
-from models.support import StaffAccess, SupportMessage, SupportThread
+from models.accounts.account import Role
+from models.personal.support import StaffAccess, SupportMessage, SupportThread
 from tests.personal_helpers import (
     MY_THREADS,
     REPLY_TO_SUPPORT,

@@ -8,14 +8,14 @@ import json
 
 import pytest
 
-from models.accounts import Role
-from models.activity import ClickRecord, SearchRecord
-from models.devices import Device
-from models.error_reports import ErrorReport
-from models.favorites import Favorite
-from models.feedback import Feedback
-from models.questionnaires import Questionnaire, QuestionnaireAnswer
-from models.support import SupportThread
+from models.accounts.account import Role
+from models.personal.activity import ClickRecord, SearchRecord
+from models.personal.devices import Device
+from models.personal.error_reports import ErrorReport
+from models.personal.favorites import Favorite
+from models.personal.feedback import Feedback
+from models.personal.questionnaires import Questionnaire, QuestionnaireAnswer
+from models.personal.support import SupportThread
 from tests.personal_helpers import (
     ADD_FAVORITE,
     ANSWER_QUESTIONNAIRE,

@@ -6,8 +6,8 @@ import base64
 import hashlib
 from datetime import timedelta
 
-from models.accounts import Role
-from models.policies import PolicyVersion
+from models.accounts.account import Role
+from models.consent.policies import PolicyVersion
 from tests.consent_helpers import codes, iso, officer, publish, published, register, utcnow
 
 POLICIES = """

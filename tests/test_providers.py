@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from models.accounts import Account
-from models.bindings import Binding, PasswordReset
-from models.sessions import Session, now
+from models.accounts.account import Account
+from models.accounts.bindings import Binding, PasswordReset
+from models.accounts.sessions import Session, now
 from tests.accounts_api import (
     BIND_PROVIDER,
     OTHER_PASSWORD,

@@ -11,9 +11,9 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 
-from models.accounts import Account
-from models.consent import Source
-from models.consent_decisions import link_device
+from models.accounts.account import Account
+from models.consent.decisions import link_device
+from models.consent.ledger import Source
 from tests.consent_helpers import (
     HISTORY,
     accept,

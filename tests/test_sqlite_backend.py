@@ -8,8 +8,8 @@ import pytest
 from tortoise import connections
 
 from accord.sqlite_backend import _timestamp
-from models.accounts import Account
-from models.favorites import Favorite
+from models.accounts.account import Account
+from models.personal.favorites import Favorite
 
 
 def test_timestamp_converter_reads_what_tortoise_writes() -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from models.accounts import Account, Role
+from models.accounts.account import Account, Role
 from tests.accounts_api import codes, login, register, viewer
 
 STAFF_PASSWORD = "saffron-canyon-64-warmly"

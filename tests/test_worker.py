@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from arq.worker import Worker
 
-from models.accounts import Account
-from models.bindings import PasswordReset
-from models.sessions import Session, hash_token, now
+from models.accounts.account import Account
+from models.accounts.bindings import PasswordReset
+from models.accounts.sessions import Session, hash_token, now
 from tests.processes import clean_env
 from workers.settings import worker_settings
 

@@ -1,7 +1,7 @@
 """``delete_account``: the job the sweeper enqueues for each due deletion request.
 
 It carries only the account id; everything it needs to know is in the request row, and
-everything it does is in ``models.deletion.run_deletion`` (idempotent, leased, resumable).
+everything it does is in ``models.rights.deletion.run_deletion`` (idempotent, leased, resumable).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from models.deletion import run_deletion
+from models.rights.deletion import run_deletion
 
 log = structlog.get_logger("accord.deletion")
 

@@ -1,8 +1,8 @@
 """Campaign jobs: ``fan_out`` writes one shard's notification rows, ``deliver_notifications``
 sends a campaign's due messages on one channel in batches.
 
-Both take ids only and are safe to run twice or at once (see ``models.campaigns`` and
-``models.notifications``); the sweeper enqueues whatever is unfinished.
+Both take ids only and are safe to run twice or at once (see ``models.notifications.campaigns`` and
+``models.notifications.inbox``); the sweeper enqueues whatever is unfinished.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 import structlog
 
-from models.campaign_jobs import enqueue_deliveries
-from models.campaigns import Campaign, CampaignShard, fan_out_shard
-from models.delivery import deliver, deliver_notices, finish_if_done
-from models.notifications import Channel
+from models.notifications.campaign_jobs import enqueue_deliveries
+from models.notifications.campaigns import Campaign, CampaignShard, fan_out_shard
+from models.notifications.delivery import deliver, deliver_notices, finish_if_done
+from models.notifications.inbox import Channel
 
 log = structlog.get_logger("accord.notifications")
 

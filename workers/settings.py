@@ -18,8 +18,8 @@ from tortoise.context import TortoiseContext
 
 from accord.database import ensure_data_dir, tortoise_config
 from accord.settings import Settings
+from models.personal.storage import LocalStorage
 from models.queue import JobStats, Queue, redis_settings
-from models.storage import LocalStorage
 from workers.deletion import delete_account
 from workers.notifications import deliver_account_notices, deliver_notifications, fan_out
 from workers.sweeper import sweep

@@ -13,12 +13,12 @@ from typing import Any
 
 import structlog
 
-from models.campaign_jobs import enqueue_notices, resume_campaigns
-from models.deletion import enqueue_due
-from models.deletion import job_id as deletion_job_id
-from models.delivery import recover_stuck, stuck_after
-from models.notifications import Channel, notices_owed
-from models.retention import clean_up
+from models.notifications.campaign_jobs import enqueue_notices, resume_campaigns
+from models.notifications.delivery import recover_stuck, stuck_after
+from models.notifications.inbox import Channel, notices_owed
+from models.personal.retention import clean_up
+from models.rights.deletion import enqueue_due
+from models.rights.deletion import job_id as deletion_job_id
 
 log = structlog.get_logger("accord.sweeper")
 

@@ -12,14 +12,15 @@ from api.accounts.types import Account, AccountError
 from api.errors import ClientError
 from api.live_streams import announce_sessions_changed
 from api.payloads import payload
-from models import authentication, deletion
-from models.account_errors import AccountErrorCode
-from models.accounts import Role
-from models.bindings import Binding
-from models.campaign_jobs import enqueue_notices
+from models.accounts import authentication
+from models.accounts.account import Role
+from models.accounts.bindings import Binding
+from models.accounts.errors import AccountErrorCode
+from models.accounts.oidc import verify_id_token
+from models.accounts.sessions import open_session
 from models.errors import DomainError
-from models.oidc import verify_id_token
-from models.sessions import open_session
+from models.notifications.campaign_jobs import enqueue_notices
+from models.rights import deletion
 
 log = structlog.get_logger("accord.cancellation")
 DeletionStatus = strawberry.enum(deletion.DeletionStatus)

@@ -22,13 +22,13 @@ from api.accounts.inputs import (
 from api.accounts.types import Account, AccountError, Binding
 from api.live_streams import announce_sessions_changed
 from api.payloads import payload
-from models import authentication, bindings
-from models.account_errors import AccountErrorCode
-from models.consent import Source, clean_device_id
-from models.consent_decisions import link_device
+from models.accounts import authentication, bindings
+from models.accounts.errors import AccountErrorCode
+from models.accounts.oidc import verify_id_token
+from models.accounts.sessions import Session, open_session
+from models.consent.decisions import link_device
+from models.consent.ledger import Source, clean_device_id
 from models.errors import DomainError
-from models.oidc import verify_id_token
-from models.sessions import Session, open_session
 
 
 async def _link_device(ctx, device_id: str | None, account) -> None:

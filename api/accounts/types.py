@@ -11,12 +11,12 @@ from api.consent.viewer import AccountConsentFields
 from api.notifications.viewer import AccountNotificationFields
 from api.payloads import error_code
 from api.personal.viewer import AccountPersonalFields
-from models import account_errors
-from models import accounts as model
-from models.bindings import Binding as BindingModel
+from models.accounts import account as model
+from models.accounts import errors as account_errors
+from models.accounts.bindings import Binding as BindingModel
+from models.accounts.sessions import Session as SessionModel
+from models.accounts.sessions import now
 from models.errors import DomainError
-from models.sessions import Session as SessionModel
-from models.sessions import now
 
 Gender = strawberry.enum(model.Gender, description="How the user describes themselves.")
 AccountStatus = strawberry.enum(model.AccountStatus)

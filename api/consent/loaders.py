@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from models.consent import DeviceLink, account_subject, device_subject
-from models.policies import PolicyVersion
-from models.purposes import Purpose
+from models.consent.ledger import DeviceLink, account_subject, device_subject
+from models.consent.policies import PolicyVersion
+from models.consent.purposes import Purpose
 
 
 async def _purposes(codes: list[str]) -> list[Purpose | None]:
@@ -33,5 +33,5 @@ class ConsentLoaders:
     def __init__(self) -> None:
         self.purpose = DataLoader(load_fn=_purposes)
         self.policy = DataLoader(load_fn=_policies)
-        #: An account's subjects: its own and its linked devices' (see models.consent).
+        #: An account's subjects: its own and its linked devices' (see models.consent.ledger).
         self.subjects = DataLoader(load_fn=_subjects)

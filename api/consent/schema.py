@@ -42,14 +42,12 @@ from api.errors import ClientError
 from api.live_streams import live_stream
 from api.pagination import PageInfo, clamp
 from api.payloads import error_code, payload
-from models import consent as ledger
-from models import consent_decisions as decisions
-from models import policies, purposes
-from models.accounts import Role
-from models.campaign_jobs import enqueue_fan_out
-from models.consent_errors import ConsentErrorCode
+from models.accounts.account import Role
+from models.consent import decisions, ledger, policies, purposes
+from models.consent.errors import ConsentErrorCode
+from models.consent.receipts import receipt_claims, sign_receipt
 from models.errors import DomainError
-from models.receipts import receipt_claims, sign_receipt
+from models.notifications.campaign_jobs import enqueue_fan_out
 from models.text import REFUSED_MESSAGE, refused_character
 
 log = structlog.get_logger("accord.consent")

@@ -10,9 +10,9 @@ from strawberry.types import Info
 
 from api.pagination import PageInfo, decode_cursor
 from api.payloads import error_code
-from models import consent as ledger
-from models import consent_errors, policies, purposes
-from models.consent_decisions import Consent as ConsentRow
+from models.consent import errors as consent_errors
+from models.consent import ledger, policies, purposes
+from models.consent.decisions import Consent as ConsentRow
 from models.errors import DomainError
 
 LegalBasis = strawberry.enum(purposes.LegalBasis)

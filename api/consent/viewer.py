@@ -16,8 +16,8 @@ from api.consent.types import (
     after_id,
 )
 from api.pagination import PageInfo, clamp, encode_cursor
-from models import consent_decisions as decisions
-from models.accounts import Role
+from models.accounts.account import Role
+from models.consent import decisions
 
 
 async def _subjects_if_allowed(info: Info, account_id: int) -> list[str] | None:

@@ -27,12 +27,13 @@ from api.notifications.types import (
 )
 from api.pagination import Connection, connection, fetch_page, parse_id
 from api.payloads import payload
-from models import campaigns, notifications
-from models.accounts import Role
-from models.campaign_jobs import enqueue_fan_out
+from models.accounts.account import Role
+from models.accounts.sessions import now
 from models.errors import DomainError
-from models.notification_errors import NotificationErrorCode
-from models.sessions import now
+from models.notifications import campaigns
+from models.notifications import inbox as notifications
+from models.notifications.campaign_jobs import enqueue_fan_out
+from models.notifications.errors import NotificationErrorCode
 
 log = structlog.get_logger("accord.notifications")
 OPERATORS = (Role.OPERATOR, Role.PRIVACY_OFFICER)

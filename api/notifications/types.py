@@ -7,9 +7,11 @@ from datetime import datetime
 import strawberry
 
 from api.payloads import error_code
-from models import campaigns, notification_errors, notifications
 from models.errors import DomainError
-from models.messages import render
+from models.notifications import campaigns
+from models.notifications import errors as notification_errors
+from models.notifications import inbox as notifications
+from models.notifications.messages import render
 
 NotificationChannel = strawberry.enum(notifications.Channel, name="NotificationChannel")
 NotificationKind = strawberry.enum(notifications.NotificationKind, name="NotificationKind")

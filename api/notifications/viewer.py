@@ -7,7 +7,8 @@ from strawberry.types import Info
 
 from api.notifications.types import Notification
 from api.pagination import Connection, connection, fetch_page
-from models import campaigns, notifications
+from models.notifications import campaigns
+from models.notifications import inbox as notifications
 
 
 @strawberry.type

@@ -8,8 +8,8 @@ from strawberry.types import Info
 
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
-from models import activity, devices, error_reports
-from models.consent import clean_device_id
+from models.consent.ledger import clean_device_id
+from models.personal import activity, devices, error_reports
 
 
 @strawberry.input

@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from api.payloads import error_code
-from models import personal_errors
 from models.errors import DomainError
+from models.personal import errors as personal_errors
 
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
 PersonalDataErrorCode = strawberry.enum(personal_errors.PersonalDataErrorCode)

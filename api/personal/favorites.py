@@ -15,9 +15,9 @@ from api.pagination import (
 )
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
-from models import favorites
 from models.errors import DomainError
-from models.personal_errors import PersonalDataErrorCode
+from models.personal import favorites
+from models.personal.errors import PersonalDataErrorCode
 
 
 @strawberry.type(description="An item the user keeps.")

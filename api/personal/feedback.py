@@ -20,10 +20,10 @@ from api.pagination import (
 )
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
-from models import feedback, pictures
+from models.accounts.sessions import session_for_token
 from models.errors import DomainError
-from models.personal_errors import PersonalDataErrorCode
-from models.sessions import session_for_token
+from models.personal import feedback, pictures
+from models.personal.errors import PersonalDataErrorCode
 
 FeedbackKind = strawberry.enum(feedback.FeedbackKind)
 Visibility = strawberry.enum(feedback.Visibility)

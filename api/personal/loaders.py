@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from models.pictures import Picture
-from models.support import SupportMessage
+from models.personal.pictures import Picture
+from models.personal.support import SupportMessage
 
 
 async def _pictures(feedback_ids: list[int]) -> list[list[Picture]]:

@@ -9,10 +9,10 @@ from strawberry.types import Info
 from api.pagination import parse_id
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
-from models import questionnaires
-from models.accounts import Role
+from models.accounts.account import Role
 from models.errors import DomainError
-from models.personal_errors import PersonalDataErrorCode
+from models.personal import questionnaires
+from models.personal.errors import PersonalDataErrorCode
 
 AUTHORS = (Role.OPERATOR,)
 

@@ -1,5 +1,5 @@
 """Support correspondence at the GraphQL edge: customers, and SUPPORT staff (need-to-know:
-see ``models.support``)."""
+see ``models.personal.support``)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from api.errors import ClientError
 from api.pagination import parse_id
 from api.payloads import payload
 from api.personal.errors import PersonalDataError
-from models import support
-from models.accounts import Role
+from models.accounts.account import Role
 from models.errors import DomainError
-from models.personal_errors import PersonalDataErrorCode
+from models.personal import support
+from models.personal.errors import PersonalDataErrorCode
 
 ThreadStatus = strawberry.enum(support.ThreadStatus, name="SupportThreadStatus")
 STAFF = (Role.SUPPORT,)

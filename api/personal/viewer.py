@@ -9,8 +9,8 @@ from api.pagination import Connection, connection, fetch_page
 from api.personal.favorites import Favorite, favorites_page
 from api.personal.feedback import Feedback, feedback_page
 from api.personal.support import SupportThread
-from models.accounts import Role
-from models.support import SupportThread as SupportThreadRow
+from models.accounts.account import Role
+from models.personal.support import SupportThread as SupportThreadRow
 
 
 async def _allowed(info: Info, account_id: int) -> bool:

@@ -1,0 +1,1 @@
+"""Accounts, how they sign in (passwords, sessions, providers, limits), staff roles."""

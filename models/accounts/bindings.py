@@ -1,0 +1,217 @@
+"""Bindings: a third-party (OpenID Connect) identity tied to one account.
+
+The policy lets a user sign in with a third-party account, which shares only its public
+nickname and picture, and says a binding "can help you retrieve your account".
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from accord.settings import Settings
+from models.accounts.account import (
+    NICKNAME_MAX,
+    Account,
+    AccountStatus,
+    check_password_shape,
+    clean_avatar_url,
+    clean_nickname,
+)
+from models.accounts.authentication import set_password
+from models.accounts.errors import AccountErrorCode
+from models.accounts.oidc import Identity
+from models.accounts.passwords import Passwords
+from models.accounts.sessions import hash_token, now
+from models.errors import DomainError
+
+
+class Binding(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="bindings", on_delete=fields.CASCADE
+    )
+    provider = fields.CharField(max_length=64)
+    #: The provider's ``sub`` claim: stable and unique per provider.
+    subject = fields.CharField(max_length=255)
+    nickname = fields.CharField(max_length=64, null=True)
+    avatar_url = fields.CharField(max_length=2048, null=True)
+    bound_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "binding"
+        unique_together = (("provider", "subject"), ("account", "provider"))
+
+
+class PasswordReset(Model):
+    """A one-time reset granted after proving a bound identity. Only its hash is stored."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="password_resets", on_delete=fields.CASCADE, db_index=True
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "password_reset"
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+def _public_nickname(identity: Identity) -> str:
+    try:
+        return clean_nickname((identity.nickname or "")[:NICKNAME_MAX])
+    except DomainError:
+        return "user"
+
+
+def _public_picture(identity: Identity) -> str | None:
+    try:
+        return clean_avatar_url(identity.picture)
+    except DomainError:
+        return None
+
+
+async def _free_account_name(identity: Identity) -> str:
+    """A generated, unused account name for an account made by a third-party sign-in."""
+    for _ in range(10):
+        name = f"{identity.provider[:12]}-{secrets.token_hex(5)}".lower()
+        name = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in name)
+        if not await Account.filter(account_name=name).exists():
+            return name
+    raise RuntimeError("could not find a free account name")
+
+
+async def sign_in(identity: Identity) -> tuple[Account, bool]:
+    """The account bound to this identity, or a new one made only from its public claims."""
+    binding = (
+        await Binding.filter(provider=identity.provider, subject=identity.subject)
+        .select_related("account")
+        .first()
+    )
+    if binding is not None:
+        if binding.account.status != AccountStatus.ACTIVE:
+            raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
+        return binding.account, False
+    nickname, picture = _public_nickname(identity), _public_picture(identity)
+    try:
+        async with in_transaction():
+            account = await Account.create(
+                account_name=await _free_account_name(identity),
+                nickname=nickname,
+                avatar_url=picture,
+            )
+            await Binding.create(
+                account=account,
+                provider=identity.provider,
+                subject=identity.subject,
+                nickname=nickname,
+                avatar_url=picture,
+            )
+    except IntegrityError:  # the same identity signed in twice at once: use the winner
+        binding = await Binding.get(provider=identity.provider, subject=identity.subject)
+        return await Account.get(id=binding.account_id), False
+    return account, True
+
+
+async def bind(account: Account, identity: Identity) -> Binding:
+    existing = await Binding.filter(provider=identity.provider, subject=identity.subject).first()
+    if existing is not None:
+        if existing.account_id == account.id:
+            return existing
+        raise DomainError(
+            AccountErrorCode.ALREADY_BOUND, "idToken", "this identity is bound to another account"
+        )
+    if await Binding.filter(account_id=account.id, provider=identity.provider).exists():
+        raise DomainError(
+            AccountErrorCode.ALREADY_BOUND,
+            "provider",
+            "an identity of this provider is already bound",
+        )
+    try:
+        return await Binding.create(
+            account=account,
+            provider=identity.provider,
+            subject=identity.subject,
+            nickname=_public_nickname(identity),
+            avatar_url=_public_picture(identity),
+        )
+    except IntegrityError:
+        raise DomainError(
+            AccountErrorCode.ALREADY_BOUND, "idToken", "this identity is bound to another account"
+        ) from None
+
+
+async def unbind(account: Account, provider: str) -> None:
+    """Refused when it would leave no way to sign in (no password, no other binding)."""
+    async with in_transaction():
+        binding = await Binding.filter(account_id=account.id, provider=provider).first()
+        if binding is None:
+            raise DomainError(
+                AccountErrorCode.NOT_BOUND, "provider", "no identity of this provider is bound"
+            )
+        others = await Binding.filter(account_id=account.id).exclude(id=binding.id).count()
+        fresh = await Account.get(id=account.id)
+        if fresh.password_hash is None and others == 0:
+            raise DomainError(
+                AccountErrorCode.LAST_SIGN_IN_METHOD,
+                "provider",
+                "set a password or bind another identity before unbinding the last one",
+            )
+        await binding.delete()
+
+
+async def grant_reset(identity: Identity, settings: Settings) -> str:
+    """A one-time password-reset token for the account bound to a proven identity."""
+    binding = (
+        await Binding.filter(provider=identity.provider, subject=identity.subject)
+        .select_related("account")
+        .first()
+    )
+    if binding is None or binding.account.status != AccountStatus.ACTIVE:
+        raise DomainError(
+            AccountErrorCode.NOT_BOUND, "idToken", "no active account is bound to this identity"
+        )
+    token = secrets.token_urlsafe(32)
+    await PasswordReset.create(
+        account_id=binding.account_id,
+        token_hash=hash_token(token),
+        expires_at=now() + settings.password_reset_ttl,
+    )
+    return token
+
+
+async def reset_password(passwords: Passwords, token: str, new_password: str) -> Account:
+    """Spend a reset token exactly once: set the password and end every session.
+
+    The new password is checked before the token is spent, so a weak choice does not cost
+    the user their recovery.
+    """
+    invalid = DomainError(
+        AccountErrorCode.INVALID_TOKEN, "resetToken", "this reset token is not valid"
+    )
+    if not token or len(token) > 128:
+        raise invalid
+    reset = await PasswordReset.filter(token_hash=hash_token(token)).first()
+    if reset is None or reset.expires_at <= now():
+        raise invalid
+    account = await Account.get(id=reset.account_id)
+    if account.status != AccountStatus.ACTIVE:
+        raise invalid
+    check_password_shape(new_password, account.account_name, field="newPassword")
+    await passwords.check_strength(
+        new_password, [account.account_name, account.nickname], field="newPassword"
+    )
+    if not await PasswordReset.filter(id=reset.id).delete():
+        raise invalid  # spent by a concurrent request
+    await set_password(passwords, account, new_password)
+    # A recovery ends every other outstanding recovery of the account too.
+    await PasswordReset.filter(account_id=account.id).delete()
+    return account

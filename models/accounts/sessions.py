@@ -1,0 +1,176 @@
+"""Sessions: opaque bearer tokens, stored only as their SHA-256, with idle and absolute expiry.
+
+A token is 256 bits from ``secrets`` (a CSPRNG); a new one is issued at every
+authentication. The database never holds the token itself, so a leaked table cannot be
+replayed. Revoking a session deletes its row: nothing about it is kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.expressions import Q
+from tortoise.models import Model
+
+from accord.settings import Settings
+from accord.sqlite_backend import timestamp_text
+from models.accounts.account import Account, AccountStatus, Role
+from models.batches import delete_in_batches
+from models.placeholders import placeholders
+
+TOKEN_BYTES = 32
+#: last_seen_at is written at most this often, so reads do not turn into writes.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+class Session(Model):
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="sessions", on_delete=fields.CASCADE, db_index=True
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    #: When the user last proved who they are (password or provider token).
+    authenticated_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField(db_index=True)
+    expires_at = fields.DatetimeField(db_index=True)
+    user_agent = fields.CharField(max_length=255, default="")
+
+    class Meta:
+        table = "session"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def open_session(account: Account, settings: Settings, user_agent: str = "") -> str:
+    """Start a session for a freshly authenticated account; returns the bearer token.
+
+    Written in SQL: it is on every login's path, and building a model instance to insert
+    cost as much CPU as the insert itself.
+    """
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    moment = now()
+    expires = moment + settings.session_absolute_timeout
+    # In the order of COLUMNS.
+    row = [uuid.uuid4(), account.id, hash_token(token), moment, moment, moment, expires]
+    row.append(user_agent[:255])
+    db = Session._meta.db
+    dialect = db.capabilities.dialect
+    await db.execute_insert(_open_session_sql(dialect), _as_stored(row, dialect))
+    return token
+
+
+#: The session table's columns, in the order ``open_session`` writes them.
+COLUMNS = (
+    "id",
+    "account_id",
+    "token_hash",
+    "created_at",
+    "authenticated_at",
+    "last_seen_at",
+    "expires_at",
+    "user_agent",
+)
+
+
+def _as_stored(values: list[object], dialect: str) -> list[object]:
+    """UUIDs and datetimes as text on SQLite, as Tortoise writes them there; other
+    databases take them as they are."""
+    if dialect != "sqlite":
+        return values
+    return [
+        str(v) if isinstance(v, uuid.UUID) else timestamp_text(v) if isinstance(v, datetime) else v
+        for v in values
+    ]
+
+
+@functools.cache
+def _open_session_sql(dialect: str) -> str:
+    marks = placeholders(dialect, len(COLUMNS))
+    columns = ", ".join(COLUMNS)
+    return f'INSERT INTO "session" ({columns}) VALUES ({marks})'  # noqa: S608
+
+
+async def session_for_token(token: str, settings: Settings) -> Session | None:
+    """The live session behind a bearer token, or None; expired sessions are removed."""
+    if not token or len(token) > 128:
+        return None
+    return await _live(Session.filter(token_hash=hash_token(token)), settings)
+
+
+async def _live(query, settings: Settings) -> Session | None:
+    """The session ``query`` finds if it still stands: not revoked, not expired (expired
+    ones are removed), its account ACTIVE. Using it counts as activity."""
+    session = await query.select_related("account").first()
+    if session is None:
+        return None
+    moment = now()
+    idle_expired = session.last_seen_at + settings.session_idle_timeout <= moment
+    if session.expires_at <= moment or idle_expired:
+        await session.delete()
+        return None
+    if session.account.status != AccountStatus.ACTIVE:
+        return None
+    if moment - session.last_seen_at >= TOUCH_EVERY:
+        session.last_seen_at = moment
+        await Session.filter(id=session.id).update(last_seen_at=moment)
+    return session
+
+
+class Standing(StrEnum):
+    """Where a session that opened a live stream stands now."""
+
+    LIVE = "LIVE"
+    #: Logged out, revoked, expired, or its account no longer ACTIVE.
+    ENDED = "ENDED"
+    #: Still signed in, but its account no longer holds the role the stream needs.
+    ROLE_LOST = "ROLE_LOST"
+
+
+async def standing(
+    session_id: uuid.UUID, settings: Settings, roles: tuple[Role, ...] = ()
+) -> Standing:
+    """Whether the session may still receive what it subscribed to: the same rule as a new
+    request's (``session_for_token``), plus ``roles`` when the stream is for staff only.
+
+    An open stream is use, so it keeps an idle session alive like requests do.
+    """
+    session = await _live(Session.filter(id=session_id), settings)
+    if session is None:
+        return Standing.ENDED
+    if roles and not session.account.holds_role(*roles):
+        return Standing.ROLE_LOST
+    return Standing.LIVE
+
+
+def is_recent(session: Session, settings: Settings) -> bool:
+    return now() - session.authenticated_at <= settings.recent_auth_window
+
+
+async def revoke_all(account_id: int, *, except_session: uuid.UUID | None = None) -> int:
+    query = Session.filter(account_id=account_id)
+    if except_session is not None:
+        query = query.exclude(id=except_session)
+    return await query.delete()
+
+
+async def purge_expired(settings: Settings, batch_size: int) -> int:
+    """Delete sessions past their absolute or idle expiry."""
+    moment = now()
+    idle_since = moment - settings.session_idle_timeout
+    # Two indexed conditions, not one OR (which SQLite answers with a table scan).
+    expired = await delete_in_batches(Session, Q(expires_at__lte=moment), batch_size)
+    idle = await delete_in_batches(Session, Q(last_seen_at__lte=idle_since), batch_size)
+    return expired + idle

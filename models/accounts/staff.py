@@ -1,0 +1,55 @@
+"""Staff accounts: created from the command line, never through the public API."""
+
+from __future__ import annotations
+
+from tortoise import Tortoise
+
+from accord.database import tortoise_config
+from accord.settings import Settings
+from models.accounts.account import Account, Role, check_password_shape, normalize_account_name
+from models.accounts.passwords import Passwords
+from models.errors import DomainError, DomainErrors
+
+
+async def grant_role(
+    passwords: Passwords, account_name: str, role: Role, password: str, nickname: str | None
+) -> tuple[Account, bool]:
+    """Give ``role`` to the named account, creating it with ``password`` if it is new."""
+    name = normalize_account_name(account_name)
+    account = await Account.get_or_none(account_name=name)
+    if account is not None:
+        account.role = role
+        await account.save(update_fields=["role", "updated_at"])
+        return account, False
+    check_password_shape(password, name)
+    await passwords.check_strength(password, [name])
+    account = await Account.create(
+        account_name=name,
+        nickname=(nickname or name)[:32],
+        password_hash=await passwords.hash(password),
+        role=role,
+    )
+    return account, True
+
+
+async def create_staff(
+    settings: Settings, account_name: str, role: str, password: str, nickname: str | None
+) -> tuple[str, bool]:
+    try:
+        staff_role = Role(role.upper())
+    except ValueError:
+        raise ValueError(f"unknown role {role!r}") from None
+    if staff_role == Role.USER:
+        raise ValueError("USER is not a staff role")
+    passwords = Passwords(settings)
+    orm = await Tortoise.init(config=tortoise_config(settings))
+    try:
+        account, created = await grant_role(passwords, account_name, staff_role, password, nickname)
+    except DomainErrors as errors:
+        raise ValueError("; ".join(f"{e.field}: {e.message}" for e in errors.errors)) from None
+    except DomainError as error:
+        raise ValueError(f"{error.field or 'input'}: {error.message}") from None
+    finally:
+        await orm.close_connections()
+        passwords.close()
+    return account.account_name, created

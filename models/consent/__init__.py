@@ -1,0 +1,1 @@
+"""Policies, purposes and the append-only, hash-chained consent ledger with its receipts."""

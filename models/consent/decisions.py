@@ -1,0 +1,477 @@
+"""Recording consent: decisions from the web, acceptance of a policy, offline batches from
+mobile apps, and linking an anonymous device's history to the account that signs in on it.
+
+Every path ends in ``models.consent.ledger.append``; nothing here writes events any other way.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from accord.settings import Settings
+from models.accounts.account import Account
+from models.accounts.sessions import now
+from models.consent.errors import ConsentErrorCode
+from models.consent.ledger import (
+    ConsentChain,
+    ConsentEvent,
+    DeviceLink,
+    EventKind,
+    NewEvent,
+    Source,
+    account_subject,
+    append,
+    device_subject,
+    has_accepted,
+    latest_decisions,
+    new_key,
+    subjects_of,
+)
+from models.consent.policies import PolicyVersion, material_in_effect
+from models.consent.purposes import Purpose
+from models.errors import DomainError
+
+
+@dataclass
+class Requested:
+    """One decision as a client sends it."""
+
+    purpose: str
+    granted: bool
+    policy_version: str
+    source: Source
+    client_timestamp: datetime
+    idempotency_key: str
+
+
+@dataclass
+class Malformed:
+    """An event the client sent that could not be read; it is REJECTED as INVALID."""
+
+    idempotency_key: str
+
+
+@dataclass
+class Judged:
+    key: str  # normalised (lower case): what is stored and compared
+    status: str  # ACCEPTED, DUPLICATE or REJECTED
+    code: ConsentErrorCode | None = None
+    #: The key as the client wrote it (iOS writes UUIDs in upper case), echoed back so the
+    #: client can match each result to its event.
+    sent: str = ""
+
+
+class _Catalogue:
+    """Purposes and policy versions, loaded once per call whatever the batch size."""
+
+    def __init__(self, purposes: dict[str, Purpose], versions: dict[str, PolicyVersion]) -> None:
+        self.purposes = purposes
+        self.versions = versions
+
+    @classmethod
+    async def load(cls, versions: set[str]) -> _Catalogue:
+        purposes = {p.code: p for p in await Purpose.all()}
+        found = {v.version: v for v in await PolicyVersion.filter(version__in=list(versions))}
+        return cls(purposes, found)
+
+    def problem(self, request: Requested, settings: Settings) -> ConsentErrorCode | None:
+        purpose = self.purposes.get(request.purpose)
+        if purpose is None:
+            return ConsentErrorCode.UNKNOWN_PURPOSE
+        version = self.versions.get(request.policy_version)
+        if version is None:
+            return ConsentErrorCode.UNKNOWN_POLICY_VERSION
+        if version.purpose_codes and request.purpose not in version.purpose_codes:
+            return ConsentErrorCode.PURPOSE_NOT_IN_POLICY
+        if purpose.required and not request.granted:
+            return ConsentErrorCode.REQUIRED_PURPOSE
+        if request.client_timestamp > now() + settings.consent_clock_skew:
+            return ConsentErrorCode.CLOCK_SKEW
+        return None
+
+
+def _event(request: Requested, device_id: str | None) -> NewEvent:
+    return NewEvent(
+        kind=EventKind.GRANTED if request.granted else EventKind.WITHDRAWN,
+        source=request.source,
+        idempotency_key=request.idempotency_key,
+        client_timestamp=request.client_timestamp,
+        purpose_code=request.purpose,
+        policy_version=request.policy_version,
+        device_id=device_id,
+    )
+
+
+async def guard_device(device_id: str | None, signed_in: bool) -> None:
+    """Once a device belongs to an account, only that account (signed in) writes for it."""
+    if device_id and not signed_in and await DeviceLink.filter(device_id=device_id).exists():
+        raise DomainError(
+            ConsentErrorCode.DEVICE_LINKED, "deviceId", "this device belongs to an account: sign in"
+        )
+
+
+async def set_consents(
+    subject: str,
+    settings: Settings,
+    *,
+    policy_version: str,
+    decisions: list[tuple[str, bool]],
+    source: Source,
+    device_id: str | None = None,
+    user_agent: str = "",
+    client_address: str = "",
+) -> list[ConsentEvent]:
+    """All or nothing: one invalid decision refuses the whole call, naming it."""
+    if not decisions:
+        raise DomainError(ConsentErrorCode.REQUIRED, "decisions", "give at least one decision")
+    if len(decisions) > 100:
+        raise DomainError(ConsentErrorCode.TOO_MANY_EVENTS, "decisions", "at most 100 decisions")
+    catalogue = await _Catalogue.load({policy_version})
+    moment = now()
+    requests = [
+        Requested(code, granted, policy_version, source, moment, new_key())
+        for code, granted in decisions
+    ]
+    for index, request in enumerate(requests):
+        problem = catalogue.problem(request, settings)
+        if problem is not None:
+            where = (
+                "policyVersion"
+                if problem == ConsentErrorCode.UNKNOWN_POLICY_VERSION
+                else (f"decisions.{index}.purpose")
+            )
+            raise DomainError(problem, where, f"cannot record {request.purpose!r}: {problem}")
+    appended = await append(
+        subject,
+        [_event(r, device_id) for r in requests],
+        user_agent=user_agent,
+        client_address=client_address,
+    )
+    return appended.stored
+
+
+async def accept_policy(
+    subject: str,
+    *,
+    policy_version: str,
+    source: Source,
+    device_id: str | None = None,
+    user_agent: str = "",
+    client_address: str = "",
+) -> ConsentEvent:
+    if not await PolicyVersion.filter(version=policy_version).exists():
+        raise DomainError(
+            ConsentErrorCode.UNKNOWN_POLICY_VERSION, "policyVersion", "no such published version"
+        )
+    appended = await append(
+        subject,
+        [
+            NewEvent(
+                kind=EventKind.POLICY_ACCEPTED,
+                source=source,
+                idempotency_key=new_key(),
+                client_timestamp=now(),
+                policy_version=policy_version,
+                device_id=device_id,
+            )
+        ],
+        user_agent=user_agent,
+        client_address=client_address,
+    )
+    return appended.stored[0]
+
+
+# --- offline sync --------------------------------------------------------------------------
+
+
+def _chain_tag(subject: str) -> str:
+    return hashlib.sha256(subject.encode()).hexdigest()[:16]
+
+
+class SyncPosition(NamedTuple):
+    """How far a client has read its subject's stream.
+
+    ``seq``: the chain position read up to. ``inner``: set while the client is part-way
+    through the history of a device linked at ``seq`` (that device's own chain, read up to
+    ``inner``); None once that history, if any, has been read in full.
+    """
+
+    seq: int
+    inner: int | None = None
+
+
+def encode_cursor(subject: str, position: SyncPosition) -> str:
+    """A position in one subject's stream, tagged with that subject's chain."""
+    value = str(position.seq) if position.inner is None else f"{position.seq}.{position.inner}"
+    return base64.urlsafe_b64encode(f"seq:{value}:{_chain_tag(subject)}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None, subject: str) -> SyncPosition:
+    """The position a cursor names in ``subject``'s stream. A cursor of another chain (a
+    phone that synced anonymously, then signs in and sends its old cursor again) starts
+    over from the beginning rather than skip the account's first events."""
+    if not cursor:
+        return SyncPosition(0)
+    try:
+        kind, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        value, _, tag = rest.partition(":")
+        seq, dot, inner = value.partition(".")
+        if kind == "seq" and seq.isdigit() and (not dot or inner.isdigit()) and tag:
+            if tag != _chain_tag(subject):
+                return SyncPosition(0)
+            return SyncPosition(int(seq), int(inner) if dot else None)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise DomainError(ConsentErrorCode.INVALID, "since", "not a cursor this server issued")
+
+
+@dataclass
+class SyncResult:
+    results: list[Judged]
+    events: list[ConsentEvent] = field(default_factory=list)
+    cursor: str = ""
+    has_more: bool = False
+
+
+#: A UUID in its canonical text form (what ``str(uuid.UUID(...))`` writes), lower case.
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _valid_key(key: str) -> bool:
+    return CANONICAL_UUID.fullmatch(key) is not None
+
+
+async def sync(
+    subject: str,
+    settings: Settings,
+    *,
+    device_id: str,
+    requests: list[Requested | Malformed],
+    since: str | None,
+    user_agent: str = "",
+    client_address: str = "",
+) -> SyncResult:
+    """Store a batch from an offline client, each event judged on its own, and return what
+    other devices recorded since the client's cursor.
+
+    A retried batch gets DUPLICATE for what was stored the first time and stores nothing
+    twice. The cursor is the subject's chain position, which only grows in commit order.
+    """
+    if len(requests) > settings.consent_sync_max_events:
+        raise DomainError(
+            ConsentErrorCode.TOO_MANY_EVENTS,
+            "events",
+            f"at most {settings.consent_sync_max_events} events per call",
+        )
+    position = decode_cursor(since, subject)
+    catalogue = await _Catalogue.load(
+        {r.policy_version for r in requests if isinstance(r, Requested)}
+    )
+    judged: list[Judged] = []
+    accepted: list[NewEvent] = []
+    for request in requests:
+        sent = request.idempotency_key
+        key = sent.lower()
+        if isinstance(request, Malformed) or not _valid_key(key):
+            judged.append(Judged(key, "REJECTED", ConsentErrorCode.INVALID, sent))
+            continue
+        request.idempotency_key = key
+        problem = catalogue.problem(request, settings)
+        if problem is not None:
+            judged.append(Judged(key, "REJECTED", problem, sent))
+        else:
+            judged.append(Judged(key, "ACCEPTED", None, sent))
+            accepted.append(_event(request, device_id))
+    if accepted and subject.startswith("account:"):
+        # The account's history includes its linked devices' chains: a batch first sent
+        # anonymously and retried after sign-in is not stored a second time.
+        devices = (await subjects_of(int(subject.removeprefix("account:"))))[1:]
+        if devices:
+            held = set(
+                await ConsentEvent.filter(
+                    subject__in=devices,
+                    idempotency_key__in=[e.idempotency_key for e in accepted],
+                ).values_list("idempotency_key", flat=True)
+            )
+            accepted = [e for e in accepted if e.idempotency_key not in held]
+    appended = await append(
+        subject, accepted, user_agent=user_agent, client_address=client_address, reload=False
+    )
+    stored_keys = {e.idempotency_key for e in appended.stored}
+    for verdict in judged:
+        if verdict.status == "ACCEPTED" and verdict.key not in stored_keys:
+            verdict.status = "DUPLICATE"
+    # Within one batch the same key twice: the first is stored, the rest are duplicates.
+    seen: set[str] = set()
+    for verdict in judged:
+        if verdict.status == "ACCEPTED":
+            if verdict.key in seen:
+                verdict.status = "DUPLICATE"
+            seen.add(verdict.key)
+    return await _since(subject, device_id, position, judged, settings)
+
+
+async def _since(
+    subject: str, device_id: str, since: SyncPosition, judged: list[Judged], settings: Settings
+) -> SyncResult:
+    """What other devices recorded in the subject's stream after ``since``, at most
+    ``consent_sync_max_events`` of it.
+
+    The stream is the subject's chain; where the chain records that a device was linked to
+    the account, that device's history from before its sign-in (its own chain, which stops
+    growing at the link) follows the link event, as it is part of the account's state from
+    then on. The caller's own events, and its own history, are not sent back.
+
+    The head is read first and the rows are bounded by it: a head committed at ``n`` means
+    events 1..n are committed (same transaction), so nothing up to the cursor is skipped even
+    when another writer commits between the two reads.
+    """
+    page = _Page(settings.consent_sync_max_events)
+
+    def answer(position: SyncPosition, *, has_more: bool) -> SyncResult:
+        return SyncResult(judged, page.events, encode_cursor(subject, position), has_more)
+
+    head = await ConsentChain.get_or_none(subject=subject)
+    head_seq = head.seq if head else since.seq
+    position = since
+    if since.inner is not None:  # part-way through a linked device's history
+        link = await ConsentEvent.get_or_none(subject=subject, seq=since.seq)
+        if link is not None and link.device_id:
+            position = await page.expand(link, after=since.inner)
+            if position.inner is not None:
+                return answer(position, has_more=True)
+        position = SyncPosition(since.seq)
+    rows = (
+        await ConsentEvent.filter(subject=subject, seq__gt=position.seq, seq__lte=head_seq)
+        .filter(Q(device_id__isnull=True) | ~Q(device_id=device_id))
+        .order_by("seq")
+        .limit(page.room + 1)
+    )
+    for row in rows:
+        if page.room == 0:
+            return answer(position, has_more=True)
+        page.events.append(row)
+        position = SyncPosition(row.seq)
+        if row.kind == EventKind.DEVICE_LINKED and row.device_id:
+            position = await page.expand(row, after=0)
+            if position.inner is not None:
+                return answer(position, has_more=True)
+    return answer(SyncPosition(head_seq), has_more=False)
+
+
+class _Page:
+    """The events one sync answer carries, up to its limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.events: list[ConsentEvent] = []
+
+    @property
+    def room(self) -> int:
+        return self.limit - len(self.events)
+
+    async def expand(self, link: ConsentEvent, *, after: int) -> SyncPosition:
+        """Add the linked device's history after ``after``, as far as there is room; the
+        position reached (``inner`` None when all of it fits)."""
+        rows = (
+            await ConsentEvent.filter(subject=device_subject(link.device_id), seq__gt=after)
+            .order_by("seq")
+            .limit(self.room + 1)
+        )
+        taken = rows[: self.room]
+        self.events.extend(taken)
+        if len(rows) > len(taken):
+            return SyncPosition(link.seq, taken[-1].seq if taken else after)
+        return SyncPosition(link.seq)
+
+
+# --- linking and state ---------------------------------------------------------------------
+
+
+async def link_device(
+    device_id: str,
+    account: Account,
+    *,
+    source: Source,
+    user_agent: str = "",
+    client_address: str = "",
+) -> bool:
+    """Give an anonymous device's history to the account signing in on it (once).
+
+    The device's chain stays as it is; the account's chain records the link, so the link
+    itself is tamper-evident. From then on the two histories are read together, and the
+    latest client timestamp decides (ties: server order).
+    """
+    if await DeviceLink.filter(device_id=device_id).exists():
+        return False
+    if not await ConsentEvent.filter(subject=device_subject(device_id)).exists():
+        return False
+    try:
+        # One transaction: a link never exists without its ledger event, nor the reverse.
+        async with in_transaction():
+            await DeviceLink.create(device_id=device_id, account=account)
+            await append(
+                account_subject(account.id),
+                [
+                    NewEvent(
+                        kind=EventKind.DEVICE_LINKED,
+                        source=source,
+                        idempotency_key=new_key(),
+                        client_timestamp=now(),
+                        device_id=device_id,
+                    )
+                ],
+                user_agent=user_agent,
+                client_address=client_address,
+            )
+    except IntegrityError:  # linked by a concurrent sign-in on the same device
+        return False
+    return True
+
+
+@dataclass
+class Consent:
+    purpose: Purpose
+    granted: bool
+    event: ConsentEvent | None
+
+
+async def current_consents(subjects: list[str]) -> list[Consent]:
+    """One row per purpose. Undecided: granted only if the purpose is required."""
+    purposes = await Purpose.all()
+    latest = await latest_decisions(subjects)
+    rows = []
+    for purpose in purposes:
+        event = latest.get(purpose.code)
+        granted = purpose.required or (event is not None and event.kind == EventKind.GRANTED)
+        rows.append(Consent(purpose, granted, event))
+    return rows
+
+
+async def requires_reconsent(subjects: list[str]) -> bool:
+    """True while a material version is in effect that these subjects have not accepted
+    (accepting any later version counts)."""
+    material = await material_in_effect()
+    if material is None:
+        return False
+    later = await PolicyVersion.filter(published_at__gte=material.published_at).values_list(
+        "version", flat=True
+    )
+    return not await has_accepted(subjects, list(later))
+
+
+async def history(subjects: list[str], first: int, after_id: int | None) -> list[ConsentEvent]:
+    """Newest first (server order); ``first + 1`` rows so the caller knows if more exist."""
+    query = ConsentEvent.filter(subject__in=subjects)
+    if after_id is not None:
+        query = query.filter(id__lt=after_id)
+    return await query.order_by("-id").limit(first + 1)

@@ -1,0 +1,512 @@
+"""The consent ledger: an append-only, hash-chained history of consent events per subject.
+
+A *subject* is an account (``account:<id>``) or, before sign-in, an anonymous device
+(``device:<id>``). Each subject's events form a chain: event ``n`` stores
+``hash = SHA-256(hash of event n-1 || canonical JSON of event n)``, so editing, deleting or
+reordering any stored event breaks every hash after it (``verify_chain``).
+
+Appends are serialised per subject by a head row (``ConsentChain``) that is advanced with a
+compare-and-set update, and ``(subject, seq)`` and ``(subject, idempotency_key)`` are unique:
+two clients syncing at once can neither fork the chain nor store an event twice. A conflict
+is retried, so no event is lost.
+
+State is never stored: a subject's current consent to a purpose is its latest decision, by
+client timestamp (the offline mobile rule: what the user did last wins), ties broken by
+server order. There is no update or delete path here but ``rekey_subject``, which account
+deletion uses to pseudonymise a subject's whole chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import ipaddress
+import operator
+import random
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import orjson
+from tortoise import connections, fields
+from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from accord.sqlite_backend import timestamp_text
+from models.accounts.account import Account
+from models.accounts.sessions import now
+from models.consent.errors import ConsentErrorCode
+from models.errors import DomainError
+from models.placeholders import placeholders
+
+GENESIS = "0" * 64
+SUBJECT_MAX = 80
+DEVICE_ID_RE = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+APPEND_RETRIES = 20
+
+
+class EventKind(StrEnum):
+    GRANTED = "GRANTED"
+    WITHDRAWN = "WITHDRAWN"
+    POLICY_ACCEPTED = "POLICY_ACCEPTED"
+    DEVICE_LINKED = "DEVICE_LINKED"
+    #: First event of a pseudonymised chain (see ``rekey_subject``).
+    REKEYED = "REKEYED"
+
+
+class Source(StrEnum):
+    WEB = "WEB"
+    IOS = "IOS"
+    ANDROID = "ANDROID"
+    API = "API"
+    SUPPORT = "SUPPORT"
+
+
+DECISIONS = (EventKind.GRANTED, EventKind.WITHDRAWN)
+
+
+class ConsentEvent(Model):
+    id = fields.BigIntField(primary_key=True)
+    subject = fields.CharField(max_length=SUBJECT_MAX)
+    seq = fields.BigIntField()
+    kind = fields.CharEnumField(EventKind, max_length=24)
+    purpose_code = fields.CharField(max_length=64, null=True)
+    policy_version = fields.CharField(max_length=32, null=True)
+    source = fields.CharEnumField(Source, max_length=16)
+    device_id = fields.CharField(max_length=128, null=True)
+    client_timestamp = fields.DatetimeField()
+    server_timestamp = fields.DatetimeField()
+    idempotency_key = fields.CharField(max_length=36)
+    user_agent = fields.CharField(max_length=255, default="")
+    #: Truncated: /24 for IPv4, /48 for IPv6.
+    client_address = fields.CharField(max_length=64, default="")
+    #: What a REKEYED event carried over (empty for every other kind).
+    detail = fields.CharField(max_length=200, default="", db_default="")
+    prev_hash = fields.CharField(max_length=64)
+    hash = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "consent_event"
+        unique_together = (("subject", "seq"), ("subject", "idempotency_key"))
+
+
+class ConsentChain(Model):
+    """The head of one subject's chain: its last sequence number and hash."""
+
+    subject = fields.CharField(max_length=SUBJECT_MAX, primary_key=True)
+    seq = fields.BigIntField()
+    hash = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "consent_chain"
+
+
+class DeviceLink(Model):
+    """An anonymous device whose history now belongs to an account."""
+
+    device_id = fields.CharField(max_length=128, primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="devices_linked", on_delete=fields.CASCADE, db_index=True
+    )
+    linked_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "device_link"
+
+
+# --- subjects ----------------------------------------------------------------------------
+
+
+def account_subject(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def device_subject(device_id: str) -> str:
+    return f"device:{device_id}"
+
+
+def clean_device_id(raw: str, field_name: str = "deviceId") -> str:
+    if not DEVICE_ID_RE.fullmatch(raw or ""):
+        raise DomainError(
+            ConsentErrorCode.INVALID,
+            field_name,
+            "must be 8-128 characters of A-Z, a-z, 0-9, '.', '_', ':', '-'",
+        )
+    return raw
+
+
+async def subjects_of(account_id: int) -> list[str]:
+    """The account's own subject and those of the devices linked to it."""
+    devices = await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
+    return [account_subject(account_id), *(device_subject(d) for d in devices)]
+
+
+# --- the chain ---------------------------------------------------------------------------
+
+
+def truncate_address(address: str) -> str:
+    """Keep the network, not the host: /24 for IPv4, /48 for IPv6."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
+@functools.lru_cache(maxsize=64)
+def _instant(moment: datetime) -> str:
+    """Cached: every event of a batch shares its server timestamp."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical(event: ConsentEvent | EventRecord) -> bytes:
+    """The bytes that are hashed: every recorded field but the hashes, in a fixed form."""
+    body = {
+        "subject": event.subject,
+        "seq": event.seq,
+        "kind": str(event.kind),
+        "purpose": event.purpose_code,
+        "policyVersion": event.policy_version,
+        "source": str(event.source),
+        "deviceId": event.device_id,
+        "clientTimestamp": _instant(event.client_timestamp),
+        "serverTimestamp": _instant(event.server_timestamp),
+        "idempotencyKey": event.idempotency_key,
+        "userAgent": event.user_agent,
+        "clientAddress": event.client_address,
+        "detail": event.detail,
+    }
+    # Same bytes as json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+
+def chain_hash(prev_hash: str, event: ConsentEvent | EventRecord) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical(event)).hexdigest()
+
+
+@dataclass
+class NewEvent:
+    kind: EventKind
+    source: Source
+    idempotency_key: str
+    client_timestamp: datetime
+    purpose_code: str | None = None
+    policy_version: str | None = None
+    device_id: str | None = None
+
+
+@dataclass
+class Appended:
+    stored: list[ConsentEvent | EventRecord] = field(default_factory=list)
+    duplicates: set[str] = field(default_factory=set)
+
+
+@dataclass
+class EventRecord:
+    """A row about to be written: the fields ``canonical`` reads, without an ORM object
+    (building 500 model instances costs more than storing them)."""
+
+    subject: str
+    seq: int
+    kind: EventKind
+    purpose_code: str | None
+    policy_version: str | None
+    source: Source
+    device_id: str | None
+    client_timestamp: datetime
+    server_timestamp: datetime
+    idempotency_key: str
+    user_agent: str
+    client_address: str
+    prev_hash: str
+    detail: str = ""
+    hash: str = ""
+    id: int | None = None
+
+
+COLUMNS = [f.name for f in dataclass_fields(EventRecord) if f.name != "id"]
+
+
+_COLUMN_VALUES = operator.attrgetter(*COLUMNS)
+_KIND, _SOURCE = COLUMNS.index("kind"), COLUMNS.index("source")
+_CLIENT_TIME, _SERVER_TIME = COLUMNS.index("client_timestamp"), COLUMNS.index("server_timestamp")
+
+
+def _insert_sql(dialect: str) -> str:
+    marks = placeholders(dialect, len(COLUMNS))
+    return f"INSERT INTO consent_event ({', '.join(COLUMNS)}) VALUES ({marks})"  # noqa: S608
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_time(moment: datetime) -> str:
+    """The batch's shared server timestamp as SQLite stores it, made once."""
+    return timestamp_text(moment)
+
+
+def _insert_values(rows: list[EventRecord], dialect: str) -> list[list[object]]:
+    """The INSERT parameters of records, in ``COLUMNS`` order: enums as their text and, on
+    SQLite, timestamps as text (``timestamp_text``), the batch's shared server timestamp
+    made once."""
+    sqlite = dialect == "sqlite"
+    result = []
+    for row in rows:
+        values = list(_COLUMN_VALUES(row))
+        values[_KIND] = str(row.kind)
+        values[_SOURCE] = str(row.source)
+        if sqlite:
+            values[_CLIENT_TIME] = timestamp_text(row.client_timestamp)
+            values[_SERVER_TIME] = _sqlite_time(row.server_timestamp)
+        result.append(values)
+    return result
+
+
+async def _held_keys(connection, subject: str, keys: list[str]) -> set[str]:
+    """Which of ``keys`` the subject's chain already holds. Plain SQL: building a 500-value
+    IN clause through the query builder cost more than running it."""
+    if not keys:
+        return set()
+    dialect = connection.capabilities.dialect
+    sql = (
+        "SELECT idempotency_key FROM consent_event "  # noqa: S608 - placeholders only
+        f"WHERE subject = {placeholders(dialect, 1)} "
+        f"AND idempotency_key IN ({placeholders(dialect, len(keys), start=2)})"
+    )
+    _, rows = await connection.execute_query(sql, [subject, *keys])
+    return {row[0] for row in rows}
+
+
+class _ChainMoved(Exception):
+    """Another writer advanced the chain between our read and our write."""
+
+
+async def append(
+    subject: str,
+    events: list[NewEvent],
+    *,
+    user_agent: str = "",
+    client_address: str = "",
+    reload: bool = True,
+) -> Appended:
+    """Append events to a subject's chain, skipping idempotency keys it already holds.
+
+    Safe under concurrency on SQLite and PostgreSQL: the head row is advanced only if it is
+    still where we read it, and losers retry from the new head. ``reload=False`` skips
+    reading the stored rows back (their ``id`` is then unset), for bulk callers that only
+    need to know what was stored.
+    """
+    address = truncate_address(client_address) if client_address else ""
+    for attempt in range(APPEND_RETRIES):
+        try:
+            return await _append_once(subject, events, user_agent[:255], address, reload)
+        except (_ChainMoved, IntegrityError):
+            pass
+        except OperationalError as error:  # SQLite: another process holds the write lock
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+        await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter
+    raise DomainError(ConsentErrorCode.CONFLICT, None, "the consent ledger is busy; retry the call")
+
+
+async def _append_once(
+    subject: str, events: list[NewEvent], user_agent: str, address: str, reload: bool
+) -> Appended:
+    result = Appended()
+    async with in_transaction() as connection:
+        held = await _held_keys(connection, subject, [e.idempotency_key for e in events])
+        fresh: list[NewEvent] = []
+        for event in events:
+            if event.idempotency_key in held:
+                result.duplicates.add(event.idempotency_key)
+            else:
+                held.add(event.idempotency_key)
+                fresh.append(event)
+        if not fresh:
+            return result
+        head = await ConsentChain.get_or_none(subject=subject)
+        seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+        first_seq = seq + 1
+        moment = now()
+        rows = []
+        for event in fresh:
+            seq += 1
+            row = EventRecord(
+                subject=subject,
+                seq=seq,
+                kind=event.kind,
+                purpose_code=event.purpose_code,
+                policy_version=event.policy_version,
+                source=event.source,
+                device_id=event.device_id,
+                # UTC always, so that stored timestamps also sort as text (SQLite).
+                client_timestamp=event.client_timestamp.astimezone(UTC),
+                server_timestamp=moment,
+                idempotency_key=event.idempotency_key,
+                user_agent=user_agent,
+                client_address=address,
+                prev_hash=prev,
+            )
+            row.hash = prev = chain_hash(prev, row)
+            rows.append(row)
+        if head is None:
+            await ConsentChain.create(subject=subject, seq=seq, hash=prev)
+        elif not await ConsentChain.filter(subject=subject, seq=head.seq).update(
+            seq=seq, hash=prev
+        ):
+            raise _ChainMoved
+        dialect = connection.capabilities.dialect
+        await connection.execute_many(_insert_sql(dialect), _insert_values(rows, dialect))
+        result.stored = (
+            await ConsentEvent.filter(subject=subject, seq__gte=first_seq, seq__lte=seq).order_by(
+                "seq"
+            )
+            if reload
+            else rows
+        )
+    return result
+
+
+@dataclass
+class ChainCheck:
+    ok: bool
+    checked: int
+    first_broken_event_id: int | None
+
+
+async def verify_chain(subject: str, page: int = 1000) -> ChainCheck:
+    """Recompute every hash of a subject's chain, in order, and compare with the head."""
+    prev, expected_seq, checked, last_id = GENESIS, 1, 0, None
+    while True:
+        rows = (
+            await ConsentEvent.filter(subject=subject, seq__gte=expected_seq)
+            .order_by("seq")
+            .limit(page)
+        )
+        for row in rows:
+            broken = (
+                row.seq != expected_seq
+                or row.prev_hash != prev
+                or chain_hash(prev, row) != row.hash
+            )
+            if broken:
+                return ChainCheck(False, checked, row.id)
+            prev, expected_seq, checked, last_id = row.hash, expected_seq + 1, checked + 1, row.id
+        if len(rows) < page:
+            break
+    head = await ConsentChain.get_or_none(subject=subject)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
+        return ChainCheck(False, checked, last_id)
+    return ChainCheck(True, checked, None)
+
+
+# --- state -------------------------------------------------------------------------------
+
+
+def _dialect() -> str:
+    return connections.get("default").capabilities.dialect
+
+
+async def latest_decisions(subjects: list[str]) -> dict[str, ConsentEvent]:
+    """Each purpose's latest decision across these subjects: two queries, however many
+    purposes or events there are."""
+    if not subjects:
+        return {}
+    marks = placeholders(_dialect(), len(subjects))
+    sql = f"""
+        SELECT id FROM (
+            SELECT id, ROW_NUMBER() OVER (
+                PARTITION BY purpose_code ORDER BY client_timestamp DESC, id DESC
+            ) AS rank
+            FROM consent_event
+            WHERE subject IN ({marks}) AND kind IN ('GRANTED', 'WITHDRAWN')
+        ) AS ranked WHERE rank = 1
+    """  # noqa: S608 - only placeholders are interpolated
+    rows = await connections.get("default").execute_query_dict(sql, subjects)
+    events = await ConsentEvent.filter(id__in=[r["id"] for r in rows])
+    return {e.purpose_code: e for e in events}
+
+
+async def has_accepted(subjects: list[str], versions: list[str]) -> bool:
+    return await ConsentEvent.filter(
+        subject__in=subjects, kind=EventKind.POLICY_ACCEPTED, policy_version__in=versions
+    ).exists()
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())
+
+
+# --- pseudonymisation (account deletion) ---------------------------------------------------
+
+
+async def rekey_subject(subject: str) -> str | None:
+    """Move a subject's whole chain to a random pseudonym, erasing what identifies the person.
+
+    The service must go on proving that consent was given (which purpose, which policy
+    version, when, how) without knowing by whom. The chain is rebuilt under the pseudonym:
+    its first event is a REKEYED event recording how many events were carried over and the
+    old chain's final hash, then every event follows in its original order with its subject
+    replaced and its device id, user agent and client address erased, each hashed onto the
+    one before. The new chain verifies like any other; the old identity appears nowhere, and
+    nothing links the two (the old hashes are not kept: they could be matched by trying
+    account ids). Returns the pseudonym, or None when the subject has no events (already done).
+    """
+    async with in_transaction() as connection:
+        events = await ConsentEvent.filter(subject=subject).order_by("seq")
+        if not events:
+            await ConsentChain.filter(subject=subject).delete()
+            return None
+        pseudonym = f"pseudonym:{secrets.token_hex(16)}"
+        moment = now()
+        head = await ConsentChain.get_or_none(subject=subject)
+        first = EventRecord(
+            subject=pseudonym,
+            seq=1,
+            kind=EventKind.REKEYED,
+            purpose_code=None,
+            policy_version=None,
+            detail=(
+                f"carried over {len(events)} events; previous chain ended "
+                f"{head.hash if head else events[-1].hash}"
+            ),
+            source=Source.API,
+            device_id=None,
+            client_timestamp=moment,
+            server_timestamp=moment,
+            idempotency_key=new_key(),
+            user_agent="",
+            client_address="",
+            prev_hash=GENESIS,
+        )
+        first.hash = chain_hash(GENESIS, first)
+        records, prev = [first], first.hash
+        for position, event in enumerate(events, start=2):
+            record = EventRecord(
+                subject=pseudonym,
+                seq=position,
+                kind=event.kind,
+                purpose_code=event.purpose_code,
+                policy_version=event.policy_version,
+                source=event.source,
+                device_id=None,
+                client_timestamp=event.client_timestamp,
+                server_timestamp=event.server_timestamp,
+                idempotency_key=event.idempotency_key,
+                user_agent="",
+                client_address="",
+                prev_hash=prev,
+            )
+            record.hash = prev = chain_hash(prev, record)
+            records.append(record)
+        dialect = connection.capabilities.dialect
+        await connection.execute_many(_insert_sql(dialect), _insert_values(records, dialect))
+        await ConsentChain.create(subject=pseudonym, seq=len(records), hash=prev)
+        await ConsentEvent.filter(subject=subject).delete()
+        await ConsentChain.filter(subject=subject).delete()
+    return pseudonym

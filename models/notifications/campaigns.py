@@ -1,0 +1,374 @@
+"""Campaigns: telling every affected user about a material policy change, a security
+incident or a service shutdown, by in-app inbox, e-mail and SMS.
+
+A ``Campaign`` row is written in the same transaction as the event that causes it, with one
+``CampaignShard`` per id range of the audience. The fan-out (``fan_out_shard``) pages through
+its range by keyset and writes one ``Notification`` per (campaign, account, channel) under a
+unique constraint, committing its cursor with each batch; a stopped fan-out resumes from the
+cursor and writes nothing twice. Delivery (``models.notifications.delivery``) then sends
+from the rows.
+The sweeper re-enqueues whatever is unfinished, so Redis only ever carries pointers.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import connections, fields
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from models.accounts.account import Account, AccountStatus
+from models.accounts.sessions import now
+from models.errors import DomainError
+from models.notifications.errors import NotificationErrorCode
+from models.notifications.inbox import Channel, DeliveryStatus, NotificationKind
+from models.placeholders import placeholders
+from models.text import clean_text
+
+TEXT_MAX = 5000
+
+
+class CampaignStatus(StrEnum):
+    FANNING_OUT = "FANNING_OUT"
+    DELIVERING = "DELIVERING"
+    DONE = "DONE"
+
+
+class Audience(StrEnum):
+    ALL = "ALL"
+    LISTED = "LISTED"
+
+
+class Campaign(Model):
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharEnumField(NotificationKind, max_length=32)
+    #: What the templates render: title, summary, impact, measures, advice, remedies...
+    content = fields.JSONField()
+    audience = fields.CharEnumField(Audience, max_length=8)
+    channels = fields.JSONField()
+    status = fields.CharEnumField(CampaignStatus, max_length=16, default=CampaignStatus.FANNING_OUT)
+    #: Audience size when the campaign was created (accounts, not messages).
+    total = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "campaign"
+
+
+class CampaignShard(Model):
+    """One id range of the audience, fanned out by one job, with its resume cursor."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="shards", on_delete=fields.CASCADE, db_index=True
+    )
+    #: Accounts with ``start_id < id <= end_id``.
+    start_id = fields.BigIntField()
+    end_id = fields.BigIntField()
+    cursor = fields.BigIntField()
+    done = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "campaign_shard"
+
+
+class CampaignAudience(Model):
+    """The accounts of a LISTED campaign (e.g. those an incident affected)."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="audience_rows", on_delete=fields.CASCADE
+    )
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account",
+        related_name="campaign_audiences",
+        on_delete=fields.CASCADE,
+        db_index=True,
+    )
+
+    class Meta:
+        table = "campaign_audience"
+        unique_together = (("campaign", "account"),)
+
+
+class SecurityIncident(Model):
+    id = fields.BigIntField(primary_key=True)
+    title = fields.CharField(max_length=200)
+    impact = fields.TextField()
+    measures_taken = fields.TextField()
+    advice_to_users = fields.TextField()
+    remedies = fields.TextField()
+    campaign: fields.OneToOneNullableRelation[Campaign] = fields.OneToOneField(
+        "models.Campaign", null=True, related_name="incident", on_delete=fields.SET_NULL
+    )
+    reported_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "security_incident"
+
+
+class Announcement(Model):
+    """A public notice anyone can read without signing in (a banner, or an incident notice
+    when telling users one by one is not enough)."""
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharEnumField(NotificationKind, max_length=32)
+    title = fields.CharField(max_length=200)
+    body = fields.TextField()
+    published_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "announcement"
+
+
+def clean_channels(channels: list[Channel]) -> list[str]:
+    if not channels:
+        raise DomainError(NotificationErrorCode.REQUIRED, "channels", "name at least one channel")
+    return sorted({str(c) for c in channels})
+
+
+async def _id_range() -> tuple[int, int]:
+    rows = (
+        await Account.filter(status=AccountStatus.ACTIVE)
+        .order_by("id")
+        .limit(1)
+        .values_list("id", flat=True)
+    )
+    last = (
+        await Account.filter(status=AccountStatus.ACTIVE)
+        .order_by("-id")
+        .limit(1)
+        .values_list("id", flat=True)
+    )
+    return (rows[0] - 1, last[0]) if rows else (0, 0)
+
+
+async def create_campaign(
+    kind: NotificationKind,
+    content: dict,
+    channels: list[Channel],
+    *,
+    account_ids: list[int] | None,
+    shards: int,
+) -> Campaign:
+    """Write a campaign and its shards. Call inside the transaction of the event causing it."""
+    audience = Audience.ALL if account_ids is None else Audience.LISTED
+    if audience == Audience.ALL:
+        low, high = await _id_range()
+        total = await Account.filter(status=AccountStatus.ACTIVE).count()
+    else:
+        ids = sorted(set(account_ids))
+        low, high = (ids[0] - 1, ids[-1]) if ids else (0, 0)
+        total = len(ids)
+    campaign = await Campaign.create(
+        kind=kind,
+        content=content,
+        audience=audience,
+        channels=clean_channels(channels),
+        total=total,
+    )
+    if audience == Audience.LISTED and account_ids:
+        await CampaignAudience.bulk_create(
+            [CampaignAudience(campaign=campaign, account_id=i) for i in sorted(set(account_ids))]
+        )
+    step = max(1, -(-(high - low) // shards))
+    bounds = list(range(low, high, step)) or [low]
+    await CampaignShard.bulk_create(
+        [
+            CampaignShard(
+                campaign=campaign, start_id=start, end_id=min(start + step, high), cursor=start
+            )
+            for start in bounds
+        ]
+    )
+    return campaign
+
+
+async def report_security_incident(
+    *,
+    title: str,
+    impact: str,
+    measures_taken: str,
+    advice_to_users: str,
+    remedies: str,
+    account_ids: list[int] | None,
+    channels: list[Channel],
+    shards: int,
+    announcement_threshold: int,
+) -> tuple[SecurityIncident, Campaign]:
+    """The incident, its campaign and, for a wide audience, a public announcement: one
+    transaction, so an incident is never recorded without the promise to tell users."""
+    values = {
+        "title": clean_text(title, "title", 200),
+        "impact": clean_text(impact, "impact", TEXT_MAX, multiline=True),
+        "measures_taken": clean_text(measures_taken, "measuresTaken", TEXT_MAX, multiline=True),
+        "advice_to_users": clean_text(advice_to_users, "adviceToUsers", TEXT_MAX, multiline=True),
+        "remedies": clean_text(remedies, "remedies", TEXT_MAX, multiline=True),
+    }
+    if account_ids is not None:
+        if not account_ids:
+            raise DomainError(
+                NotificationErrorCode.REQUIRED, "affectedAccountIds", "name the accounts"
+            )
+        found = await Account.filter(id__in=account_ids).count()
+        if found != len(set(account_ids)):
+            raise DomainError(
+                NotificationErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts"
+            )
+    async with in_transaction():
+        campaign = await create_campaign(
+            NotificationKind.SECURITY_INCIDENT,
+            values,
+            channels,
+            account_ids=account_ids,
+            shards=shards,
+        )
+        incident = await SecurityIncident.create(campaign=campaign, **values)
+        if account_ids is None or campaign.total > announcement_threshold:
+            await Announcement.create(
+                kind=NotificationKind.SECURITY_INCIDENT,
+                title=values["title"],
+                body=(
+                    f"{values['impact']}\n\nWhat we did: {values['measures_taken']}\n\n"
+                    f"What you can do: {values['advice_to_users']}\n\n"
+                    f"Remedies: {values['remedies']}"
+                ),
+            )
+    return incident, campaign
+
+
+async def announce_service_shutdown(
+    *, title: str, message: str, shutdown_at, channels: list[Channel], shards: int
+) -> Campaign:
+    content = {
+        "title": clean_text(title, "title", 200),
+        "message": clean_text(message, "message", TEXT_MAX, multiline=True),
+        "shutdown_at": shutdown_at.isoformat(),
+    }
+    async with in_transaction():
+        campaign = await create_campaign(
+            NotificationKind.SERVICE_SHUTDOWN, content, channels, account_ids=None, shards=shards
+        )
+        await Announcement.create(
+            kind=NotificationKind.SERVICE_SHUTDOWN,
+            title=content["title"],
+            body=f"{content['message']}\n\nThe service stops on {shutdown_at:%Y-%m-%d %H:%M} UTC.",
+        )
+    return campaign
+
+
+# --- fan-out -------------------------------------------------------------------------------
+
+
+def _insert_sql(dialect: str) -> str:
+    columns = (
+        "account_id",
+        "campaign_id",
+        "kind",
+        "channel",
+        "title",
+        "body",
+        "created_at",
+        "status",
+        "sent_at",
+        "attempts",
+        "resent",
+        "last_error",
+    )
+    marks = placeholders(dialect, len(columns))
+    verb = "INSERT OR IGNORE INTO" if dialect == "sqlite" else "INSERT INTO"
+    tail = "" if dialect == "sqlite" else " ON CONFLICT DO NOTHING"
+    return f"{verb} notification ({', '.join(columns)}) VALUES ({marks}){tail}"
+
+
+async def fan_out_shard(shard_id: int, batch_size: int, sms_available: bool) -> tuple[int, int]:
+    """Write the notifications of one shard, a keyset batch per transaction; returns the
+    accounts handled by this run and the in-app messages it wrote (delivered by writing).
+    Safe to run twice or concurrently."""
+    handled = in_app_rows = 0
+    while True:
+        async with in_transaction() as connection:
+            shard = await CampaignShard.get(id=shard_id).select_related("campaign")
+            if shard.done:
+                return handled, in_app_rows
+            campaign = shard.campaign
+            query = Account.filter(
+                status=AccountStatus.ACTIVE, id__gt=shard.cursor, id__lte=shard.end_id
+            )
+            if campaign.audience == Audience.LISTED:
+                query = query.filter(campaign_audiences__campaign_id=campaign.id)
+            accounts = (
+                await query.order_by("id").limit(batch_size).values_list("id", "email", "phone")
+            )
+            moment = now()
+            rows = []
+            for account_id, email, phone in accounts:
+                for channel in _channels_for(campaign.channels, email, phone, sms_available):
+                    in_app = channel == Channel.IN_APP
+                    rows.append(
+                        [
+                            account_id,
+                            campaign.id,
+                            str(campaign.kind),
+                            str(channel),
+                            "",
+                            "",
+                            moment,
+                            str(DeliveryStatus.SENT if in_app else DeliveryStatus.PENDING),
+                            moment if in_app else None,
+                            0,
+                            False,
+                            "",
+                        ]
+                    )
+            if rows:
+                await connection.execute_many(_insert_sql(connection.capabilities.dialect), rows)
+            last = accounts[-1][0] if accounts else shard.end_id
+            finished = len(accounts) < batch_size
+            moved = await CampaignShard.filter(id=shard.id, cursor=shard.cursor).update(
+                cursor=last, done=finished
+            )
+            if not moved:  # another runner advanced this shard: let it finish
+                return handled, in_app_rows
+            handled += len(accounts)
+            in_app_rows += sum(1 for r in rows if r[3] == Channel.IN_APP.value)
+        if finished:
+            return handled, in_app_rows
+
+
+def _channels_for(
+    channels: list[str], email: str | None, phone: str | None, sms_available: bool
+) -> set[Channel]:
+    """Each wanted channel the account can be reached on; IN_APP stands in for the rest."""
+    chosen: set[Channel] = set()
+    for name in channels:
+        channel = Channel(name)
+        reachable = (
+            channel == Channel.IN_APP
+            or (channel == Channel.EMAIL and email)
+            or (channel == Channel.SMS and phone and sms_available)
+        )
+        chosen.add(channel if reachable else Channel.IN_APP)
+    return chosen
+
+
+async def progress(campaign_id: int) -> dict[str, int]:
+    """Messages written, delivered and failed, by one grouped count."""
+    db = connections.get("default")
+    mark = placeholders(db.capabilities.dialect, 1)
+    rows = await db.execute_query_dict(
+        f"SELECT status, COUNT(*) AS n FROM notification WHERE campaign_id = {mark} "  # noqa: S608 - a placeholder only
+        "GROUP BY status",
+        [campaign_id],
+    )
+    counts = {r["status"]: int(r["n"]) for r in rows}
+    return {
+        "created": sum(counts.values()),
+        "delivered": counts.get(DeliveryStatus.SENT.value, 0),
+        "failed": counts.get(DeliveryStatus.FAILED.value, 0),
+        "pending": counts.get(DeliveryStatus.PENDING.value, 0)
+        + counts.get(DeliveryStatus.SENDING.value, 0),
+    }

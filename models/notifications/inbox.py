@@ -1,0 +1,106 @@
+"""Notifications owed to a user: each one a row first, delivered from the row.
+
+A row is written for every (campaign, account, channel) before anything is sent, under a
+unique constraint, so a fan-out run twice writes nothing twice. Delivery claims a batch of
+PENDING rows (status SENDING), sends, then marks them SENT or schedules a retry. If a
+worker dies between sending and marking, the rows stay SENDING; once their claim is older
+than the delivery timeout they are sent once more and flagged ``resent``. A row already
+resent that is found stuck again is marked FAILED ("delivery uncertain") instead of being
+sent a third time: a crash between send and mark costs at most one duplicate, never more.
+That holds for every row, a campaign's and a notice to one user alike: both go through one
+recovery path (``models.notifications.delivery.recover_stuck``), run by each delivery job
+and each sweep.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from models.accounts.account import Account
+from models.accounts.sessions import now
+
+
+class Channel(StrEnum):
+    IN_APP = "IN_APP"
+    EMAIL = "EMAIL"
+    SMS = "SMS"
+
+
+class NotificationKind(StrEnum):
+    ACCOUNT_CANCELLED = "ACCOUNT_CANCELLED"
+    ACCOUNT_RESTORED = "ACCOUNT_RESTORED"
+    POLICY_CHANGE = "POLICY_CHANGE"
+    SECURITY_INCIDENT = "SECURITY_INCIDENT"
+    SERVICE_SHUTDOWN = "SERVICE_SHUTDOWN"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
+class Notification(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="notifications", on_delete=fields.CASCADE, db_index=True
+    )
+    campaign: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Campaign", null=True, related_name="notifications", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(NotificationKind, max_length=32)
+    channel = fields.CharEnumField(Channel, max_length=8)
+    title = fields.CharField(max_length=200)
+    body = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    #: When it left for its channel (IN_APP: at once). Null: still owed.
+    sent_at = fields.DatetimeField(null=True)
+    read_at = fields.DatetimeField(null=True)
+    status = fields.CharEnumField(DeliveryStatus, max_length=8, default=DeliveryStatus.PENDING)
+    attempts = fields.SmallIntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    claimed_at = fields.DatetimeField(null=True)
+    #: Which delivery run claimed it (rows are claimed in bulk, then read back by token).
+    claim_token = fields.CharField(max_length=16, null=True)
+    #: Sent once more after a worker died between sending and marking (see module doc).
+    resent = fields.BooleanField(default=False)
+    last_error = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "notification"
+        unique_together = (("campaign", "account", "channel"),)
+        # Column names: Tortoise does not map FK field names in Index (it indexed "campaign").
+        indexes = (Index(fields=("campaign_id", "channel", "status")),)
+
+
+async def notify(account: Account, kind: NotificationKind, title: str, body: str) -> None:
+    """Record the message in the inbox (delivered) and as an e-mail still owed."""
+    await Notification.bulk_create(
+        [
+            Notification(
+                account=account,
+                kind=kind,
+                channel=Channel.IN_APP,
+                title=title,
+                body=body,
+                sent_at=now(),
+                status=DeliveryStatus.SENT,
+            ),
+            Notification(account=account, kind=kind, channel=Channel.EMAIL, title=title, body=body),
+        ]
+    )
+
+
+async def notices_owed() -> bool:
+    """E-mails outside any campaign not yet sent or given up on (see ``deliver_notices``):
+    PENDING, or SENDING, which may be a claim whose worker died and must be recovered."""
+    return await Notification.filter(
+        campaign_id=None,
+        channel=Channel.EMAIL,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING],
+    ).exists()

@@ -1,0 +1,1 @@
+"""The personal data the policy names, each kind with its own rules and retention."""

@@ -1,0 +1,136 @@
+"""Devices: an app instance id or cookie id that the user can clear, with what is tied to it.
+
+The policy lets a user "clear all cookies saved in the software, and your relevant
+information will be deleted after you manually clear it": ``clear_device_data`` deletes
+every record tied to the identifier.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from models.accounts.account import Account
+from models.accounts.sessions import now
+from models.consent.ledger import (
+    ConsentChain,
+    ConsentEvent,
+    DeviceLink,
+    clean_device_id,
+    device_subject,
+)
+from models.errors import DomainError, SharedErrorCode
+from models.personal.activity import ClickRecord, SearchRecord
+from models.personal.error_reports import ErrorReport
+
+
+class Device(Model):
+    device_id = fields.CharField(max_length=128, primary_key=True)
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", null=True, related_name="devices", on_delete=fields.CASCADE, db_index=True
+    )
+    platform = fields.CharField(max_length=32, default="")
+    model = fields.CharField(max_length=100, default="")
+    os_version = fields.CharField(max_length=50, default="")
+    app_version = fields.CharField(max_length=50, default="")
+    registered_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "device"
+
+
+def _short(value: str | None, field: str, limit: int) -> str:
+    value = (value or "").strip()
+    if len(value) > limit or any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise DomainError(
+            SharedErrorCode.INVALID, field, f"must be at most {limit} printable characters"
+        )
+    return value
+
+
+async def register_device(
+    device_id: str,
+    account: Account | None,
+    *,
+    platform: str | None,
+    model: str | None,
+    os_version: str | None,
+    app_version: str | None,
+) -> Device:
+    """Create or refresh a device row; a device already tied to another account (by its row,
+    or by a consent-history link) is refused, so nobody can claim someone else's device and
+    then act for it or clear it."""
+    device_id = clean_device_id(device_id)
+    values = {
+        "platform": _short(platform, "platform", 32),
+        "model": _short(model, "model", 100),
+        "os_version": _short(os_version, "osVersion", 50),
+        "app_version": _short(app_version, "appVersion", 50),
+        "last_seen_at": now(),
+    }
+    await owner_check(device_id, account)
+    if not await Device.filter(device_id=device_id).exists():
+        try:
+            return await Device.create(device_id=device_id, account=account, **values)
+        except IntegrityError:  # registered at the same moment by another request
+            await owner_check(device_id, account)
+    # Only a row that is unowned or already this account's changes (a claim racing another
+    # account's claim must not overwrite it).
+    mine = Q(account_id=None) if account is None else Q(account_id=None) | Q(account_id=account.id)
+    if account is not None:
+        values["account_id"] = account.id
+    if not await Device.filter(mine, device_id=device_id).update(**values):
+        raise DomainError(
+            SharedErrorCode.FORBIDDEN, "deviceId", "this device belongs to another account"
+        )
+    return await Device.get(device_id=device_id)
+
+
+async def owner_check(device_id: str, account: Account | None) -> None:
+    """Only the account a device belongs to may act for it; an unowned device, anyone
+    holding its identifier (it is the cookie itself)."""
+    owner = await Device.filter(device_id=device_id).values_list("account_id", flat=True)
+    link = await DeviceLink.filter(device_id=device_id).values_list("account_id", flat=True)
+    owners = {o for o in [*owner, *link] if o is not None}
+    if owners and (account is None or account.id not in owners):
+        raise DomainError(
+            SharedErrorCode.FORBIDDEN, "deviceId", "this device belongs to an account"
+        )
+
+
+@dataclass
+class Cleared:
+    search_records: int = 0
+    click_records: int = 0
+    error_reports: int = 0
+    consent_events: int = 0
+    devices: int = 0
+
+
+async def clear_device_data(device_id: str, account: Account | None) -> Cleared:
+    """Delete every record tied to the identifier, in one transaction.
+
+    The device's *anonymous* consent history goes with it, whole (its chain head too, so no
+    partial chain is left). History already linked to an account is the account's, and is
+    kept with the account's ledger.
+    """
+    device_id = clean_device_id(device_id)
+    await owner_check(device_id, account)
+    cleared = Cleared()
+    async with in_transaction():
+        cleared.search_records = await SearchRecord.filter(device_id=device_id).delete()
+        cleared.click_records = await ClickRecord.filter(device_id=device_id).delete()
+        cleared.error_reports = await ErrorReport.filter(device_id=device_id).delete()
+        if not await DeviceLink.filter(device_id=device_id).exists():
+            subject = device_subject(device_id)
+            cleared.consent_events = await ConsentEvent.filter(subject=subject).delete()
+            await ConsentChain.filter(subject=subject).delete()
+        cleared.devices = await Device.filter(device_id=device_id).delete()
+    return cleared

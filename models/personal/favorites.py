@@ -1,0 +1,71 @@
+"""Favorites: items a user keeps. Adding the same item twice returns the one already kept."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+
+from models.accounts.account import Account
+from models.errors import DomainError
+from models.personal.errors import PersonalDataErrorCode
+
+ITEM_TYPE_MAX = 64
+ITEM_ID_MAX = 128
+NOTE_MAX = 500
+
+
+class Favorite(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="favorites", on_delete=fields.CASCADE
+    )
+    item_type = fields.CharField(max_length=ITEM_TYPE_MAX)
+    item_id = fields.CharField(max_length=ITEM_ID_MAX)
+    note = fields.CharField(max_length=NOTE_MAX, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "favorite"
+        unique_together = (("account", "item_type", "item_id"),)
+
+
+def _control(c: str) -> bool:
+    """A control character or a lone surrogate (which no database column can hold)."""
+    return unicodedata.category(c) in ("Cc", "Cs")
+
+
+def _token(raw: str, field: str, limit: int) -> str:
+    value = raw.strip()
+    if not value or len(value) > limit or any(c.isspace() or _control(c) for c in value):
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, field, f"must be 1-{limit} characters, no spaces"
+        )
+    return value
+
+
+async def add_favorite(
+    account: Account, item_type: str, item_id: str, note: str | None
+) -> Favorite:
+    item_type = _token(item_type, "itemType", ITEM_TYPE_MAX)
+    item_id = _token(item_id, "itemId", ITEM_ID_MAX)
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX or any(_control(c) and c != "\n" for c in note):
+        raise DomainError(
+            PersonalDataErrorCode.INVALID, "note", f"must be at most {NOTE_MAX} characters"
+        )
+    key = {"account_id": account.id, "item_type": item_type, "item_id": item_id}
+    existing = await Favorite.get_or_none(**key)
+    if existing is not None:
+        return existing
+    try:
+        return await Favorite.create(**key, note=note)
+    except IntegrityError:  # the same item added twice at once
+        return await Favorite.get(account_id=account.id, item_type=item_type, item_id=item_id)
+
+
+async def remove_favorite(account: Account, favorite_id: int) -> None:
+    if not await Favorite.filter(id=favorite_id, account_id=account.id).delete():
+        raise DomainError(PersonalDataErrorCode.NOT_FOUND, "id", "no such favorite of yours")

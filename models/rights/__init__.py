@@ -1,0 +1,1 @@
+"""What a data subject may ask of Accord: deletion of the account (data requests next)."""

@@ -1,0 +1,366 @@
+"""Account cancellation, the grace period, and the deletion of everything personal.
+
+The database is the ledger: cancelling writes a ``DeletionRequest`` row with its due date;
+the sweeper enqueues the rows that are due (``enqueue_due``), and ``run_deletion`` does the
+work. A lost Redis, a killed worker or a retried job therefore loses nothing: the row is
+still due and the next sweep enqueues it again.
+
+``run_deletion`` is idempotent and resumable. One runner at a time holds a lease on the
+request (a conditional update, so it works on SQLite and PostgreSQL alike); a second worker
+given the same job sees the lease and returns. Each step runs in its own transaction and
+only deletes or rewrites what is still there, so a step interrupted half-way is simply done
+again. Failures are recorded on the request (``last_error``) and retried with backoff.
+
+What survives: the account row as a tombstone (status DELETED, every personal field
+erased), a keyed hash of the account name until its quarantine ends, PUBLIC feedback
+anonymised (per setting), support threads stripped of their messages (only if configured),
+and the consent history under a random pseudonym (``models.consent.ledger.rekey_subject``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import structlog
+from tortoise import fields
+from tortoise.expressions import F, Q
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from accord.settings import Settings
+from models.accounts.account import Account, AccountStatus, Gender, Role
+from models.accounts.bindings import Binding, PasswordReset
+from models.accounts.errors import AccountErrorCode
+from models.accounts.quarantine import AccountNameQuarantine, name_hash
+from models.accounts.sessions import Session, now, revoke_all
+from models.consent.ledger import DeviceLink, rekey_subject, subjects_of
+from models.consent.policies import PolicyVersion
+from models.errors import DomainError
+from models.notifications.inbox import Notification, NotificationKind, notify
+from models.personal.activity import ClickRecord, SearchRecord
+from models.personal.devices import Device
+from models.personal.error_reports import ErrorReport
+from models.personal.favorites import Favorite
+from models.personal.feedback import Feedback, Visibility
+from models.personal.pictures import Picture, delete_picture
+from models.personal.questionnaires import QuestionnaireAnswer
+from models.personal.storage import Storage
+from models.personal.support import StaffAccess, SupportMessage, SupportThread
+
+log = structlog.get_logger("accord.deletion")
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class DeletionStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    FAILED = "FAILED"
+    DONE = "DONE"
+    CANCELLED = "CANCELLED"
+
+
+class DeletionRequest(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.OneToOneRelation[Account] = fields.OneToOneField(
+        "models.Account", related_name="deletion_request", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(DeletionStatus, max_length=16, default=DeletionStatus.PENDING)
+    requested_at = fields.DatetimeField()
+    due_at = fields.DatetimeField()
+    #: When the sweeper may enqueue it next (due date, then backoff after a failure).
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    #: The last step finished, for operators (the steps themselves need no bookmark).
+    step = fields.CharField(max_length=32, default="")
+    attempts = fields.IntField(default=0)
+    last_error = fields.CharField(max_length=500, default="")
+    lease_token = fields.CharField(max_length=32, null=True)
+    lease_until = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+    #: The user's own words, erased when the deletion completes.
+    reason = fields.CharField(max_length=500, default="")
+
+    class Meta:
+        table = "deletion_request"
+
+
+# --- cancel and restore --------------------------------------------------------------------
+
+
+async def cancel_account(account: Account, settings: Settings, reason: str | None) -> datetime:
+    """Start the grace period: sessions end, the account stops being used, the user is told."""
+    reason = (reason or "").strip()
+    if len(reason) > 500:
+        raise DomainError(AccountErrorCode.INVALID, "reason", "must be at most 500 characters")
+    if account.status != AccountStatus.ACTIVE:
+        raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
+    moment = now()
+    due = moment + settings.deletion_grace
+    async with in_transaction():
+        await Account.filter(id=account.id).update(
+            status=AccountStatus.PENDING_DELETION, deletion_due_at=due
+        )
+        values = {
+            "status": DeletionStatus.PENDING,
+            "requested_at": moment,
+            "due_at": due,
+            "next_attempt_at": due,
+            "step": "",
+            "attempts": 0,
+            "last_error": "",
+            "lease_token": None,
+            "lease_until": None,
+            "reason": reason,
+        }
+        if not await DeletionRequest.filter(account_id=account.id).update(**values):
+            await DeletionRequest.create(account=account, **values)
+        await revoke_all(account.id)
+        await notify(
+            account,
+            NotificationKind.ACCOUNT_CANCELLED,
+            "Your account is scheduled for deletion",
+            f"Your account and everything personal in it will be deleted on "
+            f"{due:%Y-%m-%d %H:%M} UTC. Until then you can restore it by signing in "
+            "with restoreAccount.",
+        )
+    account.status, account.deletion_due_at = AccountStatus.PENDING_DELETION, due
+    return due
+
+
+async def restore_account(account: Account) -> Account:
+    """Back to ACTIVE while the grace period runs and no deletion has started."""
+    if account.status == AccountStatus.ACTIVE:
+        return account
+    if account.status != AccountStatus.PENDING_DELETION:
+        raise DomainError(AccountErrorCode.ACCOUNT_DELETED, None, "this account has been deleted")
+    async with in_transaction():
+        cancelled = await DeletionRequest.filter(
+            account_id=account.id, status=DeletionStatus.PENDING, due_at__gt=now()
+        ).update(status=DeletionStatus.CANCELLED, reason="")
+        if not cancelled:
+            raise DomainError(
+                AccountErrorCode.GRACE_PERIOD_OVER,
+                None,
+                "the grace period is over; deletion has begun",
+            )
+        await Account.filter(id=account.id).update(
+            status=AccountStatus.ACTIVE, deletion_due_at=None
+        )
+        await notify(
+            account,
+            NotificationKind.ACCOUNT_RESTORED,
+            "Your account is restored",
+            "Your account will not be deleted. Welcome back.",
+        )
+    account.status, account.deletion_due_at = AccountStatus.ACTIVE, None
+    return account
+
+
+# --- the sweeper's side ----------------------------------------------------------------------
+
+
+def _runnable(moment: datetime) -> Q:
+    """Due, and not held by a live lease."""
+    return Q(next_attempt_at__lte=moment) & (
+        Q(status__in=[DeletionStatus.PENDING, DeletionStatus.FAILED])
+        | Q(status=DeletionStatus.RUNNING, lease_until__lt=moment)
+    )
+
+
+def job_id(queue_name: str, account_id: int, attempt: int) -> str:
+    """Derived from the row, so enqueuing twice is harmless; prefixed with the queue, since
+    arq's job keys are global to the Redis server that deployments may share. The attempt
+    (how many runs have taken the lease) makes the id new once a run has started: arq holds
+    on to a dead run's id for its longest timeout + 10 s, while its lease ends sooner."""
+    return f"{queue_name}:delete-account:{account_id}:{attempt}"
+
+
+async def enqueue_due(enqueue: Callable[[int, int], Awaitable[bool]], batch_size: int) -> int:
+    """Enqueue a deletion for every due request (``enqueue(account_id, attempts)``), a keyset
+    batch at a time; returns how many were newly queued (ones already queued keep their
+    place). A request whose run died is due again once its lease has expired."""
+    moment, after, queued = now(), 0, 0
+    while True:
+        batch = (
+            await DeletionRequest.filter(_runnable(moment), id__gt=after)
+            .order_by("id")
+            .limit(batch_size)
+            .values_list("id", "account_id", "attempts")
+        )
+        for request_id, account_id, attempts in batch:
+            queued += bool(await enqueue(account_id, attempts))
+            after = request_id
+        if len(batch) < batch_size:
+            return queued
+
+
+# --- the worker's side -----------------------------------------------------------------------
+
+
+class LeaseLost(Exception):
+    """Another runner took over (our lease expired); stop without touching anything."""
+
+
+async def run_deletion(account_id: int, settings: Settings, storage: Storage) -> str:
+    """Delete everything personal of one account. Returns what happened: ``done``,
+    ``already-done``, ``busy`` (another runner holds it) or ``not-due``."""
+    token = secrets.token_hex(16)
+    moment = now()
+    leased = await DeletionRequest.filter(_runnable(moment), account_id=account_id).update(
+        status=DeletionStatus.RUNNING,
+        lease_token=token,
+        lease_until=moment + timedelta(seconds=settings.deletion_job_timeout_seconds),
+        attempts=F("attempts") + 1,
+    )
+    if not leased:
+        request = await DeletionRequest.get_or_none(account_id=account_id)
+        if request is not None and request.status == DeletionStatus.DONE:
+            return "already-done"
+        if request is not None and request.status == DeletionStatus.RUNNING:
+            return "busy"
+        return "not-due"
+    try:
+        for name, step in _steps(settings, storage):
+            await step(account_id)
+            if not await DeletionRequest.filter(account_id=account_id, lease_token=token).update(
+                step=name
+            ):
+                raise LeaseLost
+        await _finish(account_id, token, settings)
+    except LeaseLost:
+        log.warning("deletion lease lost", account_id=account_id)
+        return "busy"
+    except Exception as error:
+        request = await DeletionRequest.get(account_id=account_id)
+        backoff = min(timedelta(seconds=30 * 2 ** min(request.attempts, 10)), MAX_BACKOFF)
+        await DeletionRequest.filter(account_id=account_id, lease_token=token).update(
+            status=DeletionStatus.FAILED,
+            last_error=f"{type(error).__name__}: {error}"[:500],
+            next_attempt_at=now() + backoff,
+            lease_token=None,
+            lease_until=None,
+        )
+        raise
+    return "done"
+
+
+def _steps(settings: Settings, storage: Storage):
+    async def sessions(account_id: int) -> None:
+        async with in_transaction():
+            await Session.filter(account_id=account_id).delete()
+            await PasswordReset.filter(account_id=account_id).delete()
+            await Binding.filter(account_id=account_id).delete()
+
+    async def devices_and_activity(account_id: int) -> None:
+        async with in_transaction():
+            device_ids = list(
+                await Device.filter(account_id=account_id).values_list("device_id", flat=True)
+            )
+            device_ids += list(
+                await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
+            )
+            for model in (SearchRecord, ClickRecord, ErrorReport):
+                # Two indexed deletes, not one OR (SQLite scanned the table for the OR).
+                await model.filter(account_id=account_id).delete()
+                if device_ids:
+                    await model.filter(device_id__in=device_ids).delete()
+            await Device.filter(account_id=account_id).delete()
+
+    async def favorites_and_answers(account_id: int) -> None:
+        async with in_transaction():
+            await Favorite.filter(account_id=account_id).delete()
+            await QuestionnaireAnswer.filter(account_id=account_id).delete()
+
+    async def pictures(account_id: int) -> None:
+        # One picture at a time, file before row (see delete_picture): resumable.
+        for picture in await Picture.filter(owner_id=account_id):
+            await delete_picture(picture, storage)
+
+    async def feedback(account_id: int) -> None:
+        async with in_transaction():
+            private = Feedback.filter(author_id=account_id)
+            if settings.public_feedback_on_deletion == "anonymize":
+                private = private.filter(visibility=Visibility.PRIVATE)
+                await private.delete()
+                await Feedback.filter(author_id=account_id).update(author_id=None)
+            else:
+                await private.delete()
+
+    async def support(account_id: int) -> None:
+        async with in_transaction():
+            threads = SupportThread.filter(account_id=account_id)
+            if settings.retain_support_threads:
+                ids = list(await threads.values_list("id", flat=True))
+                await SupportMessage.filter(thread_id__in=ids).delete()
+                await SupportThread.filter(id__in=ids).update(account_id=None)
+            else:
+                await threads.delete()
+            # As staff: keep the work, not the person.
+            await SupportThread.filter(assignee_id=account_id).update(assignee_id=None)
+            await SupportMessage.filter(staff_id=account_id).update(staff_id=None)
+            await StaffAccess.filter(staff_id=account_id).update(staff_id=None)
+            # Staff reads of this account stay as a count of reads, not of whom.
+            await StaffAccess.filter(subject_account_id=account_id).update(
+                subject_account_id=None, resource_id=""
+            )
+            await PolicyVersion.filter(published_by_id=account_id).update(published_by_id=None)
+
+    async def notifications(account_id: int) -> None:
+        await Notification.filter(account_id=account_id).delete()
+
+    async def consent(account_id: int) -> None:
+        for subject in await subjects_of(account_id):
+            await rekey_subject(subject)
+        await DeviceLink.filter(account_id=account_id).delete()
+
+    return [
+        ("sessions", sessions),
+        ("devices_and_activity", devices_and_activity),
+        ("favorites_and_answers", favorites_and_answers),
+        ("pictures", pictures),
+        ("feedback", feedback),
+        ("support", support),
+        ("notifications", notifications),
+        ("consent", consent),
+    ]
+
+
+async def _finish(account_id: int, token: str, settings: Settings) -> None:
+    """The tombstone: status DELETED and nothing personal; the name only as a keyed hash."""
+    async with in_transaction():
+        account = await Account.get(id=account_id)
+        if account.status != AccountStatus.DELETED:
+            await AccountNameQuarantine.filter(
+                name_hash=name_hash(settings, account.account_name)
+            ).delete()
+            await AccountNameQuarantine.create(
+                name_hash=name_hash(settings, account.account_name),
+                until=now() + settings.account_name_quarantine,
+            )
+        moment = now()
+        await Account.filter(id=account_id).update(
+            account_name=f"deleted-{account_id}",
+            nickname="",
+            avatar_url=None,
+            gender=Gender.UNDISCLOSED,
+            region=None,
+            signature="",
+            email=None,
+            phone=None,
+            password_hash=None,
+            role=Role.USER,
+            status=AccountStatus.DELETED,
+            deletion_due_at=None,
+            deleted_at=account.deleted_at or moment,
+        )
+        await DeletionRequest.filter(account_id=account_id, lease_token=token).update(
+            status=DeletionStatus.DONE,
+            step="tombstone",
+            completed_at=moment,
+            reason="",
+            last_error="",
+            lease_token=None,
+            lease_until=None,
+        )
