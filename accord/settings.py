@@ -144,6 +144,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="JSON list of proxy addresses whose X-Forwarded-For is believed.",
     )
+    cors_origins: list[str] | None = Field(
+        None,
+        description="JSON list of web origins (`https://app.example.com`) whose pages may call "
+        'the API from a browser; `["*"]` for any. Default: none in prod; in dev any '
+        "`http://localhost:<port>` or `http://127.0.0.1:<port>`. Tokens travel in the "
+        "Authorization header, never cookies, so credentialed CORS is never needed.",
+    )
 
     # --- consent -------------------------------------------------------------------------
     consent_clock_skew: timedelta = Field(

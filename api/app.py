@@ -16,6 +16,7 @@ import orjson
 from cross_web import HTTPException  # what Strawberry views raise for HTTP errors
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -134,6 +135,31 @@ def request_error(status: int, message: str) -> JSONResponse:
     )
 
 
+#: A browser page on a development server (Vite, Next, Expo web...) on this machine.
+LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
+
+
+def cross_origin(settings: Settings) -> Middleware:
+    """CORS for browser clients on other origins, outermost so that a refusal (413, 400)
+    still carries the headers a page needs to read it.
+
+    Accord's credential is a bearer token in the ``Authorization`` header, never a cookie,
+    so ``allow_credentials`` stays off: a foreign page can call the API only with a token it
+    already holds, and there is no ambient authority for CSRF to borrow. Preflights are
+    cached for ten minutes.
+    """
+    origins = settings.cors_origins
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=origins or [],
+        allow_origin_regex=LOCAL_ORIGINS if origins is None and not settings.is_prod else None,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Apollo-Require-Preflight"],
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
 def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> Starlette:
     """``redis_url`` is the resolved one (the embedded server's when none was configured).
 
@@ -188,6 +214,7 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
             Route("/metrics", metrics.endpoint),
         ],
         middleware=[
+            cross_origin(settings),
             Middleware(RequestMetrics, metrics=metrics),
             Middleware(RequestContext),
             Middleware(

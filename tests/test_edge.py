@@ -227,3 +227,52 @@ async def test_a_value_a_custom_scalar_refuses_is_the_callers_error(gql, documen
     assert all(
         (e.get("extensions") or {}).get("code") != "INTERNAL_SERVER_ERROR" for e in body["errors"]
     )
+
+
+PREFLIGHT = {
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization, content-type",
+}
+
+
+async def test_cors_preflight_and_request_from_an_allowed_origin(app_with):
+    origin = "https://app.example.com"
+    async with app_with(cors_origins=[origin]) as http:
+        preflight = await http.options("/graphql", headers={"Origin": origin, **PREFLIGHT})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == origin
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert "authorization" in allowed and "content-type" in allowed
+        assert "access-control-allow-credentials" not in preflight.headers
+        answer = await http.post(
+            "/graphql", json={"query": "{ __typename }"}, headers={"Origin": origin}
+        )
+        assert answer.json() == {"data": {"__typename": "Query"}}
+        assert answer.headers["access-control-allow-origin"] == origin
+        # A refusal before execution still lets the page read why.
+        refused = await http.post("/graphql", content=b'"hello"', headers={"Origin": origin})
+        assert refused.status_code == 400
+        assert refused.headers["access-control-allow-origin"] == origin
+
+
+async def test_cors_refuses_other_origins(app_with):
+    async with app_with(cors_origins=["https://app.example.com"]) as http:
+        evil = {"Origin": "https://evil.example.net"}
+        preflight = await http.options("/graphql", headers={**evil, **PREFLIGHT})
+        assert preflight.status_code == 400
+        assert "access-control-allow-origin" not in preflight.headers
+        answer = await http.post("/graphql", json={"query": "{ __typename }"}, headers=evil)
+        assert "access-control-allow-origin" not in answer.headers
+
+
+async def test_cors_default_allows_local_dev_servers_in_dev_only(app_with):
+    local = {"Origin": "http://localhost:5173", **PREFLIGHT}
+    async with app_with() as http:
+        preflight = await http.options("/graphql", headers=local)
+        assert preflight.headers["access-control-allow-origin"] == "http://localhost:5173"
+        other = await http.options("/graphql", headers={**local, "Origin": "https://x.example"})
+        assert "access-control-allow-origin" not in other.headers
+    async with app_with(env="prod") as http:
+        preflight = await http.options("/graphql", headers=local)
+        assert "access-control-allow-origin" not in preflight.headers
