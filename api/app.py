@@ -37,6 +37,7 @@ from api.request_context import RequestContext
 from api.schema import build_schema
 from models.accounts.login_limits import LoginLimits
 from models.accounts.passwords import Passwords
+from models.accounts.provider_keys import ProviderKeys
 from models.personal.storage import LocalStorage
 from models.queue import Broadcast, JobStats, Queue
 
@@ -108,6 +109,7 @@ class AccordGraphQL(GraphQL):
             queue=state.queue,
             passwords=state.passwords,
             login_limits=state.login_limits,
+            provider_keys=state.provider_keys,
             broadcast=state.broadcast,
             storage=state.storage,
             stats=state.stats,
@@ -159,6 +161,11 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
             redis_url, settings.queue_name, settings.job_timeout_seconds
         )
         app.state.login_limits = LoginLimits(settings, redis_url)
+        app.state.provider_keys = ProviderKeys(
+            settings.oidc_providers,
+            max_age=settings.oidc_keys_max_age,
+            refresh_interval=settings.oidc_keys_refresh_interval,
+        )
         app.state.broadcast = Broadcast(app.state.queue.pool, settings.redis_key_prefix)
         app.state.storage = LocalStorage(settings.data_dir / "files")
         app.state.stats = JobStats(
@@ -175,6 +182,7 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
         finally:
             await app.state.queue.close()
             await app.state.login_limits.close()
+            await app.state.provider_keys.aclose()
             app.state.passwords.close()
 
     return Starlette(
