@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -18,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -136,11 +137,18 @@ def request_error(status: int, message: str) -> JSONResponse:
     )
 
 
-def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> Starlette:
+def create_app(
+    settings: Settings,
+    redis_url: str,
+    *,
+    own_orm: bool = True,
+    dev_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
     """``redis_url`` is the resolved one (the embedded server's when none was configured).
 
     ``own_orm=False`` leaves the ORM to whoever already started it (a test that runs a
-    second app beside the first, over the same database).
+    second app beside the first, over the same database). ``dev_routes`` (the dev sign-in
+    provider of ``accord dev``) are mounted in dev only, never with ``ACCORD_ENV=prod``.
     """
     ensure_data_dir(settings)
     graphql = AccordGraphQL(
@@ -194,6 +202,7 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
             Route("/.well-known/jwks.json", jwks),
             Route("/pictures/{picture_id}", serve_picture),
             Route("/metrics", metrics.endpoint),
+            *(() if settings.is_prod else dev_routes),
         ],
         middleware=[
             Middleware(RequestMetrics, metrics=metrics),
