@@ -71,10 +71,10 @@ async def test_a_rotated_key_is_picked_up_without_a_restart(app_with, served):
 
 
 async def test_made_up_key_ids_cost_the_provider_one_fetch_per_interval(app_with, served):
-    async with app_trusting(app_with, served, oidc_keys_refresh_interval=1) as http:
+    async with app_trusting(app_with, served, oidc_keys_refresh_interval=2) as http:
         gql = GraphQL(http)
         assert (await sign_in(gql, served.id_token(new_subject())))["errors"] == []
-        await asyncio.sleep(1.05)
+        await asyncio.sleep(2.05)  # a fetch is allowed again; both floods fit in the next 2 s
 
         async def forged() -> list[str]:
             token = served.idp.id_token(
