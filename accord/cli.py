@@ -77,12 +77,14 @@ def _run_server(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
-async def _serve(settings: Settings, redis_url: str, host: str, port: int, worker_cmd=None):
+async def _serve(
+    settings: Settings, redis_url: str, host: str, port: int, worker_cmd=None, dev_routes=()
+):
     from api.app import create_app
 
     server = _Server(
         uvicorn.Config(
-            create_app(settings, redis_url),
+            create_app(settings, redis_url, dev_routes=dev_routes),
             host=host,
             port=port,
             log_config=None,
@@ -127,15 +129,22 @@ async def _serve(settings: Settings, redis_url: str, host: str, port: int, worke
 
 @cli.command()
 def dev(host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """Migrate, then run Redis (embedded unless REDIS_URL), the API and a worker together."""
+    """Migrate, then run Redis (embedded unless REDIS_URL), the API and a worker together,
+    with a sample policy, a staff account and a sign-in provider to try (accord/demo.py)."""
+    from accord import demo
+
     settings = _settings()
     asyncio.run(apply_migrations(settings))
+    settings, seeded = demo.prepare(settings, host, port)  # the demo: dev only
     with _redis(settings) as redis_url, _dev_mailbox(settings) as mailbox:
         typer.echo(f"Accord is running: http://{host}:{port}/graphql  (Ctrl-C stops it)")
         if mailbox:
             typer.echo(f"E-mail goes to {mailbox}")
+        if seeded:
+            typer.echo(demo.try_this(seeded))
         worker_cmd = [sys.executable, "-m", "accord", "worker"]
-        _run_server(_serve(settings, redis_url, host, port, worker_cmd))
+        dev_routes = seeded.provider.routes() if seeded else ()
+        _run_server(_serve(settings, redis_url, host, port, worker_cmd, dev_routes))
     typer.echo("Accord stopped.")
 
 

@@ -18,6 +18,8 @@ from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.accounts.provider_keys import check_fetch_url, remote_source
+
 PREFIX = "ACCORD_"
 
 
@@ -137,8 +139,21 @@ class Settings(BaseSettings):
     )
     oidc_providers: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description='JSON: `{"name": {"issuer": ..., "client_id": ..., "jwks": {...}}}`; '
-        '`"jwks_file": "path"` may stand for `"jwks"`.',
+        description='JSON: `{"name": {"issuer": ..., "client_id": ..., "discovery": true}}`: '
+        "the keys are fetched from the issuer's `/.well-known/openid-configuration` "
+        '(`"discovery": "https://..."` names another document, `"jwks_uri": "https://..."` '
+        'the keys themselves), or written in: `"jwks": {...}` or `"jwks_file": "path"`.',
+    )
+    oidc_keys_max_age: timedelta = Field(
+        timedelta(hours=1),
+        description="How long a provider's fetched keys are used before they are fetched "
+        "again; a token signed with a key they lack (a rotation) fetches them sooner.",
+    )
+    oidc_keys_refresh_interval: timedelta = Field(
+        timedelta(minutes=1),
+        description="Shortest time between two fetches of one provider's keys in a process: "
+        "tokens with made-up key ids cost the provider one request per interval, and one "
+        "that is down is asked again only after it.",
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
@@ -275,6 +290,8 @@ class Settings(BaseSettings):
         "recent_auth_window",
         "live_stream_recheck",
         "password_reset_ttl",
+        "oidc_keys_max_age",
+        "oidc_keys_refresh_interval",
         "consent_clock_skew",
         "deletion_grace",
         "account_name_quarantine",
@@ -302,8 +319,11 @@ class Settings(BaseSettings):
             missing = {"issuer", "client_id"} - provider.keys()
             if missing:
                 raise ValueError(f"provider {name!r} lacks {', '.join(sorted(missing))}")
-            if "jwks" not in provider and "jwks_file" not in provider:
-                raise ValueError(f"provider {name!r} needs jwks or jwks_file")
+            source = remote_source(provider)
+            if source is not None:
+                check_fetch_url(source)
+            elif "jwks" not in provider and "jwks_file" not in provider:
+                raise ValueError(f"provider {name!r} needs discovery, jwks_uri, jwks or jwks_file")
         return value
 
     @field_validator(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -19,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -38,6 +39,7 @@ from api.request_context import RequestContext
 from api.schema import build_schema
 from models.accounts.login_limits import LoginLimits
 from models.accounts.passwords import Passwords
+from models.accounts.provider_keys import ProviderKeys
 from models.personal.storage import LocalStorage
 from models.queue import Broadcast, JobStats, Queue
 
@@ -109,6 +111,7 @@ class AccordGraphQL(GraphQL):
             queue=state.queue,
             passwords=state.passwords,
             login_limits=state.login_limits,
+            provider_keys=state.provider_keys,
             broadcast=state.broadcast,
             storage=state.storage,
             stats=state.stats,
@@ -160,11 +163,18 @@ def cross_origin(settings: Settings) -> Middleware:
     )
 
 
-def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> Starlette:
+def create_app(
+    settings: Settings,
+    redis_url: str,
+    *,
+    own_orm: bool = True,
+    dev_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
     """``redis_url`` is the resolved one (the embedded server's when none was configured).
 
     ``own_orm=False`` leaves the ORM to whoever already started it (a test that runs a
-    second app beside the first, over the same database).
+    second app beside the first, over the same database). ``dev_routes`` (the dev sign-in
+    provider of ``accord dev``) are mounted in dev only, never with ``ACCORD_ENV=prod``.
     """
     ensure_data_dir(settings)
     graphql = AccordGraphQL(
@@ -185,6 +195,11 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
             redis_url, settings.queue_name, settings.job_timeout_seconds
         )
         app.state.login_limits = LoginLimits(settings, redis_url)
+        app.state.provider_keys = ProviderKeys(
+            settings.oidc_providers,
+            max_age=settings.oidc_keys_max_age,
+            refresh_interval=settings.oidc_keys_refresh_interval,
+        )
         app.state.broadcast = Broadcast(app.state.queue.pool, settings.redis_key_prefix)
         app.state.storage = LocalStorage(settings.data_dir / "files")
         app.state.stats = JobStats(
@@ -201,6 +216,7 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
         finally:
             await app.state.queue.close()
             await app.state.login_limits.close()
+            await app.state.provider_keys.aclose()
             app.state.passwords.close()
 
     return Starlette(
@@ -212,6 +228,7 @@ def create_app(settings: Settings, redis_url: str, *, own_orm: bool = True) -> S
             Route("/.well-known/jwks.json", jwks),
             Route("/pictures/{picture_id}", serve_picture),
             Route("/metrics", metrics.endpoint),
+            *(() if settings.is_prod else dev_routes),
         ],
         middleware=[
             cross_origin(settings),

@@ -14,6 +14,7 @@ from api.personal.loaders import PersonalLoaders
 from models.accounts.account import Account, Role
 from models.accounts.login_limits import LoginLimits
 from models.accounts.passwords import Passwords
+from models.accounts.provider_keys import ProviderKeys
 from models.accounts.reauthentication import confirm_identity
 from models.accounts.sessions import Session, is_recent, session_for_token
 from models.errors import DomainError, SharedErrorCode
@@ -30,6 +31,7 @@ class Context:
     queue: Queue | Any = None
     passwords: Passwords | Any = None
     login_limits: LoginLimits | Any = None
+    provider_keys: ProviderKeys | Any = None
     broadcast: Broadcast | Any = None
     stats: JobStats | Any = None
     #: The graphql-transport-ws ``connection_init`` payload, for websocket operations.
@@ -108,7 +110,7 @@ class Context:
         session = await self.require_session()
         await confirm_identity(
             self.passwords,
-            self.settings.oidc_providers,
+            self.provider_keys,
             session.account,
             is_recent(session, self.settings),
             password=password,

@@ -22,11 +22,13 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ ACME_ISSUER = "https://id.acme.test"
 ACME_CLIENT_ID = "accord-acme-client"
 GLOBEX_ISSUER = "https://login.globex.test/v2"
 GLOBEX_CLIENT_ID = "accord-globex-client"
+DISCOVERY = "/.well-known/openid-configuration"
 
 
 def _b64(data: bytes) -> str:
@@ -183,3 +186,87 @@ async def provider_app(app_with, tmp_path: Path, **overrides: Any) -> AsyncItera
     """An app trusting both providers, with other settings changed too."""
     async with app_with(**provider_settings(tmp_path), **overrides) as http:
         yield ProviderApp(http=http, gql=GraphQL(http), acme=acme(), globex=globex())
+
+
+class ServedIdP:
+    """A ``TestIdP`` (EC keys only) whose discovery document and JWKS are served over real
+    HTTP on 127.0.0.1, as a provider's are: its keys can be rotated and the server taken
+    down while an app uses it, and every fetch is counted.
+
+    ::
+
+        with ServedIdP("rotating") as idp:
+            settings = {"oidc_providers": {"rotating": idp.config()}}
+    """
+
+    def __init__(self, name: str = "served") -> None:
+        self.name = name
+        self.fetches: dict[str, int] = {"discovery": 0, "jwks": 0}
+        #: None serves normally; an HTTP status answers every request with it instead.
+        self.failing_with: int | None = None
+        #: The issuer the discovery document names (the configured one unless a test lies).
+        self.discovery_issuer: str | None = None
+        self._server: ThreadingHTTPServer | None = None
+
+    def __enter__(self) -> ServedIdP:
+        served = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == DISCOVERY:
+                    served.fetches["discovery"] += 1
+                    body = {
+                        "issuer": served.discovery_issuer or served.issuer,
+                        "jwks_uri": f"{served.issuer}/keys",
+                        "authorization_endpoint": f"{served.issuer}/authorize",
+                        "response_types_supported": ["id_token"],
+                        "subject_types_supported": ["public"],
+                        "id_token_signing_alg_values_supported": ["ES256"],
+                    }
+                elif self.path == "/keys":
+                    served.fetches["jwks"] += 1
+                    body = served.idp.jwks
+                else:
+                    body = None
+                status = served.failing_with or (200 if body is not None else 404)
+                data = json.dumps(body if status == 200 else {"error": status}).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.idp = TestIdP(self.name, self.issuer, f"accord-{self.name}-client", rsa=False)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer + DISCOVERY
+
+    def config(self, **extra: Any) -> dict[str, Any]:
+        """What the relying party is configured with: the issuer and its discovery."""
+        return {
+            "issuer": self.issuer,
+            "client_id": self.idp.client_id,
+            "discovery": self.discovery_url,
+            **extra,
+        }
+
+    def id_token(self, sub: str = "subject-1", **claims: Any) -> str:
+        return self.idp.id_token(sub, alg="ES256", **claims)
+
+    def rotate(self) -> None:
+        """A new signing key replaces the published one, under a new kid."""
+        kid = f"{self.name}-ec-{secrets.token_hex(4)}"
+        self.idp.ec_key = ECKey.generate_key("P-256", parameters={"kid": kid, "use": "sig"})

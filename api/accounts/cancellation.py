@@ -104,7 +104,7 @@ class CancellationMutations:
     ) -> RestoreAccountPayload:
         ctx = info.context
         if input.provider and input.id_token:
-            identity = verify_id_token(ctx.settings.oidc_providers, input.provider, input.id_token)
+            identity = await verify_id_token(ctx.provider_keys, input.provider, input.id_token)
             binding = (
                 await Binding.filter(provider=identity.provider, subject=identity.subject)
                 .select_related("account")

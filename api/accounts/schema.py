@@ -239,8 +239,8 @@ class AccountMutations:
         ctx = info.context
         if input.device_id is not None:  # checked before anything is written
             clean_device_id(input.device_id)
-        identity = verify_id_token(
-            ctx.settings.oidc_providers, input.provider, input.id_token, input.nonce
+        identity = await verify_id_token(
+            ctx.provider_keys, input.provider, input.id_token, input.nonce
         )
         account, created = await bindings.sign_in(identity)
         await _link_device(ctx, input.device_id, account)
@@ -252,8 +252,8 @@ class AccountMutations:
     async def bind_provider(self, info: Info, input: BindProviderInput) -> BindProviderPayload:
         ctx = info.context
         account = await ctx.require_viewer()
-        identity = verify_id_token(
-            ctx.settings.oidc_providers, input.provider, input.id_token, input.nonce
+        identity = await verify_id_token(
+            ctx.provider_keys, input.provider, input.id_token, input.nonce
         )
         binding = await bindings.bind(account, identity)
         return BindProviderPayload(binding=Binding.of(binding))
@@ -278,8 +278,8 @@ class AccountMutations:
         self, info: Info, input: RecoverWithProviderInput
     ) -> RecoverWithProviderPayload:
         ctx = info.context
-        identity = verify_id_token(
-            ctx.settings.oidc_providers, input.provider, input.id_token, input.nonce
+        identity = await verify_id_token(
+            ctx.provider_keys, input.provider, input.id_token, input.nonce
         )
         reset_token = await bindings.grant_reset(identity, ctx.settings)
         return RecoverWithProviderPayload(reset_token=reset_token)

@@ -1,23 +1,24 @@
-"""OpenID Connect ID tokens, verified locally against each configured provider.
+"""OpenID Connect ID tokens, verified locally against each configured provider's keys.
 
 Checked: the signature (RS256 or ES256 only, with the provider's JWKS, so ``alg: none`` and
 HMAC-with-the-public-key tricks fail), ``iss``, ``aud`` (the client id), ``exp``, ``iat``,
-``sub``, and ``nonce`` when the caller gives one. joserfc does the cryptography.
+``sub``, and ``nonce`` when the caller gives one. joserfc does the cryptography;
+``models.accounts.provider_keys`` holds the keys, fetched from the provider when it is
+configured with its discovery document, and fetched again when a token names a key they
+lack (the provider has rotated its keys).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from models.accounts.errors import AccountErrorCode
+from models.accounts.provider_keys import ProviderKeys
 from models.errors import DomainError
 
 ALGORITHMS = ["RS256", "ES256"]
@@ -36,26 +37,27 @@ class Identity:
     authenticated_at: float = 0.0
 
 
-@lru_cache(maxsize=32)
-def _key_set(jwks_json: str) -> KeySet:
-    return KeySet.import_key_set(json.loads(jwks_json))
+async def _decode(keys: ProviderKeys, provider: str, id_token: str) -> jwt.Token:
+    """The token's signature checked with the provider's keys; when it names a key they
+    lack, once more with the provider's newest keys (if a fetch is allowed now)."""
+    key_set: KeySet = await keys.key_set(provider)
+    try:
+        return jwt.decode(id_token, key_set, algorithms=ALGORITHMS)
+    except InvalidKeyIdError:
+        newer = await keys.refresh(provider, key_set)
+        if newer is None:
+            raise
+        return jwt.decode(id_token, newer, algorithms=ALGORITHMS)
 
 
-def _provider_keys(provider: dict[str, Any]) -> KeySet:
-    if "jwks" in provider:
-        jwks = provider["jwks"]
-        return _key_set(jwks if isinstance(jwks, str) else json.dumps(jwks, sort_keys=True))
-    return _key_set(Path(provider["jwks_file"]).read_text())
-
-
-def verify_id_token(
-    providers: dict[str, dict[str, Any]],
+async def verify_id_token(
+    keys: ProviderKeys,
     provider: str,
     id_token: str,
     nonce: str | None = None,
     field: str = "idToken",
 ) -> Identity:
-    config = providers.get(provider)
+    config = keys.config(provider)
     if config is None:
         raise DomainError(
             AccountErrorCode.UNKNOWN_PROVIDER, "provider", f"unknown provider {provider!r}"
@@ -63,7 +65,7 @@ def verify_id_token(
     if not id_token or len(id_token) > MAX_TOKEN_LENGTH:
         raise DomainError(AccountErrorCode.INVALID_TOKEN, field, "the identity token is malformed")
     try:
-        token = jwt.decode(id_token, _provider_keys(config), algorithms=ALGORITHMS)
+        token = await _decode(keys, provider, id_token)
         options: dict[str, Any] = {
             "iss": {"essential": True, "value": config["issuer"]},
             "aud": {"essential": True, "value": config["client_id"]},

@@ -16,6 +16,7 @@ from models.accounts.errors import AccountErrorCode
 from models.accounts.login_limits import LoginLimits
 from models.accounts.oidc import verify_id_token
 from models.accounts.passwords import Passwords
+from models.accounts.provider_keys import ProviderKeys
 from models.errors import DomainError
 
 #: For callers that do not pass the configured ``recent_auth_window``.
@@ -24,7 +25,7 @@ DEFAULT_MAX_AGE = timedelta(minutes=10)
 
 async def confirm_identity(
     passwords: Passwords,
-    providers: dict,
+    provider_keys: ProviderKeys,
     account: Account,
     session_is_recent: bool,
     *,
@@ -52,7 +53,7 @@ async def confirm_identity(
         )
         return
     if provider and id_token:
-        identity = verify_id_token(providers, provider, id_token)
+        identity = await verify_id_token(provider_keys, provider, id_token)
         if time.time() - identity.authenticated_at > max_age.total_seconds():
             raise DomainError(
                 AccountErrorCode.REAUTHENTICATION_REQUIRED,
