@@ -21,9 +21,7 @@ def test_accord_migrate_gives_a_fresh_database_the_default_purposes(tmp_path):
     operator runs must still do it."""
     log = tmp_path / "migrate.log"
     env = clean_env(ACCORD_DATA_DIR=str(tmp_path / "var"))
-    assert accord("migrate", cwd=tmp_path, env=env, log=log).wait(timeout=120) == 0, (
-        log.read_text()
-    )
+    assert accord("migrate", cwd=tmp_path, env=env, log=log).wait(timeout=120) == 0, log.read_text()
     with sqlite3.connect(tmp_path / "var" / "accord.sqlite3") as db:
         codes = {code for (code,) in db.execute("SELECT code FROM purpose")}
     assert codes == {p["code"] for p in DEFAULT_PURPOSES}
