@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from models.accounts.account import Account
 from models.accounts.authentication import check_current_password
@@ -24,7 +25,7 @@ DEFAULT_MAX_AGE = timedelta(minutes=10)
 
 async def confirm_identity(
     passwords: Passwords,
-    providers: dict,
+    providers: dict[str, dict[str, Any]],
     account: Account,
     session_is_recent: bool,
     *,
