@@ -107,6 +107,8 @@ async def detect_model_changes(settings: Settings) -> list[MigrationWriter]:
     config = tortoise_config(settings)
     async with TortoiseContext() as ctx:
         await ctx.init(config=config, init_connections=False)
+        if ctx.apps is None:  # init has just made them; Tortoise types them as optional
+            raise RuntimeError("Tortoise registered no models")
         detector = MigrationAutodetector(ctx.apps, config["apps"])
         return await detector.changes()
 
