@@ -1,3 +1,3 @@
-from accord.cli import main
+from accord.cli.main import main
 
 main()

@@ -1,4 +1,9 @@
-"""The one Tortoise configuration that the app, the workers, the CLI and the tests share."""
+"""The one Tortoise configuration that the app, the workers, the CLI and the tests share.
+
+The ground floor: it names the model modules (configuration, as strings) but imports
+nothing from models/, api/ or workers/; what a fresh database must contain is the wiring's
+(``accord.cli.wiring.migrate_database``).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.writer import MigrationWriter, format_migration_name
 
 from accord.settings import Settings
-from models.consent.purposes import ensure_default_purposes
 
 #: Every module that defines models. A new domain adds its module here and nowhere else.
 MODEL_MODULES = [
@@ -86,16 +90,12 @@ def ensure_data_dir(settings: Settings) -> None:
 
 
 async def apply_migrations(settings: Settings) -> None:
-    """Bring the database up to the newest migration and add the default purposes that are
-    missing (what `accord migrate` runs)."""
+    """Bring the database up to the newest migration (the schema only: no rows)."""
     ensure_data_dir(settings)
     try:
         await migrate(config=tortoise_config(settings))
     finally:
         await Tortoise.close_connections()
-    async with TortoiseContext() as orm:
-        await orm.init(config=tortoise_config(settings))
-        await ensure_default_purposes()
 
 
 async def detect_model_changes(settings: Settings) -> list[MigrationWriter]:
@@ -107,6 +107,8 @@ async def detect_model_changes(settings: Settings) -> list[MigrationWriter]:
     config = tortoise_config(settings)
     async with TortoiseContext() as ctx:
         await ctx.init(config=config, init_connections=False)
+        if ctx.apps is None:  # init has just made them; Tortoise types them as optional
+            raise RuntimeError("Tortoise registered no models")
         detector = MigrationAutodetector(ctx.apps, config["apps"])
         return await detector.changes()
 

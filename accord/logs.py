@@ -15,7 +15,7 @@ from accord.settings import Settings
 
 
 def configure_logging(settings: Settings) -> None:
-    shared = [
+    shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -13,18 +13,46 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from models.accounts.provider_keys import check_fetch_url, remote_source
 
 PREFIX = "ACCORD_"
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line naming the variable."""
+
+
+#: Where OpenID Connect Discovery puts a provider's document, below its issuer.
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def remote_source(provider: dict[str, Any]) -> str | None:
+    """Where a provider's keys are fetched from (its discovery document or its
+    ``jwks_uri``), or None when they are written in the configuration."""
+    if provider.get("jwks_uri"):
+        return str(provider["jwks_uri"])
+    discovery = provider.get("discovery")
+    if discovery is True:
+        return str(provider["issuer"]).rstrip("/") + DISCOVERY_PATH
+    if isinstance(discovery, str) and discovery:
+        return discovery
+    return None
+
+
+def check_fetch_url(url: str) -> str:
+    """Keys are trusted for what they sign: fetched over HTTPS only, or plain HTTP from this
+    machine (the dev provider, a test provider)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return url
+    raise ValueError(f"{url!r} must be an https URL (http only to 127.0.0.1 or localhost)")
 
 
 class Settings(BaseSettings):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, TypeVar
 
 import structlog
@@ -57,11 +57,11 @@ async def announce_sessions_changed(context: Any, account_id: int) -> None:
 
 def live_stream(
     *, roles: tuple[Role, ...] = ()
-) -> Callable[[Callable[..., AsyncIterator[T]]], Callable[..., AsyncGenerator[T, None]]]:
+) -> Callable[[Callable[..., AsyncGenerator[T]]], Callable[..., AsyncGenerator[T, None]]]:
     """Declare a subscription resolver (an async generator taking ``info``) as a live
     stream for a signed-in session, and for ``roles`` if given."""
 
-    def decorate(resolver: Callable[..., AsyncIterator[T]]) -> Callable[..., AsyncGenerator[T]]:
+    def decorate(resolver: Callable[..., AsyncGenerator[T]]) -> Callable[..., AsyncGenerator[T]]:
         @functools.wraps(resolver)
         async def guarded(*args: Any, **kwargs: Any) -> AsyncGenerator[T, None]:
             info: Info = kwargs["info"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -66,7 +69,10 @@ class AccordSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions = [*query_guards(settings), error_policy(hide_suggestions=settings.is_prod)]
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        *query_guards(settings),
+        error_policy(hide_suggestions=settings.is_prod),
+    ]
     schema = AccordSchema(
         query=Query,
         mutation=Mutation,

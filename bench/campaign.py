@@ -33,7 +33,8 @@ from tortoise.context import TortoiseContext
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from accord.database import apply_migrations, tortoise_config  # noqa: E402
+from accord.cli.wiring import migrate_database  # noqa: E402
+from accord.database import tortoise_config  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
 from bench.deletion import insert  # noqa: E402
 
@@ -52,7 +53,7 @@ def settings_for(tmp: str, smtp_port: int):
 async def prepare(tmp: str, accounts: int, smtp_port: int) -> float:
     """Accounts, and the baseline: a raw insert of as many rows as the campaign will write."""
     settings = settings_for(tmp, smtp_port)
-    await apply_migrations(settings)
+    await migrate_database(settings)
     async with TortoiseContext() as orm:
         await orm.init(config=tortoise_config(settings))
         moment = datetime.now(UTC)

@@ -32,7 +32,7 @@ from tortoise import connections
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from accord.database import apply_migrations  # noqa: E402
+from accord.cli.wiring import migrate_database  # noqa: E402
 from accord.embedded_redis import EmbeddedRedis  # noqa: E402
 from accord.logs import configure_logging  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
@@ -151,7 +151,7 @@ async def measure(name: str, database_url: str, redis_url: str, data_dir: str, b
         max_tokens=100_000,
     )
     configure_logging(settings)  # as `accord serve` does: no line per request below WARNING
-    await apply_migrations(settings)
+    await migrate_database(settings)
     app = create_app(settings, redis_url)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)

@@ -35,7 +35,8 @@ from tortoise.context import TortoiseContext
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from accord.database import apply_migrations, tortoise_config  # noqa: E402
+from accord.cli.wiring import migrate_database  # noqa: E402
+from accord.database import tortoise_config  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
 from bench.consent_sync import drop_database, postgres_database  # noqa: E402
 from models.accounts.sessions import COLUMNS as SESSION_COLUMNS  # noqa: E402
@@ -235,7 +236,7 @@ async def measure(name: str, database_url: str, data_dir: str, targets: int, lar
     settings = load_settings(
         database_url=database_url, data_dir=data_dir, secret_key="bench-secret-" + "x" * 32
     )
-    await apply_migrations(settings)
+    await migrate_database(settings)
     storage = LocalStorage(Path(data_dir) / "files")
     async with TortoiseContext() as orm:
         await orm.init(config=tortoise_config(settings))

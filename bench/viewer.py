@@ -84,7 +84,7 @@ async def setup(tmp: str) -> tuple[str, int]:
     of SQL queries one GraphQL viewer request runs."""
     from asgi_lifespan import LifespanManager
 
-    from accord.database import apply_migrations
+    from accord.cli.wiring import migrate_database
     from accord.embedded_redis import EmbeddedRedis
     from accord.settings import load_settings
     from api.app import create_app
@@ -97,7 +97,7 @@ async def setup(tmp: str) -> tuple[str, int]:
             argon2_memory_kib=8192,
             log_level="WARNING",
         )
-        await apply_migrations(settings)
+        await migrate_database(settings)
         app = create_app(settings, redis.url)
         async with LifespanManager(app) as manager:
             transport = httpx.ASGITransport(app=manager.app)

@@ -149,7 +149,7 @@ class JobStats:
         self.sent = f"{prefix}:metrics:sent"
 
     async def job(self, function: str, outcome: str) -> None:
-        await self.pool.hincrby(self.jobs, f"{function}:{outcome}", 1)
+        await self.pool.hincrby(self.jobs, f"{function}:{outcome}", 1)  # type: ignore[misc]  # redis-py types its commands sync-or-async
         if outcome == "failed":
             stamp = time.time()
             await self.pool.zadd(self.failures, {f"{function}:{stamp}": stamp})
@@ -157,11 +157,12 @@ class JobStats:
 
     async def messages_sent(self, channel: str, kind: str, count: int) -> None:
         if count:
-            await self.pool.hincrby(self.sent, f"{channel}:{kind}", count)
+            await self.pool.hincrby(self.sent, f"{channel}:{kind}", count)  # type: ignore[misc]  # redis-py types its commands sync-or-async
 
     async def counters(self) -> tuple[dict[str, int], dict[str, int]]:
-        jobs = await self.pool.hgetall(self.jobs)
-        sent = await self.pool.hgetall(self.sent)
+        # redis-py types its commands as sync-or-async results.
+        jobs = await self.pool.hgetall(self.jobs)  # type: ignore[misc]
+        sent = await self.pool.hgetall(self.sent)  # type: ignore[misc]
         decode = lambda d: {k.decode(): int(v) for k, v in d.items()}  # noqa: E731
         return decode(jobs), decode(sent)
 

@@ -26,7 +26,8 @@ from asgi_lifespan import LifespanManager
 from joserfc.jwk import ECKey
 from tortoise import connections
 
-from accord.database import MODEL_MODULES, apply_migrations  # noqa: F401
+from accord.cli.wiring import migrate_database
+from accord.database import MODEL_MODULES  # noqa: F401
 from accord.dev_mail import DevMailbox
 from accord.embedded_redis import EmbeddedRedis
 from accord.settings import Settings, load_settings
@@ -154,7 +155,7 @@ async def settings(
     data_dir: Path, database_url: str, redis_url: str, mailbox: DevMailbox
 ) -> Settings:
     settings = make_settings(data_dir, database_url, redis_url)
-    await apply_migrations(settings)
+    await migrate_database(settings)
     return settings
 
 

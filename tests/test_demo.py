@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from accord.demo import STAFF_FILE, STAFF_NAME
-from accord.dev_oidc import DISCOVERY_PATH, DevProvider
+from accord.cli.demo import STAFF_FILE, STAFF_NAME
+from accord.cli.dev_oidc import DISCOVERY_PATH, DevProvider
 from tests.conftest import RECEIPT_KEY, make_settings
 from tests.processes import accord, clean_env, free_port, stop, wait_ready
 

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from tortoise import Tortoise, connections
 
 from accord.database import detect_model_changes
+from models.consent.purposes import DEFAULT_PURPOSES
+from tests.processes import accord, clean_env
 
 
 async def test_models_have_no_changes_without_a_migration(settings):
     changes = await detect_model_changes(settings)
     assert changes == [], "run `accord makemigrations`: " + ", ".join(w.name for w in changes)
+
+
+def test_accord_migrate_gives_a_fresh_database_the_default_purposes(tmp_path):
+    """Seeding lives in the wiring (accord.cli), not in accord.database: the command an
+    operator runs must still do it."""
+    log = tmp_path / "migrate.log"
+    env = clean_env(ACCORD_DATA_DIR=str(tmp_path / "var"))
+    assert accord("migrate", cwd=tmp_path, env=env, log=log).wait(timeout=120) == 0, log.read_text()
+    with sqlite3.connect(tmp_path / "var" / "accord.sqlite3") as db:
+        codes = {code for (code,) in db.execute("SELECT code FROM purpose")}
+    assert codes == {p["code"] for p in DEFAULT_PURPOSES}
 
 
 async def _indexes(table: str, sqlite: bool) -> set[tuple[str, ...]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 from arq import cron, func
+from arq.typing import WorkerCoroutine
 from redis.exceptions import RedisError
 from tortoise.context import TortoiseContext
 
@@ -27,16 +28,16 @@ from workers.sweeper import sweep
 HEALTH_CHECK_INTERVAL = 30
 
 
-def observed(job: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+def observed(job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
     """Count the job's start and outcome in Redis (for /metrics and queueStatus)."""
 
     @functools.wraps(job)
-    async def run(ctx: dict[str, Any], *args: Any) -> Any:
+    async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
         stats: JobStats = ctx["stats"]
         with contextlib.suppress(RedisError):
             await stats.job(job.__name__, "started")
         try:
-            result = await job(ctx, *args)
+            result = await job(ctx, *args, **kwargs)
         except BaseException:
             with contextlib.suppress(RedisError):
                 await stats.job(job.__name__, "failed")

@@ -23,7 +23,9 @@ from models.notifications.campaign_jobs import enqueue_notices
 from models.rights import deletion
 
 log = structlog.get_logger("accord.cancellation")
-DeletionStatus = strawberry.enum(deletion.DeletionStatus)
+# The models' own enums, which strawberry.enum registers in place: still types to mypy.
+DeletionStatus = deletion.DeletionStatus
+strawberry.enum(DeletionStatus)
 QUEUE_ROLES = (Role.OPERATOR, Role.PRIVACY_OFFICER)
 
 

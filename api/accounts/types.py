@@ -18,11 +18,16 @@ from models.accounts.sessions import Session as SessionModel
 from models.accounts.sessions import now
 from models.errors import DomainError
 
-Gender = strawberry.enum(model.Gender, description="How the user describes themselves.")
-AccountStatus = strawberry.enum(model.AccountStatus)
-Role = strawberry.enum(model.Role, description="USER, or a staff role.")
+# The models' own enums, which strawberry.enum registers in place: still types to mypy.
+Gender = model.Gender
+strawberry.enum(Gender, description="How the user describes themselves.")
+AccountStatus = model.AccountStatus
+strawberry.enum(AccountStatus)
+Role = model.Role
+strawberry.enum(Role, description="USER, or a staff role.")
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
-AccountErrorCode = strawberry.enum(account_errors.AccountErrorCode)
+AccountErrorCode = account_errors.AccountErrorCode
+strawberry.enum(AccountErrorCode)
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, NewType
@@ -129,7 +129,7 @@ CONSENT_SYNC_EVENT = strawberry.scalar(
 _SYNC_EVENTS = TypeAdapter(list[SyncEventShape])
 
 
-def _read_all(raws: list[dict]) -> list[decisions.Requested | decisions.Malformed]:
+def _read_all(raws: Sequence[dict]) -> list[decisions.Requested | decisions.Malformed]:
     """Every event of a batch, validated in one pydantic call when all are well-formed;
     otherwise one by one, so that only the malformed ones are REJECTED."""
     try:
@@ -418,6 +418,7 @@ class ConsentMutations:
     @payload(ConsentError)
     async def sync_consents(self, info: Info, input: SyncConsentsInput) -> SyncConsentsPayload:
         subject, device_id, account_id = await _subject(info, input.device_id)
+        assert device_id is not None  # the input requires it; _subject cleaned it
         result = await decisions.sync(
             subject,
             info.context.settings,

@@ -15,14 +15,20 @@ from models.consent import ledger, policies, purposes
 from models.consent.decisions import Consent as ConsentRow
 from models.errors import DomainError
 
-LegalBasis = strawberry.enum(purposes.LegalBasis)
-ChangeCategory = strawberry.enum(policies.ChangeCategory)
-ConsentSource = strawberry.enum(ledger.Source, name="ConsentSource")
-ConsentEventKind = strawberry.enum(ledger.EventKind, name="ConsentEventKind")
+# The models' own enums, which strawberry.enum registers in place: still types to mypy.
+LegalBasis = purposes.LegalBasis
+strawberry.enum(LegalBasis)
+ChangeCategory = policies.ChangeCategory
+strawberry.enum(ChangeCategory)
+ConsentSource = ledger.Source
+strawberry.enum(ConsentSource, name="ConsentSource")
+ConsentEventKind = ledger.EventKind
+strawberry.enum(ConsentEventKind, name="ConsentEventKind")
 
 
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
-ConsentErrorCode = strawberry.enum(consent_errors.ConsentErrorCode)
+ConsentErrorCode = consent_errors.ConsentErrorCode
+strawberry.enum(ConsentErrorCode)
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")

@@ -187,11 +187,12 @@ class NotificationMutations:
                 "affectedAccountIds",
                 "give affectedAccountIds or allAccounts: true, not both",
             )
-        account_ids = None
+        account_ids: list[int] | None = None
         if input.affected_account_ids is not None:
             # Not ASCII digits, or too large for an id column: no account has it.
-            account_ids = [parse_id(i) for i in input.affected_account_ids]
-            if None in account_ids:
+            parsed = [parse_id(i) for i in input.affected_account_ids]
+            account_ids = [i for i in parsed if i is not None]
+            if len(account_ids) < len(parsed):
                 raise DomainError(
                     NotificationErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts"
                 )

@@ -13,13 +13,18 @@ from models.notifications import errors as notification_errors
 from models.notifications import inbox as notifications
 from models.notifications.messages import render
 
-NotificationChannel = strawberry.enum(notifications.Channel, name="NotificationChannel")
-NotificationKind = strawberry.enum(notifications.NotificationKind, name="NotificationKind")
-CampaignStatus = strawberry.enum(campaigns.CampaignStatus)
+# The models' own enums, which strawberry.enum registers in place: still types to mypy.
+NotificationChannel = notifications.Channel
+strawberry.enum(NotificationChannel, name="NotificationChannel")
+NotificationKind = notifications.NotificationKind
+strawberry.enum(NotificationKind, name="NotificationKind")
+CampaignStatus = campaigns.CampaignStatus
+strawberry.enum(CampaignStatus)
 
 
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
-NotificationErrorCode = strawberry.enum(notification_errors.NotificationErrorCode)
+NotificationErrorCode = notification_errors.NotificationErrorCode
+strawberry.enum(NotificationErrorCode)
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")

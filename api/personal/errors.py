@@ -8,8 +8,10 @@ from api.payloads import error_code
 from models.errors import DomainError
 from models.personal import errors as personal_errors
 
+# The models' own enums, which strawberry.enum registers in place: still types to mypy.
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
-PersonalDataErrorCode = strawberry.enum(personal_errors.PersonalDataErrorCode)
+PersonalDataErrorCode = personal_errors.PersonalDataErrorCode
+strawberry.enum(PersonalDataErrorCode)
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")

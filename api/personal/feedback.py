@@ -25,8 +25,11 @@ from models.errors import DomainError
 from models.personal import feedback, pictures
 from models.personal.errors import PersonalDataErrorCode
 
-FeedbackKind = strawberry.enum(feedback.FeedbackKind)
-Visibility = strawberry.enum(feedback.Visibility)
+# The models' own enums, which strawberry.enum registers in place: still types to mypy.
+FeedbackKind = feedback.FeedbackKind
+strawberry.enum(FeedbackKind)
+Visibility = feedback.Visibility
+strawberry.enum(Visibility)
 DELETED_USER = "deleted user"
 
 

@@ -25,7 +25,7 @@ class Questionnaire:
 
     @classmethod
     def of(cls, row: questionnaires.Questionnaire) -> Questionnaire:
-        return cls(id=strawberry.ID(str(row.id)), title=row.title, questions=row.questions)
+        return cls(id=strawberry.ID(str(row.id)), title=row.title, questions=JSON(row.questions))
 
 
 @strawberry.input

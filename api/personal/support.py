@@ -17,7 +17,9 @@ from models.errors import DomainError
 from models.personal import support
 from models.personal.errors import PersonalDataErrorCode
 
-ThreadStatus = strawberry.enum(support.ThreadStatus, name="SupportThreadStatus")
+# The models' own enums, which strawberry.enum registers in place: still types to mypy.
+ThreadStatus = support.ThreadStatus
+strawberry.enum(ThreadStatus, name="SupportThreadStatus")
 STAFF = (Role.SUPPORT,)
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -40,9 +43,10 @@ class Profile:
     signature: str = ""
 
 
-def _collect(*checks) -> list:
+def _collect(*checks: Callable[[], Any]) -> list[Any]:
     """Run every field check and raise them together, so a form shows all its errors."""
-    values, errors = [], []
+    values: list[Any] = []
+    errors: list[DomainError] = []
     for check in checks:
         try:
             values.append(check())
@@ -141,15 +145,15 @@ async def login(
     if require_active and account.status != AccountStatus.ACTIVE:
         raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
     await limits.succeeded(counted_as, client_address)
-    if passwords.needs_rehash(account.password_hash):
+    if account.password_hash is not None and passwords.needs_rehash(account.password_hash):
         account.password_hash = await passwords.hash(password)
         await account.save(update_fields=["password_hash"])
     return account
 
 
-async def update_profile(account: Account, changes: dict[str, object]) -> Account:
+async def update_profile(account: Account, changes: Mapping[str, object]) -> Account:
     """Apply only the fields given (``None`` clears optional ones)."""
-    cleaners = {
+    cleaners: dict[str, Callable[[Any], object]] = {
         "nickname": clean_nickname,
         "avatar_url": clean_avatar_url,
         "region": clean_region,
@@ -168,7 +172,11 @@ async def update_profile(account: Account, changes: dict[str, object]) -> Accoun
 
 
 async def set_password(
-    passwords: Passwords, account: Account, new_password: str, *, keep_session=None
+    passwords: Passwords,
+    account: Account,
+    new_password: str,
+    *,
+    keep_session: uuid.UUID | None = None,
 ) -> None:
     """Store a new password and end every other session (all, when none is kept)."""
     check_password_shape(new_password, account.account_name, field="newPassword")
@@ -209,7 +217,7 @@ async def change_password(
     current: str,
     new: str,
     *,
-    keep_session,
+    keep_session: uuid.UUID | None,
     limits: LoginLimits | None = None,
     client_address: str = "",
 ) -> None:

@@ -35,6 +35,7 @@ class Binding(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="bindings", on_delete=fields.CASCADE
     )
+    account_id: int  # set by the ORM
     provider = fields.CharField(max_length=64)
     #: The provider's ``sub`` claim: stable and unique per provider.
     subject = fields.CharField(max_length=255)
@@ -54,6 +55,7 @@ class PasswordReset(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="password_resets", on_delete=fields.CASCADE, db_index=True
     )
+    account_id: int  # set by the ORM
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()

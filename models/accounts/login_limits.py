@@ -79,7 +79,8 @@ class LoginLimits:
         self.storage = RedisStorage(
             _storage_uri(redis_url),
             implementation="redispy",
-            connection_pool=self.pool,
+            # limits types its options as scalars; redis-py takes the pool as one.
+            connection_pool=self.pool,  # type: ignore[arg-type]
             single_connection_client=True,
             key_prefix=f"{settings.redis_key_prefix}-login",
         )
@@ -143,6 +144,7 @@ class LoginLimits:
 
     async def close(self) -> None:
         # limits has no close of its own: the client it made over our pool holds the one
-        # connection, which goes back to the pool before the pool closes.
-        await self.storage.bridge.get_connection().aclose()
+        # connection, which goes back to the pool before the pool closes. (``bridge`` is typed
+        # as the base bridge; the redis-py one we asked for has ``get_connection``.)
+        await self.storage.bridge.get_connection().aclose()  # type: ignore[attr-defined]
         await self.pool.disconnect()

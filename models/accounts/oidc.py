@@ -11,7 +11,7 @@ lack (the provider has rotated its keys).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
@@ -108,5 +108,5 @@ async def verify_id_token(
     )
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value

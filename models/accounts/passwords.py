@@ -19,8 +19,10 @@ import os
 import sys
 import threading
 import unicodedata
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
+from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -33,6 +35,8 @@ from models.errors import DomainError
 #: zxcvbn refuses longer input (its matching is superlinear); the first 72 characters of a
 #: password decide its strength.
 ZXCVBN_MAX_INPUT = 72
+
+T = TypeVar("T")
 
 
 def _lower_priority(increment: int) -> None:
@@ -65,7 +69,7 @@ class Passwords:
     def _dummy_hash(self) -> str:
         return self.hasher.hash("accord-dummy-password-for-equal-timing")
 
-    async def _run(self, fn, *args):
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
     async def hash(self, password: str) -> str:

@@ -23,51 +23,25 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import structlog
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, import_key
 
+from accord.settings import check_fetch_url, remote_source
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
 
 log = structlog.get_logger("accord.oidc")
 
-DISCOVERY_PATH = "/.well-known/openid-configuration"
 FETCH_TIMEOUT_SECONDS = 5.0
 #: A discovery document or a JWKS larger than this is not one.
 MAX_DOCUMENT_BYTES = 512 * 1024
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class ProviderFetchError(Exception):
     """A provider's discovery document or keys could not be fetched or read."""
-
-
-def remote_source(provider: dict[str, Any]) -> str | None:
-    """Where a provider's keys are fetched from (its discovery document or its
-    ``jwks_uri``), or None when they are written in the configuration."""
-    if provider.get("jwks_uri"):
-        return str(provider["jwks_uri"])
-    discovery = provider.get("discovery")
-    if discovery is True:
-        return str(provider["issuer"]).rstrip("/") + DISCOVERY_PATH
-    if isinstance(discovery, str) and discovery:
-        return discovery
-    return None
-
-
-def check_fetch_url(url: str) -> str:
-    """Keys are trusted for what they sign: fetched over HTTPS only, or plain HTTP from this
-    machine (the dev provider, a test provider)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
-        return url
-    raise ValueError(f"{url!r} must be an https URL (http only to 127.0.0.1 or localhost)")
 
 
 @lru_cache(maxsize=32)
@@ -215,9 +189,10 @@ class ProviderKeys:
                     f"the discovery document names issuer {document.get('issuer')!r}, "
                     f"not {config['issuer']!r}"
                 )
-            jwks_uri = document.get("jwks_uri")
-            if not isinstance(jwks_uri, str):
+            named = document.get("jwks_uri")
+            if not isinstance(named, str):
                 raise ProviderFetchError("the discovery document has no jwks_uri")
+            jwks_uri = named
             try:
                 check_fetch_url(jwks_uri)
             except ValueError as error:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.expressions import Q
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from accord.settings import Settings
 from accord.sqlite_backend import timestamp_text
@@ -34,6 +35,7 @@ class Session(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="sessions", on_delete=fields.CASCADE, db_index=True
     )
+    account_id: int  # set by the ORM
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     #: When the user last proved who they are (password or provider token).
@@ -110,7 +112,7 @@ async def session_for_token(token: str, settings: Settings) -> Session | None:
     return await _live(Session.filter(token_hash=hash_token(token)), settings)
 
 
-async def _live(query, settings: Settings) -> Session | None:
+async def _live(query: QuerySet[Session], settings: Settings) -> Session | None:
     """The session ``query`` finds if it still stands: not revoked, not expired (expired
     ones are removed), its account ACTIVE. Using it counts as activity."""
     session = await query.select_related("account").first()

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from tortoise import Tortoise
-
-from accord.database import tortoise_config
-from accord.settings import Settings
 from models.accounts.account import Account, Role, check_password_shape, normalize_account_name
 from models.accounts.passwords import Passwords
 from models.errors import DomainError, DomainErrors
@@ -33,23 +29,21 @@ async def grant_role(
 
 
 async def create_staff(
-    settings: Settings, account_name: str, role: str, password: str, nickname: str | None
+    passwords: Passwords, account_name: str, role: str, password: str, nickname: str | None
 ) -> tuple[str, bool]:
+    """Give the named staff ``role`` (a name, any case) to an account, as ``grant_role``;
+    every refusal is a ``ValueError`` with one line to show the operator. The caller has the
+    ORM started (``accord create-staff`` does)."""
     try:
         staff_role = Role(role.upper())
     except ValueError:
         raise ValueError(f"unknown role {role!r}") from None
     if staff_role == Role.USER:
         raise ValueError("USER is not a staff role")
-    passwords = Passwords(settings)
-    orm = await Tortoise.init(config=tortoise_config(settings))
     try:
         account, created = await grant_role(passwords, account_name, staff_role, password, nickname)
     except DomainErrors as errors:
         raise ValueError("; ".join(f"{e.field}: {e.message}" for e in errors.errors)) from None
     except DomainError as error:
         raise ValueError(f"{error.field or 'input'}: {error.message}") from None
-    finally:
-        await orm.close_connections()
-        passwords.close()
     return account.account_name, created

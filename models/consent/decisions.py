@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -156,7 +156,7 @@ async def set_consents(
         user_agent=user_agent,
         client_address=client_address,
     )
-    return appended.stored
+    return cast("list[ConsentEvent]", appended.stored)  # append reloads the rows by default
 
 
 async def accept_policy(
@@ -187,7 +187,7 @@ async def accept_policy(
         user_agent=user_agent,
         client_address=client_address,
     )
-    return appended.stored[0]
+    return cast("ConsentEvent", appended.stored[0])  # append reloads the rows by default
 
 
 # --- offline sync --------------------------------------------------------------------------
@@ -297,10 +297,13 @@ async def sync(
         devices = (await subjects_of(int(subject.removeprefix("account:"))))[1:]
         if devices:
             held = set(
-                await ConsentEvent.filter(
-                    subject__in=devices,
-                    idempotency_key__in=[e.idempotency_key for e in accepted],
-                ).values_list("idempotency_key", flat=True)
+                cast(
+                    "list[str]",  # Tortoise types flat values_list as tuples
+                    await ConsentEvent.filter(
+                        subject__in=devices,
+                        idempotency_key__in=[e.idempotency_key for e in accepted],
+                    ).values_list("idempotency_key", flat=True),
+                )
             )
             accepted = [e for e in accepted if e.idempotency_key not in held]
     appended = await append(
@@ -382,6 +385,8 @@ class _Page:
     async def expand(self, link: ConsentEvent, *, after: int) -> SyncPosition:
         """Add the linked device's history after ``after``, as far as there is room; the
         position reached (``inner`` None when all of it fits)."""
+        if link.device_id is None:  # a link names its device; without one, no history
+            return SyncPosition(link.seq)
         rows = (
             await ConsentEvent.filter(subject=device_subject(link.device_id), seq__gt=after)
             .order_by("seq")
@@ -463,10 +468,13 @@ async def requires_reconsent(subjects: list[str]) -> bool:
     material = await material_in_effect()
     if material is None:
         return False
-    later = await PolicyVersion.filter(published_at__gte=material.published_at).values_list(
-        "version", flat=True
+    later = cast(
+        "list[str]",  # Tortoise types flat values_list as tuples
+        await PolicyVersion.filter(published_at__gte=material.published_at).values_list(
+            "version", flat=True
+        ),
     )
-    return not await has_accepted(subjects, list(later))
+    return not await has_accepted(subjects, later)
 
 
 async def history(subjects: list[str], first: int, after_id: int | None) -> list[ConsentEvent]:

@@ -27,13 +27,16 @@ import random
 import re
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import cast
 
 import orjson
 from tortoise import connections, fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -114,6 +117,7 @@ class DeviceLink(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="devices_linked", on_delete=fields.CASCADE, db_index=True
     )
+    account_id: int  # set by the ORM
     linked_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -143,7 +147,10 @@ def clean_device_id(raw: str, field_name: str = "deviceId") -> str:
 
 async def subjects_of(account_id: int) -> list[str]:
     """The account's own subject and those of the devices linked to it."""
-    devices = await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
+    devices = cast(
+        "list[str]",  # Tortoise types flat values_list as tuples
+        await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True),
+    )
     return [account_subject(account_id), *(device_subject(d) for d in devices)]
 
 
@@ -204,7 +211,8 @@ class NewEvent:
 
 @dataclass
 class Appended:
-    stored: list[ConsentEvent | EventRecord] = field(default_factory=list)
+    #: ConsentEvent rows, or with ``reload=False`` the EventRecords written.
+    stored: Sequence[ConsentEvent | EventRecord] = field(default_factory=list)
     duplicates: set[str] = field(default_factory=set)
 
 
@@ -267,7 +275,7 @@ def _insert_values(rows: list[EventRecord], dialect: str) -> list[list[object]]:
     return result
 
 
-async def _held_keys(connection, subject: str, keys: list[str]) -> set[str]:
+async def _held_keys(connection: BaseDBAsyncClient, subject: str, keys: list[str]) -> set[str]:
     """Which of ``keys`` the subject's chain already holds. Plain SQL: building a 500-value
     IN clause through the query builder cost more than running it."""
     if not keys:
@@ -409,7 +417,8 @@ async def verify_chain(subject: str, page: int = 1000) -> ChainCheck:
 
 
 def _dialect() -> str:
-    return connections.get("default").capabilities.dialect
+    dialect: str = connections.get("default").capabilities.dialect
+    return dialect
 
 
 async def latest_decisions(subjects: list[str]) -> dict[str, ConsentEvent]:
@@ -429,7 +438,7 @@ async def latest_decisions(subjects: list[str]) -> dict[str, ConsentEvent]:
     """  # noqa: S608 - only placeholders are interpolated
     rows = await connections.get("default").execute_query_dict(sql, subjects)
     events = await ConsentEvent.filter(id__in=[r["id"] for r in rows])
-    return {e.purpose_code: e for e in events}
+    return {e.purpose_code: e for e in events if e.purpose_code is not None}
 
 
 async def has_accepted(subjects: list[str], versions: list[str]) -> bool:

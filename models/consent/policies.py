@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 from urllib.parse import urlsplit
 
 from tortoise import fields
@@ -21,7 +22,7 @@ from models.accounts.sessions import now
 from models.consent.errors import ConsentErrorCode
 from models.consent.purposes import Purpose
 from models.errors import DomainError
-from models.notifications.campaigns import Announcement, create_campaign
+from models.notifications.campaigns import Announcement, Campaign, create_campaign
 from models.notifications.inbox import Channel, NotificationKind
 
 VERSION_MAX = 32
@@ -46,15 +47,17 @@ class PolicyVersion(Model):
     published_at = fields.DatetimeField(auto_now_add=True)
     effective_at = fields.DatetimeField(db_index=True)
     material = fields.BooleanField(default=False)
-    change_categories = fields.JSONField(default=list)
-    purpose_codes = fields.JSONField(default=list)
+    change_categories: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    purpose_codes: fields.JSONField[list[str]] = fields.JSONField(default=list)
     #: The campaign that tells every user about a material version.
-    campaign: fields.OneToOneNullableRelation = fields.OneToOneField(
+    campaign: fields.OneToOneNullableRelation[Campaign] = fields.OneToOneField(
         "models.Campaign", null=True, related_name="policy_version", on_delete=fields.SET_NULL
     )
+    campaign_id: int | None  # set by the ORM
     published_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", null=True, on_delete=fields.SET_NULL, related_name=False, db_index=True
     )
+    published_by_id: int | None  # set by the ORM
 
     class Meta:
         table = "policy_version"
@@ -113,7 +116,12 @@ async def publish_policy(
         raise DomainError(
             ConsentErrorCode.REQUIRED, "changeCategories", "a material change names what changed"
         )
-    known = set(await Purpose.filter(code__in=purpose_codes).values_list("code", flat=True))
+    known = set(
+        cast(
+            "list[str]",  # Tortoise types flat values_list as tuples
+            await Purpose.filter(code__in=purpose_codes).values_list("code", flat=True),
+        )
+    )
     unknown = [c for c in purpose_codes if c not in known]
     if unknown:
         raise DomainError(
@@ -162,16 +170,16 @@ async def publish_policy(
 
 
 async def _create(
-    version,
-    summary,
-    url,
-    text,
-    text_sha256,
-    effective_at,
-    material,
-    change_categories,
-    purpose_codes,
-    published_by,
+    version: str,
+    summary: str,
+    url: str | None,
+    text: str | None,
+    text_sha256: str,
+    effective_at: datetime,
+    material: bool,
+    change_categories: list[ChangeCategory],
+    purpose_codes: list[str],
+    published_by: Account | None,
 ) -> PolicyVersion:
     return await PolicyVersion.create(
         version=version,

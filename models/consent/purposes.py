@@ -7,6 +7,7 @@ purposes; a required purpose (the service cannot run without it) cannot be withd
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -44,7 +45,7 @@ class Purpose(Model):
         ordering = ["id"]
 
 
-DEFAULT_PURPOSES = [
+DEFAULT_PURPOSES: list[dict[str, Any]] = [
     {
         "code": "necessary",
         "title": "Running the service",
@@ -122,7 +123,7 @@ async def create_purpose(
     )
 
 
-async def update_purpose(code: str, changes: dict) -> Purpose:
+async def update_purpose(code: str, changes: dict[str, Any]) -> Purpose:
     """Title, description, category and legal basis may change; the code never does."""
     purpose = await Purpose.get_or_none(code=code)
     if purpose is None:

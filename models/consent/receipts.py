@@ -9,6 +9,7 @@ a receipt can be checked against the ledger as well as against the published key
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import ECKey
@@ -45,7 +46,7 @@ def key_id(key: ECKey) -> str:
     return key.thumbprint()
 
 
-def public_jwks(settings: Settings) -> dict:
+def public_jwks(settings: Settings) -> dict[str, Any]:
     key = signing_key(settings)
     public = key.as_dict(private=False)
     public.update({"kid": key_id(key), "use": "sig", "alg": "ES256"})
@@ -57,7 +58,7 @@ def receipt_claims(
     purpose: Purpose | None,
     policy: PolicyVersion | None,
     settings: Settings,
-) -> dict:
+) -> dict[str, Any]:
     purposes = []
     if purpose is not None:
         purposes.append(
@@ -105,6 +106,6 @@ def receipt_claims(
     }
 
 
-def sign_receipt(claims: dict, settings: Settings) -> str:
+def sign_receipt(claims: dict[str, Any], settings: Settings) -> str:
     key = signing_key(settings)
     return jwt.encode({"alg": "ES256", "kid": key_id(key), "typ": "JWT"}, claims, key)

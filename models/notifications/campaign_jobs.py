@@ -8,6 +8,7 @@ a killed worker.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from models.notifications.campaigns import Campaign, CampaignShard, CampaignStatus
 from models.notifications.delivery import delivery_channels, finish_if_done, recover_stuck
@@ -36,8 +37,11 @@ async def enqueue_notices(queue: Queue) -> bool:
 
 
 async def enqueue_fan_out(queue: Queue, campaign_id: int) -> int:
-    shards = await CampaignShard.filter(campaign_id=campaign_id, done=False).values_list(
-        "id", flat=True
+    shards = cast(
+        "list[int]",  # Tortoise types flat values_list as tuples
+        await CampaignShard.filter(campaign_id=campaign_id, done=False).values_list(
+            "id", flat=True
+        ),
     )
     queued = 0
     for shard_id in shards:
@@ -62,9 +66,11 @@ async def resume_campaigns(queue: Queue, stuck_after: timedelta) -> int:
     """Every unfinished campaign: fan out what is left, recover what a dead worker left
     SENDING (``recover_stuck``), deliver what is owed."""
     queued = 0
-    for campaign_id in await Campaign.filter(status__not=CampaignStatus.DONE).values_list(
-        "id", flat=True
-    ):
+    unfinished = cast(
+        "list[int]",  # Tortoise types flat values_list as tuples
+        await Campaign.filter(status__not=CampaignStatus.DONE).values_list("id", flat=True),
+    )
+    for campaign_id in unfinished:
         campaign = await Campaign.get(id=campaign_id)
         for channel in delivery_channels(campaign):
             await recover_stuck(campaign_id, channel, stuck_after)

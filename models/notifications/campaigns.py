@@ -13,6 +13,7 @@ The sweeper re-enqueues whatever is unfinished, so Redis only ever carries point
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, cast
 
 from tortoise import connections, fields
 from tortoise.models import Model
@@ -44,14 +45,15 @@ class Campaign(Model):
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharEnumField(NotificationKind, max_length=32)
     #: What the templates render: title, summary, impact, measures, advice, remedies...
-    content = fields.JSONField()
+    content: fields.JSONField[dict[str, Any]] = fields.JSONField()
     audience = fields.CharEnumField(Audience, max_length=8)
-    channels = fields.JSONField()
+    channels: fields.JSONField[list[str]] = fields.JSONField()
     status = fields.CharEnumField(CampaignStatus, max_length=16, default=CampaignStatus.FANNING_OUT)
     #: Audience size when the campaign was created (accounts, not messages).
     total = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
+    shards: fields.ReverseRelation[CampaignShard]
 
     class Meta:
         table = "campaign"
@@ -64,6 +66,7 @@ class CampaignShard(Model):
     campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", related_name="shards", on_delete=fields.CASCADE, db_index=True
     )
+    campaign_id: int  # set by the ORM
     #: Accounts with ``start_id < id <= end_id``.
     start_id = fields.BigIntField()
     end_id = fields.BigIntField()
@@ -81,12 +84,14 @@ class CampaignAudience(Model):
     campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", related_name="audience_rows", on_delete=fields.CASCADE
     )
+    campaign_id: int  # set by the ORM
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account",
         related_name="campaign_audiences",
         on_delete=fields.CASCADE,
         db_index=True,
     )
+    account_id: int  # set by the ORM
 
     class Meta:
         table = "campaign_audience"
@@ -103,6 +108,7 @@ class SecurityIncident(Model):
     campaign: fields.OneToOneNullableRelation[Campaign] = fields.OneToOneField(
         "models.Campaign", null=True, related_name="incident", on_delete=fields.SET_NULL
     )
+    campaign_id: int | None  # set by the ORM
     reported_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -131,17 +137,20 @@ def clean_channels(channels: list[Channel]) -> list[str]:
 
 
 async def _id_range() -> tuple[int, int]:
-    rows = (
+    # Tortoise types flat values_list as tuples.
+    rows = cast(
+        "list[int]",
         await Account.filter(status=AccountStatus.ACTIVE)
         .order_by("id")
         .limit(1)
-        .values_list("id", flat=True)
+        .values_list("id", flat=True),
     )
-    last = (
+    last = cast(
+        "list[int]",
         await Account.filter(status=AccountStatus.ACTIVE)
         .order_by("-id")
         .limit(1)
-        .values_list("id", flat=True)
+        .values_list("id", flat=True),
     )
     return (rows[0] - 1, last[0]) if rows else (0, 0)
 
@@ -156,7 +165,7 @@ async def create_campaign(
 ) -> Campaign:
     """Write a campaign and its shards. Call inside the transaction of the event causing it."""
     audience = Audience.ALL if account_ids is None else Audience.LISTED
-    if audience == Audience.ALL:
+    if account_ids is None:
         low, high = await _id_range()
         total = await Account.filter(status=AccountStatus.ACTIVE).count()
     else:
@@ -226,7 +235,8 @@ async def report_security_incident(
             account_ids=account_ids,
             shards=shards,
         )
-        incident = await SecurityIncident.create(campaign=campaign, **values)
+        # Tortoise's create() takes using_db before **kwargs: mypy fears values fill it.
+        incident = await SecurityIncident.create(campaign=campaign, **values)  # type: ignore[arg-type]
         if account_ids is None or campaign.total > announcement_threshold:
             await Announcement.create(
                 kind=NotificationKind.SECURITY_INCIDENT,

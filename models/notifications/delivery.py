@@ -126,9 +126,12 @@ class SmsSender:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.client.aclose()
+        if self.client is not None:
+            await self.client.aclose()
 
     async def send(self, to: str, message: Message) -> None:
+        if self.client is None or self.url is None:  # SMS falls back to in-app without one
+            raise SendFailed("no SMS gateway is configured", permanent=True)
         try:
             response = await self.client.post(
                 self.url, json={"to": to, "body": f"{message.subject}\n{message.body}"[:1600]}
@@ -277,7 +280,7 @@ async def _retry_or_fail(row_id: int, attempts: int, error: SendFailed, settings
 
 
 async def _fail(row_id: int, reason: str, attempts: int | None = None) -> None:
-    values = {
+    values: dict[str, object] = {
         "status": DeliveryStatus.FAILED,
         "last_error": reason[:300],
         "claimed_at": None,

@@ -50,9 +50,11 @@ class Notification(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="notifications", on_delete=fields.CASCADE, db_index=True
     )
+    account_id: int  # set by the ORM
     campaign: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Campaign", null=True, related_name="notifications", on_delete=fields.CASCADE
     )
+    campaign_id: int | None  # set by the ORM
     kind = fields.CharEnumField(NotificationKind, max_length=32)
     channel = fields.CharEnumField(Channel, max_length=8)
     title = fields.CharField(max_length=200)

@@ -41,6 +41,7 @@ class SearchRecord(Model):
         on_delete=fields.CASCADE,
         db_index=True,
     )
+    account_id: int | None  # set by the ORM
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
     keywords = fields.CharField(max_length=KEYWORDS_MAX)
     client_address = fields.CharField(max_length=64, default="")
@@ -60,6 +61,7 @@ class ClickRecord(Model):
         on_delete=fields.CASCADE,
         db_index=True,
     )
+    account_id: int | None  # set by the ORM
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
     link = fields.CharField(max_length=LINK_MAX)
     client_address = fields.CharField(max_length=64, default="")
@@ -156,7 +158,7 @@ async def _record(
         user_agent=user_agent[:255],
         client_address=truncate_address(client_address),
         recorded_at=now(),
-        **values,
+        **values,  # type: ignore[arg-type]  # create() takes using_db before **kwargs
     )
     return True
 

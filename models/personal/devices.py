@@ -35,6 +35,7 @@ class Device(Model):
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", null=True, related_name="devices", on_delete=fields.CASCADE, db_index=True
     )
+    account_id: int | None  # set by the ORM
     platform = fields.CharField(max_length=32, default="")
     model = fields.CharField(max_length=100, default="")
     os_version = fields.CharField(max_length=50, default="")
@@ -78,7 +79,12 @@ async def register_device(
     await owner_check(device_id, account)
     if not await Device.filter(device_id=device_id).exists():
         try:
-            return await Device.create(device_id=device_id, account=account, **values)
+            # Tortoise's create() takes using_db before **kwargs: mypy fears values fill it.
+            return await Device.create(
+                device_id=device_id,
+                account=account,
+                **values,  # type: ignore[arg-type]
+            )
         except IntegrityError:  # registered at the same moment by another request
             await owner_check(device_id, account)
     # Only a row that is unowned or already this account's changes (a claim racing another

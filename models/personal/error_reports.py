@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -28,10 +29,11 @@ class ErrorReport(Model):
         on_delete=fields.CASCADE,
         db_index=True,
     )
+    account_id: int | None  # set by the ORM
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
     message = fields.TextField()
     stack = fields.TextField(default="")
-    device_config = fields.JSONField(default=dict)
+    device_config: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     app_version = fields.CharField(max_length=50, default="")
     client_address = fields.CharField(max_length=64, default="")
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -22,6 +22,7 @@ class Favorite(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="favorites", on_delete=fields.CASCADE
     )
+    account_id: int  # set by the ORM
     item_type = fields.CharField(max_length=ITEM_TYPE_MAX)
     item_id = fields.CharField(max_length=ITEM_ID_MAX)
     note = fields.CharField(max_length=NOTE_MAX, default="")

@@ -49,6 +49,7 @@ class Feedback(Model):
         on_delete=fields.SET_NULL,
         db_index=True,
     )
+    author_id: int | None  # set by the ORM
     kind = fields.CharEnumField(FeedbackKind, max_length=16)
     subject = fields.CharField(max_length=SUBJECT_MAX, db_index=True)
     body = fields.TextField()

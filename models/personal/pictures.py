@@ -12,6 +12,7 @@ import asyncio
 import io
 import struct
 import uuid
+from typing import TYPE_CHECKING
 
 from PIL import Image, UnidentifiedImageError
 from tortoise import fields
@@ -21,6 +22,9 @@ from models.accounts.account import Account
 from models.errors import DomainError
 from models.personal.errors import PersonalDataErrorCode
 from models.personal.storage import Storage
+
+if TYPE_CHECKING:  # feedback imports this module
+    from models.personal.feedback import Feedback
 
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 #: What Pillow calls formats that are one of ours: a JPEG with a multi-picture index (MPF,
@@ -34,13 +38,15 @@ class Picture(Model):
     owner: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="pictures", on_delete=fields.CASCADE, db_index=True
     )
-    feedback: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    owner_id: int  # set by the ORM
+    feedback: fields.ForeignKeyNullableRelation[Feedback] = fields.ForeignKeyField(
         "models.Feedback",
         null=True,
         related_name="pictures",
         on_delete=fields.SET_NULL,
         db_index=True,
     )
+    feedback_id: int | None  # set by the ORM
     storage_key = fields.CharField(max_length=200, unique=True)
     content_type = fields.CharField(max_length=32)
     width = fields.IntField()

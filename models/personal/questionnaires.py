@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -23,7 +24,7 @@ class Questionnaire(Model):
     id = fields.BigIntField(primary_key=True)
     title = fields.CharField(max_length=200)
     #: A list of {"id": str, "text": str}.
-    questions = fields.JSONField()
+    questions: fields.JSONField[list[dict[str, Any]]] = fields.JSONField()
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -36,13 +37,15 @@ class QuestionnaireAnswer(Model):
     questionnaire: fields.ForeignKeyRelation[Questionnaire] = fields.ForeignKeyField(
         "models.Questionnaire", related_name="answers", on_delete=fields.CASCADE
     )
+    questionnaire_id: int  # set by the ORM
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account",
         related_name="questionnaire_answers",
         on_delete=fields.CASCADE,
         db_index=True,
     )
-    answers = fields.JSONField()
+    account_id: int  # set by the ORM
+    answers: fields.JSONField[dict[str, Any]] = fields.JSONField()
     answered_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -63,7 +66,7 @@ def _printable(value: object, limit: int) -> bool:
 JSON_DEPTH_MAX = 16
 
 
-async def define_questionnaire(title: str, questions: list[dict]) -> Questionnaire:
+async def define_questionnaire(title: str, questions: list[dict[str, Any]]) -> Questionnaire:
     title = title.strip()
     if not _printable(title, 200):
         raise DomainError(
@@ -93,7 +96,9 @@ async def define_questionnaire(title: str, questions: list[dict]) -> Questionnai
     return await Questionnaire.create(title=title, questions=questions)
 
 
-async def answer_questionnaire(account: Account, questionnaire_id: int, answers: object):
+async def answer_questionnaire(
+    account: Account, questionnaire_id: int, answers: object
+) -> QuestionnaireAnswer:
     questionnaire = await Questionnaire.get_or_none(id=questionnaire_id, active=True)
     if questionnaire is None:
         raise DomainError(

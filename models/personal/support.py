@@ -39,6 +39,7 @@ class SupportThread(Model):
         on_delete=fields.CASCADE,
         db_index=True,
     )
+    account_id: int | None  # set by the ORM
     assignee: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account",
         null=True,
@@ -46,6 +47,7 @@ class SupportThread(Model):
         on_delete=fields.SET_NULL,
         db_index=True,
     )
+    assignee_id: int | None  # set by the ORM
     subject = fields.CharField(max_length=SUBJECT_MAX)
     order_ref = fields.CharField(max_length=ORDER_REF_MAX, default="")
     status = fields.CharEnumField(ThreadStatus, max_length=8, default=ThreadStatus.OPEN)
@@ -61,6 +63,7 @@ class SupportMessage(Model):
     thread: fields.ForeignKeyRelation[SupportThread] = fields.ForeignKeyField(
         "models.SupportThread", related_name="messages", on_delete=fields.CASCADE, db_index=True
     )
+    thread_id: int  # set by the ORM
     from_staff = fields.BooleanField(default=False)
     #: The staffer who wrote it (null for the customer's own messages).
     staff: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
@@ -70,6 +73,7 @@ class SupportMessage(Model):
         on_delete=fields.SET_NULL,
         db_index=True,
     )
+    staff_id: int | None  # set by the ORM
     body = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -88,6 +92,7 @@ class StaffAccess(Model):
         on_delete=fields.SET_NULL,
         db_index=True,
     )
+    staff_id: int | None  # set by the ORM
     subject_account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account",
         null=True,
@@ -95,6 +100,7 @@ class StaffAccess(Model):
         on_delete=fields.CASCADE,
         db_index=True,
     )
+    subject_account_id: int | None  # set by the ORM
     resource = fields.CharField(max_length=64)
     resource_id = fields.CharField(max_length=64)
     at = fields.DatetimeField(auto_now_add=True)

@@ -67,6 +67,7 @@ class DeletionRequest(Model):
     account: fields.OneToOneRelation[Account] = fields.OneToOneField(
         "models.Account", related_name="deletion_request", on_delete=fields.CASCADE
     )
+    account_id: int  # set by the ORM
     status = fields.CharEnumField(DeletionStatus, max_length=16, default=DeletionStatus.PENDING)
     requested_at = fields.DatetimeField()
     due_at = fields.DatetimeField()
@@ -115,7 +116,8 @@ async def cancel_account(account: Account, settings: Settings, reason: str | Non
             "reason": reason,
         }
         if not await DeletionRequest.filter(account_id=account.id).update(**values):
-            await DeletionRequest.create(account=account, **values)
+            # Tortoise's create() takes using_db before **kwargs: mypy fears values fill it.
+            await DeletionRequest.create(account=account, **values)  # type: ignore[arg-type]
         await revoke_all(account.id)
         await notify(
             account,

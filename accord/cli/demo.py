@@ -8,7 +8,7 @@ On start-up in dev (never with ``ACCORD_ENV=prod``):
 - a staff account ``demo.admin`` (ADMIN) with a random password, kept in
   ``<data_dir>/demo-staff.json`` so every start prints the same one; delete that file and
   start again to get a new password;
-- the dev sign-in provider (``accord.dev_oidc``), trusted as ``dev``;
+- the dev sign-in provider (``accord.cli.dev_oidc``), trusted as ``dev``;
 
 and the "try this" text the command prints.
 """
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from tortoise.context import TortoiseContext
 
+from accord.cli.dev_oidc import PROVIDER, DevProvider, base_url
 from accord.database import tortoise_config
-from accord.dev_oidc import PROVIDER, DevProvider, base_url
 from accord.settings import Settings
 from models.accounts.account import Account, Role
 from models.accounts.authentication import set_password

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from models.accounts.provider_keys import DISCOVERY_PATH, check_fetch_url
+from accord.settings import DISCOVERY_PATH, check_fetch_url
 
 PREFIX = "/dev/oidc"
 PROVIDER = "dev"

@@ -1,0 +1,49 @@
+"""What the commands share: settings read once, the ORM started for a command's run, and a
+database migrated and given the rows a fresh one needs.
+
+Migrating is the ground floor's (``accord.database``); which rows a fresh database needs (the
+default purposes) is a rule of ``models/``; joining the two is the wiring's job, so the tests
+and benchmarks that migrate call :func:`migrate_database` too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import typer
+from tortoise.context import TortoiseContext
+
+from accord.database import apply_migrations, tortoise_config
+from accord.logs import configure_logging
+from accord.settings import Settings, SettingsError, load_settings
+
+
+def read_settings() -> Settings:
+    """The settings from the environment, with logging configured; a bad value stops the
+    command with one line naming the variable (exit code 2)."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings)
+    return settings
+
+
+@contextlib.asynccontextmanager
+async def orm(settings: Settings) -> AsyncIterator[None]:
+    """The ORM, connected for as long as the block runs (a command's own, not the app's)."""
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(settings))
+        yield
+
+
+async def migrate_database(settings: Settings) -> None:
+    """Bring the database up to the newest migration and add the default purposes that are
+    missing (what ``accord migrate`` and ``accord dev`` run)."""
+    from models.consent.purposes import ensure_default_purposes
+
+    await apply_migrations(settings)
+    async with orm(settings):
+        await ensure_default_purposes()

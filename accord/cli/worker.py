@@ -1,0 +1,33 @@
+"""``accord worker``: an arq worker running the jobs and the periodic sweeper."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from accord.cli.wiring import read_settings
+
+
+def worker(
+    check: Annotated[bool, typer.Option(help="Exit 0 if a worker is alive, 1 if not.")] = False,
+) -> None:
+    """Run an arq worker: the jobs and the periodic sweeper."""
+    from arq.worker import async_check_health, create_worker
+
+    from workers.settings import worker_settings
+
+    settings = read_settings()
+    if not settings.redis_url:
+        typer.echo(
+            "invalid setting ACCORD_REDIS_URL / REDIS_URL: a worker needs the "
+            "API's Redis (accord dev sets it for its own worker)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    kwargs = worker_settings(settings, settings.redis_url)
+    if check:
+        code = asyncio.run(async_check_health(kwargs["redis_settings"], None, kwargs["queue_name"]))
+        raise typer.Exit(code)
+    create_worker(kwargs).run()
