@@ -7,55 +7,30 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from accord.settings import Settings
-from api.accounts.cancellation import CancellationMutations, DeletionQueries
-from api.accounts.schema import AccountMutations, AccountQueries
+from api.accounts.mutations import AccountMutations
+from api.accounts.queries import AccountQueries
 from api.arguments import guard_arguments
-from api.consent.schema import (
-    CONSENT_SYNC_EVENT,
-    ConsentMutations,
-    ConsentQueries,
-    ConsentSubscriptions,
-    ConsentSyncEvent,
-)
+from api.consent.inputs import CONSENT_SYNC_EVENT, ConsentSyncEvent
+from api.consent.mutations import ConsentMutations
+from api.consent.queries import ConsentQueries
+from api.consent.subscriptions import ConsentSubscriptions
 from api.errors import error_policy
 from api.execution import PlainFieldsExecutor
 from api.limits import query_guards
-from api.notifications.schema import (
-    NotificationMutations,
-    NotificationQueries,
-    NotificationSubscriptions,
-)
-from api.personal.activity import ActivityMutations
-from api.personal.favorites import FavoriteMutations
-from api.personal.feedback import FeedbackMutations, FeedbackQueries
-from api.personal.questionnaires import QuestionnaireMutations, QuestionnaireQueries
-from api.personal.support import SupportMutations, SupportQueries
+from api.notifications.mutations import NotificationMutations
+from api.notifications.queries import NotificationQueries
+from api.notifications.subscriptions import NotificationSubscriptions
+from api.personal.mutations import PersonalDataMutations
+from api.personal.queries import PersonalDataQueries
 
+# Each domain's fields in one class per root type; the order here is the order of the
+# fields in ``schema.graphql``.
 Query = merge_types(
-    "Query",
-    (
-        AccountQueries,
-        DeletionQueries,
-        ConsentQueries,
-        FeedbackQueries,
-        SupportQueries,
-        QuestionnaireQueries,
-        NotificationQueries,
-    ),
+    "Query", (AccountQueries, ConsentQueries, PersonalDataQueries, NotificationQueries)
 )
 Mutation = merge_types(
     "Mutation",
-    (
-        AccountMutations,
-        CancellationMutations,
-        ConsentMutations,
-        FavoriteMutations,
-        FeedbackMutations,
-        SupportMutations,
-        QuestionnaireMutations,
-        ActivityMutations,
-        NotificationMutations,
-    ),
+    (AccountMutations, ConsentMutations, PersonalDataMutations, NotificationMutations),
 )
 Subscription = merge_types("Subscription", (ConsentSubscriptions, NotificationSubscriptions))
 

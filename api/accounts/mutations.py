@@ -1,37 +1,65 @@
-"""Query and Mutation fields of the accounts domain: thin calls into ``models``."""
+"""Mutation fields of the accounts domain: sign-up and sign-in, sessions, the profile,
+passwords, bound providers, and cancelling and restoring an account. Thin calls into
+``models``; who may call each is declared beside it with ``@payload``."""
 
 from __future__ import annotations
 
 import uuid
 
 import strawberry
+import structlog
 from strawberry.types import Info
 
 from api.accounts.inputs import (
     BindProviderInput,
+    CancelAccountInput,
     ChangePasswordInput,
     LoginInput,
     RecoverWithProviderInput,
     RegisterInput,
     ResetPasswordInput,
+    RestoreAccountInput,
     RevokeSessionInput,
     SignInWithProviderInput,
     UnbindProviderInput,
     UpdateProfileInput,
 )
-from api.accounts.types import Account, AccountError, Binding
+from api.accounts.types import (
+    Account,
+    AccountError,
+    Binding,
+    BindProviderPayload,
+    CancelAccountPayload,
+    ChangePasswordPayload,
+    LoginPayload,
+    LogoutPayload,
+    RecoverWithProviderPayload,
+    RegisterPayload,
+    ResetPasswordPayload,
+    RestoreAccountPayload,
+    RevokeSessionPayload,
+    SignInWithProviderPayload,
+    UnbindProviderPayload,
+    UpdateProfilePayload,
+)
+from api.context import Context
 from api.live_streams import announce_sessions_changed
 from api.payloads import payload
 from models.accounts import authentication, bindings
+from models.accounts.account import Account as AccountRow
 from models.accounts.errors import AccountErrorCode
 from models.accounts.oidc import verify_id_token
 from models.accounts.sessions import Session, open_session
 from models.consent.decisions import link_device
 from models.consent.ledger import Source, clean_device_id
 from models.errors import DomainError
+from models.notifications.campaign_jobs import enqueue_notices
+from models.rights import deletion
+
+log = structlog.get_logger("accord.cancellation")
 
 
-async def _link_device(ctx, device_id: str | None, account) -> None:
+async def _link_device(ctx: Context, device_id: str | None, account: AccountRow) -> None:
     """A device that signs in brings its anonymous consent history to the account."""
     if device_id is None:
         return
@@ -44,77 +72,12 @@ async def _link_device(ctx, device_id: str | None, account) -> None:
     )
 
 
-@strawberry.type
-class RegisterPayload:
-    account: Account | None = None
-    token: str | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class LoginPayload:
-    account: Account | None = None
-    token: str | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class LogoutPayload:
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class RevokeSessionPayload:
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class UpdateProfilePayload:
-    account: Account | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class ChangePasswordPayload:
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class SignInWithProviderPayload:
-    account: Account | None = None
-    token: str | None = None
-    created: bool | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class BindProviderPayload:
-    binding: Binding | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class UnbindProviderPayload:
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class RecoverWithProviderPayload:
-    reset_token: str | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class ResetPasswordPayload:
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class AccountQueries:
-    @strawberry.field(description="The signed-in account, or null.")
-    async def viewer(self, info: Info) -> Account | None:
-        account = await info.context.viewer()
-        return Account.of(account) if account else None
+async def _send_notices(ctx: Context) -> None:
+    """The notice rows are written; the worker sends them (the sweeper would, a minute on)."""
+    try:
+        await enqueue_notices(ctx.queue)
+    except Exception as error:  # the rows are the promise; the sweeper enqueues them
+        log.warning("notices not enqueued; the sweeper will", error=repr(error))
 
 
 @strawberry.type
@@ -292,3 +255,52 @@ class AccountMutations:
         )
         await announce_sessions_changed(info.context, account.id)
         return ResetPasswordPayload()
+
+    @strawberry.mutation(
+        description="Cancel your account: every session ends and the account is deleted "
+        "after the grace period unless you restore it."
+    )
+    @payload(AccountError, signed_in=True)
+    async def cancel_account(self, info: Info, input: CancelAccountInput) -> CancelAccountPayload:
+        ctx = info.context
+        session = await ctx.reauthenticate(
+            password=input.password, provider=input.provider, id_token=input.id_token
+        )
+        due = await deletion.cancel_account(session.account, ctx.settings, input.reason)
+        await announce_sessions_changed(ctx, session.account_id)
+        await _send_notices(ctx)
+        return CancelAccountPayload(account=Account.of(session.account), deletion_due_at=due)
+
+    @strawberry.mutation(description="Within the grace period, undo cancelAccount.")
+    @payload(AccountError)
+    async def restore_account(
+        self, info: Info, input: RestoreAccountInput
+    ) -> RestoreAccountPayload:
+        ctx = info.context
+        if input.provider and input.id_token:
+            identity = verify_id_token(ctx.settings.oidc_providers, input.provider, input.id_token)
+            bound = await bindings.bound_account(identity)
+            if bound is None:
+                raise DomainError(
+                    AccountErrorCode.NOT_BOUND, "idToken", "no account is bound to this identity"
+                )
+            account = bound
+        elif input.account_name and input.password:
+            account = await authentication.login(
+                ctx.passwords,
+                ctx.login_limits,
+                account_name=input.account_name,
+                password=input.password,
+                client_address=ctx.client_address,
+                require_active=False,
+            )
+        else:
+            raise DomainError(
+                AccountErrorCode.REQUIRED,
+                None,
+                "give accountName and password, or provider and idToken",
+            )
+        account = await deletion.restore_account(account)
+        await _send_notices(ctx)
+        token = await open_session(account, ctx.settings, ctx.user_agent)
+        return RestoreAccountPayload(account=Account.of(account), token=token)
