@@ -78,7 +78,6 @@ def live_stream(
                     step = asyncio.ensure_future(source.__anext__())
                     await asyncio.wait({step, ended}, return_when=asyncio.FIRST_COMPLETED)
                     if ended.done():  # the end wins a tie: nothing more is delivered
-                        info.context.forget_session()
                         raise ended.result()
                     try:
                         item = step.result()
