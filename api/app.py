@@ -41,7 +41,7 @@ from models.personal.storage import LocalStorage
 from models.queue import Broadcast, JobStats, Queue
 
 
-class AccordGraphQL(GraphQL):
+class AccordGraphQL(GraphQL[Context, None]):
     """Strawberry's view with orjson, which reads a 500-event sync body and writes a page of
     results several times faster than the standard library.
 

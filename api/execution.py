@@ -178,7 +178,7 @@ def _leaf(coerce: Any, value: Any) -> Any:
 def _list(item: _Step, values: Any, is_awaitable: Any) -> list[Any]:
     if not isinstance(values, (list, tuple)):  # iterators and async iterables: graphql-core
         raise _Bail
-    completed = []
+    completed: list[Any] = []
     for value in values:
         if value is None:
             if item.non_null:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, TypeVar
 
 import structlog
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from api.context import Context
 from models.accounts.account import Role
 from models.accounts.sessions import Session, Standing, standing
 from models.errors import SharedErrorCode
@@ -57,14 +58,14 @@ async def announce_sessions_changed(context: Any, account_id: int) -> None:
 
 def live_stream(
     *, roles: tuple[Role, ...] = ()
-) -> Callable[[Callable[..., AsyncIterator[T]]], Callable[..., AsyncGenerator[T, None]]]:
+) -> Callable[[Callable[..., AsyncGenerator[T]]], Callable[..., AsyncGenerator[T, None]]]:
     """Declare a subscription resolver (an async generator taking ``info``) as a live
     stream for a signed-in session, and for ``roles`` if given."""
 
-    def decorate(resolver: Callable[..., AsyncIterator[T]]) -> Callable[..., AsyncGenerator[T]]:
+    def decorate(resolver: Callable[..., AsyncGenerator[T]]) -> Callable[..., AsyncGenerator[T]]:
         @functools.wraps(resolver)
         async def guarded(*args: Any, **kwargs: Any) -> AsyncGenerator[T, None]:
-            info: Info = kwargs["info"]
+            info: Info[Context, None] = kwargs["info"]
             session = await info.context.session()
             if session is None:
                 raise GraphQLError("sign in first", extensions=NOT_SIGNED_IN)

@@ -24,15 +24,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from strawberry.types import Info
 
+from api.context import Context
 from api.errors import ClientError
 from models.accounts.account import Account, Role
 from models.errors import DomainError
 
-T = TypeVar("T")
+#: A resolver, returned with its own signature (Strawberry reads it through ``__wrapped__``).
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
 @dataclass(frozen=True)
@@ -75,40 +77,36 @@ OWNER = OwnerOr()
 CONSENT_READERS = OwnerOr((Role.PRIVACY_OFFICER,))
 
 
-def visible_to(
-    permission: OwnerOr, *, otherwise: Callable[[], T]
-) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
+def visible_to(permission: OwnerOr, *, otherwise: Callable[[], Any]) -> Callable[[F], F]:
     """A field of ``Account`` (its resolver reads ``self.id``) that only ``permission``
     reads; anyone else gets ``otherwise()``."""
 
-    def decorate(resolver: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    def decorate(resolver: F) -> F:
         @functools.wraps(resolver)
-        async def guarded(self: Any, *args: Any, **kwargs: Any) -> T:
-            info: Info = kwargs["info"]
+        async def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            info: Info[Context, None] = kwargs["info"]
             if not permission.allows_account(await info.context.viewer(), int(self.id)):
                 return otherwise()
             return await resolver(self, *args, **kwargs)
 
-        return guarded
+        return cast(F, guarded)
 
     return decorate
 
 
-def staff_only(
-    *roles: Role,
-) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
+def staff_only(*roles: Role) -> Callable[[F], F]:
     """A root query for staff holding one of ``roles``; others get a top-level error."""
 
-    def decorate(resolver: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    def decorate(resolver: F) -> F:
         @functools.wraps(resolver)
-        async def guarded(*args: Any, **kwargs: Any) -> T:
-            info: Info = kwargs["info"]
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            info: Info[Context, None] = kwargs["info"]
             try:
                 await info.context.require_role(*roles)
             except DomainError as error:
                 raise ClientError(str(error.code), error.message) from None
             return await resolver(*args, **kwargs)
 
-        return guarded
+        return cast(F, guarded)
 
     return decorate

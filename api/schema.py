@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StreamResult
 from strawberry.tools import merge_types
@@ -77,7 +78,10 @@ class AccordSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions = [*query_guards(settings), error_policy(hide_suggestions=settings.is_prod)]
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        *query_guards(settings),
+        error_policy(hide_suggestions=settings.is_prod),
+    ]
     schema = AccordSchema(
         query=Query,
         mutation=Mutation,

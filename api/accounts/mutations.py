@@ -84,7 +84,7 @@ async def _send_notices(ctx: Context) -> None:
 class AccountMutations:
     @strawberry.mutation
     @payload(AccountError)
-    async def register(self, info: Info, input: RegisterInput) -> RegisterPayload:
+    async def register(self, info: Info[Context, None], input: RegisterInput) -> RegisterPayload:
         ctx = info.context
         if input.device_id is not None:  # checked before anything is written
             clean_device_id(input.device_id)
@@ -107,7 +107,7 @@ class AccountMutations:
 
     @strawberry.mutation(description="At most one login per HTTP request.")
     @payload(AccountError)
-    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+    async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
         ctx = info.context
         if input.device_id is not None:  # checked before anything is written
             clean_device_id(input.device_id)
@@ -131,7 +131,7 @@ class AccountMutations:
 
     @strawberry.mutation(description="End the current session.")
     @payload(AccountError, signed_in=True)
-    async def logout(self, info: Info) -> LogoutPayload:
+    async def logout(self, info: Info[Context, None]) -> LogoutPayload:
         session = await info.context.require_session()
         await Session.filter(id=session.id).delete()
         await announce_sessions_changed(info.context, session.account_id)
@@ -139,7 +139,9 @@ class AccountMutations:
 
     @strawberry.mutation(description="End one of your sessions, for example a lost phone's.")
     @payload(AccountError, signed_in=True)
-    async def revoke_session(self, info: Info, input: RevokeSessionInput) -> RevokeSessionPayload:
+    async def revoke_session(
+        self, info: Info[Context, None], input: RevokeSessionInput
+    ) -> RevokeSessionPayload:
         account = await info.context.require_viewer()
         try:
             session_id = uuid.UUID(str(input.id))
@@ -155,7 +157,9 @@ class AccountMutations:
 
     @strawberry.mutation
     @payload(AccountError, signed_in=True)
-    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
+    async def update_profile(
+        self, info: Info[Context, None], input: UpdateProfileInput
+    ) -> UpdateProfilePayload:
         account = await info.context.require_viewer()
         given = {
             "nickname": input.nickname,
@@ -175,7 +179,7 @@ class AccountMutations:
     @strawberry.mutation(description="Other sessions end; this one stays signed in.")
     @payload(AccountError, signed_in=True)
     async def change_password(
-        self, info: Info, input: ChangePasswordInput
+        self, info: Info[Context, None], input: ChangePasswordInput
     ) -> ChangePasswordPayload:
         ctx = info.context
         session = await ctx.require_session()
@@ -197,7 +201,7 @@ class AccountMutations:
     )
     @payload(AccountError)
     async def sign_in_with_provider(
-        self, info: Info, input: SignInWithProviderInput
+        self, info: Info[Context, None], input: SignInWithProviderInput
     ) -> SignInWithProviderPayload:
         ctx = info.context
         if input.device_id is not None:  # checked before anything is written
@@ -212,7 +216,9 @@ class AccountMutations:
 
     @strawberry.mutation
     @payload(AccountError, signed_in=True)
-    async def bind_provider(self, info: Info, input: BindProviderInput) -> BindProviderPayload:
+    async def bind_provider(
+        self, info: Info[Context, None], input: BindProviderInput
+    ) -> BindProviderPayload:
         ctx = info.context
         account = await ctx.require_viewer()
         identity = verify_id_token(
@@ -224,7 +230,7 @@ class AccountMutations:
     @strawberry.mutation
     @payload(AccountError, signed_in=True)
     async def unbind_provider(
-        self, info: Info, input: UnbindProviderInput
+        self, info: Info[Context, None], input: UnbindProviderInput
     ) -> UnbindProviderPayload:
         ctx = info.context
         session = await ctx.reauthenticate(
@@ -238,7 +244,7 @@ class AccountMutations:
     )
     @payload(AccountError)
     async def recover_with_provider(
-        self, info: Info, input: RecoverWithProviderInput
+        self, info: Info[Context, None], input: RecoverWithProviderInput
     ) -> RecoverWithProviderPayload:
         ctx = info.context
         identity = verify_id_token(
@@ -249,7 +255,9 @@ class AccountMutations:
 
     @strawberry.mutation(description="Every session of the account ends.")
     @payload(AccountError)
-    async def reset_password(self, info: Info, input: ResetPasswordInput) -> ResetPasswordPayload:
+    async def reset_password(
+        self, info: Info[Context, None], input: ResetPasswordInput
+    ) -> ResetPasswordPayload:
         account = await bindings.reset_password(
             info.context.passwords, input.reset_token, input.new_password
         )
@@ -261,7 +269,9 @@ class AccountMutations:
         "after the grace period unless you restore it."
     )
     @payload(AccountError, signed_in=True)
-    async def cancel_account(self, info: Info, input: CancelAccountInput) -> CancelAccountPayload:
+    async def cancel_account(
+        self, info: Info[Context, None], input: CancelAccountInput
+    ) -> CancelAccountPayload:
         ctx = info.context
         session = await ctx.reauthenticate(
             password=input.password, provider=input.provider, id_token=input.id_token
@@ -274,7 +284,7 @@ class AccountMutations:
     @strawberry.mutation(description="Within the grace period, undo cancelAccount.")
     @payload(AccountError)
     async def restore_account(
-        self, info: Info, input: RestoreAccountInput
+        self, info: Info[Context, None], input: RestoreAccountInput
     ) -> RestoreAccountPayload:
         ctx = info.context
         if input.provider and input.id_token:

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.accounts.types import Account, PendingDeletion
+from api.context import Context
 from api.permissions import OPERATIONS, staff_only
 from models.rights import deletion
 
@@ -14,7 +15,7 @@ from models.rights import deletion
 @strawberry.type
 class AccountQueries:
     @strawberry.field(description="The signed-in account, or null.")
-    async def viewer(self, info: Info) -> Account | None:
+    async def viewer(self, info: Info[Context, None]) -> Account | None:
         account = await info.context.viewer()
         return Account.of(account) if account else None
 
@@ -23,7 +24,9 @@ class AccountQueries:
         "and failed deletions (with their errors), soonest first. No personal data."
     )
     @staff_only(*OPERATIONS)
-    async def deletion_queue(self, info: Info, first: int = 100) -> list[PendingDeletion]:
+    async def deletion_queue(
+        self, info: Info[Context, None], first: int = 100
+    ) -> list[PendingDeletion]:
         rows = (
             await deletion.DeletionRequest.filter(
                 status__in=[

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.consent.queries import AccountConsentFields
+from api.context import Context
 from api.notifications.queries import AccountNotificationFields
 from api.payloads import error_code
 from api.permissions import OWNER_OR_ADMIN, visible_to
@@ -117,13 +118,13 @@ class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFi
 
     @strawberry.field
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
-    async def bindings(self, info: Info) -> list[Binding]:
+    async def bindings(self, info: Info[Context, None]) -> list[Binding]:
         rows = await BindingModel.filter(account_id=int(self.id)).order_by("bound_at")
         return [Binding.of(r) for r in rows]
 
     @strawberry.field(description="Live sessions, newest first.")
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
-    async def sessions(self, info: Info) -> list[Session]:
+    async def sessions(self, info: Info[Context, None]) -> list[Session]:
         current = await info.context.session()
         moment = now()
         rows = await SessionModel.filter(

@@ -33,6 +33,7 @@ from api.consent.types import (
     SyncStatus,
     UpdatePurposePayload,
 )
+from api.context import Context
 from api.payloads import error_code, payload
 from api.permissions import PRIVACY_OFFICE
 from models.consent import decisions, ledger, policies, purposes
@@ -44,7 +45,9 @@ from models.personal import devices
 log = structlog.get_logger("accord.consent")
 
 
-async def _subject(info: Info, device_id: str | None) -> tuple[str, str | None, int | None]:
+async def _subject(
+    info: Info[Context, None], device_id: str | None
+) -> tuple[str, str | None, int | None]:
     """(subject, device id, account id): the signed-in account, else the named device;
     either way a named device must be one the caller may act for."""
     account = await info.context.viewer()
@@ -60,7 +63,10 @@ async def _subject(info: Info, device_id: str | None) -> tuple[str, str | None, 
 
 
 async def _announce(
-    info: Info, account_id: int | None, events: Sequence[ledger.ConsentEvent], device_id: str | None
+    info: Info[Context, None],
+    account_id: int | None,
+    events: Sequence[ledger.ConsentEvent],
+    device_id: str | None,
 ) -> None:
     """Tell the account's other live clients (consentChanged); best effort only."""
     if account_id is None or not events:
@@ -74,7 +80,7 @@ async def _announce(
         log.warning("consent announcement failed", account_id=account_id, exc_info=True)
 
 
-def _where(info: Info) -> dict[str, str]:
+def _where(info: Info[Context, None]) -> dict[str, str]:
     return {"user_agent": info.context.user_agent, "client_address": info.context.client_address}
 
 
@@ -82,7 +88,9 @@ def _where(info: Info) -> dict[str, str]:
 class ConsentMutations:
     @strawberry.mutation(description="Record decisions for purposes under a policy version.")
     @payload(ConsentError)
-    async def set_consents(self, info: Info, input: SetConsentsInput) -> SetConsentsPayload:
+    async def set_consents(
+        self, info: Info[Context, None], input: SetConsentsInput
+    ) -> SetConsentsPayload:
         subject, device_id, account_id = await _subject(info, input.device_id)
         stored = await decisions.set_consents(
             subject,
@@ -98,7 +106,9 @@ class ConsentMutations:
 
     @strawberry.mutation(description="Accept a policy version (ends requiresReconsent for it).")
     @payload(ConsentError)
-    async def accept_policy(self, info: Info, input: AcceptPolicyInput) -> AcceptPolicyPayload:
+    async def accept_policy(
+        self, info: Info[Context, None], input: AcceptPolicyInput
+    ) -> AcceptPolicyPayload:
         subject, device_id, account_id = await _subject(info, input.device_id)
         event = await decisions.accept_policy(
             subject,
@@ -115,8 +125,11 @@ class ConsentMutations:
         "stores nothing twice, and the answer carries what other devices recorded since `since`."
     )
     @payload(ConsentError)
-    async def sync_consents(self, info: Info, input: SyncConsentsInput) -> SyncConsentsPayload:
+    async def sync_consents(
+        self, info: Info[Context, None], input: SyncConsentsInput
+    ) -> SyncConsentsPayload:
         subject, device_id, account_id = await _subject(info, input.device_id)
+        assert device_id is not None  # the input requires it; _subject cleaned it
         result = await decisions.sync(
             subject,
             info.context.settings,
@@ -147,7 +160,9 @@ class ConsentMutations:
 
     @strawberry.mutation(description="PRIVACY_OFFICER: publish a new, immutable policy version.")
     @payload(ConsentError, roles=PRIVACY_OFFICE)
-    async def publish_policy(self, info: Info, input: PublishPolicyInput) -> PublishPolicyPayload:
+    async def publish_policy(
+        self, info: Info[Context, None], input: PublishPolicyInput
+    ) -> PublishPolicyPayload:
         row = await policies.publish_policy(
             version=input.version,
             summary=input.summary,
@@ -173,7 +188,9 @@ class ConsentMutations:
 
     @strawberry.mutation(description="PRIVACY_OFFICER: add a purpose.")
     @payload(ConsentError, roles=PRIVACY_OFFICE)
-    async def create_purpose(self, info: Info, input: CreatePurposeInput) -> CreatePurposePayload:
+    async def create_purpose(
+        self, info: Info[Context, None], input: CreatePurposeInput
+    ) -> CreatePurposePayload:
         row = await purposes.create_purpose(
             code=input.code,
             title=input.title,
@@ -186,7 +203,9 @@ class ConsentMutations:
 
     @strawberry.mutation(description="PRIVACY_OFFICER: reword or reclassify a purpose.")
     @payload(ConsentError, roles=PRIVACY_OFFICE)
-    async def update_purpose(self, info: Info, input: UpdatePurposeInput) -> UpdatePurposePayload:
+    async def update_purpose(
+        self, info: Info[Context, None], input: UpdatePurposeInput
+    ) -> UpdatePurposePayload:
         given = {
             "title": input.title,
             "description": input.description,

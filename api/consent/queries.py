@@ -22,6 +22,7 @@ from api.consent.types import (
     PolicyVersionEdge,
     Purpose,
 )
+from api.context import Context
 from api.errors import ClientError
 from api.pagination import PageInfo, clamp, decode_cursor, encode_cursor
 from api.permissions import (
@@ -120,7 +121,7 @@ class ConsentQueries:
         description="A signed receipt (compact JWS, ES256) for one of your consent events; "
         "verify it with the key at /.well-known/jwks.json."
     )
-    async def consent_receipt(self, info: Info, id: strawberry.ID) -> str | None:
+    async def consent_receipt(self, info: Info[Context, None], id: strawberry.ID) -> str | None:
         event_id = row_id(id)
         event = await ledger.ConsentEvent.get_or_none(id=event_id) if event_id else None
         if event is None:
@@ -142,7 +143,10 @@ class ConsentQueries:
     )
     @staff_only(*PRIVACY_OFFICE)
     async def verify_consent_ledger(
-        self, info: Info, account_id: strawberry.ID | None = None, device_id: str | None = None
+        self,
+        info: Info[Context, None],
+        account_id: strawberry.ID | None = None,
+        device_id: str | None = None,
     ) -> LedgerCheck:
         if (account_id is None) == (device_id is None):
             raise ClientError("INVALID", "give exactly one of accountId and deviceId")
@@ -174,7 +178,7 @@ class AccountConsentFields:
 
     @strawberry.field(description="One row per purpose: the latest decision, or the default.")
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
-    async def consents(self, info: Info) -> list[Consent]:
+    async def consents(self, info: Info[Context, None]) -> list[Consent]:
         subjects = await info.context.consent_loaders.subjects.load(int(self.id))  # type: ignore[attr-defined]
         return [Consent.of(row) for row in await decisions.current_consents(subjects)]
 
@@ -183,14 +187,14 @@ class AccountConsentFields:
         "accepted (acceptPolicy)."
     )
     @visible_to(OWNER_OR_ADMIN, otherwise=lambda: False)
-    async def requires_reconsent(self, info: Info) -> bool:
+    async def requires_reconsent(self, info: Info[Context, None]) -> bool:
         subjects = await info.context.consent_loaders.subjects.load(int(self.id))  # type: ignore[attr-defined]
         return await decisions.requires_reconsent(subjects)
 
     @strawberry.field(description="Your consent ledger, newest first.")
     @visible_to(OWNER_OR_ADMIN, otherwise=_no_history)
     async def consent_history(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> ConsentEventConnection:
         subjects = await info.context.consent_loaders.subjects.load(int(self.id))  # type: ignore[attr-defined]
         first = clamp(first)

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.consent.types import ConsentEvent
+from api.context import Context
 from api.live_streams import live_stream
 from models.consent import ledger
 
@@ -21,7 +22,7 @@ class ConsentSubscriptions:
     )
     @live_stream()
     async def consent_changed(
-        self, info: Info, device_id: str | None = None
+        self, info: Info[Context, None], device_id: str | None = None
     ) -> AsyncGenerator[ConsentEvent, None]:
         account = await info.context.require_viewer()
         async for message in info.context.broadcast.listen(f"consent:{account.id}"):

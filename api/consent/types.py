@@ -9,6 +9,7 @@ from enum import StrEnum
 import strawberry
 from strawberry.types import Info
 
+from api.context import Context
 from api.pagination import PageInfo
 from api.payloads import error_code
 from models.consent import errors as consent_errors
@@ -92,12 +93,12 @@ class PolicyVersion:
         )
 
     @strawberry.field(description="The purposes this version covers.")
-    async def purposes(self, info: Info) -> list[Purpose]:
+    async def purposes(self, info: Info[Context, None]) -> list[Purpose]:
         rows = await info.context.consent_loaders.purpose.load_many(self.purpose_codes)
         return [Purpose.of(r) for r in rows if r is not None]
 
 
-async def _policy(info: Info, version: str | None) -> PolicyVersion | None:
+async def _policy(info: Info[Context, None], version: str | None) -> PolicyVersion | None:
     if version is None:
         return None
     row = await info.context.consent_loaders.policy.load(version)
@@ -124,7 +125,7 @@ class Consent:
         )
 
     @strawberry.field
-    async def policy_version(self, info: Info) -> PolicyVersion | None:
+    async def policy_version(self, info: Info[Context, None]) -> PolicyVersion | None:
         return await _policy(info, self.version)
 
 
@@ -162,14 +163,14 @@ class ConsentEvent:
         )
 
     @strawberry.field
-    async def purpose(self, info: Info) -> Purpose | None:
+    async def purpose(self, info: Info[Context, None]) -> Purpose | None:
         if self.purpose_code is None:
             return None
         row = await info.context.consent_loaders.purpose.load(self.purpose_code)
         return Purpose.of(row) if row else None
 
     @strawberry.field
-    async def policy_version(self, info: Info) -> PolicyVersion | None:
+    async def policy_version(self, info: Info[Context, None]) -> PolicyVersion | None:
         return await _policy(info, self.version)
 
 

@@ -7,6 +7,7 @@ import strawberry
 import structlog
 from strawberry.types import Info
 
+from api.context import Context
 from api.notifications.inputs import (
     AnnounceServiceShutdownInput,
     MarkNotificationsReadInput,
@@ -33,7 +34,7 @@ from models.notifications.errors import NotificationErrorCode
 log = structlog.get_logger("accord.notifications")
 
 
-async def _start(info: Info, campaign: campaigns.Campaign) -> None:
+async def _start(info: Info[Context, None], campaign: campaigns.Campaign) -> None:
     """The API only enqueues; if Redis is away, the sweeper starts it within a minute."""
     try:
         await enqueue_fan_out(info.context.queue, campaign.id)
@@ -48,7 +49,7 @@ class NotificationMutations:
     @strawberry.mutation
     @payload(NotificationError, signed_in=True)
     async def mark_notifications_read(
-        self, info: Info, input: MarkNotificationsReadInput
+        self, info: Info[Context, None], input: MarkNotificationsReadInput
     ) -> MarkNotificationsReadPayload:
         account = await info.context.require_viewer()
         query = notifications.Notification.filter(
@@ -68,7 +69,7 @@ class NotificationMutations:
     )
     @payload(NotificationError, roles=PRIVACY_OFFICE)
     async def report_security_incident(
-        self, info: Info, input: ReportSecurityIncidentInput
+        self, info: Info[Context, None], input: ReportSecurityIncidentInput
     ) -> ReportSecurityIncidentPayload:
         if input.all_accounts == (input.affected_account_ids is not None):
             raise DomainError(
@@ -76,11 +77,12 @@ class NotificationMutations:
                 "affectedAccountIds",
                 "give affectedAccountIds or allAccounts: true, not both",
             )
-        account_ids = None
+        account_ids: list[int] | None = None
         if input.affected_account_ids is not None:
             # Not ASCII digits, or too large for an id column: no account has it.
-            account_ids = [parse_id(i) for i in input.affected_account_ids]
-            if None in account_ids:
+            parsed = [parse_id(i) for i in input.affected_account_ids]
+            account_ids = [i for i in parsed if i is not None]
+            if len(account_ids) < len(parsed):
                 raise DomainError(
                     NotificationErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts"
                 )
@@ -104,7 +106,7 @@ class NotificationMutations:
     @strawberry.mutation(description="PRIVACY_OFFICER: tell everyone the service will stop.")
     @payload(NotificationError, roles=PRIVACY_OFFICE)
     async def announce_service_shutdown(
-        self, info: Info, input: AnnounceServiceShutdownInput
+        self, info: Info[Context, None], input: AnnounceServiceShutdownInput
     ) -> AnnounceServiceShutdownPayload:
         campaign = await campaigns.announce_service_shutdown(
             title=input.title,

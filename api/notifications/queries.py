@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 from tortoise.expressions import Q
 
+from api.context import Context
 from api.notifications.types import (
     Announcement,
     Campaign,
@@ -41,7 +42,7 @@ class NotificationQueries:
 
     @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: one campaign and its progress.")
     @staff_only(*OPERATIONS)
-    async def campaign(self, info: Info, id: strawberry.ID) -> Campaign | None:
+    async def campaign(self, info: Info[Context, None], id: strawberry.ID) -> Campaign | None:
         campaign_id = parse_id(id)
         row = await campaigns.Campaign.get_or_none(id=campaign_id) if campaign_id else None
         return await Campaign.of(row) if row else None
@@ -49,7 +50,7 @@ class NotificationQueries:
     @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: campaigns, newest first.")
     @staff_only(*OPERATIONS)
     async def campaigns(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[Campaign]:
         rows, more = await fetch_page(campaigns.Campaign.all(), first, after)
         nodes = {r.id: await Campaign.of(r) for r in rows}
@@ -57,7 +58,7 @@ class NotificationQueries:
 
     @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: the job queue, read from Redis.")
     @staff_only(*OPERATIONS)
-    async def queue_status(self, info: Info) -> QueueStatus:
+    async def queue_status(self, info: Info[Context, None]) -> QueueStatus:
         status = await info.context.stats.status()
         return QueueStatus(
             queued=status["queued"],
@@ -77,7 +78,11 @@ class AccountNotificationFields:
     @strawberry.field(description="Your in-app notifications, newest first.")
     @visible_to(OWNER, otherwise=_empty)
     async def notifications(
-        self, info: Info, first: int = 20, after: str | None = None, unread_only: bool = False
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        unread_only: bool = False,
     ) -> Connection[Notification]:
         account_id = int(self.id)  # type: ignore[attr-defined]
         query = notifications.Notification.filter(

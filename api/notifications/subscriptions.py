@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from api.context import Context
 from api.live_streams import live_stream
 from api.notifications.types import CampaignProgress, progress_of
 from api.pagination import parse_id
@@ -26,7 +27,7 @@ class NotificationSubscriptions:
     )
     @live_stream(roles=OPERATIONS)
     async def campaign_progress(
-        self, info: Info, id: strawberry.ID
+        self, info: Info[Context, None], id: strawberry.ID
     ) -> AsyncGenerator[CampaignProgress, None]:
         campaign_id = parse_id(id)
         if campaign_id is None or not await campaigns.Campaign.exists(id=campaign_id):

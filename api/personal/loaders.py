@@ -13,7 +13,8 @@ async def _pictures(feedback_ids: list[int]) -> list[list[Picture]]:
     for picture in await Picture.filter(feedback_id__in=list(set(feedback_ids))).order_by(
         "created_at"
     ):
-        found.setdefault(picture.feedback_id, []).append(picture)
+        if picture.feedback_id is not None:  # the filter above asked for these ids
+            found.setdefault(picture.feedback_id, []).append(picture)
     return [found.get(i, []) for i in feedback_ids]
 
 

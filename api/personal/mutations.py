@@ -8,6 +8,7 @@ import strawberry
 from starlette.datastructures import UploadFile
 from strawberry.types import Info
 
+from api.context import Context
 from api.pagination import parse_id
 from api.payloads import payload
 from api.permissions import QUESTIONNAIRE_AUTHORS, SUPPORT_STAFF
@@ -82,7 +83,9 @@ def _thread_id(raw: strawberry.ID) -> int:
     return thread_id
 
 
-async def _actor(info: Info, device_id: str | None) -> tuple[Account | None, str | None]:
+async def _actor(
+    info: Info[Context, None], device_id: str | None
+) -> tuple[Account | None, str | None]:
     """The signed-in account (if any) and the device, which must be one it may act for."""
     account = await info.context.viewer()
     return account, await devices.acting_device(device_id, account)
@@ -92,7 +95,9 @@ async def _actor(info: Info, device_id: str | None) -> tuple[Account | None, str
 class PersonalDataMutations:
     @strawberry.mutation(description="Adding an item already kept returns the kept one.")
     @payload(PersonalDataError, signed_in=True)
-    async def add_favorite(self, info: Info, input: AddFavoriteInput) -> AddFavoritePayload:
+    async def add_favorite(
+        self, info: Info[Context, None], input: AddFavoriteInput
+    ) -> AddFavoritePayload:
         account = await info.context.require_viewer()
         row = await favorites.add_favorite(account, input.item_type, input.item_id, input.note)
         return AddFavoritePayload(favorite=Favorite.of(row))
@@ -100,7 +105,7 @@ class PersonalDataMutations:
     @strawberry.mutation
     @payload(PersonalDataError, signed_in=True)
     async def remove_favorite(
-        self, info: Info, input: RemoveFavoriteInput
+        self, info: Info[Context, None], input: RemoveFavoriteInput
     ) -> RemoveFavoritePayload:
         account = await info.context.require_viewer()
         await favorites.remove_favorite(account, _id(input.id))
@@ -109,7 +114,7 @@ class PersonalDataMutations:
     @strawberry.mutation
     @payload(PersonalDataError, signed_in=True)
     async def submit_feedback(
-        self, info: Info, input: SubmitFeedbackInput
+        self, info: Info[Context, None], input: SubmitFeedbackInput
     ) -> SubmitFeedbackPayload:
         account = await info.context.require_viewer()
         row = await feedback.submit_feedback(
@@ -126,7 +131,7 @@ class PersonalDataMutations:
     @strawberry.mutation(description="Deletes the item and its pictures (files too).")
     @payload(PersonalDataError, signed_in=True)
     async def delete_feedback(
-        self, info: Info, input: DeleteFeedbackInput
+        self, info: Info[Context, None], input: DeleteFeedbackInput
     ) -> DeleteFeedbackPayload:
         account = await info.context.require_viewer()
         feedback_id = parse_id(input.id)
@@ -140,7 +145,9 @@ class PersonalDataMutations:
         "EXIF GPS positions is removed before the picture is stored."
     )
     @payload(PersonalDataError, signed_in=True)
-    async def upload_picture(self, info: Info, input: UploadPictureInput) -> UploadPicturePayload:
+    async def upload_picture(
+        self, info: Info[Context, None], input: UploadPictureInput
+    ) -> UploadPicturePayload:
         ctx = info.context
         account = await ctx.require_viewer()
         if not isinstance(input.file, UploadFile):  # e.g. a string in a plain JSON request
@@ -162,7 +169,7 @@ class PersonalDataMutations:
     @strawberry.mutation
     @payload(PersonalDataError, signed_in=True)
     async def contact_support(
-        self, info: Info, input: ContactSupportInput
+        self, info: Info[Context, None], input: ContactSupportInput
     ) -> ContactSupportPayload:
         account = await info.context.require_viewer()
         row = await support.contact_support(account, input.subject, input.message, input.order_ref)
@@ -171,7 +178,7 @@ class PersonalDataMutations:
     @strawberry.mutation
     @payload(PersonalDataError, signed_in=True)
     async def reply_to_support(
-        self, info: Info, input: ReplyToSupportInput
+        self, info: Info[Context, None], input: ReplyToSupportInput
     ) -> ReplyToSupportPayload:
         account = await info.context.require_viewer()
         row = await support.reply_as_customer(account, _thread_id(input.thread_id), input.message)
@@ -179,7 +186,9 @@ class PersonalDataMutations:
 
     @strawberry.mutation(description="SUPPORT: answer a thread; an unassigned one becomes yours.")
     @payload(PersonalDataError, roles=SUPPORT_STAFF)
-    async def staff_reply(self, info: Info, input: StaffReplyInput) -> StaffReplyPayload:
+    async def staff_reply(
+        self, info: Info[Context, None], input: StaffReplyInput
+    ) -> StaffReplyPayload:
         staff = await info.context.require_viewer()
         row = await support.staff_reply(staff, _thread_id(input.thread_id), input.message)
         return StaffReplyPayload(message=SupportMessage.of(row))
@@ -187,7 +196,7 @@ class PersonalDataMutations:
     @strawberry.mutation(description="OPERATOR: define a questionnaire.")
     @payload(PersonalDataError, roles=QUESTIONNAIRE_AUTHORS)
     async def define_questionnaire(
-        self, info: Info, input: DefineQuestionnaireInput
+        self, info: Info[Context, None], input: DefineQuestionnaireInput
     ) -> DefineQuestionnairePayload:
         if not isinstance(input.questions, list) or not all(
             isinstance(q, dict) for q in input.questions
@@ -199,7 +208,7 @@ class PersonalDataMutations:
     @strawberry.mutation(description="Answering again replaces your earlier answers.")
     @payload(PersonalDataError, signed_in=True)
     async def answer_questionnaire(
-        self, info: Info, input: AnswerQuestionnaireInput
+        self, info: Info[Context, None], input: AnswerQuestionnaireInput
     ) -> AnswerQuestionnairePayload:
         account = await info.context.require_viewer()
         questionnaire_id = parse_id(input.questionnaire_id)
@@ -212,7 +221,9 @@ class PersonalDataMutations:
 
     @strawberry.mutation(description="Kept only while you consent to the `activity_log` purpose.")
     @payload(PersonalDataError)
-    async def record_search(self, info: Info, input: RecordSearchInput) -> RecordSearchPayload:
+    async def record_search(
+        self, info: Info[Context, None], input: RecordSearchInput
+    ) -> RecordSearchPayload:
         account, device_id = await _actor(info, input.device_id)
         recorded = await activity.record_search(
             account,
@@ -225,7 +236,9 @@ class PersonalDataMutations:
 
     @strawberry.mutation(description="Kept only while you consent to the `activity_log` purpose.")
     @payload(PersonalDataError)
-    async def record_click(self, info: Info, input: RecordClickInput) -> RecordClickPayload:
+    async def record_click(
+        self, info: Info[Context, None], input: RecordClickInput
+    ) -> RecordClickPayload:
         account, device_id = await _actor(info, input.device_id)
         recorded = await activity.record_click(
             account,
@@ -239,7 +252,7 @@ class PersonalDataMutations:
     @strawberry.mutation
     @payload(PersonalDataError)
     async def register_device(
-        self, info: Info, input: RegisterDeviceInput
+        self, info: Info[Context, None], input: RegisterDeviceInput
     ) -> RegisterDevicePayload:
         row = await devices.register_device(
             input.device_id,
@@ -257,14 +270,16 @@ class PersonalDataMutations:
     )
     @payload(PersonalDataError)
     async def clear_device_data(
-        self, info: Info, input: ClearDeviceDataInput
+        self, info: Info[Context, None], input: ClearDeviceDataInput
     ) -> ClearDeviceDataPayload:
         cleared = await devices.clear_device_data(input.device_id, await info.context.viewer())
         return ClearDeviceDataPayload(cleared=ClearedDeviceData(**vars(cleared)))
 
     @strawberry.mutation(description="Signed in, or anonymously with a deviceId.")
     @payload(PersonalDataError)
-    async def report_error(self, info: Info, input: ReportErrorInput) -> ReportErrorPayload:
+    async def report_error(
+        self, info: Info[Context, None], input: ReportErrorInput
+    ) -> ReportErrorPayload:
         account, device_id = await _actor(info, input.device_id)
         row = await error_reports.report_error(
             account,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from api.context import Context
 from api.pagination import Connection, connection, fetch_page, parse_id
 from api.permissions import OWNER_OR_ADMIN, SUPPORT_STAFF, staff_only, visible_to
 from api.personal.types import (
@@ -38,7 +39,7 @@ class PersonalDataQueries:
 
     @strawberry.field(description="SUPPORT: open threads nobody works yet (subjects only).")
     @staff_only(*SUPPORT_STAFF)
-    async def support_queue(self, info: Info) -> list[SupportQueueItem]:
+    async def support_queue(self, info: Info[Context, None]) -> list[SupportQueueItem]:
         rows = (
             await support.SupportThread.filter(assignee_id=None, status=support.ThreadStatus.OPEN)
             .order_by("id")
@@ -53,7 +54,9 @@ class PersonalDataQueries:
 
     @strawberry.field(description="SUPPORT: a thread you work, with its messages (logged).")
     @staff_only(*SUPPORT_STAFF)
-    async def support_thread(self, info: Info, id: strawberry.ID) -> SupportThread | None:
+    async def support_thread(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> SupportThread | None:
         staff = await info.context.require_viewer()
         thread_id = parse_id(id)
         if thread_id is None:
@@ -74,7 +77,11 @@ class AccountPersonalFields:
     @strawberry.field(description="Newest first; `first` is capped at 100.")
     @visible_to(OWNER_OR_ADMIN, otherwise=_empty)
     async def favorites(
-        self, info: Info, first: int = 20, after: str | None = None, item_type: str | None = None
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        item_type: str | None = None,
     ) -> Connection[Favorite]:
         query = favorites.Favorite.filter(account_id=int(self.id))  # type: ignore[attr-defined]
         if item_type is not None:
@@ -85,7 +92,7 @@ class AccountPersonalFields:
     @strawberry.field(description="Your feedback, public and private, newest first.")
     @visible_to(OWNER_OR_ADMIN, otherwise=_empty)
     async def feedback(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[Feedback]:
         query = feedback.Feedback.filter(author_id=int(self.id))  # type: ignore[attr-defined]
         rows, more = await fetch_page(query, first, after)
@@ -94,7 +101,7 @@ class AccountPersonalFields:
     @strawberry.field(description="Your support correspondence, newest first.")
     @visible_to(OWNER_OR_ADMIN, otherwise=_empty)
     async def support_threads(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[SupportThread]:
         query = support.SupportThread.filter(account_id=int(self.id))  # type: ignore[attr-defined]
         rows, more = await fetch_page(query, first, after)

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.context import Context
 from api.payloads import error_code
 from models.errors import DomainError
 from models.personal import errors as personal_errors
@@ -109,7 +110,7 @@ class Feedback:
         )
 
     @strawberry.field
-    async def pictures(self, info: Info) -> list[Picture]:
+    async def pictures(self, info: Info[Context, None]) -> list[Picture]:
         rows = await info.context.personal_loaders.pictures_of_feedback.load(int(self.id))
         return [Picture.of(r) for r in rows]
 
@@ -167,7 +168,7 @@ class SupportThread:
         )
 
     @strawberry.field
-    async def messages(self, info: Info) -> list[SupportMessage]:
+    async def messages(self, info: Info[Context, None]) -> list[SupportMessage]:
         rows = await info.context.personal_loaders.messages_of_thread.load(int(self.id))
         return [SupportMessage.of(r) for r in rows]
 
@@ -187,7 +188,7 @@ class Questionnaire:
 
     @classmethod
     def of(cls, row: questionnaires.Questionnaire) -> Questionnaire:
-        return cls(id=strawberry.ID(str(row.id)), title=row.title, questions=row.questions)
+        return cls(id=strawberry.ID(str(row.id)), title=row.title, questions=JSON(row.questions))
 
 
 @strawberry.type(description="How many records of each kind were deleted.")
