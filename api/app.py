@@ -34,7 +34,7 @@ from api.health import healthz, readyz
 from api.keys import jwks
 from api.limits import BodySizeLimit
 from api.metrics import Metrics, RequestMetrics
-from api.personal.feedback import serve_picture
+from api.pictures import serve_picture
 from api.request_context import RequestContext
 from api.schema import build_schema
 from models.accounts.login_limits import LoginLimits

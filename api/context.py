@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from accord.settings import Settings
 from api.consent.loaders import ConsentLoaders
@@ -21,36 +21,52 @@ from models.errors import DomainError, SharedErrorCode
 from models.personal.storage import Storage
 from models.queue import Broadcast, JobStats, Queue
 
-_UNSET: Any = object()
-
 
 @dataclass
 class Context:
-    request: Request | Any = None
-    settings: Settings | Any = None
-    queue: Queue | Any = None
-    passwords: Passwords | Any = None
-    login_limits: LoginLimits | Any = None
-    provider_keys: ProviderKeys | Any = None
-    broadcast: Broadcast | Any = None
-    stats: JobStats | Any = None
+    """One per HTTP request, and one per operation on a websocket (``for_operation``)."""
+
+    #: A ``Request``, or the ``WebSocket`` a graphql-transport-ws connection came in on.
+    request: HTTPConnection
+    settings: Settings
+    queue: Queue
+    passwords: Passwords
+    login_limits: LoginLimits
+    provider_keys: ProviderKeys
+    broadcast: Broadcast
+    stats: JobStats
+    storage: Storage
     #: The graphql-transport-ws ``connection_init`` payload, for websocket operations.
     connection_params: dict[str, Any] | None = None
-    storage: Storage | Any = None
     consent_loaders: ConsentLoaders = field(default_factory=ConsentLoaders)
     personal_loaders: PersonalLoaders = field(default_factory=PersonalLoaders)
     #: How many ``login`` fields this HTTP request has asked for (aliases and batches too).
     login_attempts: int = 0
-    _session: Session | Any | None = field(default=_UNSET, repr=False)
+    _session: Session | None = field(default=None, repr=False)
+    _session_read: bool = field(default=False, repr=False)
+
+    def for_operation(self) -> Context:
+        """This context for one operation on a long-lived connection (a websocket): it
+        reads the session afresh, as an HTTP request does, since the one the connection
+        opened with may have ended (logged out, revoked, expired) while it stayed open;
+        and it starts with batch loaders and a count of logins of its own."""
+        return replace(
+            self,
+            consent_loaders=ConsentLoaders(),
+            personal_loaders=PersonalLoaders(),
+            login_attempts=0,
+            _session=None,
+            _session_read=False,
+        )
 
     @property
     def user_agent(self) -> str:
-        return self.request.headers.get("user-agent", "")[:255] if self.request else ""
+        return self.request.headers.get("user-agent", "")[:255]
 
     @property
     def client_address(self) -> str:
         """The caller's address; X-Forwarded-For is believed only from a trusted proxy."""
-        peer = self.request.client.host if self.request and self.request.client else "0.0.0.0"  # noqa: S104
+        peer = self.request.client.host if self.request.client else "0.0.0.0"  # noqa: S104
         if peer in self.settings.trusted_proxies:
             forwarded = self.request.headers.get("x-forwarded-for", "")
             hops = [h.strip() for h in forwarded.split(",") if h.strip()]
@@ -63,8 +79,6 @@ class Context:
         return peer
 
     def bearer_token(self) -> str | None:
-        if self.request is None:
-            return None
         header = self.request.headers.get("authorization", "")
         if not header and self.connection_params:
             params = self.connection_params
@@ -73,15 +87,12 @@ class Context:
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
     async def session(self) -> Session | None:
-        if self._session is _UNSET:
+        """The caller's live session, read once per request or operation."""
+        if not self._session_read:
             token = self.bearer_token()
             self._session = await session_for_token(token, self.settings) if token else None
+            self._session_read = True
         return self._session
-
-    def forget_session(self) -> None:
-        """The next operation reads the session afresh: a websocket connection's context
-        outlives the session it was opened with."""
-        self._session = _UNSET
 
     async def viewer(self) -> Account | None:
         session = await self.session()

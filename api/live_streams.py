@@ -25,6 +25,7 @@ import structlog
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from api.context import Context
 from models.accounts.account import Role
 from models.accounts.sessions import Session, Standing, standing
 from models.errors import SharedErrorCode
@@ -64,7 +65,7 @@ def live_stream(
     def decorate(resolver: Callable[..., AsyncGenerator[T]]) -> Callable[..., AsyncGenerator[T]]:
         @functools.wraps(resolver)
         async def guarded(*args: Any, **kwargs: Any) -> AsyncGenerator[T, None]:
-            info: Info = kwargs["info"]
+            info: Info[Context, None] = kwargs["info"]
             session = await info.context.session()
             if session is None:
                 raise GraphQLError("sign in first", extensions=NOT_SIGNED_IN)
@@ -78,7 +79,6 @@ def live_stream(
                     step = asyncio.ensure_future(source.__anext__())
                     await asyncio.wait({step, ended}, return_when=asyncio.FIRST_COMPLETED)
                     if ended.done():  # the end wins a tie: nothing more is delivered
-                        info.context.forget_session()
                         raise ended.result()
                     try:
                         item = step.result()

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar, get_type_hints
 import structlog
 from strawberry.types import Info
 
+from api.context import Context
 from models.accounts.account import Role
 from models.errors import FALLBACK_CODE, DomainError, DomainErrors
 
@@ -52,7 +53,7 @@ def payload(
 
         @functools.wraps(resolver)
         async def guarded(*args: Any, **kwargs: Any) -> P:
-            info: Info = kwargs["info"]
+            info: Info[Context, None] = kwargs["info"]
             try:
                 if roles:
                     await info.context.require_role(*roles)

@@ -2,70 +2,79 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StreamResult
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from accord.settings import Settings
-from api.accounts.cancellation import CancellationMutations, DeletionQueries
-from api.accounts.schema import AccountMutations, AccountQueries
+from api.accounts.mutations import AccountMutations
+from api.accounts.queries import AccountQueries
 from api.arguments import guard_arguments
-from api.consent.schema import (
-    CONSENT_SYNC_EVENT,
-    ConsentMutations,
-    ConsentQueries,
-    ConsentSubscriptions,
-    ConsentSyncEvent,
-)
+from api.consent.inputs import CONSENT_SYNC_EVENT, ConsentSyncEvent
+from api.consent.mutations import ConsentMutations
+from api.consent.queries import ConsentQueries
+from api.consent.subscriptions import ConsentSubscriptions
+from api.context import Context
 from api.errors import error_policy
 from api.execution import PlainFieldsExecutor
 from api.limits import query_guards
-from api.notifications.schema import (
-    NotificationMutations,
-    NotificationQueries,
-    NotificationSubscriptions,
-)
-from api.personal.activity import ActivityMutations
-from api.personal.favorites import FavoriteMutations
-from api.personal.feedback import FeedbackMutations, FeedbackQueries
-from api.personal.questionnaires import QuestionnaireMutations, QuestionnaireQueries
-from api.personal.support import SupportMutations, SupportQueries
+from api.notifications.mutations import NotificationMutations
+from api.notifications.queries import NotificationQueries
+from api.notifications.subscriptions import NotificationSubscriptions
+from api.personal.mutations import PersonalDataMutations
+from api.personal.queries import PersonalDataQueries
 
+# Each domain's fields in one class per root type; the order here is the order of the
+# fields in ``schema.graphql``.
 Query = merge_types(
-    "Query",
-    (
-        AccountQueries,
-        DeletionQueries,
-        ConsentQueries,
-        FeedbackQueries,
-        SupportQueries,
-        QuestionnaireQueries,
-        NotificationQueries,
-    ),
+    "Query", (AccountQueries, ConsentQueries, PersonalDataQueries, NotificationQueries)
 )
 Mutation = merge_types(
     "Mutation",
-    (
-        AccountMutations,
-        CancellationMutations,
-        ConsentMutations,
-        FavoriteMutations,
-        FeedbackMutations,
-        SupportMutations,
-        QuestionnaireMutations,
-        ActivityMutations,
-        NotificationMutations,
-    ),
+    (AccountMutations, ConsentMutations, PersonalDataMutations, NotificationMutations),
 )
 Subscription = merge_types("Subscription", (ConsentSubscriptions, NotificationSubscriptions))
 
 
 class AccordSchema(strawberry.Schema):
-    def process_errors(self, errors, execution_context=None) -> None:
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         """Unexpected errors are logged once, with the request id, by ``ErrorPolicy``."""
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        """Every operation sent over a websocket (queries and mutations too, not only
+        subscriptions) comes through here with the connection's one context: each gets a
+        copy of its own that reads the session afresh, so an open connection stops acting
+        for a session as soon as it ends, as a new HTTP request would."""
+        if isinstance(context_value, Context):
+            context_value = context_value.for_operation()
+        return await super().stream(
+            query,
+            variable_values=variable_values,
+            context_value=context_value,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+            allowed_operation_types=allowed_operation_types,
+        )
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

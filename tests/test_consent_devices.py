@@ -117,11 +117,11 @@ async def test_a_linked_device_can_no_longer_write_anonymously(gql):
     device_events = await ConsentEvent.filter(subject=device_subject(DEVICE)).count()
 
     anonymous_set = await set_consents(gql, {"analytics": False}, device_id=DEVICE)
-    assert codes(anonymous_set["errors"]) == ["DEVICE_LINKED"]
+    assert codes(anonymous_set["errors"]) == ["FORBIDDEN"]
     anonymous_sync = await sync(gql, [event("analytics", False)], device_id=DEVICE)
-    assert codes(anonymous_sync["errors"]) == ["DEVICE_LINKED"]
+    assert codes(anonymous_sync["errors"]) == ["FORBIDDEN"]
     assert anonymous_sync["results"] is None
-    assert codes(await accept(gql, "v1", device_id=DEVICE)) == ["DEVICE_LINKED"]
+    assert codes(await accept(gql, "v1", device_id=DEVICE)) == ["FORBIDDEN"]
     assert await ConsentEvent.filter(subject=device_subject(DEVICE)).count() == device_events
 
     # Signed in, the same device writes to the account.
@@ -180,3 +180,32 @@ async def test_a_batch_retried_after_sign_in_is_not_stored_twice(gql):
     other = await sync(gql, batch, device_id="tablet-0000-x2", token=alice.token)
     assert [r["status"] for r in other["results"]] == ["DUPLICATE"] * 2
     assert await ConsentEvent.all().count() == 4
+
+
+async def test_who_may_act_for_a_device_is_one_rule_in_every_domain(gql):
+    """Consent decisions, activity records and error reports ask the same question, "may
+    this caller act for this device?", and get the same answer: a device registered to an
+    account (or linked to it) is that account's alone, refused to everyone else with
+    FORBIDDEN on ``deviceId``. Consent used to ask only about links, and only of callers
+    signed out: Bob could record decisions tagged with Alice's phone, and anyone holding
+    its id could start an anonymous history on it for her next sign-in to take in."""
+    from tests.personal_helpers import REGISTER_DEVICE
+
+    staff = await officer(gql)
+    await published(gql, staff.token, "v1")
+    alice = await register(gql, "alice")
+    bob = await register(gql, "bob")
+    body = await gql(REGISTER_DEVICE, {"input": {"deviceId": DEVICE}}, token=alice.token)
+    assert body["data"]["registerDevice"]["errors"] == []
+
+    for token in (bob.token, None):
+        refused = await set_consents(gql, {"analytics": True}, token=token, device_id=DEVICE)
+        assert [(e["code"], e["field"]) for e in refused["errors"]] == [("FORBIDDEN", "deviceId")]
+        refused_sync = await sync(gql, [event("analytics", True)], token=token, device_id=DEVICE)
+        assert codes(refused_sync["errors"]) == ["FORBIDDEN"]
+        assert codes(await accept(gql, "v1", token=token, device_id=DEVICE)) == ["FORBIDDEN"]
+    assert not await ConsentEvent.filter(device_id=DEVICE).exists()
+
+    # Its own account acts for it.
+    mine = await set_consents(gql, {"analytics": True}, token=alice.token, device_id=DEVICE)
+    assert mine["errors"] == []

@@ -66,7 +66,7 @@ async def test_register_with_a_device_takes_its_history(gql):
         },
     )
     assert anonymous["data"]["setConsents"]["errors"] == [
-        {"code": "DEVICE_LINKED", "field": "deviceId"}
+        {"code": "FORBIDDEN", "field": "deviceId"}
     ]
 
 

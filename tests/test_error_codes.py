@@ -19,7 +19,7 @@ import pytest
 
 from api.consent.types import ConsentError
 from api.payloads import error_code, payload
-from api.personal.errors import PersonalDataError
+from api.personal.types import PersonalDataError
 from api.schema import Mutation
 from models.accounts.errors import AccountErrorCode
 from models.errors import FALLBACK_CODE, DomainError, SharedErrorCode

@@ -247,3 +247,40 @@ async def test_a_stream_the_client_completes_stops_listening(app, gql, settings,
             assert not any(counts.values()), counts
         finally:
             await client.aclose()
+
+
+async def _operation(ws: WebSocketSession, op_id: str, query: str, variables=None) -> dict:
+    """A query or mutation sent over the open connection: its one result."""
+    await ws.send(
+        {"id": op_id, "type": "subscribe", "payload": {"query": query, "variables": variables}}
+    )
+    result = await ws.receive()
+    assert result["type"] == "next" and result["id"] == op_id, result
+    assert await ws.receive() == {"id": op_id, "type": "complete"}
+    return result["payload"]
+
+
+async def test_operations_on_an_open_connection_stop_acting_for_a_session_that_ended(
+    app, gql, alice
+):
+    """A websocket opened with a token must not keep acting as its user once the session
+    ends: every operation sent over it reads the session afresh, streams or no streams."""
+    viewer = "{ viewer { id } }"
+    add = """mutation($i: AddFavoriteInput!) { addFavorite(input: $i) {
+        favorite { id } errors { code } } }"""
+    async with WebSocketSession(app) as ws:
+        await ws.send(
+            {"type": "connection_init", "payload": {"authorization": f"Bearer {alice.token}"}}
+        )
+        assert (await ws.receive())["type"] == "connection_ack"
+        assert (await _operation(ws, "q1", viewer))["data"]["viewer"] == {"id": alice.id}
+
+        body = await gql("mutation { logout { errors { code } } }", token=alice.token)
+        assert body["data"]["logout"]["errors"] == []
+
+        assert (await _operation(ws, "q2", viewer))["data"]["viewer"] is None
+        added = await _operation(ws, "m1", add, {"i": {"itemType": "book", "itemId": "b-1"}})
+        assert added["data"]["addFavorite"] == {
+            "favorite": None,
+            "errors": [{"code": "NOT_AUTHENTICATED"}],
+        }

@@ -99,3 +99,22 @@ class RecoverWithProviderInput:
 class ResetPasswordInput:
     reset_token: str
     new_password: str
+
+
+@strawberry.input(
+    description="Confirm who you are with your password, or a fresh identity token of a bound "
+    "provider (a session that signed in a few minutes ago also counts)."
+)
+class CancelAccountInput:
+    password: str | None = None
+    provider: str | None = None
+    id_token: str | None = None
+    reason: str | None = None
+
+
+@strawberry.input(description="Your account name and password, or a bound provider's token.")
+class RestoreAccountInput:
+    account_name: str | None = None
+    password: str | None = None
+    provider: str | None = None
+    id_token: str | None = None

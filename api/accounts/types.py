@@ -1,4 +1,5 @@
-"""GraphQL types of the accounts domain."""
+"""GraphQL types of the accounts domain: the account and what hangs off it, the typed
+error, the operators' view of pending deletions, and the mutations' payloads."""
 
 from __future__ import annotations
 
@@ -7,27 +8,33 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.consent.viewer import AccountConsentFields
-from api.notifications.viewer import AccountNotificationFields
+from api.consent.queries import AccountConsentFields
+from api.context import Context
+from api.notifications.queries import AccountNotificationFields
 from api.payloads import error_code
-from api.personal.viewer import AccountPersonalFields
+from api.permissions import OWNER_OR_ADMIN, visible_to
+from api.personal.queries import AccountPersonalFields
 from models.accounts import account as model
 from models.accounts import errors as account_errors
 from models.accounts.bindings import Binding as BindingModel
 from models.accounts.sessions import Session as SessionModel
 from models.accounts.sessions import now
 from models.errors import DomainError
+from models.rights import deletion
 
-# The models' own enums, which strawberry.enum registers in place: still types to mypy.
-Gender = model.Gender
-strawberry.enum(Gender, description="How the user describes themselves.")
-AccountStatus = model.AccountStatus
-strawberry.enum(AccountStatus)
-Role = model.Role
-strawberry.enum(Role, description="USER, or a staff role.")
+# ``strawberry.enum`` registers the models' enum itself; the names below are plain aliases,
+# so a type checker sees the classes.
+strawberry.enum(model.Gender, description="How the user describes themselves.")
+strawberry.enum(model.AccountStatus)
+strawberry.enum(model.Role, description="USER, or a staff role.")
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
+strawberry.enum(account_errors.AccountErrorCode)
+strawberry.enum(deletion.DeletionStatus)
+Gender = model.Gender
+AccountStatus = model.AccountStatus
+Role = model.Role
 AccountErrorCode = account_errors.AccountErrorCode
-strawberry.enum(AccountErrorCode)
+DeletionStatus = deletion.DeletionStatus
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -75,12 +82,6 @@ class Session:
     current: bool
 
 
-async def _own(info: Info, account_id: int) -> bool:
-    """Only the account itself (or an admin) may list its sessions and bindings."""
-    viewer = await info.context.viewer()
-    return viewer is not None and (viewer.id == account_id or viewer.role == model.Role.ADMIN)
-
-
 @strawberry.type(description="An account: what the user gave at registration.")
 class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFields):
     id: strawberry.ID
@@ -116,16 +117,14 @@ class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFi
         )
 
     @strawberry.field
-    async def bindings(self, info: Info) -> list[Binding]:
-        if not await _own(info, int(self.id)):
-            return []
+    @visible_to(OWNER_OR_ADMIN, otherwise=list)
+    async def bindings(self, info: Info[Context, None]) -> list[Binding]:
         rows = await BindingModel.filter(account_id=int(self.id)).order_by("bound_at")
         return [Binding.of(r) for r in rows]
 
     @strawberry.field(description="Live sessions, newest first.")
-    async def sessions(self, info: Info) -> list[Session]:
-        if not await _own(info, int(self.id)):
-            return []
+    @visible_to(OWNER_OR_ADMIN, otherwise=list)
+    async def sessions(self, info: Info[Context, None]) -> list[Session]:
         current = await info.context.session()
         moment = now()
         rows = await SessionModel.filter(
@@ -143,3 +142,97 @@ class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFi
             )
             for r in rows
         ]
+
+
+@strawberry.type(description="A cancellation waiting for its date, running, or failed.")
+class PendingDeletion:
+    account_id: strawberry.ID
+    status: DeletionStatus
+    requested_at: datetime
+    due_at: datetime
+    next_attempt_at: datetime
+    attempts: int
+    step: str = strawberry.field(description="The last step finished.")
+    last_error: str
+
+
+# --- payloads ----------------------------------------------------------------------------
+
+
+@strawberry.type
+class RegisterPayload:
+    account: Account | None = None
+    token: str | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LoginPayload:
+    account: Account | None = None
+    token: str | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogoutPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RevokeSessionPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UpdateProfilePayload:
+    account: Account | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ChangePasswordPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SignInWithProviderPayload:
+    account: Account | None = None
+    token: str | None = None
+    created: bool | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BindProviderPayload:
+    binding: Binding | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UnbindProviderPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RecoverWithProviderPayload:
+    reset_token: str | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ResetPasswordPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CancelAccountPayload:
+    account: Account | None = None
+    deletion_due_at: datetime | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RestoreAccountPayload:
+    account: Account | None = None
+    token: str | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)

@@ -1,34 +1,35 @@
-"""GraphQL types of the consent domain."""
+"""GraphQL types of the consent domain: purposes, policy versions, consents and ledger
+events, the typed error, and the mutations' payloads."""
 
 from __future__ import annotations
 
-import base64
-from datetime import UTC, datetime
+from datetime import datetime
+from enum import StrEnum
 
 import strawberry
 from strawberry.types import Info
 
-from api.pagination import PageInfo, decode_cursor
+from api.context import Context
+from api.pagination import PageInfo
 from api.payloads import error_code
 from models.consent import errors as consent_errors
 from models.consent import ledger, policies, purposes
 from models.consent.decisions import Consent as ConsentRow
 from models.errors import DomainError
 
-# The models' own enums, which strawberry.enum registers in place: still types to mypy.
-LegalBasis = purposes.LegalBasis
-strawberry.enum(LegalBasis)
-ChangeCategory = policies.ChangeCategory
-strawberry.enum(ChangeCategory)
-ConsentSource = ledger.Source
-strawberry.enum(ConsentSource, name="ConsentSource")
-ConsentEventKind = ledger.EventKind
-strawberry.enum(ConsentEventKind, name="ConsentEventKind")
-
-
+# ``strawberry.enum`` registers the models' enum itself; the names below are plain aliases,
+# so a type checker sees the classes.
+strawberry.enum(purposes.LegalBasis)
+strawberry.enum(policies.ChangeCategory)
+strawberry.enum(ledger.Source, name="ConsentSource")
+strawberry.enum(ledger.EventKind, name="ConsentEventKind")
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
+strawberry.enum(consent_errors.ConsentErrorCode)
+LegalBasis = purposes.LegalBasis
+ChangeCategory = policies.ChangeCategory
+ConsentSource = ledger.Source
+ConsentEventKind = ledger.EventKind
 ConsentErrorCode = consent_errors.ConsentErrorCode
-strawberry.enum(ConsentErrorCode)
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -92,12 +93,12 @@ class PolicyVersion:
         )
 
     @strawberry.field(description="The purposes this version covers.")
-    async def purposes(self, info: Info) -> list[Purpose]:
+    async def purposes(self, info: Info[Context, None]) -> list[Purpose]:
         rows = await info.context.consent_loaders.purpose.load_many(self.purpose_codes)
         return [Purpose.of(r) for r in rows if r is not None]
 
 
-async def _policy(info: Info, version: str | None) -> PolicyVersion | None:
+async def _policy(info: Info[Context, None], version: str | None) -> PolicyVersion | None:
     if version is None:
         return None
     row = await info.context.consent_loaders.policy.load(version)
@@ -124,7 +125,7 @@ class Consent:
         )
 
     @strawberry.field
-    async def policy_version(self, info: Info) -> PolicyVersion | None:
+    async def policy_version(self, info: Info[Context, None]) -> PolicyVersion | None:
         return await _policy(info, self.version)
 
 
@@ -162,59 +163,18 @@ class ConsentEvent:
         )
 
     @strawberry.field
-    async def purpose(self, info: Info) -> Purpose | None:
+    async def purpose(self, info: Info[Context, None]) -> Purpose | None:
         if self.purpose_code is None:
             return None
         row = await info.context.consent_loaders.purpose.load(self.purpose_code)
         return Purpose.of(row) if row else None
 
     @strawberry.field
-    async def policy_version(self, info: Info) -> PolicyVersion | None:
+    async def policy_version(self, info: Info[Context, None]) -> PolicyVersion | None:
         return await _policy(info, self.version)
 
 
 # --- Relay connections ---------------------------------------------------------------------
-
-#: Row ids are 64-bit: a larger number (a forged id or cursor) would make the driver fail.
-MAX_ID = 2**63 - 1
-
-
-def row_id(value: object) -> int | None:
-    """A row id given by a client, or None when it cannot be one."""
-    text = str(value)
-    return int(text) if text.isdigit() and int(text) <= MAX_ID else None
-
-
-def after_id(cursor: str | None) -> int | None:
-    """``decode_cursor``, with an id out of range read as a forged cursor (matches nothing)."""
-    value = decode_cursor(cursor)
-    return -1 if value is not None and value > MAX_ID else value
-
-
-#: Where a forged policies cursor points: before every row, so the page is empty.
-_NOWHERE = (datetime.min.replace(tzinfo=UTC), -1)
-
-
-def encode_policy_cursor(row: policies.PolicyVersion) -> str:
-    """Policies are listed newest effective first (ties: newest published first), so their
-    cursor is the pair (effective_at, id)."""
-    position = f"policy:{row.effective_at.astimezone(UTC).isoformat()}|{row.id}"
-    return base64.urlsafe_b64encode(position.encode()).decode()
-
-
-def decode_policy_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    if not cursor:
-        return None
-    try:
-        kind, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        moment, _, last_id = rest.partition("|")
-        if kind == "policy" and last_id.isdigit() and int(last_id) <= MAX_ID:
-            effective_at = datetime.fromisoformat(moment)
-            if effective_at.tzinfo is not None:
-                return effective_at, int(last_id)
-    except (ValueError, UnicodeDecodeError):
-        pass
-    return _NOWHERE
 
 
 @strawberry.type
@@ -246,3 +206,60 @@ class LedgerCheck:
     ok: bool
     checked: int = strawberry.field(description="Events whose hash matched, in order.")
     first_broken_event_id: strawberry.ID | None
+
+
+# --- payloads ----------------------------------------------------------------------------
+
+
+@strawberry.type
+class SetConsentsPayload:
+    consents: list[ConsentEvent] | None = None
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AcceptPolicyPayload:
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+@strawberry.enum
+class SyncStatus(StrEnum):
+    ACCEPTED = "ACCEPTED"
+    DUPLICATE = "DUPLICATE"
+    REJECTED = "REJECTED"
+
+
+@strawberry.type
+class SyncResult:
+    idempotency_key: str
+    status: SyncStatus
+    code: ConsentErrorCode | None = strawberry.field(description="Why an event was REJECTED.")
+
+
+@strawberry.type
+class SyncConsentsPayload:
+    results: list[SyncResult] | None = None
+    events: list[ConsentEvent] | None = strawberry.field(
+        default=None, description="What other devices recorded since `since`."
+    )
+    cursor: str | None = strawberry.field(default=None, description="Pass as `since` next time.")
+    has_more: bool | None = None
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PublishPolicyPayload:
+    policy: PolicyVersion | None = None
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CreatePurposePayload:
+    purpose: Purpose | None = None
+    errors: list[ConsentError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UpdatePurposePayload:
+    purpose: Purpose | None = None
+    errors: list[ConsentError] = strawberry.field(default_factory=list)

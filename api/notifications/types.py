@@ -1,4 +1,5 @@
-"""GraphQL types of the notifications domain."""
+"""GraphQL types of the notifications domain: the inbox, announcements, campaigns and
+their progress, incidents, the job queue, the typed error, and the mutations' payloads."""
 
 from __future__ import annotations
 
@@ -13,18 +14,17 @@ from models.notifications import errors as notification_errors
 from models.notifications import inbox as notifications
 from models.notifications.messages import render
 
-# The models' own enums, which strawberry.enum registers in place: still types to mypy.
-NotificationChannel = notifications.Channel
-strawberry.enum(NotificationChannel, name="NotificationChannel")
-NotificationKind = notifications.NotificationKind
-strawberry.enum(NotificationKind, name="NotificationKind")
-CampaignStatus = campaigns.CampaignStatus
-strawberry.enum(CampaignStatus)
-
-
+# ``strawberry.enum`` registers the models' enum itself; the names below are plain aliases,
+# so a type checker sees the classes.
+strawberry.enum(notifications.Channel, name="NotificationChannel")
+strawberry.enum(notifications.NotificationKind, name="NotificationKind")
+strawberry.enum(campaigns.CampaignStatus)
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
+strawberry.enum(notification_errors.NotificationErrorCode)
+NotificationChannel = notifications.Channel
+NotificationKind = notifications.NotificationKind
+CampaignStatus = campaigns.CampaignStatus
 NotificationErrorCode = notification_errors.NotificationErrorCode
-strawberry.enum(NotificationErrorCode)
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -185,3 +185,25 @@ class QueueStatus:
     in_progress: int
     failed_last_hour: int
     by_function: list[FunctionQueue]
+
+
+# --- payloads ----------------------------------------------------------------------------
+
+
+@strawberry.type
+class MarkNotificationsReadPayload:
+    marked: int | None = None
+    errors: list[NotificationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ReportSecurityIncidentPayload:
+    incident: SecurityIncident | None = None
+    campaign: Campaign | None = None
+    errors: list[NotificationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AnnounceServiceShutdownPayload:
+    campaign: Campaign | None = None
+    errors: list[NotificationError] = strawberry.field(default_factory=list)

@@ -91,17 +91,24 @@ async def _free_account_name(identity: Identity) -> str:
     raise RuntimeError("could not find a free account name")
 
 
-async def sign_in(identity: Identity) -> tuple[Account, bool]:
-    """The account bound to this identity, or a new one made only from its public claims."""
+async def bound_account(identity: Identity) -> Account | None:
+    """The account this proven identity is bound to, whatever its status: signing in,
+    recovering and restoring a cancelled account all find it this one way."""
     binding = (
         await Binding.filter(provider=identity.provider, subject=identity.subject)
         .select_related("account")
         .first()
     )
-    if binding is not None:
-        if binding.account.status != AccountStatus.ACTIVE:
+    return binding.account if binding is not None else None
+
+
+async def sign_in(identity: Identity) -> tuple[Account, bool]:
+    """The account bound to this identity, or a new one made only from its public claims."""
+    bound = await bound_account(identity)
+    if bound is not None:
+        if bound.status != AccountStatus.ACTIVE:
             raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
-        return binding.account, False
+        return bound, False
     nickname, picture = _public_nickname(identity), _public_picture(identity)
     try:
         async with in_transaction():
@@ -172,18 +179,14 @@ async def unbind(account: Account, provider: str) -> None:
 
 async def grant_reset(identity: Identity, settings: Settings) -> str:
     """A one-time password-reset token for the account bound to a proven identity."""
-    binding = (
-        await Binding.filter(provider=identity.provider, subject=identity.subject)
-        .select_related("account")
-        .first()
-    )
-    if binding is None or binding.account.status != AccountStatus.ACTIVE:
+    bound = await bound_account(identity)
+    if bound is None or bound.status != AccountStatus.ACTIVE:
         raise DomainError(
             AccountErrorCode.NOT_BOUND, "idToken", "no active account is bound to this identity"
         )
     token = secrets.token_urlsafe(32)
     await PasswordReset.create(
-        account_id=binding.account_id,
+        account_id=bound.id,
         token_hash=hash_token(token),
         expires_at=now() + settings.password_reset_ttl,
     )

@@ -111,14 +111,6 @@ def _event(request: Requested, device_id: str | None) -> NewEvent:
     )
 
 
-async def guard_device(device_id: str | None, signed_in: bool) -> None:
-    """Once a device belongs to an account, only that account (signed in) writes for it."""
-    if device_id and not signed_in and await DeviceLink.filter(device_id=device_id).exists():
-        raise DomainError(
-            ConsentErrorCode.DEVICE_LINKED, "deviceId", "this device belongs to an account: sign in"
-        )
-
-
 async def set_consents(
     subject: str,
     settings: Settings,

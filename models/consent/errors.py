@@ -22,6 +22,8 @@ class ConsentErrorCode(StrEnum):
     PURPOSE_NOT_IN_POLICY = "PURPOSE_NOT_IN_POLICY"
     REQUIRED_PURPOSE = "REQUIRED_PURPOSE"
     CLOCK_SKEW = "CLOCK_SKEW"
+    #: No longer raised: who may act for a device is ``models.personal.devices.owner_check``,
+    #: which answers FORBIDDEN in every domain. Listed still, because clients may switch on it.
     DEVICE_LINKED = "DEVICE_LINKED"
     TOO_MANY_EVENTS = "TOO_MANY_EVENTS"
     RATE_LIMITED = "RATE_LIMITED"

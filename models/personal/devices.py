@@ -100,15 +100,37 @@ async def register_device(
 
 
 async def owner_check(device_id: str, account: Account | None) -> None:
-    """Only the account a device belongs to may act for it; an unowned device, anyone
-    holding its identifier (it is the cookie itself)."""
+    """Who may act for a device, the one rule every domain asks (consent decisions, activity
+    records, error reports, registering and clearing a device): only the account it belongs
+    to, by its row or by a consent-history link; an unowned device, anyone holding its
+    identifier (it is the cookie itself).
+
+    The refusal is FORBIDDEN, a code every domain's payload lists, with ``deviceId`` as the
+    field and a message that says what to do; consent's older DEVICE_LINKED answered only
+    one of these cases and is no longer raised."""
     owner = await Device.filter(device_id=device_id).values_list("account_id", flat=True)
     link = await DeviceLink.filter(device_id=device_id).values_list("account_id", flat=True)
     owners = {o for o in [*owner, *link] if o is not None}
-    if owners and (account is None or account.id not in owners):
+    if not owners:
+        return
+    if account is None:
         raise DomainError(
-            SharedErrorCode.FORBIDDEN, "deviceId", "this device belongs to an account"
+            SharedErrorCode.FORBIDDEN, "deviceId", "this device belongs to an account: sign in"
         )
+    if account.id not in owners:
+        raise DomainError(
+            SharedErrorCode.FORBIDDEN, "deviceId", "this device belongs to another account"
+        )
+
+
+async def acting_device(device_id: str | None, account: Account | None) -> str | None:
+    """The device a caller names for what it records (None if none), checked and cleaned:
+    ``account`` (None when signed out) must be one that may act for it."""
+    if device_id is None:
+        return None
+    device_id = clean_device_id(device_id)
+    await owner_check(device_id, account)
+    return device_id
 
 
 @dataclass

@@ -1,37 +1,65 @@
-"""Query and Mutation fields of the accounts domain: thin calls into ``models``."""
+"""Mutation fields of the accounts domain: sign-up and sign-in, sessions, the profile,
+passwords, bound providers, and cancelling and restoring an account. Thin calls into
+``models``; who may call each is declared beside it with ``@payload``."""
 
 from __future__ import annotations
 
 import uuid
 
 import strawberry
+import structlog
 from strawberry.types import Info
 
 from api.accounts.inputs import (
     BindProviderInput,
+    CancelAccountInput,
     ChangePasswordInput,
     LoginInput,
     RecoverWithProviderInput,
     RegisterInput,
     ResetPasswordInput,
+    RestoreAccountInput,
     RevokeSessionInput,
     SignInWithProviderInput,
     UnbindProviderInput,
     UpdateProfileInput,
 )
-from api.accounts.types import Account, AccountError, Binding
+from api.accounts.types import (
+    Account,
+    AccountError,
+    Binding,
+    BindProviderPayload,
+    CancelAccountPayload,
+    ChangePasswordPayload,
+    LoginPayload,
+    LogoutPayload,
+    RecoverWithProviderPayload,
+    RegisterPayload,
+    ResetPasswordPayload,
+    RestoreAccountPayload,
+    RevokeSessionPayload,
+    SignInWithProviderPayload,
+    UnbindProviderPayload,
+    UpdateProfilePayload,
+)
+from api.context import Context
 from api.live_streams import announce_sessions_changed
 from api.payloads import payload
 from models.accounts import authentication, bindings
+from models.accounts.account import Account as AccountRow
 from models.accounts.errors import AccountErrorCode
 from models.accounts.oidc import verify_id_token
 from models.accounts.sessions import Session, open_session
 from models.consent.decisions import link_device
 from models.consent.ledger import Source, clean_device_id
 from models.errors import DomainError
+from models.notifications.campaign_jobs import enqueue_notices
+from models.rights import deletion
+
+log = structlog.get_logger("accord.cancellation")
 
 
-async def _link_device(ctx, device_id: str | None, account) -> None:
+async def _link_device(ctx: Context, device_id: str | None, account: AccountRow) -> None:
     """A device that signs in brings its anonymous consent history to the account."""
     if device_id is None:
         return
@@ -44,84 +72,19 @@ async def _link_device(ctx, device_id: str | None, account) -> None:
     )
 
 
-@strawberry.type
-class RegisterPayload:
-    account: Account | None = None
-    token: str | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class LoginPayload:
-    account: Account | None = None
-    token: str | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class LogoutPayload:
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class RevokeSessionPayload:
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class UpdateProfilePayload:
-    account: Account | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class ChangePasswordPayload:
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class SignInWithProviderPayload:
-    account: Account | None = None
-    token: str | None = None
-    created: bool | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class BindProviderPayload:
-    binding: Binding | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class UnbindProviderPayload:
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class RecoverWithProviderPayload:
-    reset_token: str | None = None
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class ResetPasswordPayload:
-    errors: list[AccountError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class AccountQueries:
-    @strawberry.field(description="The signed-in account, or null.")
-    async def viewer(self, info: Info) -> Account | None:
-        account = await info.context.viewer()
-        return Account.of(account) if account else None
+async def _send_notices(ctx: Context) -> None:
+    """The notice rows are written; the worker sends them (the sweeper would, a minute on)."""
+    try:
+        await enqueue_notices(ctx.queue)
+    except Exception as error:  # the rows are the promise; the sweeper enqueues them
+        log.warning("notices not enqueued; the sweeper will", error=repr(error))
 
 
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation
     @payload(AccountError)
-    async def register(self, info: Info, input: RegisterInput) -> RegisterPayload:
+    async def register(self, info: Info[Context, None], input: RegisterInput) -> RegisterPayload:
         ctx = info.context
         if input.device_id is not None:  # checked before anything is written
             clean_device_id(input.device_id)
@@ -144,7 +107,7 @@ class AccountMutations:
 
     @strawberry.mutation(description="At most one login per HTTP request.")
     @payload(AccountError)
-    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+    async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
         ctx = info.context
         if input.device_id is not None:  # checked before anything is written
             clean_device_id(input.device_id)
@@ -168,7 +131,7 @@ class AccountMutations:
 
     @strawberry.mutation(description="End the current session.")
     @payload(AccountError, signed_in=True)
-    async def logout(self, info: Info) -> LogoutPayload:
+    async def logout(self, info: Info[Context, None]) -> LogoutPayload:
         session = await info.context.require_session()
         await Session.filter(id=session.id).delete()
         await announce_sessions_changed(info.context, session.account_id)
@@ -176,7 +139,9 @@ class AccountMutations:
 
     @strawberry.mutation(description="End one of your sessions, for example a lost phone's.")
     @payload(AccountError, signed_in=True)
-    async def revoke_session(self, info: Info, input: RevokeSessionInput) -> RevokeSessionPayload:
+    async def revoke_session(
+        self, info: Info[Context, None], input: RevokeSessionInput
+    ) -> RevokeSessionPayload:
         account = await info.context.require_viewer()
         try:
             session_id = uuid.UUID(str(input.id))
@@ -192,7 +157,9 @@ class AccountMutations:
 
     @strawberry.mutation
     @payload(AccountError, signed_in=True)
-    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
+    async def update_profile(
+        self, info: Info[Context, None], input: UpdateProfileInput
+    ) -> UpdateProfilePayload:
         account = await info.context.require_viewer()
         given = {
             "nickname": input.nickname,
@@ -212,7 +179,7 @@ class AccountMutations:
     @strawberry.mutation(description="Other sessions end; this one stays signed in.")
     @payload(AccountError, signed_in=True)
     async def change_password(
-        self, info: Info, input: ChangePasswordInput
+        self, info: Info[Context, None], input: ChangePasswordInput
     ) -> ChangePasswordPayload:
         ctx = info.context
         session = await ctx.require_session()
@@ -234,7 +201,7 @@ class AccountMutations:
     )
     @payload(AccountError)
     async def sign_in_with_provider(
-        self, info: Info, input: SignInWithProviderInput
+        self, info: Info[Context, None], input: SignInWithProviderInput
     ) -> SignInWithProviderPayload:
         ctx = info.context
         if input.device_id is not None:  # checked before anything is written
@@ -249,7 +216,9 @@ class AccountMutations:
 
     @strawberry.mutation
     @payload(AccountError, signed_in=True)
-    async def bind_provider(self, info: Info, input: BindProviderInput) -> BindProviderPayload:
+    async def bind_provider(
+        self, info: Info[Context, None], input: BindProviderInput
+    ) -> BindProviderPayload:
         ctx = info.context
         account = await ctx.require_viewer()
         identity = await verify_id_token(
@@ -261,7 +230,7 @@ class AccountMutations:
     @strawberry.mutation
     @payload(AccountError, signed_in=True)
     async def unbind_provider(
-        self, info: Info, input: UnbindProviderInput
+        self, info: Info[Context, None], input: UnbindProviderInput
     ) -> UnbindProviderPayload:
         ctx = info.context
         session = await ctx.reauthenticate(
@@ -275,7 +244,7 @@ class AccountMutations:
     )
     @payload(AccountError)
     async def recover_with_provider(
-        self, info: Info, input: RecoverWithProviderInput
+        self, info: Info[Context, None], input: RecoverWithProviderInput
     ) -> RecoverWithProviderPayload:
         ctx = info.context
         identity = await verify_id_token(
@@ -286,9 +255,62 @@ class AccountMutations:
 
     @strawberry.mutation(description="Every session of the account ends.")
     @payload(AccountError)
-    async def reset_password(self, info: Info, input: ResetPasswordInput) -> ResetPasswordPayload:
+    async def reset_password(
+        self, info: Info[Context, None], input: ResetPasswordInput
+    ) -> ResetPasswordPayload:
         account = await bindings.reset_password(
             info.context.passwords, input.reset_token, input.new_password
         )
         await announce_sessions_changed(info.context, account.id)
         return ResetPasswordPayload()
+
+    @strawberry.mutation(
+        description="Cancel your account: every session ends and the account is deleted "
+        "after the grace period unless you restore it."
+    )
+    @payload(AccountError, signed_in=True)
+    async def cancel_account(
+        self, info: Info[Context, None], input: CancelAccountInput
+    ) -> CancelAccountPayload:
+        ctx = info.context
+        session = await ctx.reauthenticate(
+            password=input.password, provider=input.provider, id_token=input.id_token
+        )
+        due = await deletion.cancel_account(session.account, ctx.settings, input.reason)
+        await announce_sessions_changed(ctx, session.account_id)
+        await _send_notices(ctx)
+        return CancelAccountPayload(account=Account.of(session.account), deletion_due_at=due)
+
+    @strawberry.mutation(description="Within the grace period, undo cancelAccount.")
+    @payload(AccountError)
+    async def restore_account(
+        self, info: Info[Context, None], input: RestoreAccountInput
+    ) -> RestoreAccountPayload:
+        ctx = info.context
+        if input.provider and input.id_token:
+            identity = await verify_id_token(ctx.provider_keys, input.provider, input.id_token)
+            bound = await bindings.bound_account(identity)
+            if bound is None:
+                raise DomainError(
+                    AccountErrorCode.NOT_BOUND, "idToken", "no account is bound to this identity"
+                )
+            account = bound
+        elif input.account_name and input.password:
+            account = await authentication.login(
+                ctx.passwords,
+                ctx.login_limits,
+                account_name=input.account_name,
+                password=input.password,
+                client_address=ctx.client_address,
+                require_active=False,
+            )
+        else:
+            raise DomainError(
+                AccountErrorCode.REQUIRED,
+                None,
+                "give accountName and password, or provider and idToken",
+            )
+        account = await deletion.restore_account(account)
+        await _send_notices(ctx)
+        token = await open_session(account, ctx.settings, ctx.user_agent)
+        return RestoreAccountPayload(account=Account.of(account), token=token)

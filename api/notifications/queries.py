@@ -1,0 +1,96 @@
+"""Query fields of the notifications domain: public announcements, the operators' view of
+campaigns and the job queue; and the inbox field of ``Account``, which only the account
+itself reads."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+from tortoise.expressions import Q
+
+from api.context import Context
+from api.notifications.types import (
+    Announcement,
+    Campaign,
+    FunctionQueue,
+    Notification,
+    QueueStatus,
+)
+from api.pagination import Connection, connection, fetch_page, parse_id
+from api.permissions import OPERATIONS, OWNER, staff_only, visible_to
+from models.accounts.sessions import now
+from models.notifications import campaigns
+from models.notifications import inbox as notifications
+
+
+def _empty() -> Connection:
+    return connection([], False, lambda row: row)
+
+
+@strawberry.type
+class NotificationQueries:
+    @strawberry.field(description="Live public announcements, newest first; no sign-in.")
+    async def announcements(self) -> list[Announcement]:
+        rows = (
+            await campaigns.Announcement.filter(
+                Q(expires_at__isnull=True) | Q(expires_at__gt=now())
+            )
+            .order_by("-id")
+            .limit(50)
+        )
+        return [Announcement.of(r) for r in rows]
+
+    @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: one campaign and its progress.")
+    @staff_only(*OPERATIONS)
+    async def campaign(self, info: Info[Context, None], id: strawberry.ID) -> Campaign | None:
+        campaign_id = parse_id(id)
+        row = await campaigns.Campaign.get_or_none(id=campaign_id) if campaign_id else None
+        return await Campaign.of(row) if row else None
+
+    @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: campaigns, newest first.")
+    @staff_only(*OPERATIONS)
+    async def campaigns(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> Connection[Campaign]:
+        rows, more = await fetch_page(campaigns.Campaign.all(), first, after)
+        nodes = {r.id: await Campaign.of(r) for r in rows}
+        return connection(rows, more, lambda r: nodes[r.id])
+
+    @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: the job queue, read from Redis.")
+    @staff_only(*OPERATIONS)
+    async def queue_status(self, info: Info[Context, None]) -> QueueStatus:
+        status = await info.context.stats.status()
+        return QueueStatus(
+            queued=status["queued"],
+            in_progress=status["in_progress"],
+            failed_last_hour=status["failed_last_hour"],
+            by_function=[
+                FunctionQueue(name=name, queued=count)
+                for name, count in sorted(status["by_function"].items())
+            ],
+        )
+
+
+@strawberry.type
+class AccountNotificationFields:
+    """Mixed into ``Account``; resolvers read ``self.id``."""
+
+    @strawberry.field(description="Your in-app notifications, newest first.")
+    @visible_to(OWNER, otherwise=_empty)
+    async def notifications(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        unread_only: bool = False,
+    ) -> Connection[Notification]:
+        account_id = int(self.id)  # type: ignore[attr-defined]
+        query = notifications.Notification.filter(
+            account_id=account_id, channel=notifications.Channel.IN_APP
+        )
+        if unread_only:
+            query = query.filter(read_at__isnull=True)
+        rows, more = await fetch_page(query, first, after)
+        ids = {r.campaign_id for r in rows if r.campaign_id is not None}
+        found = {c.id: c for c in await campaigns.Campaign.filter(id__in=list(ids))}
+        return connection(rows, more, lambda r: Notification.of(r, found.get(r.campaign_id)))
