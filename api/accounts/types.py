@@ -11,11 +11,11 @@ from api.consent.viewer import AccountConsentFields
 from api.notifications.viewer import AccountNotificationFields
 from api.payloads import error_code
 from api.personal.viewer import AccountPersonalFields
+from models import clock
 from models.accounts import account as model
 from models.accounts import errors as account_errors
 from models.accounts.bindings import Binding as BindingModel
 from models.accounts.sessions import Session as SessionModel
-from models.accounts.sessions import now
 from models.errors import DomainError
 
 Gender = strawberry.enum(model.Gender, description="How the user describes themselves.")
@@ -122,7 +122,7 @@ class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFi
         if not await _own(info, int(self.id)):
             return []
         current = await info.context.session()
-        moment = now()
+        moment = clock.now()
         rows = await SessionModel.filter(
             account_id=int(self.id),
             expires_at__gt=moment,

@@ -27,8 +27,8 @@ from api.notifications.types import (
 )
 from api.pagination import Connection, connection, fetch_page, parse_id
 from api.payloads import payload
+from models import clock
 from models.accounts.account import Role
-from models.accounts.sessions import now
 from models.errors import DomainError
 from models.notifications import campaigns
 from models.notifications import inbox as notifications
@@ -116,7 +116,7 @@ class NotificationQueries:
     async def announcements(self) -> list[Announcement]:
         rows = (
             await campaigns.Announcement.filter(
-                Q(expires_at__isnull=True) | Q(expires_at__gt=now())
+                Q(expires_at__isnull=True) | Q(expires_at__gt=clock.now())
             )
             .order_by("-id")
             .limit(50)
@@ -170,7 +170,7 @@ class NotificationMutations:
                 raise DomainError(NotificationErrorCode.REQUIRED, "ids", "give ids or all: true")
             ids = [i for i in map(parse_id, input.ids) if i is not None]
             query = query.filter(id__in=ids)
-        marked = await query.update(read_at=now())
+        marked = await query.update(read_at=clock.now())
         return MarkNotificationsReadPayload(marked=marked)
 
     @strawberry.mutation(

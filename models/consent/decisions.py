@@ -18,8 +18,8 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
+from models import clock
 from models.accounts.account import Account
-from models.accounts.sessions import now
 from models.consent.errors import ConsentErrorCode
 from models.consent.ledger import (
     ConsentChain,
@@ -94,7 +94,7 @@ class _Catalogue:
             return ConsentErrorCode.PURPOSE_NOT_IN_POLICY
         if purpose.required and not request.granted:
             return ConsentErrorCode.REQUIRED_PURPOSE
-        if request.client_timestamp > now() + settings.consent_clock_skew:
+        if request.client_timestamp > clock.now() + settings.consent_clock_skew:
             return ConsentErrorCode.CLOCK_SKEW
         return None
 
@@ -136,7 +136,7 @@ async def set_consents(
     if len(decisions) > 100:
         raise DomainError(ConsentErrorCode.TOO_MANY_EVENTS, "decisions", "at most 100 decisions")
     catalogue = await _Catalogue.load({policy_version})
-    moment = now()
+    moment = clock.now()
     requests = [
         Requested(code, granted, policy_version, source, moment, new_key())
         for code, granted in decisions
@@ -179,7 +179,7 @@ async def accept_policy(
                 kind=EventKind.POLICY_ACCEPTED,
                 source=source,
                 idempotency_key=new_key(),
-                client_timestamp=now(),
+                client_timestamp=clock.now(),
                 policy_version=policy_version,
                 device_id=device_id,
             )
@@ -426,7 +426,7 @@ async def link_device(
                         kind=EventKind.DEVICE_LINKED,
                         source=source,
                         idempotency_key=new_key(),
-                        client_timestamp=now(),
+                        client_timestamp=clock.now(),
                         device_id=device_id,
                     )
                 ],

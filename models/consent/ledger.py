@@ -39,8 +39,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.sqlite_backend import timestamp_text
+from models import clock
 from models.accounts.account import Account
-from models.accounts.sessions import now
 from models.consent.errors import ConsentErrorCode
 from models.errors import DomainError
 from models.placeholders import placeholders
@@ -332,7 +332,7 @@ async def _append_once(
         head = await ConsentChain.get_or_none(subject=subject)
         seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
         first_seq = seq + 1
-        moment = now()
+        moment = clock.now()
         rows = []
         for event in fresh:
             seq += 1
@@ -463,7 +463,7 @@ async def rekey_subject(subject: str) -> str | None:
             await ConsentChain.filter(subject=subject).delete()
             return None
         pseudonym = f"pseudonym:{secrets.token_hex(16)}"
-        moment = now()
+        moment = clock.now()
         head = await ConsentChain.get_or_none(subject=subject)
         first = EventRecord(
             subject=pseudonym,

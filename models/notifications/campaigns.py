@@ -18,8 +18,8 @@ from tortoise import connections, fields
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from models import clock
 from models.accounts.account import Account, AccountStatus
-from models.accounts.sessions import now
 from models.errors import DomainError
 from models.notifications.errors import NotificationErrorCode
 from models.notifications.inbox import Channel, DeliveryStatus, NotificationKind
@@ -303,7 +303,7 @@ async def fan_out_shard(shard_id: int, batch_size: int, sms_available: bool) -> 
             accounts = (
                 await query.order_by("id").limit(batch_size).values_list("id", "email", "phone")
             )
-            moment = now()
+            moment = clock.now()
             rows = []
             for account_id, email, phone in accounts:
                 for channel in _channels_for(campaign.channels, email, phone, sms_available):

@@ -20,8 +20,8 @@ import httpx
 from tortoise.expressions import Q, Subquery
 
 from accord.settings import Settings
+from models import clock
 from models.accounts.account import AccountStatus
-from models.accounts.sessions import now
 from models.notifications.campaigns import Campaign, CampaignStatus
 from models.notifications.inbox import Channel, DeliveryStatus, Notification
 from models.notifications.messages import Message, render
@@ -160,7 +160,7 @@ async def recover_stuck(campaign_id: int | None, channel: Channel, claim_timeout
     """Rows left SENDING by a worker that died: sent once more, or given up on if they
     already were (at most one duplicate, never more). The one recovery path for every
     notification: a campaign's (``campaign_id``) or a notice to one user (``None``)."""
-    stale = now() - claim_timeout
+    stale = clock.now() - claim_timeout
     stuck = Notification.filter(
         campaign_id=campaign_id,
         channel=channel,
@@ -188,7 +188,7 @@ async def deliver_batch(
 ) -> tuple[int, int]:
     """Claim, send and mark one batch; returns (rows handled, rows sent); (0, 0) when
     nothing is due."""
-    moment = now()
+    moment = clock.now()
     token = secrets.token_hex(8)
     due = Notification.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
@@ -233,7 +233,7 @@ async def deliver_batch(
     # What is still ours and SENDING was sent (failures and retries gave their claim back).
     sent = await Notification.filter(claim_token=token, status=DeliveryStatus.SENDING).update(
         status=DeliveryStatus.SENT,
-        sent_at=now(),
+        sent_at=clock.now(),
         last_error="",
         claimed_at=None,
         claim_token=None,
@@ -271,7 +271,7 @@ async def _retry_or_fail(row_id: int, attempts: int, error: SendFailed, settings
         attempts=attempts + 1,
         claimed_at=None,
         claim_token=None,
-        next_attempt_at=now() + _backoff(attempts),
+        next_attempt_at=clock.now() + _backoff(attempts),
         last_error=str(error)[:300],
     )
 
@@ -332,7 +332,9 @@ async def finish_if_done(campaign_id: int) -> bool:
             status=CampaignStatus.DELIVERING
         )
         return False
-    await Campaign.filter(id=campaign_id).update(status=CampaignStatus.DONE, finished_at=now())
+    await Campaign.filter(id=campaign_id).update(
+        status=CampaignStatus.DONE, finished_at=clock.now()
+    )
     return True
 
 
@@ -353,7 +355,7 @@ async def deliver_notices(settings: Settings) -> int:
     async with EmailSender(settings) as sender:
         while True:
             token = secrets.token_hex(8)
-            moment = now()
+            moment = clock.now()
             due = (
                 Notification.filter(
                     Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
@@ -385,7 +387,7 @@ async def deliver_notices(settings: Settings) -> int:
                 claim_token=token, status=DeliveryStatus.SENDING
             ).update(
                 status=DeliveryStatus.SENT,
-                sent_at=now(),
+                sent_at=clock.now(),
                 last_error="",
                 claimed_at=None,
                 claim_token=None,

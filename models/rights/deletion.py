@@ -31,11 +31,12 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
+from models import clock
 from models.accounts.account import Account, AccountStatus, Gender, Role
 from models.accounts.bindings import Binding, PasswordReset
 from models.accounts.errors import AccountErrorCode
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
-from models.accounts.sessions import Session, now, revoke_all
+from models.accounts.sessions import Session, revoke_all
 from models.consent.ledger import DeviceLink, rekey_subject, subjects_of
 from models.consent.policies import PolicyVersion
 from models.errors import DomainError
@@ -96,7 +97,7 @@ async def cancel_account(account: Account, settings: Settings, reason: str | Non
         raise DomainError(AccountErrorCode.INVALID, "reason", "must be at most 500 characters")
     if account.status != AccountStatus.ACTIVE:
         raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
-    moment = now()
+    moment = clock.now()
     due = moment + settings.deletion_grace
     async with in_transaction():
         await Account.filter(id=account.id).update(
@@ -137,7 +138,7 @@ async def restore_account(account: Account) -> Account:
         raise DomainError(AccountErrorCode.ACCOUNT_DELETED, None, "this account has been deleted")
     async with in_transaction():
         cancelled = await DeletionRequest.filter(
-            account_id=account.id, status=DeletionStatus.PENDING, due_at__gt=now()
+            account_id=account.id, status=DeletionStatus.PENDING, due_at__gt=clock.now()
         ).update(status=DeletionStatus.CANCELLED, reason="")
         if not cancelled:
             raise DomainError(
@@ -181,7 +182,7 @@ async def enqueue_due(enqueue: Callable[[int, int], Awaitable[bool]], batch_size
     """Enqueue a deletion for every due request (``enqueue(account_id, attempts)``), a keyset
     batch at a time; returns how many were newly queued (ones already queued keep their
     place). A request whose run died is due again once its lease has expired."""
-    moment, after, queued = now(), 0, 0
+    moment, after, queued = clock.now(), 0, 0
     while True:
         batch = (
             await DeletionRequest.filter(_runnable(moment), id__gt=after)
@@ -207,7 +208,7 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
     """Delete everything personal of one account. Returns what happened: ``done``,
     ``already-done``, ``busy`` (another runner holds it) or ``not-due``."""
     token = secrets.token_hex(16)
-    moment = now()
+    moment = clock.now()
     leased = await DeletionRequest.filter(_runnable(moment), account_id=account_id).update(
         status=DeletionStatus.RUNNING,
         lease_token=token,
@@ -238,7 +239,7 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
         await DeletionRequest.filter(account_id=account_id, lease_token=token).update(
             status=DeletionStatus.FAILED,
             last_error=f"{type(error).__name__}: {error}"[:500],
-            next_attempt_at=now() + backoff,
+            next_attempt_at=clock.now() + backoff,
             lease_token=None,
             lease_until=None,
         )
@@ -337,9 +338,9 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
             ).delete()
             await AccountNameQuarantine.create(
                 name_hash=name_hash(settings, account.account_name),
-                until=now() + settings.account_name_quarantine,
+                until=clock.now() + settings.account_name_quarantine,
             )
-        moment = now()
+        moment = clock.now()
         await Account.filter(id=account_id).update(
             account_name=f"deleted-{account_id}",
             nickname="",
