@@ -20,7 +20,7 @@ import httpx
 from tortoise.expressions import Q, Subquery
 
 from accord.settings import Settings
-from models import clock
+from models import clock, retry
 from models.accounts.account import AccountStatus
 from models.notifications.campaigns import Campaign, CampaignStatus
 from models.notifications.inbox import Channel, DeliveryStatus, Notification
@@ -139,10 +139,6 @@ class SmsSender:
             raise SendFailed(f"sms gateway answered {response.status_code}")
         if response.status_code >= 400:
             raise SendFailed(f"sms gateway refused: {response.status_code}", permanent=True)
-
-
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2**attempts, 3600))
 
 
 #: How much longer than its job's timeout a claim is trusted: the claim is taken after the job
@@ -271,7 +267,7 @@ async def _retry_or_fail(row_id: int, attempts: int, error: SendFailed, settings
         attempts=attempts + 1,
         claimed_at=None,
         claim_token=None,
-        next_attempt_at=clock.now() + _backoff(attempts),
+        next_attempt_at=clock.now() + retry.backoff(attempts),
         last_error=str(error)[:300],
     )
 

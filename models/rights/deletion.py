@@ -31,7 +31,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
-from models import clock
+from models import clock, retry
 from models.accounts.account import Account, AccountStatus, Gender, Role
 from models.accounts.bindings import Binding, PasswordReset
 from models.accounts.errors import AccountErrorCode
@@ -52,7 +52,6 @@ from models.personal.storage import Storage
 from models.personal.support import StaffAccess, SupportMessage, SupportThread
 
 log = structlog.get_logger("accord.deletion")
-MAX_BACKOFF = timedelta(hours=1)
 
 
 class DeletionStatus(StrEnum):
@@ -235,11 +234,10 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
         return "busy"
     except Exception as error:
         request = await DeletionRequest.get(account_id=account_id)
-        backoff = min(timedelta(seconds=30 * 2 ** min(request.attempts, 10)), MAX_BACKOFF)
         await DeletionRequest.filter(account_id=account_id, lease_token=token).update(
             status=DeletionStatus.FAILED,
             last_error=f"{type(error).__name__}: {error}"[:500],
-            next_attempt_at=clock.now() + backoff,
+            next_attempt_at=clock.now() + retry.backoff(request.attempts),
             lease_token=None,
             lease_until=None,
         )
