@@ -265,9 +265,12 @@ def deletions_run_due(
 ) -> None:
     """Run a deletion sweep by hand: enqueue every due deletion (what the sweeper does each
     minute), or with --inline carry them out in this process."""
+    from functools import partial
+
     from tortoise.context import TortoiseContext
 
     from accord.database import tortoise_config
+    from models import jobs
     from models.personal.storage import LocalStorage
     from models.queue import Queue
     from models.rights import deletion
@@ -294,12 +297,7 @@ def deletions_run_due(
             )
             try:
                 count = await deletion.enqueue_due(
-                    lambda account_id, attempt: queue.enqueue(
-                        "delete_account",
-                        account_id,
-                        job_id=deletion.job_id(settings.queue_name, account_id, attempt),
-                    ),
-                    settings.sweep_batch_size,
+                    partial(jobs.delete_account, queue), settings.sweep_batch_size
                 )
             finally:
                 await queue.close()

@@ -12,6 +12,7 @@ from api.accounts.types import Account, AccountError
 from api.errors import ClientError
 from api.live_streams import announce_sessions_changed
 from api.payloads import payload
+from models import jobs
 from models.accounts import authentication
 from models.accounts.account import Role
 from models.accounts.bindings import Binding
@@ -19,7 +20,6 @@ from models.accounts.errors import AccountErrorCode
 from models.accounts.oidc import verify_id_token
 from models.accounts.sessions import open_session
 from models.errors import DomainError
-from models.notifications.campaign_jobs import enqueue_notices
 from models.rights import deletion
 
 log = structlog.get_logger("accord.cancellation")
@@ -75,7 +75,7 @@ class PendingDeletion:
 async def _send_notices(ctx) -> None:
     """The notice rows are written; the worker sends them (the sweeper would, a minute on)."""
     try:
-        await enqueue_notices(ctx.queue)
+        await jobs.deliver_account_notices(ctx.queue)
     except Exception as error:  # the rows are the promise; the sweeper enqueues them
         log.warning("notices not enqueued; the sweeper will", error=repr(error))
 

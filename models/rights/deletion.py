@@ -169,18 +169,12 @@ def _runnable(moment: datetime) -> Q:
     )
 
 
-def job_id(queue_name: str, account_id: int, attempt: int) -> str:
-    """Derived from the row, so enqueuing twice is harmless; prefixed with the queue, since
-    arq's job keys are global to the Redis server that deployments may share. The attempt
-    (how many runs have taken the lease) makes the id new once a run has started: arq holds
-    on to a dead run's id for its longest timeout + 10 s, while its lease ends sooner."""
-    return f"{queue_name}:delete-account:{account_id}:{attempt}"
-
-
 async def enqueue_due(enqueue: Callable[[int, int], Awaitable[bool]], batch_size: int) -> int:
-    """Enqueue a deletion for every due request (``enqueue(account_id, attempts)``), a keyset
-    batch at a time; returns how many were newly queued (ones already queued keep their
-    place). A request whose run died is due again once its lease has expired."""
+    """Enqueue a deletion for every due request (``enqueue(account_id, attempts)``, e.g.
+    ``models.jobs.delete_account`` given its queue), a keyset batch at a time; returns how
+    many were newly queued (ones already queued keep their place). A request whose run died
+    is due again once its lease has expired, and its attempt count, which names the job
+    (arq holds on to a dead run's id for its longest timeout + 10 s), has moved on."""
     moment, after, queued = clock.now(), 0, 0
     while True:
         batch = (
