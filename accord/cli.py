@@ -282,14 +282,15 @@ def deletions_run_due(
             await orm.init(config=tortoise_config(settings))
             if inline:
                 storage = LocalStorage(settings.data_dir / "files")
-                outcomes: list[str] = []
+                outcomes: list[deletion.DeletionOutcome] = []
 
                 async def delete_now(account_id: int, attempt: int) -> bool:
                     outcomes.append(await deletion.run_deletion(account_id, settings, storage))
                     return True
 
                 await deletion.enqueue_due(delete_now, settings.sweep_batch_size)
-                return f"Deleted {outcomes.count('done')} account(s); outcomes: {outcomes}"
+                done = outcomes.count(deletion.DeletionOutcome.DONE)
+                return f"Deleted {done} account(s); outcomes: {[str(o) for o in outcomes]}"
             if not settings.redis_url:
                 raise typer.BadParameter("set REDIS_URL to reach the workers, or use --inline")
             queue = await Queue.connect(

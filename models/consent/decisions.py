@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import NamedTuple
 
 from tortoise.exceptions import IntegrityError
@@ -34,6 +35,7 @@ from models.consent.ledger import (
     has_accepted,
     latest_decisions,
     new_key,
+    subject_account_id,
     subjects_of,
 )
 from models.consent.policies import PolicyVersion, material_in_effect
@@ -60,10 +62,18 @@ class Malformed:
     idempotency_key: str
 
 
+class SyncStatus(StrEnum):
+    """What became of one event a client synced."""
+
+    ACCEPTED = "ACCEPTED"
+    DUPLICATE = "DUPLICATE"
+    REJECTED = "REJECTED"
+
+
 @dataclass
 class Judged:
     key: str  # normalised (lower case): what is stored and compared
-    status: str  # ACCEPTED, DUPLICATE or REJECTED
+    status: SyncStatus
     code: ConsentErrorCode | None = None
     #: The key as the client wrote it (iOS writes UUIDs in upper case), echoed back so the
     #: client can match each result to its event.
@@ -282,19 +292,20 @@ async def sync(
         sent = request.idempotency_key
         key = sent.lower()
         if isinstance(request, Malformed) or not _valid_key(key):
-            judged.append(Judged(key, "REJECTED", ConsentErrorCode.INVALID, sent))
+            judged.append(Judged(key, SyncStatus.REJECTED, ConsentErrorCode.INVALID, sent))
             continue
         request.idempotency_key = key
         problem = catalogue.problem(request, settings)
         if problem is not None:
-            judged.append(Judged(key, "REJECTED", problem, sent))
+            judged.append(Judged(key, SyncStatus.REJECTED, problem, sent))
         else:
-            judged.append(Judged(key, "ACCEPTED", None, sent))
+            judged.append(Judged(key, SyncStatus.ACCEPTED, None, sent))
             accepted.append(_event(request, device_id))
-    if accepted and subject.startswith("account:"):
+    account_id = subject_account_id(subject)
+    if accepted and account_id is not None:
         # The account's history includes its linked devices' chains: a batch first sent
         # anonymously and retried after sign-in is not stored a second time.
-        devices = (await subjects_of(int(subject.removeprefix("account:"))))[1:]
+        devices = (await subjects_of(account_id))[1:]
         if devices:
             held = set(
                 await ConsentEvent.filter(
@@ -308,14 +319,14 @@ async def sync(
     )
     stored_keys = {e.idempotency_key for e in appended.stored}
     for verdict in judged:
-        if verdict.status == "ACCEPTED" and verdict.key not in stored_keys:
-            verdict.status = "DUPLICATE"
+        if verdict.status == SyncStatus.ACCEPTED and verdict.key not in stored_keys:
+            verdict.status = SyncStatus.DUPLICATE
     # Within one batch the same key twice: the first is stored, the rest are duplicates.
     seen: set[str] = set()
     for verdict in judged:
-        if verdict.status == "ACCEPTED":
+        if verdict.status == SyncStatus.ACCEPTED:
             if verdict.key in seen:
-                verdict.status = "DUPLICATE"
+                verdict.status = SyncStatus.DUPLICATE
             seen.add(verdict.key)
     return await _since(subject, device_id, position, judged, settings)
 

@@ -123,12 +123,40 @@ class DeviceLink(Model):
 # --- subjects ----------------------------------------------------------------------------
 
 
+class SubjectKind(StrEnum):
+    """Whose chain a subject names: ``account:<id>``, ``device:<device id>`` (an anonymous
+    device before sign-in), or ``pseudonym:<random>`` (a deleted account's history)."""
+
+    ACCOUNT = "account"
+    DEVICE = "device"
+    PSEUDONYM = "pseudonym"
+
+
 def account_subject(account_id: int) -> str:
-    return f"account:{account_id}"
+    return f"{SubjectKind.ACCOUNT}:{account_id}"
 
 
 def device_subject(device_id: str) -> str:
-    return f"device:{device_id}"
+    return f"{SubjectKind.DEVICE}:{device_id}"
+
+
+def pseudonym_subject() -> str:
+    return f"{SubjectKind.PSEUDONYM}:{secrets.token_hex(16)}"
+
+
+def parse_subject(subject: str) -> tuple[SubjectKind, str]:
+    """The kind of a subject and what names it within the kind (an account id as text, a
+    device id, which may itself hold ':'); ValueError for a string that is no subject."""
+    kind, colon, name = subject.partition(":")
+    if not colon or not name:
+        raise ValueError(f"not a consent subject: {subject!r}")
+    return SubjectKind(kind), name
+
+
+def subject_account_id(subject: str) -> int | None:
+    """The account an ``account:`` subject names; None for a device or a pseudonym."""
+    kind, name = parse_subject(subject)
+    return int(name) if kind == SubjectKind.ACCOUNT else None
 
 
 def clean_device_id(raw: str, field_name: str = "deviceId") -> str:
@@ -462,7 +490,7 @@ async def rekey_subject(subject: str) -> str | None:
         if not events:
             await ConsentChain.filter(subject=subject).delete()
             return None
-        pseudonym = f"pseudonym:{secrets.token_hex(16)}"
+        pseudonym = pseudonym_subject()
         moment = clock.now()
         head = await ConsentChain.get_or_none(subject=subject)
         first = EventRecord(

@@ -62,6 +62,18 @@ class DeletionStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class DeletionOutcome(StrEnum):
+    """What one ``run_deletion`` call did."""
+
+    DONE = "done"
+    #: The account was already deleted (a late or repeated job).
+    ALREADY_DONE = "already-done"
+    #: Another runner holds the request's lease (or took it from us).
+    BUSY = "busy"
+    #: Not due: cancelled, restored, still in its grace period or backing off.
+    NOT_DUE = "not-due"
+
+
 class DeletionRequest(Model):
     id = fields.BigIntField(primary_key=True)
     account: fields.OneToOneRelation[Account] = fields.OneToOneField(
@@ -197,9 +209,8 @@ class LeaseLost(Exception):
     """Another runner took over (our lease expired); stop without touching anything."""
 
 
-async def run_deletion(account_id: int, settings: Settings, storage: Storage) -> str:
-    """Delete everything personal of one account. Returns what happened: ``done``,
-    ``already-done``, ``busy`` (another runner holds it) or ``not-due``."""
+async def run_deletion(account_id: int, settings: Settings, storage: Storage) -> DeletionOutcome:
+    """Delete everything personal of one account; returns what happened."""
     token = secrets.token_hex(16)
     moment = clock.now()
     leased = await DeletionRequest.filter(_runnable(moment), account_id=account_id).update(
@@ -211,10 +222,10 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
     if not leased:
         request = await DeletionRequest.get_or_none(account_id=account_id)
         if request is not None and request.status == DeletionStatus.DONE:
-            return "already-done"
+            return DeletionOutcome.ALREADY_DONE
         if request is not None and request.status == DeletionStatus.RUNNING:
-            return "busy"
-        return "not-due"
+            return DeletionOutcome.BUSY
+        return DeletionOutcome.NOT_DUE
     try:
         for name, step in _steps(settings, storage):
             await step(account_id)
@@ -225,7 +236,7 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
         await _finish(account_id, token, settings)
     except LeaseLost:
         log.warning("deletion lease lost", account_id=account_id)
-        return "busy"
+        return DeletionOutcome.BUSY
     except Exception as error:
         request = await DeletionRequest.get(account_id=account_id)
         await DeletionRequest.filter(account_id=account_id, lease_token=token).update(
@@ -236,7 +247,7 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
             lease_until=None,
         )
         raise
-    return "done"
+    return DeletionOutcome.DONE
 
 
 def _steps(settings: Settings, storage: Storage):
