@@ -232,8 +232,10 @@ class NewEvent:
 
 @dataclass
 class Appended:
+    """The events an append stored (those whose idempotency key the chain already held
+    were skipped; callers find them by what is missing here)."""
+
     stored: list[ConsentEvent | EventRecord] = field(default_factory=list)
-    duplicates: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -350,9 +352,7 @@ async def _append_once(
         held = await _held_keys(connection, subject, [e.idempotency_key for e in events])
         fresh: list[NewEvent] = []
         for event in events:
-            if event.idempotency_key in held:
-                result.duplicates.add(event.idempotency_key)
-            else:
+            if event.idempotency_key not in held:
                 held.add(event.idempotency_key)
                 fresh.append(event)
         if not fresh:
