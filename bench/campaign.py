@@ -37,6 +37,7 @@ from accord.cli.wiring import migrate_database  # noqa: E402
 from accord.database import tortoise_config  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
 from bench.deletion import insert  # noqa: E402
+from models.notifications.campaigns import COLUMNS, NotificationRow  # noqa: E402
 
 
 def settings_for(tmp: str, smtp_port: int):
@@ -94,29 +95,25 @@ async def prepare(tmp: str, accounts: int, smtp_port: int) -> float:
             "CREATE TABLE notification_baseline AS SELECT * FROM notification WHERE 0"
         )
         rows = [
-            [i, None, "POLICY_CHANGE", channel, "", "", moment, status, None, 0, False, ""]
+            NotificationRow(
+                account_id=i,
+                campaign_id=None,
+                kind="POLICY_CHANGE",
+                channel=channel,
+                title="",
+                body="",
+                created_at=moment,
+                status=status,
+                sent_at=None,
+                attempts=0,
+                resent=False,
+                last_error="",
+            )
             for i in range(1, accounts + 1)
             for channel, status in (("IN_APP", "SENT"), ("EMAIL", "PENDING"))
         ]
         started = time.perf_counter()
-        await insert(
-            "notification_baseline",
-            [
-                "account_id",
-                "campaign_id",
-                "kind",
-                "channel",
-                "title",
-                "body",
-                "created_at",
-                "status",
-                "sent_at",
-                "attempts",
-                "resent",
-                "last_error",
-            ],
-            rows,
-        )
+        await insert("notification_baseline", COLUMNS, rows)
         elapsed = time.perf_counter() - started
         await db.execute_script("DROP TABLE notification_baseline")
     return len(rows) / elapsed

@@ -43,7 +43,7 @@ from models.accounts.sessions import COLUMNS as SESSION_COLUMNS  # noqa: E402
 from models.consent.ledger import COLUMNS as EVENT_COLUMNS  # noqa: E402
 from models.personal.storage import LocalStorage  # noqa: E402
 from models.placeholders import placeholders  # noqa: E402
-from models.rights.deletion import run_deletion  # noqa: E402
+from models.rights.deletion import DeletionOutcome, run_deletion  # noqa: E402
 
 SMALL = 1_000
 
@@ -228,7 +228,7 @@ async def time_deletions(ids: list[int], settings, storage) -> list[float]:
         started = time.perf_counter()
         outcome = await run_deletion(account_id, settings, storage)
         times.append(time.perf_counter() - started)
-        assert outcome == "done", outcome
+        assert outcome == DeletionOutcome.DONE, outcome
     return times
 
 

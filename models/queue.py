@@ -2,17 +2,17 @@
 
 The database is the ledger and Redis only carries pointers: a job argument is always an id
 of a row that says what is owed, and a job id is derived from that row, so enqueuing the
-same promise twice is harmless. Callers name jobs by string, so ``api`` never imports
-``workers``.
+same promise twice is harmless. Jobs are named, given their ids and queued in one place,
+``models.jobs``, so ``api`` never imports ``workers``.
 
 A job id also names a generation, because arq holds on to the id of a job whose worker
 died: its job key stays, so the same id cannot be queued again, and its in-progress key
 keeps every worker off it for the longest timeout of any function plus 10 s. So a retry
-after a crash gets a new id: a deletion's names its attempt (``models.rights.deletion.job_id``);
-the others name the lease period they were queued in (``Queue.job_id``), a period as long
-as the job timeout, so a job that died holds its id no longer than one period and the
-next sweep after that queues its work afresh. (The dead job itself runs once more when
-arq's hold ends and finds nothing left to do: every job is idempotent.)
+after a crash gets a new id: a deletion's names its attempt; the others name the lease
+period they were queued in (``models.jobs.job_id``), a period as long as the job timeout, so
+a job that died holds its id no longer than one period and the next sweep after that
+queues its work afresh. (The dead job itself runs once more when arq's hold ends and finds
+nothing left to do: every job is idempotent.)
 """
 
 from __future__ import annotations
@@ -52,15 +52,9 @@ class Queue:
         pool = await create_pool(redis_settings(url), default_queue_name=queue_name)
         return cls(pool, queue_name, lease_seconds)
 
-    def job_id(self, *row: object) -> str:
-        """The id of the job for ``row`` queued now: the queue name (arq's job keys are
-        global to a Redis server that deployments may share), the row, and the current
-        lease period (see the module doc)."""
-        period = int(time.time() // self.lease_seconds)
-        return ":".join([self.queue_name, *map(str, row), str(period)])
-
     async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> bool:
-        """Queue ``function(*args)``; False when a job with this id is already queued or kept."""
+        """Queue ``function(*args)``; False when a job with this id is already queued or kept.
+        The transport only: callers queue through ``models.jobs``."""
         job = await self.pool.enqueue_job(function, *args, _job_id=job_id)
         return job is not None
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -31,6 +32,7 @@ from accord.database import MODEL_MODULES  # noqa: F401
 from accord.dev_mail import DevMailbox
 from accord.embedded_redis import EmbeddedRedis
 from accord.settings import Settings, load_settings
+from models import clock as domain_clock
 from models.consent.purposes import ensure_default_purposes
 
 RUN_ID = secrets.token_hex(4)
@@ -240,6 +242,28 @@ class GraphQL:
         if not expect_errors:
             assert "errors" not in body, body["errors"]
         return body
+
+
+class Clock:
+    """The domain's time as a test sees it: ``use(now)`` makes every rule read the time
+    from ``now`` (``models.clock.now`` is the one patch point), ``restore()`` puts the real
+    clock back, as the end of the test does anyway."""
+
+    real = staticmethod(domain_clock.now)
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+
+    def use(self, now: Callable[[], datetime]) -> None:
+        self._monkeypatch.setattr(domain_clock, "now", now)
+
+    def restore(self) -> None:
+        self._monkeypatch.setattr(domain_clock, "now", self.real)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from tortoise import Tortoise, connections
 
 from models.accounts.account import Account
 from models.accounts.passwords import Passwords
-from models.accounts.sessions import Session, hash_token, now
+from models.accounts.sessions import Session, hash_token
+from models.clock import now
 from tests.accounts_api import (
     CHANGE_PASSWORD,
     LOGOUT,

@@ -22,7 +22,7 @@ from PIL import Image
 from tortoise import Tortoise
 
 from models.accounts.account import Account, AccountStatus, Role
-from models.accounts.sessions import now
+from models.clock import now
 from models.consent.decisions import link_device
 from models.consent.ledger import ConsentEvent, DeviceLink, Source, verify_chain
 from models.personal.feedback import Feedback

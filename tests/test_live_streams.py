@@ -16,7 +16,8 @@ import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
 
 from models.accounts.account import Account, Role
-from models.accounts.sessions import Session, hash_token, now
+from models.accounts.sessions import Session, hash_token
+from models.clock import now
 from models.notifications.campaigns import Campaign
 from tests.consent_helpers import (
     PASSWORD,

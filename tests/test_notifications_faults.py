@@ -14,16 +14,15 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-import models.notifications.campaigns as campaigns_module
 import models.notifications.delivery as delivery_module
 import workers.notifications as notification_jobs
 from models.accounts.account import Account, AccountStatus, Role
-from models.accounts.sessions import now
+from models.clock import now
 from models.notifications.campaign_jobs import enqueue_fan_out
 from models.notifications.campaigns import Campaign, CampaignShard, CampaignStatus, fan_out_shard
 from models.notifications.inbox import Channel, DeliveryStatus, Notification
 from models.queue import Queue
-from tests.conftest import GraphQL
+from tests.conftest import Clock, GraphQL
 from tests.consent_helpers import published
 from tests.notification_helpers import (
     CAMPAIGN,
@@ -62,10 +61,10 @@ async def _as_dicts(campaign_id: int) -> dict[int, dict[str, int]]:
     return {k: dict(v) for k, v in (await rows_by_account(campaign_id)).items()}
 
 
-async def _stopped_fan_out(shard_id: int, batches: int, monkeypatch) -> None:
+async def _stopped_fan_out(shard_id: int, batches: int, clock: Clock) -> None:
     """Run the shard's fan-out in a task and cancel it while batch ``batches + 1`` is in its
     transaction (the first ``batches`` have committed), as a stopped worker would be."""
-    real_now = campaigns_module.now
+    real_now = clock.real
     calls = 0
     in_next_batch = asyncio.Event()
 
@@ -76,7 +75,7 @@ async def _stopped_fan_out(shard_id: int, batches: int, monkeypatch) -> None:
             in_next_batch.set()
         return real_now()
 
-    monkeypatch.setattr(campaigns_module, "now", counting_now)
+    clock.use(counting_now)
     task = asyncio.create_task(fan_out_shard(shard_id, BATCH, False))
     try:
         await asyncio.wait_for(in_next_batch.wait(), 10)
@@ -84,7 +83,7 @@ async def _stopped_fan_out(shard_id: int, batches: int, monkeypatch) -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
     finally:
-        monkeypatch.setattr(campaigns_module, "now", real_now)
+        clock.restore()
 
 
 def _spy_on_fan_out(monkeypatch) -> list[tuple[int, int]]:
@@ -102,7 +101,7 @@ def _spy_on_fan_out(monkeypatch) -> list[tuple[int, int]]:
 
 
 async def test_a_stopped_fan_out_is_finished_by_a_new_worker(
-    gql, settings, redis_url, mailbox, monkeypatch
+    gql, settings, redis_url, mailbox, monkeypatch, clock
 ):
     officer, active = await _audience(gql, "stop")
     await published(gql, officer.token, "v2", material=True, categories=["OTHER"])
@@ -110,7 +109,7 @@ async def test_a_stopped_fan_out_is_finished_by_a_new_worker(
     [shard] = await CampaignShard.filter(campaign_id=campaign.id)
     eligible = sorted(int(p.id) for p in active)
 
-    await _stopped_fan_out(shard.id, 2, monkeypatch)
+    await _stopped_fan_out(shard.id, 2, clock)
     shard = await CampaignShard.get(id=shard.id)
     assert not shard.done
     assert shard.cursor == eligible[2 * BATCH - 1], "two batches committed, the third not"
@@ -155,13 +154,13 @@ async def test_two_fan_outs_of_one_shard_at_once_write_each_row_once(gql):
 
 
 async def test_a_flushed_redis_is_resumed_by_the_sweeper_from_the_cursor(
-    gql, settings, redis_url, mailbox, monkeypatch
+    gql, settings, redis_url, mailbox, monkeypatch, clock
 ):
     officer, active = await _audience(gql, "flush")
     await published(gql, officer.token, "v2", material=True, categories=["OTHER"])
     campaign = await Campaign.get()
     [shard] = await CampaignShard.filter(campaign_id=campaign.id)
-    await _stopped_fan_out(shard.id, 3, monkeypatch)
+    await _stopped_fan_out(shard.id, 3, clock)
     cursor = (await CampaignShard.get(id=shard.id)).cursor
 
     queue = await Queue.connect(redis_url, settings.queue_name)

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from models.accounts.bindings import Binding
-from models.accounts.sessions import Session, now
+from models.accounts.sessions import Session
+from models.clock import now
 from tests.accounts_api import (
     BIND_PROVIDER,
     CHANGE_PASSWORD,

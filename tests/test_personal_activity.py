@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from models.accounts.sessions import now
+from models.clock import now
 from models.personal.activity import ClickRecord, SearchRecord
 from models.personal.retention import clean_up
 from tests.personal_helpers import (

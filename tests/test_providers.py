@@ -11,7 +11,8 @@ import pytest
 
 from models.accounts.account import Account
 from models.accounts.bindings import Binding, PasswordReset
-from models.accounts.sessions import Session, now
+from models.accounts.sessions import Session
+from models.clock import now
 from tests.accounts_api import (
     BIND_PROVIDER,
     OTHER_PASSWORD,

@@ -11,7 +11,8 @@ from arq.worker import Worker
 
 from models.accounts.account import Account
 from models.accounts.bindings import PasswordReset
-from models.accounts.sessions import Session, hash_token, now
+from models.accounts.sessions import Session, hash_token
+from models.clock import now
 from tests.processes import clean_env
 from workers.settings import worker_settings
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import structlog
 
-from models.rights.deletion import run_deletion
+from models.rights.deletion import DeletionOutcome, run_deletion
 
 log = structlog.get_logger("accord.deletion")
 
 
-async def delete_account(ctx: dict[str, Any], account_id: int) -> str:
+async def delete_account(ctx: dict[str, Any], account_id: int) -> DeletionOutcome:
     outcome = await run_deletion(account_id, ctx["settings"], ctx["storage"])
     log.info("delete_account", account_id=account_id, outcome=outcome)
     return outcome

@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 
-from models.notifications.campaign_jobs import enqueue_deliveries
+from models.notifications.campaign_jobs import deliver_when_fanned_out
 from models.notifications.campaigns import Campaign, CampaignShard, fan_out_shard
 from models.notifications.delivery import deliver, deliver_notices, finish_if_done
 from models.notifications.inbox import Channel
@@ -26,12 +26,7 @@ async def fan_out(ctx: dict[str, Any], shard_id: int) -> int:
     )
     shard = await CampaignShard.get(id=shard_id).select_related("campaign")
     await ctx["stats"].messages_sent(Channel.IN_APP.value, shard.campaign.kind, in_app)
-    if (
-        shard.done
-        and not await CampaignShard.filter(campaign_id=shard.campaign_id, done=False).exists()
-    ):
-        await enqueue_deliveries(ctx["queue"], shard.campaign_id)
-        await finish_if_done(shard.campaign_id)
+    await deliver_when_fanned_out(ctx["queue"], shard.campaign_id)
     log.info("fan_out", shard_id=shard_id, accounts=handled)
     return handled
 

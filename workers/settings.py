@@ -19,6 +19,7 @@ from tortoise.context import TortoiseContext
 
 from accord.database import ensure_data_dir, tortoise_config
 from accord.settings import Settings
+from models.jobs import Job
 from models.personal.storage import LocalStorage
 from models.queue import JobStats, Queue, redis_settings
 from workers.deletion import delete_account
@@ -28,25 +29,38 @@ from workers.sweeper import sweep
 HEALTH_CHECK_INTERVAL = 30
 
 
-def observed(job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
-    """Count the job's start and outcome in Redis (for /metrics and queueStatus)."""
+def observed(name: Job, job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
+    """Count the job's start and outcome in Redis under its name (for /metrics and
+    queueStatus)."""
 
     @functools.wraps(job)
     async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
         stats: JobStats = ctx["stats"]
         with contextlib.suppress(RedisError):
-            await stats.job(job.__name__, "started")
+            await stats.job(name, "started")
         try:
             result = await job(ctx, *args, **kwargs)
         except BaseException:
             with contextlib.suppress(RedisError):
-                await stats.job(job.__name__, "failed")
+                await stats.job(name, "failed")
             raise
         with contextlib.suppress(RedisError):
-            await stats.job(job.__name__, "succeeded")
+            await stats.job(name, "succeeded")
         return result
 
     return run
+
+
+def jobs() -> dict[Job, Callable[..., Awaitable[Any]]]:
+    """The function that runs each registered job (``models.jobs``). Read when a worker is
+    built, so a test can stand in for one (``workers.settings.fan_out``)."""
+    return {
+        Job.SWEEP: sweep,
+        Job.DELETE_ACCOUNT: delete_account,
+        Job.FAN_OUT: fan_out,
+        Job.DELIVER_NOTIFICATIONS: deliver_notifications,
+        Job.DELIVER_ACCOUNT_NOTICES: deliver_account_notices,
+    }
 
 
 def functions(settings: Settings) -> list[Any]:
@@ -55,30 +69,13 @@ def functions(settings: Settings) -> list[Any]:
     recovery does not wait for that: once the lease has expired, the sweeper queues the
     work under a new job id (``models.queue``)."""
     return [
-        func(observed(sweep), name="sweep", timeout=60),
-        # No kept result: the sweeper must be able to enqueue the same id again at once
-        # after a failure (a kept result would block that id for an hour).
         func(
-            observed(delete_account),
-            name="delete_account",
-            timeout=settings.deletion_job_timeout_seconds,
-            keep_result=0,
-        ),
-        func(
-            observed(fan_out), name="fan_out", timeout=settings.job_timeout_seconds, keep_result=0
-        ),
-        func(
-            observed(deliver_account_notices),
-            name="deliver_account_notices",
-            timeout=settings.job_timeout_seconds,
-            keep_result=0,
-        ),
-        func(
-            observed(deliver_notifications),
-            name="deliver_notifications",
-            timeout=settings.job_timeout_seconds,
-            keep_result=0,
-        ),
+            observed(job, run),
+            name=job.value,
+            timeout=job.timeout(settings),
+            keep_result=job.keep_result,
+        )
+        for job, run in jobs().items()
     ]
 
 
@@ -112,11 +109,11 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
         "functions": functions(settings),
         "cron_jobs": [
             cron(
-                observed(sweep),
-                name="cron:sweep",
+                observed(Job.SWEEP, sweep),
+                name=f"cron:{Job.SWEEP}",
                 second=set(range(0, 60, settings.sweep_interval_seconds)),
                 unique=True,
-                timeout=60,
+                timeout=Job.SWEEP.timeout(settings),
                 run_at_startup=True,
             )
         ],

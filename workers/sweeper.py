@@ -9,16 +9,17 @@ several workers at once (arq #196); every step here is harmless when run twice.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import structlog
 
-from models.notifications.campaign_jobs import enqueue_notices, resume_campaigns
+from models import jobs
+from models.notifications.campaign_jobs import resume_campaigns
 from models.notifications.delivery import recover_stuck, stuck_after
 from models.notifications.inbox import Channel, notices_owed
 from models.personal.retention import clean_up
 from models.rights.deletion import enqueue_due
-from models.rights.deletion import job_id as deletion_job_id
 
 log = structlog.get_logger("accord.sweeper")
 
@@ -28,18 +29,11 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     removed = await clean_up(settings)
     if any(removed.values()):
         log.info("retention clean-up", **removed)
-    deletions = await enqueue_due(
-        lambda account_id, attempt: queue.enqueue(
-            "delete_account",
-            account_id,
-            job_id=deletion_job_id(settings.queue_name, account_id, attempt),
-        ),
-        settings.sweep_batch_size,
-    )
+    deletions = await enqueue_due(partial(jobs.delete_account, queue), settings.sweep_batch_size)
     if deletions:
         log.info("deletions enqueued", count=deletions)
     campaign_jobs = await resume_campaigns(queue, stuck_after(settings))
     await recover_stuck(None, Channel.EMAIL, stuck_after(settings))
     if await notices_owed():
-        await enqueue_notices(queue)
+        await jobs.deliver_account_notices(queue)
     return {**removed, "deletions_enqueued": deletions, "campaign_jobs_enqueued": campaign_jobs}

@@ -20,6 +20,9 @@ def deletions_run_due(
 ) -> None:
     """Run a deletion sweep by hand: enqueue every due deletion (what the sweeper does each
     minute), or with --inline carry them out in this process."""
+    from functools import partial
+
+    from models import jobs
     from models.personal.storage import LocalStorage
     from models.queue import Queue
     from models.rights import deletion
@@ -30,14 +33,15 @@ def deletions_run_due(
         async with orm(settings):
             if inline:
                 storage = LocalStorage(settings.data_dir / "files")
-                outcomes: list[str] = []
+                outcomes: list[deletion.DeletionOutcome] = []
 
                 async def delete_now(account_id: int, attempt: int) -> bool:
                     outcomes.append(await deletion.run_deletion(account_id, settings, storage))
                     return True
 
                 await deletion.enqueue_due(delete_now, settings.sweep_batch_size)
-                return f"Deleted {outcomes.count('done')} account(s); outcomes: {outcomes}"
+                done = outcomes.count(deletion.DeletionOutcome.DONE)
+                return f"Deleted {done} account(s); outcomes: {[str(o) for o in outcomes]}"
             if not settings.redis_url:
                 raise typer.BadParameter("set REDIS_URL to reach the workers, or use --inline")
             queue = await Queue.connect(
@@ -45,12 +49,7 @@ def deletions_run_due(
             )
             try:
                 count = await deletion.enqueue_due(
-                    lambda account_id, attempt: queue.enqueue(
-                        "delete_account",
-                        account_id,
-                        job_id=deletion.job_id(settings.queue_name, account_id, attempt),
-                    ),
-                    settings.sweep_batch_size,
+                    partial(jobs.delete_account, queue), settings.sweep_batch_size
                 )
             finally:
                 await queue.close()

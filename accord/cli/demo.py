@@ -26,10 +26,10 @@ from tortoise.context import TortoiseContext
 from accord.cli.dev_oidc import PROVIDER, DevProvider, base_url
 from accord.database import tortoise_config
 from accord.settings import Settings
+from models import clock
 from models.accounts.account import Account, Role
 from models.accounts.authentication import set_password
 from models.accounts.passwords import Passwords
-from models.accounts.sessions import now
 from models.accounts.staff import grant_role
 from models.consent.policies import ChangeCategory, PolicyVersion, current_policy, publish_policy
 from models.consent.purposes import DEFAULT_PURPOSES
@@ -132,7 +132,7 @@ async def _seed(settings: Settings, password: str, kept: bool) -> tuple[str, str
                 version=POLICY_VERSION,
                 summary=POLICY_SUMMARY,
                 text=POLICY_TEXT,
-                effective_at=now(),
+                effective_at=clock.now(),
                 material=True,
                 change_categories=[ChangeCategory.SERVICE_MODE, ChangeCategory.USER_RIGHTS],
                 purpose_codes=[p["code"] for p in DEFAULT_PURPOSES],

@@ -45,6 +45,7 @@ from api.accounts.types import (
 from api.context import Context
 from api.live_streams import announce_sessions_changed
 from api.payloads import payload
+from models import jobs
 from models.accounts import authentication, bindings
 from models.accounts.account import Account as AccountRow
 from models.accounts.errors import AccountErrorCode
@@ -53,7 +54,6 @@ from models.accounts.sessions import Session, open_session
 from models.consent.decisions import link_device
 from models.consent.ledger import Source, clean_device_id
 from models.errors import DomainError
-from models.notifications.campaign_jobs import enqueue_notices
 from models.rights import deletion
 
 log = structlog.get_logger("accord.cancellation")
@@ -75,7 +75,7 @@ async def _link_device(ctx: Context, device_id: str | None, account: AccountRow)
 async def _send_notices(ctx: Context) -> None:
     """The notice rows are written; the worker sends them (the sweeper would, a minute on)."""
     try:
-        await enqueue_notices(ctx.queue)
+        await jobs.deliver_account_notices(ctx.queue)
     except Exception as error:  # the rows are the promise; the sweeper enqueues them
         log.warning("notices not enqueued; the sweeper will", error=repr(error))
 

@@ -14,11 +14,11 @@ from api.notifications.queries import AccountNotificationFields
 from api.payloads import error_code
 from api.permissions import OWNER_OR_ADMIN, visible_to
 from api.personal.queries import AccountPersonalFields
+from models import clock
 from models.accounts import account as model
 from models.accounts import errors as account_errors
 from models.accounts.bindings import Binding as BindingModel
 from models.accounts.sessions import Session as SessionModel
-from models.accounts.sessions import now
 from models.errors import DomainError
 from models.rights import deletion
 
@@ -126,7 +126,7 @@ class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFi
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
     async def sessions(self, info: Info[Context, None]) -> list[Session]:
         current = await info.context.session()
-        moment = now()
+        moment = clock.now()
         rows = await SessionModel.filter(
             account_id=int(self.id),
             expires_at__gt=moment,

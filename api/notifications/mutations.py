@@ -24,7 +24,7 @@ from api.notifications.types import (
 from api.pagination import parse_id
 from api.payloads import payload
 from api.permissions import PRIVACY_OFFICE
-from models.accounts.sessions import now
+from models import clock
 from models.errors import DomainError
 from models.notifications import campaigns
 from models.notifications import inbox as notifications
@@ -60,7 +60,7 @@ class NotificationMutations:
                 raise DomainError(NotificationErrorCode.REQUIRED, "ids", "give ids or all: true")
             ids = [i for i in map(parse_id, input.ids) if i is not None]
             query = query.filter(id__in=ids)
-        marked = await query.update(read_at=now())
+        marked = await query.update(read_at=clock.now())
         return MarkNotificationsReadPayload(marked=marked)
 
     @strawberry.mutation(

@@ -18,7 +18,7 @@ from api.notifications.types import (
 )
 from api.pagination import Connection, connection, fetch_page, parse_id
 from api.permissions import OPERATIONS, OWNER, staff_only, visible_to
-from models.accounts.sessions import now
+from models import clock
 from models.notifications import campaigns
 from models.notifications import inbox as notifications
 
@@ -33,7 +33,7 @@ class NotificationQueries:
     async def announcements(self) -> list[Announcement]:
         rows = (
             await campaigns.Announcement.filter(
-                Q(expires_at__isnull=True) | Q(expires_at__gt=now())
+                Q(expires_at__isnull=True) | Q(expires_at__gt=clock.now())
             )
             .order_by("-id")
             .limit(50)

@@ -70,10 +70,6 @@ class Account(Model):
         # Declared here, not as db_index=True: a migration adding a field ignores that flag.
         indexes = (Index(fields=("deletion_due_at",)),)
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role != Role.USER
-
     def holds_role(self, *roles: Role) -> bool:
         """ADMIN holds every role; anyone else only their own."""
         return self.role == Role.ADMIN or self.role in roles

@@ -14,6 +14,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
+from models import clock
 from models.accounts.account import (
     NICKNAME_MAX,
     Account,
@@ -26,7 +27,7 @@ from models.accounts.authentication import set_password
 from models.accounts.errors import AccountErrorCode
 from models.accounts.oidc import Identity
 from models.accounts.passwords import Passwords
-from models.accounts.sessions import hash_token, now
+from models.accounts.sessions import hash_token
 from models.errors import DomainError
 
 
@@ -188,7 +189,7 @@ async def grant_reset(identity: Identity, settings: Settings) -> str:
     await PasswordReset.create(
         account_id=bound.id,
         token_hash=hash_token(token),
-        expires_at=now() + settings.password_reset_ttl,
+        expires_at=clock.now() + settings.password_reset_ttl,
     )
     return token
 
@@ -205,7 +206,7 @@ async def reset_password(passwords: Passwords, token: str, new_password: str) ->
     if not token or len(token) > 128:
         raise invalid
     reset = await PasswordReset.filter(token_hash=hash_token(token)).first()
-    if reset is None or reset.expires_at <= now():
+    if reset is None or reset.expires_at <= clock.now():
         raise invalid
     account = await Account.get(id=reset.account_id)
     if account.status != AccountStatus.ACTIVE:

@@ -109,4 +109,5 @@ async def verify_id_token(
 
 
 def _is_number(value: Any) -> TypeGuard[int | float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    # NaN, infinities and ints too big for a float (JSON allows all three) are no time.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 2**63

@@ -14,7 +14,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 
 from accord.settings import Settings
-from models.accounts.sessions import now
+from models import clock
 from models.batches import delete_in_batches
 
 
@@ -32,9 +32,9 @@ def name_hash(settings: Settings, account_name: str) -> str:
 
 async def name_in_quarantine(settings: Settings, account_name: str) -> bool:
     return await AccountNameQuarantine.filter(
-        name_hash=name_hash(settings, account_name), until__gt=now()
+        name_hash=name_hash(settings, account_name), until__gt=clock.now()
     ).exists()
 
 
 async def purge_expired_quarantine(batch_size: int) -> int:
-    return await delete_in_batches(AccountNameQuarantine, Q(until__lte=now()), batch_size)
+    return await delete_in_batches(AccountNameQuarantine, Q(until__lte=clock.now()), batch_size)

@@ -11,7 +11,7 @@ import functools
 import hashlib
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from tortoise import fields
@@ -21,6 +21,7 @@ from tortoise.queryset import QuerySet
 
 from accord.settings import Settings
 from accord.sqlite_backend import timestamp_text
+from models import clock
 from models.accounts.account import Account, AccountStatus, Role
 from models.batches import delete_in_batches
 from models.placeholders import placeholders
@@ -52,10 +53,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def open_session(account: Account, settings: Settings, user_agent: str = "") -> str:
     """Start a session for a freshly authenticated account; returns the bearer token.
 
@@ -63,7 +60,7 @@ async def open_session(account: Account, settings: Settings, user_agent: str = "
     cost as much CPU as the insert itself.
     """
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    moment = now()
+    moment = clock.now()
     expires = moment + settings.session_absolute_timeout
     # In the order of COLUMNS.
     row = [uuid.uuid4(), account.id, hash_token(token), moment, moment, moment, expires]
@@ -118,7 +115,7 @@ async def _live(query: QuerySet[Session], settings: Settings) -> Session | None:
     session = await query.select_related("account").first()
     if session is None:
         return None
-    moment = now()
+    moment = clock.now()
     idle_expired = session.last_seen_at + settings.session_idle_timeout <= moment
     if session.expires_at <= moment or idle_expired:
         await session.delete()
@@ -158,7 +155,7 @@ async def standing(
 
 
 def is_recent(session: Session, settings: Settings) -> bool:
-    return now() - session.authenticated_at <= settings.recent_auth_window
+    return clock.now() - session.authenticated_at <= settings.recent_auth_window
 
 
 async def revoke_all(account_id: int, *, except_session: uuid.UUID | None = None) -> int:
@@ -170,7 +167,7 @@ async def revoke_all(account_id: int, *, except_session: uuid.UUID | None = None
 
 async def purge_expired(settings: Settings, batch_size: int) -> int:
     """Delete sessions past their absolute or idle expiry."""
-    moment = now()
+    moment = clock.now()
     idle_since = moment - settings.session_idle_timeout
     # Two indexed conditions, not one OR (which SQLite answers with a table scan).
     expired = await delete_in_batches(Session, Q(expires_at__lte=moment), batch_size)

@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import NamedTuple, cast
 
 from tortoise.exceptions import IntegrityError
@@ -18,8 +19,8 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
+from models import clock
 from models.accounts.account import Account
-from models.accounts.sessions import now
 from models.consent.errors import ConsentErrorCode
 from models.consent.ledger import (
     ConsentChain,
@@ -34,6 +35,7 @@ from models.consent.ledger import (
     has_accepted,
     latest_decisions,
     new_key,
+    subject_account_id,
     subjects_of,
 )
 from models.consent.policies import PolicyVersion, material_in_effect
@@ -60,10 +62,18 @@ class Malformed:
     idempotency_key: str
 
 
+class SyncStatus(StrEnum):
+    """What became of one event a client synced."""
+
+    ACCEPTED = "ACCEPTED"
+    DUPLICATE = "DUPLICATE"
+    REJECTED = "REJECTED"
+
+
 @dataclass
 class Judged:
     key: str  # normalised (lower case): what is stored and compared
-    status: str  # ACCEPTED, DUPLICATE or REJECTED
+    status: SyncStatus
     code: ConsentErrorCode | None = None
     #: The key as the client wrote it (iOS writes UUIDs in upper case), echoed back so the
     #: client can match each result to its event.
@@ -94,7 +104,7 @@ class _Catalogue:
             return ConsentErrorCode.PURPOSE_NOT_IN_POLICY
         if purpose.required and not request.granted:
             return ConsentErrorCode.REQUIRED_PURPOSE
-        if request.client_timestamp > now() + settings.consent_clock_skew:
+        if request.client_timestamp > clock.now() + settings.consent_clock_skew:
             return ConsentErrorCode.CLOCK_SKEW
         return None
 
@@ -128,7 +138,7 @@ async def set_consents(
     if len(decisions) > 100:
         raise DomainError(ConsentErrorCode.TOO_MANY_EVENTS, "decisions", "at most 100 decisions")
     catalogue = await _Catalogue.load({policy_version})
-    moment = now()
+    moment = clock.now()
     requests = [
         Requested(code, granted, policy_version, source, moment, new_key())
         for code, granted in decisions
@@ -171,7 +181,7 @@ async def accept_policy(
                 kind=EventKind.POLICY_ACCEPTED,
                 source=source,
                 idempotency_key=new_key(),
-                client_timestamp=now(),
+                client_timestamp=clock.now(),
                 policy_version=policy_version,
                 device_id=device_id,
             )
@@ -274,19 +284,20 @@ async def sync(
         sent = request.idempotency_key
         key = sent.lower()
         if isinstance(request, Malformed) or not _valid_key(key):
-            judged.append(Judged(key, "REJECTED", ConsentErrorCode.INVALID, sent))
+            judged.append(Judged(key, SyncStatus.REJECTED, ConsentErrorCode.INVALID, sent))
             continue
         request.idempotency_key = key
         problem = catalogue.problem(request, settings)
         if problem is not None:
-            judged.append(Judged(key, "REJECTED", problem, sent))
+            judged.append(Judged(key, SyncStatus.REJECTED, problem, sent))
         else:
-            judged.append(Judged(key, "ACCEPTED", None, sent))
+            judged.append(Judged(key, SyncStatus.ACCEPTED, None, sent))
             accepted.append(_event(request, device_id))
-    if accepted and subject.startswith("account:"):
+    account_id = subject_account_id(subject)
+    if accepted and account_id is not None:
         # The account's history includes its linked devices' chains: a batch first sent
         # anonymously and retried after sign-in is not stored a second time.
-        devices = (await subjects_of(int(subject.removeprefix("account:"))))[1:]
+        devices = (await subjects_of(account_id))[1:]
         if devices:
             held = set(
                 cast(
@@ -303,14 +314,14 @@ async def sync(
     )
     stored_keys = {e.idempotency_key for e in appended.stored}
     for verdict in judged:
-        if verdict.status == "ACCEPTED" and verdict.key not in stored_keys:
-            verdict.status = "DUPLICATE"
+        if verdict.status == SyncStatus.ACCEPTED and verdict.key not in stored_keys:
+            verdict.status = SyncStatus.DUPLICATE
     # Within one batch the same key twice: the first is stored, the rest are duplicates.
     seen: set[str] = set()
     for verdict in judged:
-        if verdict.status == "ACCEPTED":
+        if verdict.status == SyncStatus.ACCEPTED:
             if verdict.key in seen:
-                verdict.status = "DUPLICATE"
+                verdict.status = SyncStatus.DUPLICATE
             seen.add(verdict.key)
     return await _since(subject, device_id, position, judged, settings)
 
@@ -423,7 +434,7 @@ async def link_device(
                         kind=EventKind.DEVICE_LINKED,
                         source=source,
                         idempotency_key=new_key(),
-                        client_timestamp=now(),
+                        client_timestamp=clock.now(),
                         device_id=device_id,
                     )
                 ],

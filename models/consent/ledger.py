@@ -42,8 +42,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.sqlite_backend import timestamp_text
+from models import clock
 from models.accounts.account import Account
-from models.accounts.sessions import now
 from models.consent.errors import ConsentErrorCode
 from models.errors import DomainError
 from models.placeholders import placeholders
@@ -127,12 +127,40 @@ class DeviceLink(Model):
 # --- subjects ----------------------------------------------------------------------------
 
 
+class SubjectKind(StrEnum):
+    """Whose chain a subject names: ``account:<id>``, ``device:<device id>`` (an anonymous
+    device before sign-in), or ``pseudonym:<random>`` (a deleted account's history)."""
+
+    ACCOUNT = "account"
+    DEVICE = "device"
+    PSEUDONYM = "pseudonym"
+
+
 def account_subject(account_id: int) -> str:
-    return f"account:{account_id}"
+    return f"{SubjectKind.ACCOUNT}:{account_id}"
 
 
 def device_subject(device_id: str) -> str:
-    return f"device:{device_id}"
+    return f"{SubjectKind.DEVICE}:{device_id}"
+
+
+def pseudonym_subject() -> str:
+    return f"{SubjectKind.PSEUDONYM}:{secrets.token_hex(16)}"
+
+
+def parse_subject(subject: str) -> tuple[SubjectKind, str]:
+    """The kind of a subject and what names it within the kind (an account id as text, a
+    device id, which may itself hold ':'); ValueError for a string that is no subject."""
+    kind, colon, name = subject.partition(":")
+    if not colon or not name:
+        raise ValueError(f"not a consent subject: {subject!r}")
+    return SubjectKind(kind), name
+
+
+def subject_account_id(subject: str) -> int | None:
+    """The account an ``account:`` subject names; None for a device or a pseudonym."""
+    kind, name = parse_subject(subject)
+    return int(name) if kind == SubjectKind.ACCOUNT else None
 
 
 def clean_device_id(raw: str, field_name: str = "deviceId") -> str:
@@ -211,9 +239,11 @@ class NewEvent:
 
 @dataclass
 class Appended:
+    """The events an append stored (those whose idempotency key the chain already held
+    were skipped; callers find them by what is missing here)."""
+
     #: ConsentEvent rows, or with ``reload=False`` the EventRecords written.
     stored: Sequence[ConsentEvent | EventRecord] = field(default_factory=list)
-    duplicates: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -330,9 +360,7 @@ async def _append_once(
         held = await _held_keys(connection, subject, [e.idempotency_key for e in events])
         fresh: list[NewEvent] = []
         for event in events:
-            if event.idempotency_key in held:
-                result.duplicates.add(event.idempotency_key)
-            else:
+            if event.idempotency_key not in held:
                 held.add(event.idempotency_key)
                 fresh.append(event)
         if not fresh:
@@ -340,7 +368,7 @@ async def _append_once(
         head = await ConsentChain.get_or_none(subject=subject)
         seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
         first_seq = seq + 1
-        moment = now()
+        moment = clock.now()
         rows = []
         for event in fresh:
             seq += 1
@@ -471,8 +499,8 @@ async def rekey_subject(subject: str) -> str | None:
         if not events:
             await ConsentChain.filter(subject=subject).delete()
             return None
-        pseudonym = f"pseudonym:{secrets.token_hex(16)}"
-        moment = now()
+        pseudonym = pseudonym_subject()
+        moment = clock.now()
         head = await ConsentChain.get_or_none(subject=subject)
         first = EventRecord(
             subject=pseudonym,

@@ -17,8 +17,8 @@ from tortoise import fields
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from models import clock
 from models.accounts.account import Account
-from models.accounts.sessions import now
 from models.consent.errors import ConsentErrorCode
 from models.consent.purposes import Purpose
 from models.errors import DomainError
@@ -198,14 +198,16 @@ async def _create(
 async def current_policy() -> PolicyVersion | None:
     """The newest version already in effect."""
     return (
-        await PolicyVersion.filter(effective_at__lte=now()).order_by("-effective_at", "-id").first()
+        await PolicyVersion.filter(effective_at__lte=clock.now())
+        .order_by("-effective_at", "-id")
+        .first()
     )
 
 
 async def material_in_effect() -> PolicyVersion | None:
     """The newest material version already in effect: the one users must have accepted."""
     return (
-        await PolicyVersion.filter(effective_at__lte=now(), material=True)
+        await PolicyVersion.filter(effective_at__lte=clock.now(), material=True)
         .order_by("-effective_at", "-id")
         .first()
     )

@@ -20,8 +20,8 @@ import httpx
 from tortoise.expressions import Q, Subquery
 
 from accord.settings import Settings
+from models import clock, retry
 from models.accounts.account import AccountStatus
-from models.accounts.sessions import now
 from models.notifications.campaigns import Campaign, CampaignStatus
 from models.notifications.inbox import Channel, DeliveryStatus, Notification
 from models.notifications.messages import Message, render
@@ -144,10 +144,6 @@ class SmsSender:
             raise SendFailed(f"sms gateway refused: {response.status_code}", permanent=True)
 
 
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2**attempts, 3600))
-
-
 #: How much longer than its job's timeout a claim is trusted: the claim is taken after the job
 #: started and arq cancels the job at its timeout, so a claim older than that belongs to a
 #: worker that died (or was cancelled); the margin covers clocks of different machines.
@@ -163,7 +159,7 @@ async def recover_stuck(campaign_id: int | None, channel: Channel, claim_timeout
     """Rows left SENDING by a worker that died: sent once more, or given up on if they
     already were (at most one duplicate, never more). The one recovery path for every
     notification: a campaign's (``campaign_id``) or a notice to one user (``None``)."""
-    stale = now() - claim_timeout
+    stale = clock.now() - claim_timeout
     stuck = Notification.filter(
         campaign_id=campaign_id,
         channel=channel,
@@ -191,7 +187,7 @@ async def deliver_batch(
 ) -> tuple[int, int]:
     """Claim, send and mark one batch; returns (rows handled, rows sent); (0, 0) when
     nothing is due."""
-    moment = now()
+    moment = clock.now()
     token = secrets.token_hex(8)
     due = Notification.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
@@ -236,7 +232,7 @@ async def deliver_batch(
     # What is still ours and SENDING was sent (failures and retries gave their claim back).
     sent = await Notification.filter(claim_token=token, status=DeliveryStatus.SENDING).update(
         status=DeliveryStatus.SENT,
-        sent_at=now(),
+        sent_at=clock.now(),
         last_error="",
         claimed_at=None,
         claim_token=None,
@@ -274,7 +270,7 @@ async def _retry_or_fail(row_id: int, attempts: int, error: SendFailed, settings
         attempts=attempts + 1,
         claimed_at=None,
         claim_token=None,
-        next_attempt_at=now() + _backoff(attempts),
+        next_attempt_at=clock.now() + retry.backoff(attempts),
         last_error=str(error)[:300],
     )
 
@@ -335,7 +331,9 @@ async def finish_if_done(campaign_id: int) -> bool:
             status=CampaignStatus.DELIVERING
         )
         return False
-    await Campaign.filter(id=campaign_id).update(status=CampaignStatus.DONE, finished_at=now())
+    await Campaign.filter(id=campaign_id).update(
+        status=CampaignStatus.DONE, finished_at=clock.now()
+    )
     return True
 
 
@@ -356,7 +354,7 @@ async def deliver_notices(settings: Settings) -> int:
     async with EmailSender(settings) as sender:
         while True:
             token = secrets.token_hex(8)
-            moment = now()
+            moment = clock.now()
             due = (
                 Notification.filter(
                     Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
@@ -388,7 +386,7 @@ async def deliver_notices(settings: Settings) -> int:
                 claim_token=token, status=DeliveryStatus.SENDING
             ).update(
                 status=DeliveryStatus.SENT,
-                sent_at=now(),
+                sent_at=clock.now(),
                 last_error="",
                 claimed_at=None,
                 claim_token=None,

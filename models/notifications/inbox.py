@@ -20,8 +20,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from models import clock
 from models.accounts.account import Account
-from models.accounts.sessions import now
 
 
 class Channel(StrEnum):
@@ -90,7 +90,7 @@ async def notify(account: Account, kind: NotificationKind, title: str, body: str
                 channel=Channel.IN_APP,
                 title=title,
                 body=body,
-                sent_at=now(),
+                sent_at=clock.now(),
                 status=DeliveryStatus.SENT,
             ),
             Notification(account=account, kind=kind, channel=Channel.EMAIL, title=title, body=body),

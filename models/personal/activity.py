@@ -14,8 +14,8 @@ from tortoise import fields
 from tortoise.expressions import Q
 from tortoise.models import Model
 
+from models import clock
 from models.accounts.account import Account
-from models.accounts.sessions import now
 from models.batches import delete_in_batches
 from models.consent.ledger import (
     EventKind,
@@ -157,7 +157,7 @@ async def _record(
         device_id=device_id,
         user_agent=user_agent[:255],
         client_address=truncate_address(client_address),
-        recorded_at=now(),
+        recorded_at=clock.now(),
         **values,  # type: ignore[arg-type]  # create() takes using_db before **kwargs
     )
     return True
@@ -165,5 +165,5 @@ async def _record(
 
 async def purge_older_than(days: int, batch_size: int) -> int:
     """Delete activity past its retention (safe to run twice at once)."""
-    old = Q(recorded_at__lt=now() - timedelta(days=days))
+    old = Q(recorded_at__lt=clock.now() - timedelta(days=days))
     return sum([await delete_in_batches(m, old, batch_size) for m in (SearchRecord, ClickRecord)])

@@ -16,8 +16,8 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from models import clock
 from models.accounts.account import Account
-from models.accounts.sessions import now
 from models.consent.ledger import (
     ConsentChain,
     ConsentEvent,
@@ -74,7 +74,7 @@ async def register_device(
         "model": _short(model, "model", 100),
         "os_version": _short(os_version, "osVersion", 50),
         "app_version": _short(app_version, "appVersion", 50),
-        "last_seen_at": now(),
+        "last_seen_at": clock.now(),
     }
     await owner_check(device_id, account)
     if not await Device.filter(device_id=device_id).exists():

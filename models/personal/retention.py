@@ -9,15 +9,16 @@ from __future__ import annotations
 from tortoise.expressions import Q
 
 from accord.settings import Settings
+from models import clock
 from models.accounts.bindings import PasswordReset
 from models.accounts.quarantine import purge_expired_quarantine
-from models.accounts.sessions import now, purge_expired
+from models.accounts.sessions import purge_expired
 from models.batches import delete_in_batches
 from models.personal.activity import purge_older_than
 
 
 async def purge_spent_resets(batch_size: int) -> int:
-    return await delete_in_batches(PasswordReset, Q(expires_at__lte=now()), batch_size)
+    return await delete_in_batches(PasswordReset, Q(expires_at__lte=clock.now()), batch_size)
 
 
 async def clean_up(settings: Settings) -> dict[str, int]:

@@ -31,11 +31,12 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
+from models import clock, retry
 from models.accounts.account import Account, AccountStatus, Gender, Role
 from models.accounts.bindings import Binding, PasswordReset
 from models.accounts.errors import AccountErrorCode
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
-from models.accounts.sessions import Session, now, revoke_all
+from models.accounts.sessions import Session, revoke_all
 from models.consent.ledger import DeviceLink, rekey_subject, subjects_of
 from models.consent.policies import PolicyVersion
 from models.errors import DomainError
@@ -51,7 +52,6 @@ from models.personal.storage import Storage
 from models.personal.support import StaffAccess, SupportMessage, SupportThread
 
 log = structlog.get_logger("accord.deletion")
-MAX_BACKOFF = timedelta(hours=1)
 
 
 class DeletionStatus(StrEnum):
@@ -60,6 +60,18 @@ class DeletionStatus(StrEnum):
     FAILED = "FAILED"
     DONE = "DONE"
     CANCELLED = "CANCELLED"
+
+
+class DeletionOutcome(StrEnum):
+    """What one ``run_deletion`` call did."""
+
+    DONE = "done"
+    #: The account was already deleted (a late or repeated job).
+    ALREADY_DONE = "already-done"
+    #: Another runner holds the request's lease (or took it from us).
+    BUSY = "busy"
+    #: Not due: cancelled, restored, still in its grace period or backing off.
+    NOT_DUE = "not-due"
 
 
 class DeletionRequest(Model):
@@ -97,7 +109,7 @@ async def cancel_account(account: Account, settings: Settings, reason: str | Non
         raise DomainError(AccountErrorCode.INVALID, "reason", "must be at most 500 characters")
     if account.status != AccountStatus.ACTIVE:
         raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
-    moment = now()
+    moment = clock.now()
     due = moment + settings.deletion_grace
     async with in_transaction():
         await Account.filter(id=account.id).update(
@@ -139,7 +151,7 @@ async def restore_account(account: Account) -> Account:
         raise DomainError(AccountErrorCode.ACCOUNT_DELETED, None, "this account has been deleted")
     async with in_transaction():
         cancelled = await DeletionRequest.filter(
-            account_id=account.id, status=DeletionStatus.PENDING, due_at__gt=now()
+            account_id=account.id, status=DeletionStatus.PENDING, due_at__gt=clock.now()
         ).update(status=DeletionStatus.CANCELLED, reason="")
         if not cancelled:
             raise DomainError(
@@ -171,19 +183,13 @@ def _runnable(moment: datetime) -> Q:
     )
 
 
-def job_id(queue_name: str, account_id: int, attempt: int) -> str:
-    """Derived from the row, so enqueuing twice is harmless; prefixed with the queue, since
-    arq's job keys are global to the Redis server that deployments may share. The attempt
-    (how many runs have taken the lease) makes the id new once a run has started: arq holds
-    on to a dead run's id for its longest timeout + 10 s, while its lease ends sooner."""
-    return f"{queue_name}:delete-account:{account_id}:{attempt}"
-
-
 async def enqueue_due(enqueue: Callable[[int, int], Awaitable[bool]], batch_size: int) -> int:
-    """Enqueue a deletion for every due request (``enqueue(account_id, attempts)``), a keyset
-    batch at a time; returns how many were newly queued (ones already queued keep their
-    place). A request whose run died is due again once its lease has expired."""
-    moment, after, queued = now(), 0, 0
+    """Enqueue a deletion for every due request (``enqueue(account_id, attempts)``, e.g.
+    ``models.jobs.delete_account`` given its queue), a keyset batch at a time; returns how
+    many were newly queued (ones already queued keep their place). A request whose run died
+    is due again once its lease has expired, and its attempt count, which names the job
+    (arq holds on to a dead run's id for its longest timeout + 10 s), has moved on."""
+    moment, after, queued = clock.now(), 0, 0
     while True:
         batch = (
             await DeletionRequest.filter(_runnable(moment), id__gt=after)
@@ -205,11 +211,10 @@ class LeaseLost(Exception):
     """Another runner took over (our lease expired); stop without touching anything."""
 
 
-async def run_deletion(account_id: int, settings: Settings, storage: Storage) -> str:
-    """Delete everything personal of one account. Returns what happened: ``done``,
-    ``already-done``, ``busy`` (another runner holds it) or ``not-due``."""
+async def run_deletion(account_id: int, settings: Settings, storage: Storage) -> DeletionOutcome:
+    """Delete everything personal of one account; returns what happened."""
     token = secrets.token_hex(16)
-    moment = now()
+    moment = clock.now()
     leased = await DeletionRequest.filter(_runnable(moment), account_id=account_id).update(
         status=DeletionStatus.RUNNING,
         lease_token=token,
@@ -219,10 +224,10 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
     if not leased:
         request = await DeletionRequest.get_or_none(account_id=account_id)
         if request is not None and request.status == DeletionStatus.DONE:
-            return "already-done"
+            return DeletionOutcome.ALREADY_DONE
         if request is not None and request.status == DeletionStatus.RUNNING:
-            return "busy"
-        return "not-due"
+            return DeletionOutcome.BUSY
+        return DeletionOutcome.NOT_DUE
     try:
         for name, step in _steps(settings, storage):
             await step(account_id)
@@ -233,19 +238,18 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
         await _finish(account_id, token, settings)
     except LeaseLost:
         log.warning("deletion lease lost", account_id=account_id)
-        return "busy"
+        return DeletionOutcome.BUSY
     except Exception as error:
         request = await DeletionRequest.get(account_id=account_id)
-        backoff = min(timedelta(seconds=30 * 2 ** min(request.attempts, 10)), MAX_BACKOFF)
         await DeletionRequest.filter(account_id=account_id, lease_token=token).update(
             status=DeletionStatus.FAILED,
             last_error=f"{type(error).__name__}: {error}"[:500],
-            next_attempt_at=now() + backoff,
+            next_attempt_at=clock.now() + retry.backoff(request.attempts),
             lease_token=None,
             lease_until=None,
         )
         raise
-    return "done"
+    return DeletionOutcome.DONE
 
 
 def _steps(settings: Settings, storage: Storage):
@@ -339,9 +343,9 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
             ).delete()
             await AccountNameQuarantine.create(
                 name_hash=name_hash(settings, account.account_name),
-                until=now() + settings.account_name_quarantine,
+                until=clock.now() + settings.account_name_quarantine,
             )
-        moment = now()
+        moment = clock.now()
         await Account.filter(id=account_id).update(
             account_name=f"deleted-{account_id}",
             nickname="",
