@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
@@ -82,7 +83,7 @@ class Broadcast:
     async def publish(self, name: str, message: str) -> None:
         await self.pool.publish(self.channel(name), message)
 
-    async def listen(self, name: str):
+    async def listen(self, name: str) -> AsyncIterator[str]:
         """Yield messages published on ``name`` until the caller stops iterating."""
         pubsub = self.pool.pubsub()
         await pubsub.subscribe(self.channel(name))
@@ -93,9 +94,9 @@ class Broadcast:
                     yield data.decode() if isinstance(data, bytes) else data
         finally:
             await pubsub.unsubscribe()
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
-    async def ticks(self, name: str, every: float):
+    async def ticks(self, name: str, every: float) -> AsyncIterator[None]:
         """Yield once subscribed to ``name``, then each time a message arrives on it and at
         least every ``every`` seconds.
 
@@ -127,7 +128,7 @@ class Broadcast:
             # Closing drops the connection, and the subscription with it, even after a
             # cancellation cut a read short.
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # as above
 
 
 class JobStats:
@@ -157,8 +158,7 @@ class JobStats:
         # redis-py types its commands as sync-or-async results.
         jobs = await self.pool.hgetall(self.jobs)  # type: ignore[misc]
         sent = await self.pool.hgetall(self.sent)  # type: ignore[misc]
-        decode = lambda d: {k.decode(): int(v) for k, v in d.items()}  # noqa: E731
-        return decode(jobs), decode(sent)
+        return _decode(jobs), _decode(sent)
 
     async def status(self, sample: int = 1000) -> dict[str, Any]:
         """Queue depth, jobs running, failures in the last hour, and the functions of up to
@@ -184,3 +184,7 @@ class JobStats:
             "failed_last_hour": failed,
             "by_function": by_function,
         }
+
+
+def _decode(counts: dict[bytes, bytes]) -> dict[str, int]:
+    return {key.decode(): int(value) for key, value in counts.items()}

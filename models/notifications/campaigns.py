@@ -161,7 +161,7 @@ async def _id_range() -> tuple[int, int]:
 
 async def create_campaign(
     kind: NotificationKind,
-    content: dict,
+    content: dict[str, Any],
     channels: list[Channel],
     *,
     account_ids: list[int] | None,
@@ -255,7 +255,7 @@ async def report_security_incident(
 
 
 async def announce_service_shutdown(
-    *, title: str, message: str, shutdown_at, channels: list[Channel], shards: int
+    *, title: str, message: str, shutdown_at: datetime, channels: list[Channel], shards: int
 ) -> Campaign:
     content = {
         "title": clean_text(title, "title", 200),

@@ -150,6 +150,13 @@ class SmsSender:
 CLAIM_MARGIN = timedelta(seconds=5)
 
 
+#: A claimed row that can be reached: (notification id, address, attempts so far).
+Recipient = tuple[int, str, int]
+
+#: E-mail goes out by the hundred per SMTP transaction; SMS one message at a time.
+Sender = EmailSender | SmsSender
+
+
 def stuck_after(settings: Settings) -> timedelta:
     """After this long a claim (status SENDING) is stuck: its worker is gone."""
     return timedelta(seconds=settings.job_timeout_seconds) + CLAIM_MARGIN
@@ -183,7 +190,7 @@ async def recover_stuck(campaign_id: int | None, channel: Channel, claim_timeout
 
 
 async def deliver_batch(
-    campaign: Campaign, channel: Channel, settings: Settings, sender, message: Message
+    campaign: Campaign, channel: Channel, settings: Settings, sender: Sender, message: Message
 ) -> tuple[int, int]:
     """Claim, send and mark one batch; returns (rows handled, rows sent); (0, 0) when
     nothing is due."""
@@ -213,7 +220,7 @@ async def deliver_batch(
     rows = await Notification.filter(claim_token=token, status=DeliveryStatus.SENDING).values_list(
         "id", "attempts", contact, "account__status"
     )
-    reachable = []
+    reachable: list[Recipient] = []
     for row_id, attempts, address, status in rows:
         if address and status == AccountStatus.ACTIVE:
             reachable.append((row_id, address, attempts))
@@ -243,16 +250,16 @@ async def deliver_batch(
 RECIPIENTS_PER_MESSAGE = 100  # RFC 5321 says a server must accept at least 100
 
 
-def _chunks(items: list, size: int) -> list[list]:
+def _chunks(items: list[Recipient], size: int) -> list[list[Recipient]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 async def _send_chunk(
-    sender, channel: Channel, addresses: list[str], message: Message
+    sender: Sender, channel: Channel, addresses: list[str], message: Message
 ) -> dict[str, SendFailed]:
     """Send to these addresses; the ones refused, with why. Raises SendFailed when the
     whole chunk failed."""
-    if channel == Channel.EMAIL:
+    if isinstance(sender, EmailSender):
         return await sender.send_many(addresses, message)
     try:
         await sender.send(addresses[0], message)
@@ -261,7 +268,7 @@ async def _send_chunk(
     return {}
 
 
-async def _retry_or_fail(row_id: int, attempts: int, error: SendFailed, settings: Settings):
+async def _retry_or_fail(row_id: int, attempts: int, error: SendFailed, settings: Settings) -> None:
     if error.permanent or attempts + 1 >= settings.notification_max_attempts:
         await _fail(row_id, str(error), attempts + 1)
         return
@@ -287,7 +294,7 @@ async def _fail(row_id: int, reason: str, attempts: int | None = None) -> None:
     await Notification.filter(id=row_id).update(**values)
 
 
-def sender_for(channel: Channel, settings: Settings):
+def sender_for(channel: Channel, settings: Settings) -> Sender:
     return EmailSender(settings) if channel == Channel.EMAIL else SmsSender(settings)
 
 

@@ -15,6 +15,7 @@ and each sweep.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -22,6 +23,9 @@ from tortoise.models import Model
 
 from models import clock
 from models.accounts.account import Account
+
+if TYPE_CHECKING:  # campaigns imports this module
+    from models.notifications.campaigns import Campaign
 
 
 class Channel(StrEnum):
@@ -51,7 +55,7 @@ class Notification(Model):
         "models.Account", related_name="notifications", on_delete=fields.CASCADE, db_index=True
     )
     account_id: int  # set by the ORM
-    campaign: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
         "models.Campaign", null=True, related_name="notifications", on_delete=fields.CASCADE
     )
     campaign_id: int | None  # set by the ORM

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -36,7 +37,7 @@ def _environment() -> Environment:
     )
 
 
-def render(kind: NotificationKind, content: dict) -> Message:
+def render(kind: NotificationKind, content: dict[str, Any]) -> Message:
     template = _environment().get_template(f"{kind}.txt")
     context = template.new_context(dict(content))
     subject = "".join(template.blocks["subject"](context)).strip()

@@ -252,7 +252,9 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
     return DeletionOutcome.DONE
 
 
-def _steps(settings: Settings, storage: Storage):
+def _steps(
+    settings: Settings, storage: Storage
+) -> list[tuple[str, Callable[[int], Awaitable[None]]]]:
     async def sessions(account_id: int) -> None:
         async with in_transaction():
             await Session.filter(account_id=account_id).delete()
