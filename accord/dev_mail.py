@@ -4,6 +4,7 @@ through the real aiosmtplib code path and land as .eml files under ``<data_dir>/
 from __future__ import annotations
 
 import itertools
+import logging
 import socket
 import time
 from email import message_from_bytes
@@ -51,6 +52,9 @@ class DevMailbox:
         return self.controller.port
 
     def start(self) -> DevMailbox:
+        # aiosmtpd logs every connection at INFO (its own start-up probe included): in a
+        # terminal running `accord dev` that buries the lines that matter.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.controller.start()
         return self
 
