@@ -1,0 +1,32 @@
+// Writes the client guide's operations and code samples where codegen and tsc read them:
+// every ```graphql block of docs/clients.md to src/operations/<OperationName>.graphql and
+// every ```ts block that starts with `// file: NAME.ts` to src/NAME.ts (codegen.ts, which
+// lives beside this script, excepted). src/ is generated: edit the guide, not src/.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const guide = readFileSync(join(here, '..', '..', 'docs', 'clients.md'), 'utf8');
+const src = join(here, 'src');
+rmSync(src, { recursive: true, force: true });
+mkdirSync(join(src, 'operations'), { recursive: true });
+
+const fence = /^```(\w+)\n([\s\S]*?)^```$/gm;
+const names = new Set();
+let operations = 0;
+for (const [, language, body] of guide.matchAll(fence)) {
+  if (language === 'graphql') {
+    const name = body.match(/^\s*(?:query|mutation|subscription)\s+(\w+)/)?.[1];
+    if (!name) throw new Error(`an operation in the guide has no name:\n${body}`);
+    if (names.has(name)) throw new Error(`two operations in the guide are named ${name}`);
+    names.add(name);
+    writeFileSync(join(src, 'operations', `${name}.graphql`), body);
+    operations += 1;
+  } else if (language === 'ts') {
+    const file = body.match(/^\/\/ file: ([\w-]+\.ts)\n/)?.[1];
+    if (file && file !== 'codegen.ts') writeFileSync(join(src, file), body);
+  }
+}
+if (operations === 0) throw new Error('no ```graphql block found in docs/clients.md');
+console.log(`${operations} operations from docs/clients.md written to src/operations/`);

@@ -1,0 +1,313 @@
+"""The client guide (docs/clients.md) is proven: every root field of schema.graphql has an
+example, every example runs in order against a real ``accord dev`` (answers chained into
+later variables, as a client would), and the npm toolchain (graphql-codegen's client preset,
+then ``tsc --strict``) compiles its operations and code samples against schema.graphql.
+The guide's conventions are in ``tests/client_guide.py``."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from graphql import OperationDefinitionNode, build_schema, parse, validate
+from PIL import Image
+from websockets.sync.client import connect
+
+from tests.client_guide import (
+    GUIDE,
+    PLACEHOLDER,
+    ROOT,
+    Example,
+    code_block,
+    contains,
+    examples,
+    sample_answers,
+)
+from tests.processes import accord, clean_env, free_port, stop, wait_ready
+
+CLIENTS = ROOT / "clients" / "typescript"
+SCHEMA = build_schema((ROOT / "schema.graphql").read_text())
+
+
+# --- without a server -------------------------------------------------------------------------
+
+
+def test_every_root_field_has_an_example():
+    covered: dict[str, set[str]] = {"query": set(), "mutation": set(), "subscription": set()}
+    for example in examples():
+        for definition in parse(example.document).definitions:
+            assert isinstance(definition, OperationDefinitionNode)
+            covered[definition.operation.value] |= {
+                selection.name.value for selection in definition.selection_set.selections
+            }
+    roots = {
+        "query": SCHEMA.query_type,
+        "mutation": SCHEMA.mutation_type,
+        "subscription": SCHEMA.subscription_type,
+    }
+    missing = {
+        kind: sorted(set(root.fields) - covered[kind]) for kind, root in roots.items() if root
+    }
+    assert missing == {"query": [], "mutation": [], "subscription": []}, missing
+
+
+def test_every_example_fits_the_schema():
+    for example in examples():
+        errors = validate(SCHEMA, parse(example.document))
+        assert not errors, f"docs/clients.md:{example.line}: {errors}"
+        json.loads(example.variables)  # placeholders sit inside strings: still JSON
+
+
+def test_the_ready_codegen_config_is_the_guides():
+    assert (CLIENTS / "codegen.ts").read_text() == code_block(GUIDE.read_text(), "codegen.ts")
+
+
+def test_the_convention_reads_reruns_and_directives():
+    text = """
+<!-- example: bearer=none -->
+```graphql
+mutation Login($input: LoginInput!) { login(input: $input) { token } }
+```
+
+```json
+{"input": {"accountName": "a", "password": "b"}}
+```
+
+an answer, not an example:
+
+```json
+{"data": null}
+```
+
+<!-- example: operation=Login name=Again expect=errors -->
+```json
+{"input": {}}
+```
+"""
+    first, again = examples(text)
+    assert (first.name, first.kind, first.directives) == ("Login", "mutation", {"bearer": "none"})
+    assert json.loads(first.variables) == {"input": {"accountName": "a", "password": "b"}}
+    assert (again.name, again.operation, again.expects_errors) == ("Again", "Login", True)
+    assert again.document == first.document and json.loads(again.variables) == {"input": {}}
+
+
+def test_a_sample_answer_may_leave_parts_out():
+    answer = {"data": {"x": {"cursor": "c2VxOjI6", "results": [{"a": 1, "b": 2}], "n": None}}}
+    assert contains(answer, {"data": {"x": {"cursor": "...", "results": [{"a": 1}]}}})
+    assert contains(answer, {"data": {"x": {"cursor": "c2V...", "n": None}}})
+    assert not contains(answer, {"data": {"x": {"results": []}}})
+    assert not contains(answer, {"data": {"x": {"results": [{"a": 2}]}}})
+    assert not contains(answer, {"data": {"x": {"missing": None}}})
+
+
+# --- against a live server --------------------------------------------------------------------
+
+
+class GuideRun:
+    """Runs the guide's examples in order against one ``accord dev``, keeping every answer."""
+
+    def __init__(self, url: str, staff_password: str) -> None:
+        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=60)
+        self.staff_password = staff_password
+        self.answers: dict[str, Any] = {}
+        self.bodies: dict[str, Any] = {}
+        self.bearer: str | None = None
+
+    # placeholders ---------------------------------------------------------------------------
+
+    def value(self, reference: str) -> Any:
+        if reference == "demo.staffPassword":
+            return self.staff_password
+        if reference.startswith("devIdToken:"):
+            answer = self.http.get("/dev/oidc/id-token", params={"sub": reference.split(":")[1]})
+            assert answer.status_code == 200, answer.text
+            return answer.json()["id_token"]
+        moment = re.fullmatch(r"now(?:([+-]\d+)s)?", reference)
+        if moment:
+            shift = timedelta(seconds=int(moment.group(1) or 0))
+            return (datetime.now(UTC) + shift).isoformat(timespec="milliseconds")
+        name, *path = reference.split(".")
+        assert name in self.answers, f"{{{{{reference}}}}}: no earlier example named {name}"
+        found = self.answers[name]
+        for step in path:
+            found = found[int(step)] if isinstance(found, list) else found[step]
+        return found
+
+    def fill(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: self.fill(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.fill(item) for item in value]
+        if isinstance(value, str):
+            whole = PLACEHOLDER.fullmatch(value)
+            if whole:
+                return self.value(whole.group(1).strip())
+            return PLACEHOLDER.sub(lambda m: str(self.value(m.group(1).strip())), value)
+        return value
+
+    # running --------------------------------------------------------------------------------
+
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.bearer}"} if self.bearer else {}
+
+    def prepare(self, example: Example) -> dict[str, Any]:
+        bearer = example.directives.get("bearer")
+        if bearer is not None:
+            self.bearer = None if bearer == "none" else self.fill(bearer)
+        return self.fill(json.loads(example.variables))
+
+    def run(self, example: Example) -> dict[str, Any]:
+        variables = self.prepare(example)
+        operation = {
+            "query": example.document,
+            "variables": variables,
+            "operationName": example.operation,
+        }
+        upload = example.directives.get("upload")
+        if upload:
+            answer = self.http.post(
+                "/graphql",
+                data={
+                    "operations": json.dumps(operation),
+                    "map": json.dumps({"0": [f"variables.{upload}"]}),
+                },
+                files={"0": ("picture.png", png(), "image/png")},
+                headers=self.headers(),
+            )
+        else:
+            answer = self.http.post("/graphql", json=operation, headers=self.headers())
+        assert answer.status_code == 200, f"{where(example)}: {answer.status_code} {answer.text}"
+        return self.judge(example, answer.json())
+
+    def judge(self, example: Example, body: dict[str, Any]) -> dict[str, Any]:
+        typed = list(typed_errors(body.get("data")))
+        if example.expects_errors:
+            assert body.get("errors") or typed, f"{where(example)}: expected an error: {body}"
+        else:
+            assert "errors" not in body, f"{where(example)}: {body['errors']}"
+            assert not typed, f"{where(example)}: typed errors {typed}"
+        self.answers[example.name] = body.get("data")
+        self.bodies[example.name] = body
+        return body
+
+    def subscribe(self, example: Example, trigger: Example | None) -> None:
+        """graphql-transport-ws, as the graphql-ws client speaks it."""
+        variables = self.prepare(example)
+        ws_url = self.url.replace("http://", "ws://") + "/graphql"
+        with connect(ws_url, subprotocols=["graphql-transport-ws"], open_timeout=30) as ws:
+            payload = {"authorization": f"Bearer {self.bearer}"} if self.bearer else {}
+            ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+            assert json.loads(ws.recv(timeout=30))["type"] == "connection_ack"
+            ws.send(
+                json.dumps(
+                    {
+                        "id": "1",
+                        "type": "subscribe",
+                        "payload": {
+                            "query": example.document,
+                            "variables": variables,
+                            "operationName": example.operation,
+                        },
+                    }
+                )
+            )
+            time.sleep(1.5)  # the server starts listening before the trigger records
+            if trigger is not None:
+                self.run(trigger)
+            deadline = time.monotonic() + 30
+            while True:
+                message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+                if message["type"] == "ping":
+                    ws.send(json.dumps({"type": "pong"}))
+                    continue
+                assert message["type"] == "next", f"{where(example)}: {message}"
+                self.judge(example, message["payload"])
+                break
+            ws.send(json.dumps({"id": "1", "type": "complete"}))
+
+
+def where(example: Example) -> str:
+    return f"docs/clients.md:{example.line} ({example.name})"
+
+
+def typed_errors(data: Any):
+    """Every non-empty ``errors`` list of a payload, at any depth."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "errors" and isinstance(value, list):
+                yield from value
+            else:
+                yield from typed_errors(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from typed_errors(item)
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 6), (200, 120, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.slow
+def test_the_guides_examples_run_against_accord_dev(tmp_path):
+    port = free_port()
+    log = tmp_path / "dev.log"
+    env = clean_env(ACCORD_SMTP_PORT=str(free_port()))
+    process = accord("dev", "--port", str(port), cwd=tmp_path, env=env, log=log)
+    try:
+        wait_ready(port, process, log)
+        printed = re.search(r"demo\.admin / (\S+)", log.read_text())
+        assert printed, log.read_text()
+        run = GuideRun(f"http://127.0.0.1:{port}", printed.group(1))
+        queue = examples()
+        ran = 0
+        while queue:
+            example = queue.pop(0)
+            if example.kind == "subscription":
+                trigger = queue.pop(0) if queue else None
+                run.subscribe(example, trigger)
+                ran += 1 + (trigger is not None)
+            else:
+                run.run(example)
+                ran += 1
+        assert ran == len(examples())
+        for sample in sample_answers():
+            answer = run.bodies[sample.name]
+            assert contains(answer, json.loads(sample.body)), (
+                f"docs/clients.md:{sample.line}: the sample answer of {sample.name} is not "
+                f"what the server answered: {json.dumps(answer, indent=1)}"
+            )
+        run.http.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stop(process)
+
+
+# --- the npm toolchain ------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or shutil.which("npm") is None,
+    reason="node and npm are not installed (.ci/run installs them and runs this check)",
+)
+def test_the_guides_operations_compile_with_codegen_and_tsc():
+    """`npm run check`: the guide's operations to .graphql files, graphql-codegen's client
+    preset over them with strictScalars, then tsc --strict over the generated types and the
+    guide's TypeScript samples. It fails when an operation stops matching schema.graphql."""
+    if not (CLIENTS / "node_modules").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CLIENTS, check=True)
+    done = subprocess.run(
+        ["npm", "run", "--silent", "check"], cwd=CLIENTS, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
