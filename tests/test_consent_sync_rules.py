@@ -259,6 +259,30 @@ async def test_a_reused_key_from_before_sign_in_is_a_conflict_too(gql):
 # --- payload fields a client can count on ------------------------------------------------------
 
 
+#: Payload fields every answer carries (a list, a count, a flag whose empty value is true of
+#: an error too); `cursor` and objects stay nullable: an answer with errors has none.
+ALWAYS_PRESENT = {
+    "SyncConsentsPayload": {"results", "events", "hasMore", "serverTime"},
+    "SetConsentsPayload": {"consents"},
+    "SignInWithProviderPayload": {"created"},
+    "RecordSearchPayload": {"recorded"},
+    "RecordClickPayload": {"recorded"},
+    "MarkNotificationsReadPayload": {"marked"},
+}
+
+
+@pytest.mark.parametrize("payload", sorted(ALWAYS_PRESENT))
+async def test_payload_fields_that_always_exist_are_non_null(gql, payload):
+    body = await gql(
+        "query($name: String!) { __type(name: $name) { fields { name type { kind } } } }",
+        {"name": payload},
+    )
+    kinds = {f["name"]: f["type"]["kind"] for f in body["data"]["__type"]["fields"]}
+    assert {name for name in ALWAYS_PRESENT[payload] if kinds[name] == "NON_NULL"} == (
+        ALWAYS_PRESENT[payload]
+    )
+
+
 async def test_fields_always_present_on_success_are_non_null(gql):
     body = await gql(
         """{ __type(name: "SyncConsentsPayload") { fields { name type { kind } } } }"""

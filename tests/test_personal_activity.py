@@ -153,7 +153,7 @@ async def test_a_link_must_be_an_http_url(gql, link):
     await decide_activity_log(gql, True, token=alice.token)
     result = await click(gql, link, token=alice.token)
     assert codes(result) == [("INVALID", "link")]
-    assert result["recorded"] is None
+    assert result["recorded"] is False
     assert await nothing_stored()
 
 

@@ -198,7 +198,9 @@ class ChangePasswordPayload:
 class SignInWithProviderPayload:
     account: Account | None = None
     token: str | None = None
-    created: bool | None = None
+    created: bool = strawberry.field(
+        default=False, description="A new account was made for this identity; false with `errors`."
+    )
     errors: list[AccountError] = strawberry.field(default_factory=list)
 
 
