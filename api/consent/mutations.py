@@ -151,7 +151,7 @@ class ConsentMutations:
                     idempotency_key=r.sent,
                     status=r.status,
                     code=error_code(ConsentErrorCode, r.code) if r.code else None,
-                    superseded=r.superseded,
+                    batch=result,
                 )
                 for r in result.results
             ],

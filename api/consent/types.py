@@ -235,13 +235,17 @@ class SyncResult:
     code: ConsentErrorCode | None = strawberry.field(
         description="Why an event was REJECTED (or CONFLICT)."
     )
-    superseded: bool = strawberry.field(
-        default=False,
+    batch: strawberry.Private[decisions.SyncResult]
+
+    @strawberry.field(
         description="ACCEPTED or DUPLICATE, but a decision with a later client time already "
         "decides this purpose (the latest client time wins): the event is in the ledger, "
         "the purpose's state is the later decision's. A client whose clock is behind sees "
-        "it here; compare its clock with `serverTime`.",
+        "it here; compare its clock with `serverTime`."
     )
+    async def superseded(self) -> bool:
+        await self.batch.mark_superseded()  # one query for the batch, only if asked
+        return self.batch.results[self.index].superseded
 
 
 @strawberry.type(description="The limits syncConsents applies, from the server's settings.")

@@ -6,6 +6,7 @@ Every path ends in ``models.consent.ledger.append``; nothing here writes events 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -260,6 +261,18 @@ class SyncResult:
     has_more: bool = False
     #: The server's clock as it answered, for a client to see how far off its own is.
     server_time: datetime = field(default_factory=lambda: clock.now())
+    #: The subjects whose decisions make the state (the account's and its linked devices').
+    subjects: list[str] = field(default_factory=list)
+    _superseded: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _marked: bool = field(default=False, repr=False)
+
+    async def mark_superseded(self) -> None:
+        """Set ``superseded`` on the results, once, when first asked: it costs a query over
+        the subject's decisions, which a client that does not ask for it need not pay."""
+        async with self._superseded:
+            if not self._marked:
+                await _mark_superseded(self.subjects, self.results)
+                self._marked = True
 
 
 #: A UUID in its canonical text form (what ``str(uuid.UUID(...))`` writes), lower case.
@@ -286,7 +299,8 @@ async def sync(
     Results are in the batch's order. An event whose key the ledger already holds is a
     DUPLICATE when it is the same decision (a retry: nothing is stored twice) and a
     CONFLICT when it is another, whatever the rules would say of it now. An accepted event
-    that a decision with a later client time already overrides is marked ``superseded``.
+    that a decision with a later client time already overrides is marked ``superseded``
+    (``SyncResult.mark_superseded``).
     The cursor is the subject's chain position, which only grows in commit order.
     """
     if len(requests) > settings.consent_sync_max_events:
@@ -347,8 +361,9 @@ async def sync(
         same = standing[verdict.key] == content_digest(verdict.event)
         verdict.status = SyncStatus.DUPLICATE if same else SyncStatus.CONFLICT
         verdict.code = None if same else ConsentErrorCode.CONFLICT
-    await _mark_superseded(subjects, judged)
-    return await _since(subject, device_id, position, judged, settings)
+    answer = await _since(subject, device_id, position, judged, settings)
+    answer.subjects = subjects
+    return answer
 
 
 async def _held(subjects: list[str], keys: list[str]) -> dict[str, str]:
