@@ -200,6 +200,12 @@ class Settings(BaseSettings):
         timedelta(minutes=5),
         description="How far in the future a client timestamp may be before it is rejected.",
     )
+    consent_max_event_age: timedelta = Field(
+        timedelta(days=30),
+        description="How old a client timestamp may be: an older offline decision is "
+        "REJECTED with TOO_OLD (the latest client time decides a purpose, so a stale clock "
+        "must not rewrite the present).",
+    )
     consent_sync_max_events: int = Field(500, ge=1, description="Events one syncConsents takes.")
     controller_name: str = Field(
         "Accord operator", description="Data controller named in receipts."
@@ -321,6 +327,7 @@ class Settings(BaseSettings):
         "oidc_keys_max_age",
         "oidc_keys_refresh_interval",
         "consent_clock_skew",
+        "consent_max_event_age",
         "deletion_grace",
         "account_name_quarantine",
         mode="before",

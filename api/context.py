@@ -44,6 +44,10 @@ class Context:
     login_attempts: int = 0
     _session: Session | None = field(default=None, repr=False)
     _session_read: bool = field(default=False, repr=False)
+    #: Tokens of the sessions this request or operation opened (``signed_in``), by account.
+    _opened: dict[int, str] = field(default_factory=dict, repr=False)
+    #: Those sessions as read back, by account.
+    _opened_read: dict[int, Session | None] = field(default_factory=dict, repr=False)
 
     def for_operation(self) -> Context:
         """This context for one operation on a long-lived connection (a websocket): it
@@ -57,6 +61,8 @@ class Context:
             login_attempts=0,
             _session=None,
             _session_read=False,
+            _opened={},
+            _opened_read={},
         )
 
     @property
@@ -96,6 +102,31 @@ class Context:
 
     async def viewer(self) -> Account | None:
         session = await self.session()
+        return session.account if session else None
+
+    def signed_in(self, account_id: int, token: str) -> None:
+        """A mutation of this request opened a session (login, register, restoreAccount...):
+        the account it returns is read as that session will read it (``session_reading``).
+        Who is *calling* does not change: later fields of the request still act for the
+        bearer token the request came with, so a sign-in lends nothing to them."""
+        self._opened[account_id] = token
+        self._opened_read.pop(account_id, None)
+
+    async def session_reading(self, account_id: int) -> Session | None:
+        """The session an account's own fields are read with: one this request opened for
+        it, else the caller's. So the account a sign-in payload returns resolves as
+        ``viewer`` does with the token returned beside it (Apollo caches both as
+        ``Account:<id>``), not as for a stranger."""
+        token = self._opened.get(account_id)
+        if token is None:
+            return await self.session()
+        if account_id not in self._opened_read:
+            self._opened_read[account_id] = await session_for_token(token, self.settings)
+        return self._opened_read[account_id]
+
+    async def reader_of(self, account_id: int) -> Account | None:
+        """Who reads an account's own fields (``api.permissions.visible_to``)."""
+        session = await self.session_reading(account_id)
         return session.account if session else None
 
     async def require_session(self) -> Session:

@@ -2,9 +2,10 @@
 the field it guards (in the spirit of Netflix Dispatch's ``auth/permissions``).
 
 - ``@visible_to(OWNER_OR_ADMIN, otherwise=list)`` on a field of ``Account``: the account
-  itself (or an ADMIN) reads it; anyone else gets the field's empty value (``[]``, an empty
-  connection, ``false``), the same answer as for an account with nothing there, so a field
-  never tells a stranger whether there is something to hide.
+  itself (or an ADMIN) reads it, including the account a sign-in mutation returns, which
+  is read as the session it opened (``Context.reader_of``); anyone else gets the field's
+  empty value (``[]``, an empty connection, ``false``), the same answer as for an account
+  with nothing there, so a field never tells a stranger whether there is something to hide.
 - ``@staff_only(Role.SUPPORT)`` on a root query: anyone else gets a top-level error whose
   ``extensions.code`` is ``NOT_AUTHENTICATED`` or ``FORBIDDEN``.
 - ``CONSENT_READERS.allows(viewer, owns)`` where the owner is found through the data (a
@@ -85,7 +86,8 @@ def visible_to(permission: OwnerOr, *, otherwise: Callable[[], Any]) -> Callable
         @functools.wraps(resolver)
         async def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
             info: Info[Context, None] = kwargs["info"]
-            if not permission.allows_account(await info.context.viewer(), int(self.id)):
+            owner_id = int(self.id)
+            if not permission.allows_account(await info.context.reader_of(owner_id), owner_id):
                 return otherwise()
             return await resolver(self, *args, **kwargs)
 

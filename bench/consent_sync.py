@@ -116,7 +116,7 @@ async def run_batches(http: httpx.AsyncClient, batches: int) -> tuple[float, flo
     sql = f"INSERT INTO consent_event ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
     raw = [raw_rows(b, sqlite) for b in range(batches)]
     start = datetime.now(UTC) - timedelta(hours=1)
-    device = f"bench-device-{secrets.token_hex(4)}"
+    device = str(uuid.uuid4())  # as an app makes one (a device id acts as a secret)
     prefix = json.dumps({"query": SYNC})[:-1] + ', "variables": {"input": {"deviceId": '
     prefix += json.dumps(device) + ', "events": '
     encoded = [json.dumps(batch_events(start + timedelta(minutes=b))) for b in range(batches)]

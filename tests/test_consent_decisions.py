@@ -22,8 +22,9 @@ from tests.consent_helpers import (
     sync,
     utcnow,
 )
+from tests.device_ids import device_id
 
-DEVICE = "device-0001-anon"
+DEVICE = device_id("device-0001-anon")
 OPTIONAL = ("personalization", "analytics", "advertising", "activity_log")
 
 
@@ -80,7 +81,7 @@ async def test_set_consents_anonymously_with_a_device_id(gql):
     assert codes(signed_out["errors"]) == ["NOT_AUTHENTICATED"]
     bad_device = await set_consents(gql, {"personalization": True}, device_id="short")
     assert codes(bad_device["errors"]) == ["INVALID"]
-    assert signed_out["consents"] is None and bad_device["consents"] is None
+    assert signed_out["consents"] == [] and bad_device["consents"] == []
     assert await ConsentEvent.all().count() == 1
 
 
@@ -97,7 +98,7 @@ async def test_set_consents_refuses_bad_decisions_whole(gql):
     for decisions, version, code in cases:
         result = await set_consents(gql, decisions, version=version, token=alice.token)
         assert codes(result["errors"]) == [code], decisions
-        assert result["consents"] is None
+        assert result["consents"] == []
     assert await ConsentEvent.all().count() == 0
     # Granting the required purpose is fine (it is a no-op in effect, but recorded).
     ok = await set_consents(gql, {"necessary": True}, token=alice.token)
@@ -227,9 +228,11 @@ async def test_latest_client_timestamp_decides_even_when_synced_later(gql):
     moment = utcnow() - timedelta(minutes=1)
     newer = event("analytics", True, at=moment)
     older = event("analytics", False, at=moment - timedelta(hours=3))
-    assert (await sync(gql, [newer], device_id="phone-0001", token=alice.token))["errors"] == []
+    assert (await sync(gql, [newer], device_id=device_id("phone-0001"), token=alice.token))[
+        "errors"
+    ] == []
     # The older, offline decision reaches the server afterwards: it is recorded...
-    late = await sync(gql, [older], device_id="tablet-001", token=alice.token)
+    late = await sync(gql, [older], device_id=device_id("tablet-001"), token=alice.token)
     assert [r["status"] for r in late["results"]] == ["ACCEPTED"]
     # ...but does not override the newer one.
     rows = await consents(gql, alice.token)
@@ -238,7 +241,7 @@ async def test_latest_client_timestamp_decides_even_when_synced_later(gql):
     assert rows["analytics"]["source"] == "IOS"
     # An even newer decision, in either order, does.
     newest = event("analytics", False, at=moment + timedelta(seconds=30), source="ANDROID")
-    await sync(gql, [newest], device_id="tablet-001", token=alice.token)
+    await sync(gql, [newest], device_id=device_id("tablet-001"), token=alice.token)
     rows = await consents(gql, alice.token)
     assert rows["analytics"]["granted"] is False
     assert rows["analytics"]["source"] == "ANDROID"
@@ -250,17 +253,17 @@ async def test_ties_in_client_time_are_broken_by_server_order(gql):
     moment = utcnow() - timedelta(minutes=5)
     first = event("advertising", True, at=moment)
     second = event("advertising", False, at=moment)
-    await sync(gql, [first, second], device_id="phone-0001", token=alice.token)
+    await sync(gql, [first, second], device_id=device_id("phone-0001"), token=alice.token)
     assert (await consents(gql, alice.token))["advertising"]["granted"] is False
     third = event("advertising", True, at=moment)
-    await sync(gql, [third], device_id="phone-0002", token=alice.token)
+    await sync(gql, [third], device_id=device_id("phone-0002"), token=alice.token)
     assert (await consents(gql, alice.token))["advertising"]["granted"] is True
     # The same instant written with another UTC offset is still a tie, not "later".
     shifted = event("advertising", False)
     shifted["clientTimestamp"] = moment.astimezone(
         datetime.fromisoformat("2024-01-01T00:00:00+09:00").tzinfo
     ).isoformat()
-    await sync(gql, [shifted], device_id="phone-0003", token=alice.token)
+    await sync(gql, [shifted], device_id=device_id("phone-0003"), token=alice.token)
     assert (await consents(gql, alice.token))["advertising"]["granted"] is False
     # And a decision made earlier, in a far-ahead offset, loses to the stored later one.
     earlier = event("advertising", True)
@@ -269,5 +272,5 @@ async def test_ties_in_client_time_are_broken_by_server_order(gql):
         .astimezone(datetime.fromisoformat("2024-01-01T00:00:00+14:00").tzinfo)
         .isoformat()
     )
-    await sync(gql, [earlier], device_id="phone-0003", token=alice.token)
+    await sync(gql, [earlier], device_id=device_id("phone-0003"), token=alice.token)
     assert (await consents(gql, alice.token))["advertising"]["granted"] is False

@@ -29,8 +29,9 @@ from tests.consent_helpers import (
     utcnow,
     verify,
 )
+from tests.device_ids import device_id
 
-DEVICE = "phone-anon-0001"
+DEVICE = device_id("phone-anon-0001")
 
 
 async def test_linking_merges_histories_by_client_time(gql):
@@ -59,7 +60,7 @@ async def test_linking_merges_histories_by_client_time(gql):
             event("personalization", True, at=t + timedelta(minutes=5)),
             event("advertising", False, at=t + timedelta(hours=3)),
         ],
-        device_id="laptop-0000-web",
+        device_id=device_id("laptop-0000-web"),
         token=alice.token,
     )
     before = await consents(gql, alice.token)
@@ -120,7 +121,7 @@ async def test_a_linked_device_can_no_longer_write_anonymously(gql):
     assert codes(anonymous_set["errors"]) == ["FORBIDDEN"]
     anonymous_sync = await sync(gql, [event("analytics", False)], device_id=DEVICE)
     assert codes(anonymous_sync["errors"]) == ["FORBIDDEN"]
-    assert anonymous_sync["results"] is None
+    assert anonymous_sync["results"] == []
     assert codes(await accept(gql, "v1", device_id=DEVICE)) == ["FORBIDDEN"]
     assert await ConsentEvent.filter(subject=device_subject(DEVICE)).count() == device_events
 
@@ -129,14 +130,14 @@ async def test_a_linked_device_can_no_longer_write_anonymously(gql):
     assert [r["status"] for r in signed_in["results"]] == ["ACCEPTED"]
     assert (await consents(gql, alice.token))["analytics"]["granted"] is False
     # Other anonymous devices are unaffected.
-    other = await set_consents(gql, {"analytics": True}, device_id="phone-anon-0002")
+    other = await set_consents(gql, {"analytics": True}, device_id=device_id("phone-anon-0002"))
     assert other["errors"] == []
 
 
 async def test_a_device_without_history_is_not_linked(gql):
     alice = await register(gql, "alice")
     account = await Account.get(id=int(alice.id))
-    assert await link_device("phone-empty-0001", account, source=Source.IOS) is False
+    assert await link_device(device_id("phone-empty-0001"), account, source=Source.IOS) is False
     assert await DeviceLink.all().count() == 0
     assert await ConsentEvent.all().count() == 0
 
@@ -177,7 +178,7 @@ async def test_a_batch_retried_after_sign_in_is_not_stored_twice(gql):
         ]
     )
     # The account's history (its own chain and its devices') holds each key once.
-    other = await sync(gql, batch, device_id="tablet-0000-x2", token=alice.token)
+    other = await sync(gql, batch, device_id=device_id("tablet-0000-x2"), token=alice.token)
     assert [r["status"] for r in other["results"]] == ["DUPLICATE"] * 2
     assert await ConsentEvent.all().count() == 4
 

@@ -17,6 +17,7 @@ from tests.consent_helpers import (
     utcnow,
     verify,
 )
+from tests.device_ids import device_id
 
 
 async def _ledger(gql, n: int = 6):
@@ -25,7 +26,7 @@ async def _ledger(gql, n: int = 6):
     alice = await register(gql, "alice")
     start = utcnow() - timedelta(hours=1)
     batch = [event("analytics", i % 2 == 0, at=start + timedelta(seconds=i)) for i in range(n)]
-    await sync(gql, batch, device_id="phone-0000-led", token=alice.token)
+    await sync(gql, batch, device_id=device_id("phone-0000-led"), token=alice.token)
     rows = await ConsentEvent.filter(subject=account_subject(int(alice.id))).order_by("seq")
     assert len(rows) == n
     return staff, alice, rows
@@ -45,8 +46,8 @@ async def test_an_untouched_chain_verifies(gql):
         "checked": 0,
         "firstBrokenEventId": None,
     }
-    await set_consents(gql, {"analytics": True}, device_id="phone-0000-anon")
-    assert (await verify(gql, staff.token, device_id="phone-0000-anon"))["checked"] == 1
+    await set_consents(gql, {"analytics": True}, device_id=device_id("phone-0000-anon"))
+    assert (await verify(gql, staff.token, device_id=device_id("phone-0000-anon")))["checked"] == 1
 
 
 async def test_an_edited_purpose_is_reported_at_that_event(gql):
@@ -69,7 +70,7 @@ async def test_every_recorded_field_is_covered(gql):
         {"server_timestamp": rows[3].server_timestamp - timedelta(days=1)},
         {"policy_version": "v2"},
         {"source": "SUPPORT"},
-        {"device_id": "someone-else"},
+        {"device_id": device_id("someone-else")},
         {"idempotency_key": "00000000-0000-0000-0000-000000000000"},
     ]
     for change in edits:
@@ -132,12 +133,16 @@ async def test_a_device_chain_is_checked_by_device_id(gql):
     staff = await officer(gql)
     await published(gql, staff.token, "v1")
     await sync(
-        gql, [event("analytics", True), event("advertising", True)], device_id="phone-0000-dev"
+        gql,
+        [event("analytics", True), event("advertising", True)],
+        device_id=device_id("phone-0000-dev"),
     )
-    rows = await ConsentEvent.filter(subject=device_subject("phone-0000-dev")).order_by("seq")
-    assert (await verify(gql, staff.token, device_id="phone-0000-dev"))["ok"] is True
+    rows = await ConsentEvent.filter(subject=device_subject(device_id("phone-0000-dev"))).order_by(
+        "seq"
+    )
+    assert (await verify(gql, staff.token, device_id=device_id("phone-0000-dev")))["ok"] is True
     await ConsentEvent.filter(id=rows[0].id).update(client_address="10.0.0.0")
-    assert await verify(gql, staff.token, device_id="phone-0000-dev") == {
+    assert await verify(gql, staff.token, device_id=device_id("phone-0000-dev")) == {
         "ok": False,
         "checked": 0,
         "firstBrokenEventId": str(rows[0].id),
@@ -159,7 +164,7 @@ async def test_only_privacy_officers_verify(gql):
     assert (await verify(gql, admin.token, account_id=alice.id))["ok"] is True
     both = await gql(
         VERIFY,
-        {"accountId": alice.id, "deviceId": "phone-0000-led"},
+        {"accountId": alice.id, "deviceId": device_id("phone-0000-led")},
         token=staff.token,
         expect_errors=True,
     )

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from models.consent.purposes import Purpose
 from tests.consent_helpers import event, officer, published, register, sync, utcnow
+from tests.device_ids import device_id
 
 VIEWER = """
 { viewer {
@@ -61,7 +62,7 @@ async def test_viewer_consents_and_history_do_not_grow_with_the_data(gql):
     await sync(
         gql,
         [event("analytics", True, at=start), event("advertising", False, version="v2", at=start)],
-        device_id="phone-0000-q01",
+        device_id=device_id("phone-0000-q01"),
         token=alice.token,
     )
     small_count, small, small_queries = await _count(gql, alice.token)
@@ -82,7 +83,7 @@ async def test_viewer_consents_and_history_do_not_grow_with_the_data(gql):
         )
         for i in range(58)
     ]
-    await sync(gql, batch, device_id="phone-0000-q01", token=alice.token)
+    await sync(gql, batch, device_id=device_id("phone-0000-q01"), token=alice.token)
     big_count, big, big_queries = await _count(gql, alice.token)
     assert len(big["consents"]) == 13
     assert len(big["consentHistory"]["edges"]) == 50

@@ -16,6 +16,7 @@ from tests.consent_helpers import (
     set_consents,
     sync,
 )
+from tests.device_ids import device_id
 
 SUBSCRIBE = """
 subscription($deviceId: String) {
@@ -23,8 +24,8 @@ subscription($deviceId: String) {
 }
 """
 
-DEVICE_A = "device-A-0001"
-DEVICE_B = "device-B-0002"
+DEVICE_A = device_id("device-A-0001")
+DEVICE_B = device_id("device-B-0002")
 
 
 async def _listening(redis_url: str, channel: str) -> None:

@@ -22,9 +22,10 @@ from tests.consent_helpers import (
     utcnow,
     verify,
 )
+from tests.device_ids import device_id
 
-PHONE = "phone-aaaa-0001"
-TABLET = "tablet-bbbb-0002"
+PHONE = device_id("phone-aaaa-0001")
+TABLET = device_id("tablet-bbbb-0002")
 PURPOSES = ("personalization", "analytics", "advertising", "activity_log")
 
 
@@ -62,7 +63,7 @@ async def test_a_full_batch_is_stored_and_a_bigger_one_refused(gql):
     assert await _seqs(subject) == list(range(1, 501))
     too_many = await sync(gql, _batch(501), device_id=PHONE, token=alice.token)
     assert [e["code"] for e in too_many["errors"]] == ["TOO_MANY_EVENTS"]
-    assert too_many["results"] is None
+    assert too_many["results"] == []
     assert await ConsentEvent.filter(subject=subject).count() == 500
     assert (await verify(gql, staff.token, account_id=alice.id))["ok"] is True
 
@@ -146,15 +147,19 @@ async def test_a_retried_batch_stores_nothing_twice(gql):
 async def test_the_same_key_twice_in_one_batch(gql):
     _, alice = await _setup(gql)
     once = event("analytics", True, at=utcnow() - timedelta(minutes=2))
-    twice = dict(once, granted=False)  # same key, different content: still the same event
+    again = dict(once)  # the same event twice: a duplicate
+    twice = dict(once, granted=False)  # the same key for another decision: a conflict
     other = event("advertising", True)
     shouted = dict(other, idempotencyKey=other["idempotencyKey"].upper())
-    result = await sync(gql, [once, other, twice, shouted], device_id=PHONE, token=alice.token)
-    assert [r["status"] for r in result["results"]] == [
-        "ACCEPTED",
-        "ACCEPTED",
-        "DUPLICATE",
-        "DUPLICATE",
+    result = await sync(
+        gql, [once, other, twice, shouted, again], device_id=PHONE, token=alice.token
+    )
+    assert [(r["status"], r["code"]) for r in result["results"]] == [
+        ("ACCEPTED", None),
+        ("ACCEPTED", None),
+        ("CONFLICT", "CONFLICT"),
+        ("DUPLICATE", None),
+        ("DUPLICATE", None),
     ]
     stored = await ConsentEvent.filter(subject=account_subject(int(alice.id)))
     assert len(stored) == 2

@@ -29,6 +29,7 @@ from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.queue import Queue
 from models.rights.deletion import DeletionRequest, DeletionStatus, run_deletion
+from tests.device_ids import device_id
 from tests.oidc_provider import new_subject, provider_app
 from tests.test_worker import burst_worker
 from workers.settings import worker_settings
@@ -112,7 +113,7 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
         """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { errors { code } } }""",
         {"i": {"email": f"{tag}.mail@example.org", "phone": "+3361234" + str(person.id).zfill(4)}},
     )
-    device = f"{tag}-device-0001"
+    device = device_id(f"{tag}-device")
     await person(
         """mutation($i: BindProviderInput!) { bindProvider(input: $i) { errors { code } } }""",
         {
@@ -234,7 +235,7 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
         },
     )
     # An anonymous device's history, later linked to the account.
-    anonymous = f"{tag}-anon-device"
+    anonymous = device_id(f"{tag}-anon")
     await app.gql(
         """mutation($i: SetConsentsInput!) { setConsents(input: $i) { errors { code } } }""",
         {

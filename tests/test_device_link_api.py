@@ -5,8 +5,9 @@ from __future__ import annotations
 from models.accounts.account import Account
 from models.consent.ledger import ConsentEvent, verify_chain
 from tests.consent_helpers import officer, publish
+from tests.device_ids import device_id
 
-DEVICE = "phone-install-7f3a9c"
+DEVICE = device_id("phone-install-7f3a9c")
 PASSWORD = "correct horse battery staple"
 
 

@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from models.accounts.account import Role
+from tests.device_ids import device_id
 from tests.personal_helpers import ensure_policy, register
 
 SCHEMA = graphql.build_schema((Path(__file__).parents[1] / "schema.graphql").read_text())
@@ -53,7 +54,7 @@ PLAUSIBLE = st.sampled_from(
         "v1",
         "activity_log",
         "essential",
-        "device-0001-abc",
+        device_id("device-0001-abc"),
         "alice@example.com",
         "https://example.com/a.png",
         "+14155550123",

@@ -27,6 +27,7 @@ from graphql import (
 from models.accounts.account import Role
 from models.consent.ledger import ConsentEvent
 from tests.consent_helpers import WebSocketSession, event
+from tests.device_ids import device_id
 from tests.personal_helpers import (
     ANSWER_QUESTIONNAIRE,
     DEFINE_QUESTIONNAIRE,
@@ -307,7 +308,7 @@ async def test_a_sync_event_with_a_refused_character_alone_is_rejected(client, g
     await ensure_policy("v1")
     bad, good = event("activity_log", True), event("activity_log", False)
     bad[key] = bad[key][:8] + text + bad[key][8:]
-    given = {"deviceId": "device-0001-abc", "events": [bad, good]}
+    given = {"deviceId": device_id("device-0001-abc"), "events": [bad, good]}
     for _attempt in range(2):  # an offline client retries: the good event is not lost
         status, body = await _post(client, SYNC, {"input": given}, None)
         assert status == 200, body

@@ -27,6 +27,7 @@ from tests.consent_helpers import (
     register,
     set_consents,
 )
+from tests.device_ids import device_id
 from tests.notification_helpers import person
 
 CONSENT = """
@@ -41,7 +42,7 @@ LOGIN = """
 mutation($input: LoginInput!) { login(input: $input) { token errors { code } } }
 """
 
-OTHER_DEVICE = "device-other-0001"
+OTHER_DEVICE = device_id("device-other-0001")
 #: What "promptly" means here: well under the periodic re-check (5 s by default), so a
 #: stream ending in time was told at once.
 PROMPTLY = 2.0

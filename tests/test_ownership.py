@@ -115,17 +115,22 @@ async def test_a_provider_bound_to_one_account_is_out_of_reach_of_another(provid
     assert [x["provider"] for x in (await viewer(provider.gql, a["token"]))["bindings"]] == ["acme"]
 
 
-async def test_a_payload_shows_no_sessions_or_bindings_to_another_caller(gql):
-    """Register while signed in as Anna: the new account's lists are not Anna's to see."""
+async def test_a_payload_shows_the_new_accounts_own_lists_not_the_callers(gql):
+    """Register while signed in as Anna: the payload shows Carl's account as Carl's new
+    token reads it (its one session, current), never Anna's sessions or bindings."""
     a, _ = await two_accounts(gql)
     body = await gql(
-        REGISTER.replace("hasPassword }", "hasPassword sessions { id } bindings { provider } }"),
+        REGISTER.replace(
+            "hasPassword }", "hasPassword sessions { id current } bindings { provider } }"
+        ),
         {"input": registration("carl", password="granite-meadow-71-boldly", nickname="Carl")},
         token=a["token"],
     )
     account = body["data"]["register"]["account"]
     assert account["accountName"] == "carl"
-    assert account["sessions"] == [] and account["bindings"] == []
+    carls = await Session.filter(account__account_name="carl").values_list("id", flat=True)
+    assert account["sessions"] == [{"id": str(carls[0]), "current": True}]
+    assert account["bindings"] == []
 
 
 # --- signed-in mutations refuse anonymous callers in the payload ---------------------------

@@ -10,6 +10,7 @@ import pytest
 from models.clock import now
 from models.personal.activity import ClickRecord, SearchRecord
 from models.personal.retention import clean_up
+from tests.device_ids import device_id
 from tests.personal_helpers import (
     RECORD_CLICK,
     RECORD_SEARCH,
@@ -19,8 +20,8 @@ from tests.personal_helpers import (
     register,
 )
 
-DEVICE = "device-0001-abcdef"
-OTHER_DEVICE = "device-0002-abcdef"
+DEVICE = device_id("device-0001-abcdef")
+OTHER_DEVICE = device_id("device-0002-abcdef")
 AGENT = {"user-agent": "AccordTest/1.0 (Linux)"}
 
 
@@ -152,7 +153,7 @@ async def test_a_link_must_be_an_http_url(gql, link):
     await decide_activity_log(gql, True, token=alice.token)
     result = await click(gql, link, token=alice.token)
     assert codes(result) == [("INVALID", "link")]
-    assert result["recorded"] is None
+    assert result["recorded"] is False
     assert await nothing_stored()
 
 

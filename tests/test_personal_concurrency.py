@@ -12,6 +12,7 @@ from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.personal.questionnaires import QuestionnaireAnswer
 from models.personal.support import SupportMessage, SupportThread
+from tests.device_ids import device_id
 from tests.personal_helpers import (
     ANSWER_QUESTIONNAIRE,
     DEFINE_QUESTIONNAIRE,
@@ -108,7 +109,7 @@ async def test_registering_a_device_twice_at_once_keeps_one_row(gql):
         *(
             gql(
                 REGISTER_DEVICE,
-                {"input": {"deviceId": "device-race-0001", "model": str(i)}},
+                {"input": {"deviceId": device_id("device-race-0001"), "model": str(i)}},
                 token=alice.token,
             )
             for i in range(TIMES)

@@ -8,6 +8,7 @@ from models.consent.ledger import ConsentChain, ConsentEvent, DeviceLink, accoun
 from models.personal.activity import ClickRecord, SearchRecord
 from models.personal.devices import Device
 from models.personal.error_reports import ErrorReport
+from tests.device_ids import device_id
 from tests.personal_helpers import (
     CLEAR_DEVICE,
     RECORD_CLICK,
@@ -19,8 +20,8 @@ from tests.personal_helpers import (
     register,
 )
 
-DEVICE = "device-0001-abcdef"
-OTHER = "device-0002-abcdef"
+DEVICE = device_id("device-0001-abcdef")
+OTHER = device_id("device-0002-abcdef")
 ZERO = {"searchRecords": 0, "clickRecords": 0, "errorReports": 0, "consentEvents": 0, "devices": 0}
 
 

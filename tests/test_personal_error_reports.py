@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from models.personal.error_reports import ErrorReport
+from tests.device_ids import device_id
 from tests.personal_helpers import REGISTER_DEVICE, REPORT_ERROR, codes, register
 
-DEVICE = "device-0001-abcdef"
+DEVICE = device_id("device-0001-abcdef")
 
 
 async def report(gql, token=None, **fields):

@@ -11,6 +11,7 @@ from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.personal.support import SupportMessage, SupportThread
+from tests.device_ids import device_id
 from tests.personal_helpers import (
     CLEAR_DEVICE,
     DELETE_FEEDBACK,
@@ -34,7 +35,7 @@ from tests.personal_helpers import (
     uploaded,
 )
 
-DEVICE = "device-of-alice-0001"
+DEVICE = device_id("device-of-alice-0001")
 
 
 @pytest.fixture

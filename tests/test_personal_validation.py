@@ -16,6 +16,7 @@ from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
 from models.personal.questionnaires import Questionnaire, QuestionnaireAnswer
 from models.personal.support import SupportThread
+from tests.device_ids import device_id
 from tests.personal_helpers import (
     ADD_FAVORITE,
     ANSWER_QUESTIONNAIRE,
@@ -137,14 +138,14 @@ CASES = [
     (
         "registerDevice",
         REGISTER_DEVICE,
-        {"deviceId": "device-0001-abc", "model": SURROGATE},
+        {"deviceId": device_id("device-0001-abc"), "model": SURROGATE},
         "model",
         Device,
     ),
     (
         "registerDevice",
         REGISTER_DEVICE,
-        {"deviceId": "device-0001-abc", "platform": DEL},
+        {"deviceId": device_id("device-0001-abc"), "platform": DEL},
         "platform",
         Device,
     ),

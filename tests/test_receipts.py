@@ -22,6 +22,7 @@ from tests.consent_helpers import (
     register,
     set_consents,
 )
+from tests.device_ids import device_id
 
 RECEIPT = "query($id: ID!) { consentReceipt(id: $id) }"
 POLICY_URL = "https://example.com/privacy/v1"
@@ -137,11 +138,13 @@ async def test_only_the_principal_gets_the_receipt(gql):
     assert await _receipt(gql, "999999", alice.token) is None
     assert await _receipt(gql, "not-an-id", alice.token) is None
     # An anonymous device's receipts become the account's once the device is linked.
-    [anonymous] = (await set_consents(gql, {"analytics": True}, device_id="phone-0000-x1"))[
-        "consents"
-    ]
+    [anonymous] = (
+        await set_consents(gql, {"analytics": True}, device_id=device_id("phone-0000-x1"))
+    )["consents"]
     assert await _receipt(gql, anonymous["id"], alice.token) is None
-    await link_device("phone-0000-x1", await Account.get(id=int(alice.id)), source=Source.IOS)
+    await link_device(
+        device_id("phone-0000-x1"), await Account.get(id=int(alice.id)), source=Source.IOS
+    )
     assert await _receipt(gql, anonymous["id"], alice.token) is not None
     assert await _receipt(gql, anonymous["id"], bob.token) is None
 

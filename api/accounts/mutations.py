@@ -72,6 +72,14 @@ async def _link_device(ctx: Context, device_id: str | None, account: AccountRow)
     )
 
 
+async def _sign_in(ctx: Context, account: AccountRow) -> str:
+    """Open a session for an account that just proved who it is; the account the payload
+    returns is then read as that session reads it (``Context.signed_in``)."""
+    token = await open_session(account, ctx.settings, ctx.user_agent)
+    ctx.signed_in(account.id, token)
+    return token
+
+
 async def _send_notices(ctx: Context) -> None:
     """The notice rows are written; the worker sends them (the sweeper would, a minute on)."""
     try:
@@ -102,7 +110,7 @@ class AccountMutations:
             ),
         )
         await _link_device(ctx, input.device_id, account)
-        token = await open_session(account, ctx.settings, ctx.user_agent)
+        token = await _sign_in(ctx, account)
         return RegisterPayload(account=Account.of(account), token=token)
 
     @strawberry.mutation(description="At most one login per HTTP request.")
@@ -126,7 +134,7 @@ class AccountMutations:
             client_address=ctx.client_address,
         )
         await _link_device(ctx, input.device_id, account)
-        token = await open_session(account, ctx.settings, ctx.user_agent)
+        token = await _sign_in(ctx, account)
         return LoginPayload(account=Account.of(account), token=token)
 
     @strawberry.mutation(description="End the current session.")
@@ -211,7 +219,7 @@ class AccountMutations:
         )
         account, created = await bindings.sign_in(identity)
         await _link_device(ctx, input.device_id, account)
-        token = await open_session(account, ctx.settings, ctx.user_agent)
+        token = await _sign_in(ctx, account)
         return SignInWithProviderPayload(account=Account.of(account), token=token, created=created)
 
     @strawberry.mutation
@@ -312,5 +320,5 @@ class AccountMutations:
             )
         account = await deletion.restore_account(account)
         await _send_notices(ctx)
-        token = await open_session(account, ctx.settings, ctx.user_agent)
+        token = await _sign_in(ctx, account)
         return RestoreAccountPayload(account=Account.of(account), token=token)

@@ -125,7 +125,7 @@ class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFi
     @strawberry.field(description="Live sessions, newest first.")
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
     async def sessions(self, info: Info[Context, None]) -> list[Session]:
-        current = await info.context.session()
+        current = await info.context.session_reading(int(self.id))
         moment = clock.now()
         rows = await SessionModel.filter(
             account_id=int(self.id),
@@ -198,7 +198,9 @@ class ChangePasswordPayload:
 class SignInWithProviderPayload:
     account: Account | None = None
     token: str | None = None
-    created: bool | None = None
+    created: bool = strawberry.field(
+        default=False, description="A new account was made for this identity; false with `errors`."
+    )
     errors: list[AccountError] = strawberry.field(default_factory=list)
 
 

@@ -21,6 +21,7 @@ from pydantic import (
 
 from api.consent.types import ChangeCategory, ConsentSource, LegalBasis
 from models.consent import decisions, ledger
+from models.consent.ledger import DEVICE_ID_RULE
 from models.text import REFUSED_MESSAGE, refused_character
 
 
@@ -35,14 +36,14 @@ class SetConsentsInput:
     policy_version: str
     decisions: list[DecisionInput]
     source: ConsentSource = ConsentSource.WEB
-    device_id: str | None = None
+    device_id: str | None = strawberry.field(default=None, description=DEVICE_ID_RULE)
 
 
 @strawberry.input
 class AcceptPolicyInput:
     policy_version: str
     source: ConsentSource = ConsentSource.WEB
-    device_id: str | None = None
+    device_id: str | None = strawberry.field(default=None, description=DEVICE_ID_RULE)
 
 
 def _storable(value: str) -> str:
@@ -68,9 +69,9 @@ class SyncEventShape(BaseModel):
     source: ledger.Source
 
 
-def _object(value: object) -> object:
-    if not isinstance(value, dict):
-        raise ValueError("a ConsentSyncEvent is a JSON object")
+def _any(value: object) -> object:
+    """Every JSON value is let through to ``read_events``, which rejects what is not an
+    event object on its own: a top-level error here would sink the whole batch."""
     return value
 
 
@@ -83,21 +84,26 @@ CONSENT_SYNC_EVENT = strawberry.scalar(
         "One decision made offline, as a JSON object: {idempotencyKey: UUID (client-made, "
         "unique per subject), purpose: String (a purpose code), granted: Boolean, "
         "policyVersion: String, clientTimestamp: DateTime with offset, source: "
-        "ConsentSource}. Each is checked on its own: a malformed one is REJECTED with code "
-        "INVALID while the rest are stored (typed input objects would fail the whole batch "
-        "for one bad field, and cost more to coerce than to store)."
+        "ConsentSource}. Each is checked on its own: a malformed one (not an object, a "
+        "field missing or of the wrong type, even null) is REJECTED with code INVALID while "
+        "the rest are stored, and each result names its event's `index` (typed input "
+        "objects would fail the whole batch for one bad field, and cost more to coerce than "
+        "to store). `clientTimestamp` may be at most `consentSyncLimits.clockSkewSeconds` "
+        "ahead of the server (CLOCK_SKEW) and at most `maxEventAgeSeconds` old (TOO_OLD); "
+        "`consentSyncLimits.maxEvents` events per call."
     ),
     serialize=lambda value: value,
-    parse_value=_object,
+    parse_value=_any,
 )
 
 
 _SYNC_EVENTS = TypeAdapter(list[SyncEventShape])
 
 
-def read_events(raws: Sequence[dict]) -> list[decisions.Requested | decisions.Malformed]:
-    """Every event of a batch, validated in one pydantic call when all are well-formed;
-    otherwise one by one, so that only the malformed ones are REJECTED."""
+def read_events(raws: Sequence[object]) -> list[decisions.Requested | decisions.Malformed]:
+    """Every event of a batch, in order, validated in one pydantic call when all are
+    well-formed; otherwise one by one, so that only the malformed ones (any JSON value that
+    is not an event object, null included) are REJECTED."""
     try:
         events = _SYNC_EVENTS.validate_python(raws)
     except ValidationError:
@@ -116,7 +122,9 @@ def _requested(event: SyncEventShape) -> decisions.Requested:
     )
 
 
-def _read(raw: dict) -> decisions.Requested | decisions.Malformed:
+def _read(raw: object) -> decisions.Requested | decisions.Malformed:
+    if not isinstance(raw, dict):
+        return decisions.Malformed()
     try:
         event = SyncEventShape.model_validate(raw)
     except ValidationError:
@@ -127,8 +135,10 @@ def _read(raw: dict) -> decisions.Requested | decisions.Malformed:
 
 @strawberry.input
 class SyncConsentsInput:
-    device_id: str
-    events: list[ConsentSyncEvent]
+    device_id: str = strawberry.field(description=DEVICE_ID_RULE)
+    events: list[ConsentSyncEvent | None] = strawberry.field(
+        description="In the order they were decided; a null or malformed one is REJECTED alone."
+    )
     since: str | None = strawberry.field(
         default=None, description="The cursor the previous sync returned."
     )

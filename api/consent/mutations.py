@@ -138,7 +138,7 @@ class ConsentMutations:
             since=input.since,
             **_where(info),
         )
-        accepted = {r.key for r in result.results if r.status == "ACCEPTED"}
+        accepted = {r.key for r in result.results if r.status == SyncStatus.ACCEPTED}
         if accepted and account_id is not None:
             stored = await ledger.ConsentEvent.filter(
                 subject=subject, idempotency_key__in=list(accepted)
@@ -147,15 +147,18 @@ class ConsentMutations:
         return SyncConsentsPayload(
             results=[
                 SyncResult(
+                    index=r.index,
                     idempotency_key=r.sent,
-                    status=SyncStatus[r.status],
+                    status=r.status,
                     code=error_code(ConsentErrorCode, r.code) if r.code else None,
+                    batch=result,
                 )
                 for r in result.results
             ],
             events=[ConsentEvent.of(e) for e in result.events],
             cursor=result.cursor,
             has_more=result.has_more,
+            server_time=result.server_time,
         )
 
     @strawberry.mutation(description="PRIVACY_OFFICER: publish a new, immutable policy version.")

@@ -16,6 +16,7 @@ from api.consent.types import (
     ConsentEvent,
     ConsentEventConnection,
     ConsentEventEdge,
+    ConsentSyncLimits,
     LedgerCheck,
     PolicyVersion,
     PolicyVersionConnection,
@@ -110,6 +111,15 @@ class ConsentQueries:
             page_info=PageInfo(
                 has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
             ),
+        )
+
+    @strawberry.field(description="What one syncConsents takes; no sign-in.")
+    async def consent_sync_limits(self, info: Info[Context, None]) -> ConsentSyncLimits:
+        settings = info.context.settings
+        return ConsentSyncLimits(
+            max_events=settings.consent_sync_max_events,
+            max_event_age_seconds=int(settings.consent_max_event_age.total_seconds()),
+            clock_skew_seconds=int(settings.consent_clock_skew.total_seconds()),
         )
 
     @strawberry.field(description="The newest version already in effect.")

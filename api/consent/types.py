@@ -4,7 +4,6 @@ events, the typed error, and the mutations' payloads."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 import strawberry
 from strawberry.types import Info
@@ -12,8 +11,9 @@ from strawberry.types import Info
 from api.context import Context
 from api.pagination import PageInfo
 from api.payloads import error_code
+from models import clock
+from models.consent import decisions, ledger, policies, purposes
 from models.consent import errors as consent_errors
-from models.consent import ledger, policies, purposes
 from models.consent.decisions import Consent as ConsentRow
 from models.errors import DomainError
 
@@ -25,11 +25,13 @@ strawberry.enum(ledger.Source, name="ConsentSource")
 strawberry.enum(ledger.EventKind, name="ConsentEventKind")
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
 strawberry.enum(consent_errors.ConsentErrorCode)
+strawberry.enum(decisions.SyncStatus, description="What became of one synced event.")
 LegalBasis = purposes.LegalBasis
 ChangeCategory = policies.ChangeCategory
 ConsentSource = ledger.Source
 ConsentEventKind = ledger.EventKind
 ConsentErrorCode = consent_errors.ConsentErrorCode
+SyncStatus = decisions.SyncStatus
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -213,7 +215,7 @@ class LedgerCheck:
 
 @strawberry.type
 class SetConsentsPayload:
-    consents: list[ConsentEvent] | None = None
+    consents: list[ConsentEvent] = strawberry.field(default_factory=list)
     errors: list[ConsentError] = strawberry.field(default_factory=list)
 
 
@@ -222,28 +224,60 @@ class AcceptPolicyPayload:
     errors: list[ConsentError] = strawberry.field(default_factory=list)
 
 
-@strawberry.enum
-class SyncStatus(StrEnum):
-    ACCEPTED = "ACCEPTED"
-    DUPLICATE = "DUPLICATE"
-    REJECTED = "REJECTED"
-
-
-@strawberry.type
+@strawberry.type(description="What became of one event of a syncConsents batch.")
 class SyncResult:
-    idempotency_key: str
+    index: int = strawberry.field(
+        description="The event's position in `events` (from 0): results come in that order, "
+        "and a malformed event may have no key to match it by."
+    )
+    idempotency_key: str = strawberry.field(description="As sent; empty when there was none.")
     status: SyncStatus
-    code: ConsentErrorCode | None = strawberry.field(description="Why an event was REJECTED.")
+    code: ConsentErrorCode | None = strawberry.field(
+        description="Why an event was REJECTED (or CONFLICT)."
+    )
+    batch: strawberry.Private[decisions.SyncResult]
+
+    @strawberry.field(
+        description="ACCEPTED or DUPLICATE, but a decision with a later client time already "
+        "decides this purpose (the latest client time wins): the event is in the ledger, "
+        "the purpose's state is the later decision's. A client whose clock is behind sees "
+        "it here; compare its clock with `serverTime`."
+    )
+    async def superseded(self) -> bool:
+        await self.batch.mark_superseded()  # one query for the batch, only if asked
+        return self.batch.results[self.index].superseded
+
+
+@strawberry.type(description="The limits syncConsents applies, from the server's settings.")
+class ConsentSyncLimits:
+    max_events: int = strawberry.field(description="Events one call takes (TOO_MANY_EVENTS).")
+    max_event_age_seconds: int = strawberry.field(
+        description="How old an event's clientTimestamp may be (TOO_OLD)."
+    )
+    clock_skew_seconds: int = strawberry.field(
+        description="How far ahead of the server an event's clientTimestamp may be (CLOCK_SKEW)."
+    )
 
 
 @strawberry.type
 class SyncConsentsPayload:
-    results: list[SyncResult] | None = None
-    events: list[ConsentEvent] | None = strawberry.field(
-        default=None, description="What other devices recorded since `since`."
+    results: list[SyncResult] = strawberry.field(
+        default_factory=list, description="One per event sent, in the order sent."
     )
-    cursor: str | None = strawberry.field(default=None, description="Pass as `since` next time.")
-    has_more: bool | None = None
+    events: list[ConsentEvent] = strawberry.field(
+        default_factory=list, description="What other devices recorded since `since`."
+    )
+    cursor: str | None = strawberry.field(
+        default=None, description="Pass as `since` next time; null only with `errors`."
+    )
+    has_more: bool = strawberry.field(
+        default=False, description="More is waiting: sync again with `cursor`."
+    )
+    server_time: datetime = strawberry.field(
+        default_factory=lambda: clock.now(),
+        description="The server's clock as it answered: decisions are ordered by client "
+        "time, so a client can tell how far off its own clock is.",
+    )
     errors: list[ConsentError] = strawberry.field(default_factory=list)
 
 

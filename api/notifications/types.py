@@ -192,7 +192,9 @@ class QueueStatus:
 
 @strawberry.type
 class MarkNotificationsReadPayload:
-    marked: int | None = None
+    marked: int = strawberry.field(
+        default=0, description="How many were marked read now; 0 with `errors`."
+    )
     errors: list[NotificationError] = strawberry.field(default_factory=list)
 
 

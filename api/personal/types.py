@@ -262,15 +262,19 @@ class AnswerQuestionnairePayload:
 
 @strawberry.type
 class RecordSearchPayload:
-    recorded: bool | None = strawberry.field(
-        default=None, description="False when you do not consent to `activity_log`."
+    recorded: bool = strawberry.field(
+        default=False,
+        description="False when you do not consent to `activity_log` (or with `errors`).",
     )
     errors: list[PersonalDataError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class RecordClickPayload:
-    recorded: bool | None = None
+    recorded: bool = strawberry.field(
+        default=False,
+        description="False when you do not consent to `activity_log` (or with `errors`).",
+    )
     errors: list[PersonalDataError] = strawberry.field(default_factory=list)
 
 

@@ -6,6 +6,7 @@ Every path ends in ``models.consent.ledger.append``; nothing here writes events 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -31,6 +32,7 @@ from models.consent.ledger import (
     Source,
     account_subject,
     append,
+    content_digest,
     device_subject,
     has_accepted,
     latest_decisions,
@@ -57,17 +59,22 @@ class Requested:
 
 @dataclass
 class Malformed:
-    """An event the client sent that could not be read; it is REJECTED as INVALID."""
+    """An event the client sent that could not be read (not a JSON object, a field missing
+    or of the wrong type); it is REJECTED as INVALID. Its key is "" when it has none."""
 
-    idempotency_key: str
+    idempotency_key: str = ""
 
 
 class SyncStatus(StrEnum):
     """What became of one event a client synced."""
 
     ACCEPTED = "ACCEPTED"
+    #: Already in the ledger, with the same content: a retry. Nothing stored twice.
     DUPLICATE = "DUPLICATE"
     REJECTED = "REJECTED"
+    #: Its idempotency key already stands for another decision (Stripe's rule): nothing
+    #: stored, the ledger keeps the first. A new decision needs a new key.
+    CONFLICT = "CONFLICT"
 
 
 @dataclass
@@ -78,6 +85,13 @@ class Judged:
     #: The key as the client wrote it (iOS writes UUIDs in upper case), echoed back so the
     #: client can match each result to its event.
     sent: str = ""
+    #: Where the event was in the batch: a malformed one has no key to match it by.
+    index: int = 0
+    #: ACCEPTED or DUPLICATE, but a decision with a later client time already decides its
+    #: purpose: it is in the ledger, and the current state is the later one.
+    superseded: bool = False
+    #: The decision as it would be stored (None for a malformed event).
+    event: NewEvent | None = field(default=None, repr=False)
 
 
 class _Catalogue:
@@ -104,8 +118,11 @@ class _Catalogue:
             return ConsentErrorCode.PURPOSE_NOT_IN_POLICY
         if purpose.required and not request.granted:
             return ConsentErrorCode.REQUIRED_PURPOSE
-        if request.client_timestamp > clock.now() + settings.consent_clock_skew:
+        moment = clock.now()
+        if request.client_timestamp > moment + settings.consent_clock_skew:
             return ConsentErrorCode.CLOCK_SKEW
+        if request.client_timestamp < moment - settings.consent_max_event_age:
+            return ConsentErrorCode.TOO_OLD
         return None
 
 
@@ -242,6 +259,20 @@ class SyncResult:
     events: list[ConsentEvent] = field(default_factory=list)
     cursor: str = ""
     has_more: bool = False
+    #: The server's clock as it answered, for a client to see how far off its own is.
+    server_time: datetime = field(default_factory=lambda: clock.now())
+    #: The subjects whose decisions make the state (the account's and its linked devices').
+    subjects: list[str] = field(default_factory=list)
+    _superseded: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _marked: bool = field(default=False, repr=False)
+
+    async def mark_superseded(self) -> None:
+        """Set ``superseded`` on the results, once, when first asked: it costs a query over
+        the subject's decisions, which a client that does not ask for it need not pay."""
+        async with self._superseded:
+            if not self._marked:
+                await _mark_superseded(self.subjects, self.results)
+                self._marked = True
 
 
 #: A UUID in its canonical text form (what ``str(uuid.UUID(...))`` writes), lower case.
@@ -265,8 +296,12 @@ async def sync(
     """Store a batch from an offline client, each event judged on its own, and return what
     other devices recorded since the client's cursor.
 
-    A retried batch gets DUPLICATE for what was stored the first time and stores nothing
-    twice. The cursor is the subject's chain position, which only grows in commit order.
+    Results are in the batch's order. An event whose key the ledger already holds is a
+    DUPLICATE when it is the same decision (a retry: nothing is stored twice) and a
+    CONFLICT when it is another, whatever the rules would say of it now. An accepted event
+    that a decision with a later client time already overrides is marked ``superseded``
+    (``SyncResult.mark_superseded``).
+    The cursor is the subject's chain position, which only grows in commit order.
     """
     if len(requests) > settings.consent_sync_max_events:
         raise DomainError(
@@ -279,51 +314,86 @@ async def sync(
         {r.policy_version for r in requests if isinstance(r, Requested)}
     )
     judged: list[Judged] = []
-    accepted: list[NewEvent] = []
-    for request in requests:
+    first: dict[str, Judged] = {}  # the first acceptable event of each key
+    for index, request in enumerate(requests):
         sent = request.idempotency_key
         key = sent.lower()
         if isinstance(request, Malformed) or not _valid_key(key):
-            judged.append(Judged(key, SyncStatus.REJECTED, ConsentErrorCode.INVALID, sent))
+            judged.append(Judged(key, SyncStatus.REJECTED, ConsentErrorCode.INVALID, sent, index))
             continue
         request.idempotency_key = key
         problem = catalogue.problem(request, settings)
-        if problem is not None:
-            judged.append(Judged(key, SyncStatus.REJECTED, problem, sent))
-        else:
-            judged.append(Judged(key, SyncStatus.ACCEPTED, None, sent))
-            accepted.append(_event(request, device_id))
+        verdict = Judged(
+            key,
+            SyncStatus.REJECTED if problem else SyncStatus.ACCEPTED,
+            problem,
+            sent,
+            index,
+            event=_event(request, device_id),
+        )
+        judged.append(verdict)
+        if problem is None:
+            first.setdefault(key, verdict)
     account_id = subject_account_id(subject)
-    if accepted and account_id is not None:
-        # The account's history includes its linked devices' chains: a batch first sent
-        # anonymously and retried after sign-in is not stored a second time.
-        devices = (await subjects_of(account_id))[1:]
-        if devices:
-            held = set(
-                cast(
-                    "list[str]",  # Tortoise types flat values_list as tuples
-                    await ConsentEvent.filter(
-                        subject__in=devices,
-                        idempotency_key__in=[e.idempotency_key for e in accepted],
-                    ).values_list("idempotency_key", flat=True),
-                )
-            )
-            accepted = [e for e in accepted if e.idempotency_key not in held]
+    subjects = await subjects_of(account_id) if account_id is not None else [subject]
+    # The account's history includes its linked devices' chains: a batch first sent
+    # anonymously and retried after sign-in is not stored a second time.
+    held = await _held(subjects[1:], list(first)) if first and len(subjects) > 1 else {}
+    fresh = [v.event for k, v in first.items() if k not in held and v.event is not None]
     appended = await append(
-        subject, accepted, user_agent=user_agent, client_address=client_address, reload=False
+        subject, fresh, user_agent=user_agent, client_address=client_address, reload=False
     )
-    stored_keys = {e.idempotency_key for e in appended.stored}
+    stored = {e.idempotency_key for e in appended.stored}
+    # What each key stands for in the ledger now: read only for keys this call did not
+    # store (a retry, a reused key, or a rejected event the ledger holds from before).
+    unread = {v.key for v in judged if v.event is not None and v.key not in stored} - set(held)
+    held.update(await _held(subjects, sorted(unread)) if unread else {})
+    standing = dict(held)
+    for key in stored:
+        stored_event = first[key].event
+        if stored_event is not None:
+            standing[key] = content_digest(stored_event)
     for verdict in judged:
-        if verdict.status == SyncStatus.ACCEPTED and verdict.key not in stored_keys:
-            verdict.status = SyncStatus.DUPLICATE
-    # Within one batch the same key twice: the first is stored, the rest are duplicates.
-    seen: set[str] = set()
-    for verdict in judged:
-        if verdict.status == SyncStatus.ACCEPTED:
-            if verdict.key in seen:
-                verdict.status = SyncStatus.DUPLICATE
-            seen.add(verdict.key)
-    return await _since(subject, device_id, position, judged, settings)
+        if verdict.event is None or verdict.key not in standing:
+            continue
+        if verdict is first.get(verdict.key) and verdict.key in stored:
+            continue  # ACCEPTED: this call stored it
+        same = standing[verdict.key] == content_digest(verdict.event)
+        verdict.status = SyncStatus.DUPLICATE if same else SyncStatus.CONFLICT
+        verdict.code = None if same else ConsentErrorCode.CONFLICT
+    answer = await _since(subject, device_id, position, judged, settings)
+    answer.subjects = subjects
+    return answer
+
+
+async def _held(subjects: list[str], keys: list[str]) -> dict[str, str]:
+    """The content digest of each of ``keys`` these subjects' chains already hold."""
+    rows = await ConsentEvent.filter(subject__in=subjects, idempotency_key__in=keys)
+    return {row.idempotency_key: content_digest(row) for row in rows}
+
+
+async def _mark_superseded(subjects: list[str], judged: list[Judged]) -> None:
+    """Mark each ACCEPTED or DUPLICATE event that is not its purpose's latest decision
+    (by client time, ties: server order), the rule ``current_consents`` reads state by: a
+    withdrawal from a phone whose clock is slow, sent after another device's grant, is
+    stored but changes nothing, and the client is told so."""
+    kept = [
+        v
+        for v in judged
+        if v.status in (SyncStatus.ACCEPTED, SyncStatus.DUPLICATE) and v.event is not None
+    ]
+    if not kept:
+        return
+    events = [v.event for v in kept if v.event is not None]
+    latest = await latest_decisions(
+        subjects,
+        purposes={e.purpose_code for e in events if e.purpose_code},
+        not_before=min(e.client_timestamp for e in events),
+    )
+    for verdict in kept:
+        assert verdict.event is not None  # kept only with one
+        winner = latest.get(verdict.event.purpose_code or "")
+        verdict.superseded = winner is not None and winner.idempotency_key != verdict.key
 
 
 async def _since(

@@ -16,6 +16,8 @@ class ConsentErrorCode(StrEnum):
     UNIQUE = "UNIQUE"
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    #: The ledger stayed busy (retry the call); on one sync event, its idempotency key
+    #: already stands for another decision (do not retry it; a new decision needs a new key).
     CONFLICT = "CONFLICT"
     UNKNOWN_PURPOSE = "UNKNOWN_PURPOSE"
     UNKNOWN_POLICY_VERSION = "UNKNOWN_POLICY_VERSION"
@@ -26,4 +28,6 @@ class ConsentErrorCode(StrEnum):
     #: which answers FORBIDDEN in every domain. Listed still, because clients may switch on it.
     DEVICE_LINKED = "DEVICE_LINKED"
     TOO_MANY_EVENTS = "TOO_MANY_EVENTS"
+    #: A sync event whose client time is older than ACCORD_CONSENT_MAX_EVENT_AGE.
+    TOO_OLD = "TOO_OLD"
     RATE_LIMITED = "RATE_LIMITED"

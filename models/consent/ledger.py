@@ -22,12 +22,14 @@ import asyncio
 import functools
 import hashlib
 import ipaddress
+import math
 import operator
 import random
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
@@ -50,7 +52,21 @@ from models.placeholders import placeholders
 
 GENESIS = "0" * 64
 SUBJECT_MAX = 80
-DEVICE_ID_RE = re.compile(r"[A-Za-z0-9._:-]{8,128}")
+#: At most 64 characters, so that ``device:<id>`` fits a subject (SUBJECT_MAX): a longer
+#: one used to reach the database and fail there, an internal error.
+DEVICE_ID_RE = re.compile(r"[A-Za-z0-9._:-]{22,64}")
+#: The least randomness a device id must show (``device_id_bits``): 16 random bytes in
+#: URL-safe base64 (22 characters) show about 90 bits, never fewer than 70 in a million
+#: tries, a random UUID about 120; a repeated character or a short repeated pattern
+#: shows almost none.
+DEVICE_ID_MIN_BITS = 64
+DEVICE_ID_RULE = (
+    "A random id the app makes once per installation: a UUID (36 characters) or at least "
+    "16 random bytes as URL-safe base64 (22 or more characters), of A-Z, a-z, 0-9, '.', "
+    "'_', ':', '-', at most 64. Until an account signs in on the device, whoever knows "
+    "it acts for the device, so it is a secret: keep it with the app's data, never derive "
+    "it from something guessable."
+)
 APPEND_RETRIES = 20
 
 
@@ -163,12 +179,26 @@ def subject_account_id(subject: str) -> int | None:
     return int(name) if kind == SubjectKind.ACCOUNT else None
 
 
+def device_id_bits(device_id: str) -> float:
+    """How much randomness a device id shows at most: its length times the Shannon entropy
+    of its characters' frequencies. It cannot tell a random id from a clever made-up one,
+    only refuse the obviously guessable ones (``aaaa...``, ``abab...``, a nil UUID)."""
+    counts = Counter(device_id)
+    total = len(device_id)
+    return -sum(n * math.log2(n / total) for n in counts.values())
+
+
 def clean_device_id(raw: str, field_name: str = "deviceId") -> str:
-    if not DEVICE_ID_RE.fullmatch(raw or ""):
+    """An anonymous device id acts as a bearer secret until an account claims it (the
+    device's consent history, error reports and activity answer to whoever sends it), so
+    it must be long and random enough not to be guessed (``DEVICE_ID_RULE``)."""
+    if not DEVICE_ID_RE.fullmatch(raw or "") or device_id_bits(raw) < DEVICE_ID_MIN_BITS:
         raise DomainError(
             ConsentErrorCode.INVALID,
             field_name,
-            "must be 8-128 characters of A-Z, a-z, 0-9, '.', '_', ':', '-'",
+            "must be a random id the app made: a UUID, or 22-64 random characters of "
+            "A-Z, a-z, 0-9, '.', '_', ':', '-' (16 random bytes as URL-safe base64); it acts "
+            "as a secret until an account signs in on the device",
         )
     return raw
 
@@ -224,6 +254,20 @@ def canonical(event: ConsentEvent | EventRecord) -> bytes:
 
 def chain_hash(prev_hash: str, event: ConsentEvent | EventRecord) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical(event)).hexdigest()
+
+
+def content_digest(event: ConsentEvent | NewEvent) -> str:
+    """What an idempotency key stands for: the decision a client made (kind, purpose,
+    policy version, source, client time), not where or when it arrived. A retry carries
+    the same digest; the same key with another digest is a CONFLICT, never a DUPLICATE."""
+    body = {
+        "kind": str(event.kind),
+        "purpose": event.purpose_code,
+        "policyVersion": event.policy_version,
+        "source": str(event.source),
+        "clientTimestamp": _instant(event.client_timestamp),
+    }
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 @dataclass
@@ -449,22 +493,40 @@ def _dialect() -> str:
     return dialect
 
 
-async def latest_decisions(subjects: list[str]) -> dict[str, ConsentEvent]:
+async def latest_decisions(
+    subjects: list[str],
+    *,
+    purposes: Collection[str] | None = None,
+    not_before: datetime | None = None,
+) -> dict[str, ConsentEvent]:
     """Each purpose's latest decision across these subjects: two queries, however many
-    purposes or events there are."""
-    if not subjects:
+    purposes or events there are. ``purposes`` narrows to those; ``not_before`` reads only
+    decisions from that client time on (exact whenever the caller's own decisions are that
+    recent: an older one can win nothing)."""
+    if not subjects or (purposes is not None and not purposes):
         return {}
-    marks = placeholders(_dialect(), len(subjects))
+    dialect = _dialect()
+    params: list[object] = list(subjects)
+    where = [f"subject IN ({placeholders(dialect, len(subjects))})"]
+    if purposes is not None:
+        codes = sorted(purposes)
+        marks = placeholders(dialect, len(codes), start=len(params) + 1)
+        where.append(f"purpose_code IN ({marks})")
+        params.extend(codes)
+    if not_before is not None:
+        where.append(f"client_timestamp >= {placeholders(dialect, 1, start=len(params) + 1)}")
+        moment = not_before.astimezone(UTC)
+        params.append(timestamp_text(moment) if dialect == "sqlite" else moment)
     sql = f"""
         SELECT id FROM (
             SELECT id, ROW_NUMBER() OVER (
                 PARTITION BY purpose_code ORDER BY client_timestamp DESC, id DESC
             ) AS rank
             FROM consent_event
-            WHERE subject IN ({marks}) AND kind IN ('GRANTED', 'WITHDRAWN')
+            WHERE {" AND ".join(where)} AND kind IN ('GRANTED', 'WITHDRAWN')
         ) AS ranked WHERE rank = 1
     """  # noqa: S608 - only placeholders are interpolated
-    rows = await connections.get("default").execute_query_dict(sql, subjects)
+    rows = await connections.get("default").execute_query_dict(sql, params)
     events = await ConsentEvent.filter(id__in=[r["id"] for r in rows])
     return {e.purpose_code: e for e in events if e.purpose_code is not None}
 
