@@ -17,6 +17,7 @@ from tests.consent_helpers import (
     utcnow,
     verify,
 )
+from tests.ids import pk
 
 
 async def _ledger(gql, n: int = 6):
@@ -26,7 +27,7 @@ async def _ledger(gql, n: int = 6):
     start = utcnow() - timedelta(hours=1)
     batch = [event("analytics", i % 2 == 0, at=start + timedelta(seconds=i)) for i in range(n)]
     await sync(gql, batch, device_id="phone-0000-led", token=alice.token)
-    rows = await ConsentEvent.filter(subject=account_subject(int(alice.id))).order_by("seq")
+    rows = await ConsentEvent.filter(subject=account_subject(pk(alice.id))).order_by("seq")
     assert len(rows) == n
     return staff, alice, rows
 
@@ -113,7 +114,7 @@ async def test_a_deleted_last_event_is_reported(gql):
 
 async def test_a_rewound_head_is_reported(gql):
     staff, alice, rows = await _ledger(gql)
-    await ConsentChain.filter(subject=account_subject(int(alice.id))).update(
+    await ConsentChain.filter(subject=account_subject(pk(alice.id))).update(
         seq=4, hash=rows[3].hash
     )
     assert (await verify(gql, staff.token, account_id=alice.id))["ok"] is False

@@ -29,6 +29,7 @@ from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.queue import Queue
 from models.rights.deletion import DeletionRequest, DeletionStatus, run_deletion
+from tests.ids import pk
 from tests.oidc_provider import new_subject, provider_app
 from tests.test_worker import burst_worker
 from workers.settings import worker_settings
@@ -107,7 +108,7 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
         },
     )
     person.token = data["register"]["token"]
-    person.id = int(data["register"]["account"]["id"])
+    person.id = pk(data["register"]["account"]["id"])
     await person(
         """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { errors { code } } }""",
         {"i": {"email": f"{tag}.mail@example.org", "phone": "+3361234" + str(person.id).zfill(4)}},
@@ -428,7 +429,7 @@ async def test_cancel_revokes_sessions_and_restore_within_grace(world, settings)
         """mutation { register(input: {accountName: "carol.cancels", password: "correct horse battery staple",
         nickname: "Carol"}) { token account { id } errors { code } } }"""
     )
-    carol.token, carol.id = data["register"]["token"], int(data["register"]["account"]["id"])
+    carol.token, carol.id = data["register"]["token"], pk(data["register"]["account"]["id"])
     old_token = carol.token
     cancelled = await carol(
         """mutation { cancelAccount(input: {password: "correct horse battery staple", reason: "r"})
@@ -506,7 +507,7 @@ async def _cancelled(app, name: str) -> int:
         """mutation($i: RegisterInput!) { register(input: $i) { token account { id } errors { code } } }""",
         {"i": {"accountName": name, "password": PASSWORD, "nickname": name}},
     )
-    person.token, person.id = data["register"]["token"], int(data["register"]["account"]["id"])
+    person.token, person.id = data["register"]["token"], pk(data["register"]["account"]["id"])
     await person(
         """mutation { addFavorite(input: {itemType: "t", itemId: "i"}) { errors { code } } }"""
     )

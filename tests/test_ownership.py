@@ -26,6 +26,7 @@ from tests.accounts_api import (
     registration,
     viewer,
 )
+from tests.ids import pk
 from tests.oidc_provider import new_subject, provider_app
 
 
@@ -110,7 +111,7 @@ async def test_a_provider_bound_to_one_account_is_out_of_reach_of_another(provid
         token=b["token"],
     )
     assert codes(steal["data"]["bindProvider"]) == [("ALREADY_BOUND", "idToken")]
-    assert await Binding.filter(account_id=int(a["account"]["id"])).count() == 1
+    assert await Binding.filter(account_id=pk(a["account"]["id"])).count() == 1
     assert (await viewer(provider.gql, b["token"]))["bindings"] == []
     assert [x["provider"] for x in (await viewer(provider.gql, a["token"]))["bindings"]] == ["acme"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from models.personal.error_reports import ErrorReport
+from tests.ids import pk
 from tests.personal_helpers import REGISTER_DEVICE, REPORT_ERROR, codes, register
 
 DEVICE = "device-0001-abcdef"
@@ -28,8 +29,8 @@ async def test_report_error_signed_in(gql):
         appVersion="2.3.1",
     )
     assert result["errors"] == []
-    row = await ErrorReport.get(id=int(result["id"]))
-    assert row.account_id == int(alice.id)
+    row = await ErrorReport.get(id=pk(result["id"]))
+    assert row.account_id == pk(alice.id)
     assert row.device_id is None
     assert row.message == "NullPointerException"
     assert row.stack == "at Main.run(Main.java:10)"
@@ -42,14 +43,14 @@ async def test_report_error_signed_in_with_a_device(gql):
     alice = await register(gql, "alice")
     result = await report(gql, alice.token, deviceId=DEVICE)
     assert result["errors"] == []
-    row = await ErrorReport.get(id=int(result["id"]))
-    assert (row.account_id, row.device_id) == (int(alice.id), DEVICE)
+    row = await ErrorReport.get(id=pk(result["id"]))
+    assert (row.account_id, row.device_id) == (pk(alice.id), DEVICE)
 
 
 async def test_report_error_anonymously_with_a_device_id(gql):
     result = await report(gql, deviceId=DEVICE, deviceConfig={"screen": "1080x2400"})
     assert result["errors"] == []
-    row = await ErrorReport.get(id=int(result["id"]))
+    row = await ErrorReport.get(id=pk(result["id"]))
     assert row.account_id is None
     assert row.device_id == DEVICE
     assert row.device_config == {"screen": "1080x2400"}

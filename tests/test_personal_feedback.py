@@ -7,6 +7,7 @@ import pytest
 
 from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
+from tests.ids import pk
 from tests.personal_helpers import (
     DELETE_FEEDBACK,
     MY_FEEDBACK,
@@ -44,8 +45,8 @@ async def test_submit_feedback_of_each_kind(gql, kind):
     assert item["rating"] is None
     assert item["visibility"] == "PRIVATE"
     assert item["pictures"] == []
-    row = await Feedback.get(id=int(item["id"]))
-    assert row.author_id == int(alice.id) and row.kind == kind
+    row = await Feedback.get(id=pk(item["id"]))
+    assert row.author_id == pk(alice.id) and row.kind == kind
 
 
 @pytest.mark.parametrize("rating", [1, 3, 5])
@@ -129,7 +130,7 @@ async def test_a_picture_attaches_to_one_item_only(gql, client):
     assert codes(second) == [("NOT_FOUND", "pictureIds")]
     assert await Feedback.all().count() == 1
     row = await Picture.get(id=picture["id"])
-    assert row.feedback_id == int(first["id"])
+    assert row.feedback_id == pk(first["id"])
 
 
 async def test_delete_feedback_deletes_it_and_its_pictures(gql, client, settings):
@@ -143,8 +144,8 @@ async def test_delete_feedback_deletes_it_and_its_pictures(gql, client, settings
 
     body = await gql(DELETE_FEEDBACK, {"id": item["id"]}, token=alice.token)
     assert body["data"]["deleteFeedback"]["errors"] == []
-    assert not await Feedback.filter(id=int(item["id"])).exists()
-    assert await Feedback.filter(id=int(kept["id"])).exists()
+    assert not await Feedback.filter(id=pk(item["id"])).exists()
+    assert await Feedback.filter(id=pk(kept["id"])).exists()
     assert not await Picture.filter(id=picture["id"]).exists()
     assert not path.exists()
     assert (await client.get(picture["url"])).status_code == 404
@@ -200,7 +201,7 @@ async def test_viewer_feedback_first_is_capped_at_100(gql):
     alice = await register(gql, "alice")
     await Feedback.bulk_create(
         [
-            Feedback(author_id=int(alice.id), kind="FEEDBACK", subject="s", body=str(i))
+            Feedback(author_id=pk(alice.id), kind="FEEDBACK", subject="s", body=str(i))
             for i in range(101)
         ]
     )
@@ -276,7 +277,7 @@ async def test_public_feedback_first_is_capped_at_100(gql):
     await Feedback.bulk_create(
         [
             Feedback(
-                author_id=int(alice.id),
+                author_id=pk(alice.id),
                 kind="COMMENT",
                 subject="s",
                 body=str(i),

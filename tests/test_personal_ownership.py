@@ -11,6 +11,7 @@ from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.personal.support import SupportMessage, SupportThread
+from tests.ids import pk
 from tests.personal_helpers import (
     CLEAR_DEVICE,
     DELETE_FEEDBACK,
@@ -51,7 +52,7 @@ async def test_b_cannot_remove_as_favorite(gql, alice, bob):
     kept = await favorite(gql, alice.token)
     body = await gql(REMOVE_FAVORITE, {"id": kept["id"]}, token=bob.token)
     assert codes(body["data"]["removeFavorite"]) == [("NOT_FOUND", "id")]
-    assert await Favorite.filter(id=int(kept["id"])).exists()
+    assert await Favorite.filter(id=pk(kept["id"])).exists()
 
 
 async def test_b_does_not_see_as_favorites(gql, alice, bob):
@@ -79,14 +80,14 @@ async def test_b_adding_the_same_item_gets_bs_own_favorite(gql, alice, bob):
     result = await add_favorite(gql, bob.token)
     assert result["favorite"]["id"] != kept["id"]
     assert result["favorite"]["note"] == ""
-    assert (await Favorite.get(id=int(kept["id"]))).account_id == int(alice.id)
+    assert (await Favorite.get(id=pk(kept["id"]))).account_id == pk(alice.id)
 
 
 async def test_b_cannot_delete_as_feedback(gql, alice, bob):
     item = await submitted(gql, alice.token, visibility="PUBLIC")
     body = await gql(DELETE_FEEDBACK, {"id": item["id"]}, token=bob.token)
     assert codes(body["data"]["deleteFeedback"]) == [("NOT_FOUND", "id")]
-    assert await Feedback.filter(id=int(item["id"])).exists()
+    assert await Feedback.filter(id=pk(item["id"])).exists()
 
 
 async def test_b_does_not_see_as_feedback(gql, alice, bob):
@@ -141,7 +142,7 @@ async def test_b_cannot_reply_to_as_thread(gql, alice, bob):
         REPLY_TO_SUPPORT, {"input": {"threadId": opened["id"], "message": "hi"}}, token=bob.token
     )
     assert codes(body["data"]["replyToSupport"]) == [("NOT_FOUND", "threadId")]
-    assert await SupportMessage.filter(thread_id=int(opened["id"])).count() == 1
+    assert await SupportMessage.filter(thread_id=pk(opened["id"])).count() == 1
 
 
 async def test_b_does_not_see_as_threads(gql, alice, bob):
@@ -179,5 +180,5 @@ async def test_b_cannot_use_or_clear_as_device(gql, alice, bob):
     assert codes(body["data"]["recordSearch"]) == [("FORBIDDEN", "deviceId")]
     body = await gql(CLEAR_DEVICE, {"deviceId": DEVICE}, token=bob.token)
     assert codes(body["data"]["clearDeviceData"]) == [("FORBIDDEN", "deviceId")]
-    assert await Device.filter(device_id=DEVICE, account_id=int(alice.id)).exists()
+    assert await Device.filter(device_id=DEVICE, account_id=pk(alice.id)).exists()
     assert [r.keywords for r in await SearchRecord.all()] == ["k"]

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from models.personal.pictures import Picture
+from tests.ids import pk
 from tests.personal_helpers import (
     codes,
     gps_exif,
@@ -39,7 +40,7 @@ async def test_png_jpeg_and_webp_are_accepted(gql, client, settings, fmt, conten
     assert (picture["width"], picture["height"]) == (64, 40)
     assert picture["url"] == f"/pictures/{picture['id']}"
     row = await Picture.get(id=picture["id"])
-    assert row.owner_id == int(alice.id)
+    assert row.owner_id == pk(alice.id)
     assert row.content_type == content_type
     assert row.feedback_id is None
     data = stored_path(settings, row).read_bytes()

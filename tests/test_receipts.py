@@ -22,6 +22,7 @@ from tests.consent_helpers import (
     register,
     set_consents,
 )
+from tests.ids import pk
 
 RECEIPT = "query($id: ID!) { consentReceipt(id: $id) }"
 POLICY_URL = "https://example.com/privacy/v1"
@@ -141,7 +142,7 @@ async def test_only_the_principal_gets_the_receipt(gql):
         "consents"
     ]
     assert await _receipt(gql, anonymous["id"], alice.token) is None
-    await link_device("phone-0000-x1", await Account.get(id=int(alice.id)), source=Source.IOS)
+    await link_device("phone-0000-x1", await Account.get(id=pk(alice.id)), source=Source.IOS)
     assert await _receipt(gql, anonymous["id"], alice.token) is not None
     assert await _receipt(gql, anonymous["id"], bob.token) is None
 
