@@ -17,7 +17,7 @@ from tests.consent_helpers import (
     utcnow,
     verify,
 )
-from tests.ids import pk
+from tests.ids import gid, pk
 
 
 async def _ledger(gql, n: int = 6):
@@ -56,7 +56,7 @@ async def test_an_edited_purpose_is_reported_at_that_event(gql):
     assert await verify(gql, staff.token, account_id=alice.id) == {
         "ok": False,
         "checked": 2,
-        "firstBrokenEventId": str(rows[2].id),
+        "firstBrokenEventId": gid("ConsentEvent", rows[2].id),
     }
 
 
@@ -77,7 +77,11 @@ async def test_every_recorded_field_is_covered(gql):
         original = {name: getattr(rows[3], name) for name in change}
         await ConsentEvent.filter(id=rows[3].id).update(**change)
         check = await verify(gql, staff.token, account_id=alice.id)
-        assert check == {"ok": False, "checked": 3, "firstBrokenEventId": str(rows[3].id)}, change
+        assert check == {
+            "ok": False,
+            "checked": 3,
+            "firstBrokenEventId": gid("ConsentEvent", rows[3].id),
+        }, change
         await ConsentEvent.filter(id=rows[3].id).update(**original)
         assert (await verify(gql, staff.token, account_id=alice.id))["ok"] is True, change
 
@@ -94,7 +98,7 @@ async def test_a_rehashed_edit_breaks_the_next_link(gql):
     assert await verify(gql, staff.token, account_id=alice.id) == {
         "ok": False,
         "checked": 2,
-        "firstBrokenEventId": str(rows[2].id),
+        "firstBrokenEventId": gid("ConsentEvent", rows[2].id),
     }
 
 
@@ -102,7 +106,11 @@ async def test_a_deleted_event_is_reported(gql):
     staff, alice, rows = await _ledger(gql)
     await ConsentEvent.filter(id=rows[3].id).delete()
     check = await verify(gql, staff.token, account_id=alice.id)
-    assert check == {"ok": False, "checked": 3, "firstBrokenEventId": str(rows[4].id)}
+    assert check == {
+        "ok": False,
+        "checked": 3,
+        "firstBrokenEventId": gid("ConsentEvent", rows[4].id),
+    }
 
 
 async def test_a_deleted_last_event_is_reported(gql):
@@ -126,7 +134,11 @@ async def test_reordered_events_are_reported(gql):
     await ConsentEvent.filter(id=rows[2].id).update(seq=2)
     await ConsentEvent.filter(id=rows[1].id).update(seq=3)
     check = await verify(gql, staff.token, account_id=alice.id)
-    assert check == {"ok": False, "checked": 1, "firstBrokenEventId": str(rows[2].id)}
+    assert check == {
+        "ok": False,
+        "checked": 1,
+        "firstBrokenEventId": gid("ConsentEvent", rows[2].id),
+    }
 
 
 async def test_a_device_chain_is_checked_by_device_id(gql):
@@ -141,7 +153,7 @@ async def test_a_device_chain_is_checked_by_device_id(gql):
     assert await verify(gql, staff.token, device_id="phone-0000-dev") == {
         "ok": False,
         "checked": 0,
-        "firstBrokenEventId": str(rows[0].id),
+        "firstBrokenEventId": gid("ConsentEvent", rows[0].id),
     }
 
 

@@ -16,6 +16,7 @@ from tests.consent_helpers import (
     set_consents,
     sync,
 )
+from tests.ids import pk
 
 SUBSCRIBE = """
 subscription($deviceId: String) {
@@ -61,7 +62,7 @@ async def test_a_device_hears_its_other_devices(app, gql, settings, redis_url):
     await published(gql, staff.token, "v1")
     alice = await register(gql, "alice")
     bob = await register(gql, "bob")
-    channel = f"{settings.redis_key_prefix}:consent:{alice.id}"
+    channel = f"{settings.redis_key_prefix}:consent:{pk(alice.id)}"
 
     async with WebSocketSession(app) as ws:
         await _subscribe(ws, alice.token, DEVICE_A)

@@ -29,7 +29,7 @@ from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.queue import Queue
 from models.rights.deletion import DeletionRequest, DeletionStatus, run_deletion
-from tests.ids import pk
+from tests.ids import gid, pk
 from tests.oidc_provider import new_subject, provider_app
 from tests.test_worker import burst_worker
 from workers.settings import worker_settings
@@ -551,15 +551,15 @@ async def test_a_failed_step_is_retried_to_the_same_end_state(
     assert request.last_error == "RuntimeError: consent store unavailable"
     assert request.step == "notifications"  # every step before consent is done
     queue_view = await app.gql(
-        "{ deletionQueue { accountId status lastError attempts } }",
+        "{ deletionQueue { edges { node { accountId status lastError attempts } } } }",
         token=await staff(app, "ops.viewer", Role.OPERATOR),
     )
     assert {
-        "accountId": str(account_id),
+        "accountId": gid("Account", account_id),
         "status": "FAILED",
         "lastError": "RuntimeError: consent store unavailable",
         "attempts": 1,
-    } in queue_view["data"]["deletionQueue"]
+    } in [e["node"] for e in queue_view["data"]["deletionQueue"]["edges"]]
     await DeletionRequest.filter(account_id=account_id).update(next_attempt_at=now())
     second = await run_worker(settings, redis_url, queue)
     assert second.jobs_failed == 0 and second.jobs_complete >= 1

@@ -11,7 +11,7 @@ from models.notifications.campaigns import Campaign, CampaignStatus, SecurityInc
 from models.notifications.inbox import DeliveryStatus, Notification
 from tests.conftest import GraphQL
 from tests.consent_helpers import publish, published
-from tests.ids import pk
+from tests.ids import gid, pk
 from tests.notification_helpers import (
     ANNOUNCEMENTS,
     CAMPAIGN,
@@ -109,7 +109,7 @@ async def test_a_material_policy_reaches_every_active_account_once_per_channel(
 
     view = await _campaign(gql, officer.token, campaign.id)
     assert view == {
-        "id": str(campaign.id),
+        "id": gid("Campaign", campaign.id),
         "kind": "POLICY_CHANGE",
         "channels": ["EMAIL", "IN_APP"],
         "status": "DONE",

@@ -12,7 +12,7 @@ from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.personal.questionnaires import QuestionnaireAnswer
 from models.personal.support import SupportMessage, SupportThread
-from tests.ids import pk
+from tests.ids import key, pk
 from tests.personal_helpers import (
     ANSWER_QUESTIONNAIRE,
     DEFINE_QUESTIONNAIRE,
@@ -51,7 +51,7 @@ async def test_attaching_one_picture_to_two_items_at_once_attaches_it_once(gql, 
     for refused in (r for r in results if r["errors"]):
         assert codes(refused) == [("NOT_FOUND", "pictureIds")]
     assert await Feedback.all().count() == 1
-    row = await Picture.get(id=picture["id"])
+    row = await Picture.get(id=key(picture["id"]))
     assert row.feedback_id == pk(accepted[0]["feedback"]["id"])
     assert [p["id"] for p in accepted[0]["feedback"]["pictures"]] == [picture["id"]]
 

@@ -29,7 +29,7 @@ async def test_report_error_signed_in(gql):
         appVersion="2.3.1",
     )
     assert result["errors"] == []
-    row = await ErrorReport.get(id=pk(result["id"]))
+    row = await ErrorReport.get(id=int(result["id"]))
     assert row.account_id == pk(alice.id)
     assert row.device_id is None
     assert row.message == "NullPointerException"
@@ -43,14 +43,14 @@ async def test_report_error_signed_in_with_a_device(gql):
     alice = await register(gql, "alice")
     result = await report(gql, alice.token, deviceId=DEVICE)
     assert result["errors"] == []
-    row = await ErrorReport.get(id=pk(result["id"]))
+    row = await ErrorReport.get(id=int(result["id"]))
     assert (row.account_id, row.device_id) == (pk(alice.id), DEVICE)
 
 
 async def test_report_error_anonymously_with_a_device_id(gql):
     result = await report(gql, deviceId=DEVICE, deviceConfig={"screen": "1080x2400"})
     assert result["errors"] == []
-    row = await ErrorReport.get(id=pk(result["id"]))
+    row = await ErrorReport.get(id=int(result["id"]))
     assert row.account_id is None
     assert row.device_id == DEVICE
     assert row.device_config == {"screen": "1080x2400"}

@@ -11,7 +11,7 @@ from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.personal.support import SupportMessage, SupportThread
-from tests.ids import pk
+from tests.ids import key, pk
 from tests.personal_helpers import (
     CLEAR_DEVICE,
     DELETE_FEEDBACK,
@@ -28,6 +28,7 @@ from tests.personal_helpers import (
     codes,
     decide_activity_log,
     favorite,
+    file_path,
     register,
     submit,
     submitted,
@@ -104,7 +105,7 @@ async def test_b_cannot_attach_as_picture(gql, client, alice, bob):
     result = await submit(gql, bob.token, pictureIds=[picture["id"]])
     assert codes(result) == [("NOT_FOUND", "pictureIds")]
     assert await Feedback.all().count() == 0
-    assert (await Picture.get(id=picture["id"])).feedback_id is None
+    assert (await Picture.get(id=key(picture["id"]))).feedback_id is None
 
 
 async def test_b_cannot_attach_as_picture_alongside_his_own(gql, client, alice, bob):
@@ -113,7 +114,7 @@ async def test_b_cannot_attach_as_picture_alongside_his_own(gql, client, alice, 
     result = await submit(gql, bob.token, pictureIds=[his["id"], theirs["id"]])
     assert codes(result) == [("NOT_FOUND", "pictureIds")]
     assert await Feedback.all().count() == 0
-    assert (await Picture.get(id=his["id"])).feedback_id is None
+    assert (await Picture.get(id=key(his["id"]))).feedback_id is None
 
 
 async def test_b_cannot_read_as_unattached_or_private_picture(gql, client, alice, bob):
@@ -122,7 +123,7 @@ async def test_b_cannot_read_as_unattached_or_private_picture(gql, client, alice
     await submitted(gql, alice.token, visibility="PRIVATE", pictureIds=[attached["id"]])
     for picture in (loose, attached):
         response = await client.get(
-            picture["url"], headers={"authorization": f"Bearer {bob.token}"}
+            file_path(picture), headers={"authorization": f"Bearer {bob.token}"}
         )
         assert response.status_code == 404
 
@@ -133,7 +134,7 @@ async def test_deleting_bs_feedback_leaves_as_pictures(gql, client, alice, bob):
     item = await submitted(gql, bob.token)
     body = await gql(DELETE_FEEDBACK, {"id": item["id"]}, token=bob.token)
     assert body["data"]["deleteFeedback"]["errors"] == []
-    assert await Picture.filter(id=picture["id"]).exists()
+    assert await Picture.filter(id=key(picture["id"])).exists()
 
 
 async def test_b_cannot_reply_to_as_thread(gql, alice, bob):

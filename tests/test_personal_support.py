@@ -144,7 +144,7 @@ async def test_the_queue_shows_unassigned_open_threads_by_subject_only(gql):
 
     body = await gql(SUPPORT_QUEUE, token=staff.token)
     queue = body["data"]["supportQueue"]
-    assert [(q["id"], q["subject"]) for q in queue] == [(waiting["id"], "Waiting")]
+    assert [(pk(q["id"]), q["subject"]) for q in queue] == [(pk(waiting["id"]), "Waiting")]
     assert set(queue[0]) == {"id", "subject", "createdAt"}
     # Reading the queue is not a read of anybody's correspondence.
     assert await StaffAccess.all().count() == 0
@@ -222,7 +222,7 @@ async def test_every_staff_read_is_recorded(gql):
         assert row.staff_id == pk(staff.id)
         assert row.subject_account_id == pk(alice.id)
         assert row.resource == "support_thread"
-        assert row.resource_id == opened["id"]
+        assert row.resource_id == str(pk(opened["id"]))
         assert row.at is not None
 
 

@@ -67,7 +67,7 @@ async def test_a_receipt_verifies_with_the_published_key(gql, client, settings):
     assert claims["consentTimestamp"] == int(server_time.timestamp())
     assert "ANDROID" in claims["collectionMethod"]
     assert claims["consentReceiptID"]
-    assert claims["piiPrincipalId"] == f"account:{alice.id}"
+    assert claims["piiPrincipalId"] == f"account:{pk(alice.id)}"
     assert claims["piiControllers"] == [
         {
             "piiController": settings.controller_name,
