@@ -75,7 +75,7 @@ class AccordNode(relay.Node):
     id: strawberry.ID
 
     @classmethod
-    async def visible(cls, info: Info[Context, None], keys: Sequence[str]) -> dict[str, Self]:
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, Self]:
         """The objects among ``keys`` the viewer may read through the normal access path,
         by key; any other key is simply absent."""
         raise NotImplementedError

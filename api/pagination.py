@@ -23,7 +23,7 @@ from tortoise.queryset import QuerySet
 MAX_PAGE = 100
 #: The largest id a BIGINT column holds; anything above is no row's id.
 MAX_ID = 2**63 - 1
-Node = TypeVar("Node")
+Node = TypeVar("Node", bound=relay.Node)
 Row = TypeVar("Row")
 #: ``Connection[Favorite]`` is GraphQL's ``FavoriteConnection`` (and ``FavoriteEdge``).
 Connection = relay.Connection
