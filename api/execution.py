@@ -48,6 +48,9 @@ class _Step(NamedTuple):
     non_null: bool
     #: A leaf's output coercion, an object's sub-plan, a list's item step, or a type name.
     complete: Any
+    #: An object type's own check that a value is one of it (Strawberry gives one to every
+    #: type implementing an interface, such as ``Node``), or None.
+    is_type_of: Any = None
 
 
 def _is_plain_resolver(resolve: Any) -> bool:
@@ -126,7 +129,7 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
             field_type = field_type.of_type
         if isinstance(field_type, (GraphQLScalarType, GraphQLEnumType)):
             return _Step(response_name, _LEAF, resolve, non_null, field_type.coerce_output_value)
-        if isinstance(field_type, GraphQLObjectType) and field_type.is_type_of is None:
+        if isinstance(field_type, GraphQLObjectType):
             grouped, defer_usages, forbidden = self.collect_subfields(
                 field_type, field_details_list
             )
@@ -136,7 +139,9 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
             return (
                 None
                 if sub_plan is None
-                else _Step(response_name, _OBJECT, resolve, non_null, sub_plan)
+                else _Step(
+                    response_name, _OBJECT, resolve, non_null, sub_plan, field_type.is_type_of
+                )
             )
         if isinstance(field_type, GraphQLList):
             item = self._step(response_name, None, field_type.of_type, field_details_list)
@@ -148,7 +153,7 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
 
 def _complete(plan: list[_Step], source: Any, is_awaitable: Any) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for response_name, kind, resolve, non_null, complete in plan:
+    for response_name, kind, resolve, non_null, complete, is_type_of in plan:
         if kind == _TYPENAME:
             result[response_name] = complete
             continue
@@ -162,7 +167,7 @@ def _complete(plan: list[_Step], source: Any, is_awaitable: Any) -> dict[str, An
         elif kind == _LEAF:
             result[response_name] = _leaf(complete, value)
         elif kind == _OBJECT:
-            result[response_name] = _complete(complete, value, is_awaitable)
+            result[response_name] = _object(complete, is_type_of, value, is_awaitable)
         else:
             result[response_name] = _list(complete, value, is_awaitable)
     return result
@@ -189,5 +194,13 @@ def _list(item: _Step, values: Any, is_awaitable: Any) -> list[Any]:
         elif item.kind == _LEAF:
             completed.append(_leaf(item.complete, value))
         else:
-            completed.append(_complete(item.complete, value, is_awaitable))
+            completed.append(_object(item.complete, item.is_type_of, value, is_awaitable))
     return completed
+
+
+def _object(plan: list[_Step], is_type_of: Any, value: Any, is_awaitable: Any) -> dict[str, Any]:
+    # graphql-core asks ``is_type_of(value, info)``; Strawberry's reads only the value (an
+    # answer that is not a plain True, an awaitable included, is graphql-core's to handle).
+    if is_type_of is not None and is_type_of(value, None) is not True:
+        raise _Bail
+    return _complete(plan, value, is_awaitable)

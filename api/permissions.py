@@ -79,14 +79,14 @@ CONSENT_READERS = OwnerOr((Role.PRIVACY_OFFICER,))
 
 
 def visible_to(permission: OwnerOr, *, otherwise: Callable[[], Any]) -> Callable[[F], F]:
-    """A field of ``Account`` (its resolver reads ``self.id``) that only ``permission``
+    """A field of ``Account`` (its resolver reads ``self.pk``, the row id) that only ``permission``
     reads; anyone else gets ``otherwise()``."""
 
     def decorate(resolver: F) -> F:
         @functools.wraps(resolver)
         async def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
             info: Info[Context, None] = kwargs["info"]
-            owner_id = int(self.id)
+            owner_id = int(self.pk)
             if not permission.allows_account(await info.context.reader_of(owner_id), owner_id):
                 return otherwise()
             return await resolver(self, *args, **kwargs)

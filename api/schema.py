@@ -26,6 +26,7 @@ from api.context import Context
 from api.errors import error_policy
 from api.execution import PlainFieldsExecutor
 from api.limits import query_guards
+from api.nodes import NodeQueries
 from api.notifications.mutations import NotificationMutations
 from api.notifications.queries import NotificationQueries
 from api.notifications.subscriptions import NotificationSubscriptions
@@ -35,7 +36,8 @@ from api.personal.queries import PersonalDataQueries
 # Each domain's fields in one class per root type; the order here is the order of the
 # fields in ``schema.graphql``.
 Query = merge_types(
-    "Query", (AccountQueries, ConsentQueries, PersonalDataQueries, NotificationQueries)
+    "Query",
+    (NodeQueries, AccountQueries, ConsentQueries, PersonalDataQueries, NotificationQueries),
 )
 Mutation = merge_types(
     "Mutation",

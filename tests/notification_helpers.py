@@ -34,6 +34,7 @@ from models.notifications.inbox import Notification
 from models.queue import Queue
 from tests.conftest import make_settings
 from tests.consent_helpers import PASSWORD, User, register
+from tests.ids import pk
 from tests.test_worker import burst_worker
 from workers.sweeper import sweep
 
@@ -100,7 +101,7 @@ async def person(
     if email:
         given["email"] = f"{name}@mail.example"
     if phone:
-        given["phone"] = "+3361" + str(int(user.id)).zfill(7)
+        given["phone"] = "+3361" + str(pk(user.id)).zfill(7)
     if given:
         body = await gql(UPDATE_PROFILE, {"i": given}, token=user.token)
         assert body["data"]["updateProfile"]["errors"] == [], body

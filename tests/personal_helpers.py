@@ -14,6 +14,7 @@ from typing import Any
 from PIL import Image
 
 from models.accounts.account import Account, Role
+from tests.ids import key
 
 PASSWORD = "correct horse battery staple"
 ERRORS = "errors { code field message }"
@@ -276,6 +277,11 @@ async def uploaded(client, token: str, data: bytes | None = None, **kw: Any) -> 
 
 
 # --- feedback, favorites, support ----------------------------------------------------------
+
+
+def file_path(picture: dict[str, Any]) -> str:
+    """A picture's file without a signed link: the path that wants a bearer token."""
+    return f"/pictures/{key(picture['id'])}"
 
 
 async def submit(gql, token: str, **fields: Any) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from tests.accounts_api import (
     viewer,
 )
 from tests.conftest import GraphQL
+from tests.ids import key
 
 
 def fullwidth(text: str) -> str:
@@ -472,8 +473,8 @@ async def test_expired_sessions_are_not_listed(gql):
     listed = (await viewer(gql, me["token"]))["sessions"]
     current = next(s["id"] for s in listed if s["current"])
     absolute, idle = [s["id"] for s in listed if not s["current"]]
-    await Session.filter(id=absolute).update(expires_at=now() - timedelta(seconds=1))
-    await Session.filter(id=idle).update(last_seen_at=now() - timedelta(days=365))
+    await Session.filter(id=key(absolute)).update(expires_at=now() - timedelta(seconds=1))
+    await Session.filter(id=key(idle)).update(last_seen_at=now() - timedelta(days=365))
     sessions = (await viewer(gql, me["token"]))["sessions"]
     assert [s["id"] for s in sessions] == [current]
 

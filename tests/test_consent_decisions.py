@@ -23,6 +23,7 @@ from tests.consent_helpers import (
     utcnow,
 )
 from tests.device_ids import device_id
+from tests.ids import pk
 
 DEVICE = device_id("device-0001-anon")
 OPTIONAL = ("personalization", "analytics", "advertising", "activity_log")
@@ -60,13 +61,13 @@ async def test_set_consents_signed_in(gql):
     assert all(r["deviceId"] is None for r in rows)
     assert all(parse(r["clientTimestamp"]) >= before - timedelta(seconds=1) for r in rows)
     assert len({r["idempotencyKey"] for r in rows}) == 2
-    stored = await ConsentEvent.filter(subject=account_subject(int(alice.id))).order_by("seq")
+    stored = await ConsentEvent.filter(subject=account_subject(pk(alice.id))).order_by("seq")
     assert [e.hash for e in stored] == [r["hash"] for r in rows]
     assert stored[1].prev_hash == stored[0].hash
     # The client's address is kept truncated to its /24; the user agent as sent.
     assert {e.client_address for e in stored} == {"203.0.113.0"}
     assert {e.user_agent for e in stored} == {"AccordTest/1.0"}
-    head = await ConsentChain.get(subject=account_subject(int(alice.id)))
+    head = await ConsentChain.get(subject=account_subject(pk(alice.id)))
     assert (head.seq, head.hash) == (2, stored[1].hash)
 
 
@@ -174,7 +175,7 @@ async def test_requires_reconsent_follows_material_versions(gql):
     assert await accept(gql, "v5", token=alice.token) == []
     assert await requires_reconsent(gql, alice.token) is False
     accepted = await ConsentEvent.filter(
-        subject=account_subject(int(alice.id)), kind="POLICY_ACCEPTED"
+        subject=account_subject(pk(alice.id)), kind="POLICY_ACCEPTED"
     ).values_list("policy_version", flat=True)
     assert sorted(accepted) == ["v1", "v3", "v5"]
 

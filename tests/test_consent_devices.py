@@ -30,6 +30,7 @@ from tests.consent_helpers import (
     verify,
 )
 from tests.device_ids import device_id
+from tests.ids import pk
 
 DEVICE = device_id("phone-anon-0001")
 
@@ -67,7 +68,7 @@ async def test_linking_merges_histories_by_client_time(gql):
     assert before["analytics"]["granted"] is False
     assert await requires_reconsent(gql, alice.token) is True
 
-    account = await Account.get(id=int(alice.id))
+    account = await Account.get(id=pk(alice.id))
     assert await link_device(DEVICE, account, source=Source.IOS) is True
     assert await link_device(DEVICE, account, source=Source.IOS) is False  # once only
     assert await DeviceLink.filter(device_id=DEVICE, account_id=account.id).count() == 1
@@ -114,7 +115,7 @@ async def test_a_linked_device_can_no_longer_write_anonymously(gql):
     await published(gql, staff.token, "v1")
     alice = await register(gql, "alice")
     assert (await set_consents(gql, {"analytics": True}, device_id=DEVICE))["errors"] == []
-    await link_device(DEVICE, await Account.get(id=int(alice.id)), source=Source.ANDROID)
+    await link_device(DEVICE, await Account.get(id=pk(alice.id)), source=Source.ANDROID)
     device_events = await ConsentEvent.filter(subject=device_subject(DEVICE)).count()
 
     anonymous_set = await set_consents(gql, {"analytics": False}, device_id=DEVICE)
@@ -136,7 +137,7 @@ async def test_a_linked_device_can_no_longer_write_anonymously(gql):
 
 async def test_a_device_without_history_is_not_linked(gql):
     alice = await register(gql, "alice")
-    account = await Account.get(id=int(alice.id))
+    account = await Account.get(id=pk(alice.id))
     assert await link_device(device_id("phone-empty-0001"), account, source=Source.IOS) is False
     assert await DeviceLink.all().count() == 0
     assert await ConsentEvent.all().count() == 0
@@ -148,8 +149,8 @@ async def test_a_device_belongs_to_one_account(gql):
     alice = await register(gql, "alice")
     bob = await register(gql, "bob")
     await set_consents(gql, {"advertising": True}, device_id=DEVICE)
-    assert await link_device(DEVICE, await Account.get(id=int(alice.id)), source=Source.IOS)
-    assert not await link_device(DEVICE, await Account.get(id=int(bob.id)), source=Source.IOS)
+    assert await link_device(DEVICE, await Account.get(id=pk(alice.id)), source=Source.IOS)
+    assert not await link_device(DEVICE, await Account.get(id=pk(bob.id)), source=Source.IOS)
     assert (await consents(gql, alice.token))["advertising"]["granted"] is True
     assert (await consents(gql, bob.token))["advertising"]["granted"] is False
 
@@ -163,7 +164,7 @@ async def test_a_batch_retried_after_sign_in_is_not_stored_twice(gql):
     batch = [event("analytics", True), event("advertising", False)]
     first = await sync(gql, batch, device_id=DEVICE)
     assert [r["status"] for r in first["results"]] == ["ACCEPTED"] * 2
-    await link_device(DEVICE, await Account.get(id=int(alice.id)), source=Source.IOS)
+    await link_device(DEVICE, await Account.get(id=pk(alice.id)), source=Source.IOS)
     fresh = event("personalization", True)
     retry = await sync(gql, [*batch, fresh], device_id=DEVICE, token=alice.token)
     assert [r["status"] for r in retry["results"]] == ["DUPLICATE", "DUPLICATE", "ACCEPTED"]

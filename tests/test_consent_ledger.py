@@ -18,6 +18,7 @@ from tests.consent_helpers import (
     verify,
 )
 from tests.device_ids import device_id
+from tests.ids import gid, pk
 
 
 async def _ledger(gql, n: int = 6):
@@ -27,7 +28,7 @@ async def _ledger(gql, n: int = 6):
     start = utcnow() - timedelta(hours=1)
     batch = [event("analytics", i % 2 == 0, at=start + timedelta(seconds=i)) for i in range(n)]
     await sync(gql, batch, device_id=device_id("phone-0000-led"), token=alice.token)
-    rows = await ConsentEvent.filter(subject=account_subject(int(alice.id))).order_by("seq")
+    rows = await ConsentEvent.filter(subject=account_subject(pk(alice.id))).order_by("seq")
     assert len(rows) == n
     return staff, alice, rows
 
@@ -56,7 +57,7 @@ async def test_an_edited_purpose_is_reported_at_that_event(gql):
     assert await verify(gql, staff.token, account_id=alice.id) == {
         "ok": False,
         "checked": 2,
-        "firstBrokenEventId": str(rows[2].id),
+        "firstBrokenEventId": gid("ConsentEvent", rows[2].id),
     }
 
 
@@ -77,7 +78,11 @@ async def test_every_recorded_field_is_covered(gql):
         original = {name: getattr(rows[3], name) for name in change}
         await ConsentEvent.filter(id=rows[3].id).update(**change)
         check = await verify(gql, staff.token, account_id=alice.id)
-        assert check == {"ok": False, "checked": 3, "firstBrokenEventId": str(rows[3].id)}, change
+        assert check == {
+            "ok": False,
+            "checked": 3,
+            "firstBrokenEventId": gid("ConsentEvent", rows[3].id),
+        }, change
         await ConsentEvent.filter(id=rows[3].id).update(**original)
         assert (await verify(gql, staff.token, account_id=alice.id))["ok"] is True, change
 
@@ -94,7 +99,7 @@ async def test_a_rehashed_edit_breaks_the_next_link(gql):
     assert await verify(gql, staff.token, account_id=alice.id) == {
         "ok": False,
         "checked": 2,
-        "firstBrokenEventId": str(rows[2].id),
+        "firstBrokenEventId": gid("ConsentEvent", rows[2].id),
     }
 
 
@@ -102,7 +107,11 @@ async def test_a_deleted_event_is_reported(gql):
     staff, alice, rows = await _ledger(gql)
     await ConsentEvent.filter(id=rows[3].id).delete()
     check = await verify(gql, staff.token, account_id=alice.id)
-    assert check == {"ok": False, "checked": 3, "firstBrokenEventId": str(rows[4].id)}
+    assert check == {
+        "ok": False,
+        "checked": 3,
+        "firstBrokenEventId": gid("ConsentEvent", rows[4].id),
+    }
 
 
 async def test_a_deleted_last_event_is_reported(gql):
@@ -114,7 +123,7 @@ async def test_a_deleted_last_event_is_reported(gql):
 
 async def test_a_rewound_head_is_reported(gql):
     staff, alice, rows = await _ledger(gql)
-    await ConsentChain.filter(subject=account_subject(int(alice.id))).update(
+    await ConsentChain.filter(subject=account_subject(pk(alice.id))).update(
         seq=4, hash=rows[3].hash
     )
     assert (await verify(gql, staff.token, account_id=alice.id))["ok"] is False
@@ -126,7 +135,11 @@ async def test_reordered_events_are_reported(gql):
     await ConsentEvent.filter(id=rows[2].id).update(seq=2)
     await ConsentEvent.filter(id=rows[1].id).update(seq=3)
     check = await verify(gql, staff.token, account_id=alice.id)
-    assert check == {"ok": False, "checked": 1, "firstBrokenEventId": str(rows[2].id)}
+    assert check == {
+        "ok": False,
+        "checked": 1,
+        "firstBrokenEventId": gid("ConsentEvent", rows[2].id),
+    }
 
 
 async def test_a_device_chain_is_checked_by_device_id(gql):
@@ -145,7 +158,7 @@ async def test_a_device_chain_is_checked_by_device_id(gql):
     assert await verify(gql, staff.token, device_id=device_id("phone-0000-dev")) == {
         "ok": False,
         "checked": 0,
-        "firstBrokenEventId": str(rows[0].id),
+        "firstBrokenEventId": gid("ConsentEvent", rows[0].id),
     }
 
 

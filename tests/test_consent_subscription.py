@@ -17,6 +17,7 @@ from tests.consent_helpers import (
     sync,
 )
 from tests.device_ids import device_id
+from tests.ids import pk
 
 SUBSCRIBE = """
 subscription($deviceId: String) {
@@ -62,7 +63,7 @@ async def test_a_device_hears_its_other_devices(app, gql, settings, redis_url):
     await published(gql, staff.token, "v1")
     alice = await register(gql, "alice")
     bob = await register(gql, "bob")
-    channel = f"{settings.redis_key_prefix}:consent:{alice.id}"
+    channel = f"{settings.redis_key_prefix}:consent:{pk(alice.id)}"
 
     async with WebSocketSession(app) as ws:
         await _subscribe(ws, alice.token, DEVICE_A)

@@ -23,6 +23,7 @@ from tests.consent_helpers import (
     verify,
 )
 from tests.device_ids import device_id
+from tests.ids import pk
 
 PHONE = device_id("phone-aaaa-0001")
 TABLET = device_id("tablet-bbbb-0002")
@@ -59,7 +60,7 @@ async def test_a_full_batch_is_stored_and_a_bigger_one_refused(gql):
     assert result["errors"] == []
     assert [r["status"] for r in result["results"]] == ["ACCEPTED"] * 500
     assert [r["idempotencyKey"] for r in result["results"]] == [e["idempotencyKey"] for e in batch]
-    subject = account_subject(int(alice.id))
+    subject = account_subject(pk(alice.id))
     assert await _seqs(subject) == list(range(1, 501))
     too_many = await sync(gql, _batch(501), device_id=PHONE, token=alice.token)
     assert [e["code"] for e in too_many["errors"]] == ["TOO_MANY_EVENTS"]
@@ -95,7 +96,7 @@ async def test_each_event_is_judged_on_its_own(gql):
         *[(e["idempotencyKey"], "REJECTED", "INVALID") for e in malformed],
         (good[1]["idempotencyKey"], "ACCEPTED", None),
     ]
-    stored = await ConsentEvent.filter(subject=account_subject(int(alice.id))).order_by("seq")
+    stored = await ConsentEvent.filter(subject=account_subject(pk(alice.id))).order_by("seq")
     assert [e.idempotency_key for e in stored] == [
         good[0]["idempotencyKey"],
         good[1]["idempotencyKey"],
@@ -134,7 +135,7 @@ async def test_a_retried_batch_stores_nothing_twice(gql):
     extra = _batch(5, start=utcnow() - timedelta(minutes=1))
     mixed = await sync(gql, [*batch[:10], *extra], device_id=PHONE, token=alice.token)
     assert [r["status"] for r in mixed["results"]] == ["DUPLICATE"] * 10 + ["ACCEPTED"] * 5
-    subject = account_subject(int(alice.id))
+    subject = account_subject(pk(alice.id))
     assert await _seqs(subject) == list(range(1, 46))
     assert (await ConsentChain.get(subject=subject)).seq == 45
     # A key is unique per subject, not globally: another account may use the same one.
@@ -161,7 +162,7 @@ async def test_the_same_key_twice_in_one_batch(gql):
         ("DUPLICATE", None),
         ("DUPLICATE", None),
     ]
-    stored = await ConsentEvent.filter(subject=account_subject(int(alice.id)))
+    stored = await ConsentEvent.filter(subject=account_subject(pk(alice.id)))
     assert len(stored) == 2
     assert {e.idempotency_key for e in stored} == {once["idempotencyKey"], other["idempotencyKey"]}
     assert (await consents(gql, alice.token))["analytics"]["granted"] is True
@@ -244,7 +245,7 @@ async def test_concurrent_syncs_for_one_subject(gql):
     """Two clients sync big batches for one account at the same time, round after round,
     with some events (same idempotency key) in both batches, each following its cursor."""
     staff, alice = await _setup(gql)
-    subject = account_subject(int(alice.id))
+    subject = account_subject(pk(alice.id))
     rounds, size, shared = 5, 200, 25
     stored_by: dict[str, set[str]] = {PHONE: set(), TABLET: set()}
     received: dict[str, list[str]] = {PHONE: [], TABLET: []}

@@ -30,6 +30,7 @@ from models.personal.pictures import Picture
 from models.queue import Queue
 from models.rights.deletion import DeletionRequest, DeletionStatus, run_deletion
 from tests.device_ids import device_id
+from tests.ids import gid, pk
 from tests.oidc_provider import new_subject, provider_app
 from tests.test_worker import burst_worker
 from workers.settings import worker_settings
@@ -108,7 +109,7 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
         },
     )
     person.token = data["register"]["token"]
-    person.id = int(data["register"]["account"]["id"])
+    person.id = pk(data["register"]["account"]["id"])
     await person(
         """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { errors { code } } }""",
         {"i": {"email": f"{tag}.mail@example.org", "phone": "+3361234" + str(person.id).zfill(4)}},
@@ -429,7 +430,7 @@ async def test_cancel_revokes_sessions_and_restore_within_grace(world, settings)
         """mutation { register(input: {accountName: "carol.cancels", password: "correct horse battery staple",
         nickname: "Carol"}) { token account { id } errors { code } } }"""
     )
-    carol.token, carol.id = data["register"]["token"], int(data["register"]["account"]["id"])
+    carol.token, carol.id = data["register"]["token"], pk(data["register"]["account"]["id"])
     old_token = carol.token
     cancelled = await carol(
         """mutation { cancelAccount(input: {password: "correct horse battery staple", reason: "r"})
@@ -507,7 +508,7 @@ async def _cancelled(app, name: str) -> int:
         """mutation($i: RegisterInput!) { register(input: $i) { token account { id } errors { code } } }""",
         {"i": {"accountName": name, "password": PASSWORD, "nickname": name}},
     )
-    person.token, person.id = data["register"]["token"], int(data["register"]["account"]["id"])
+    person.token, person.id = data["register"]["token"], pk(data["register"]["account"]["id"])
     await person(
         """mutation { addFavorite(input: {itemType: "t", itemId: "i"}) { errors { code } } }"""
     )
@@ -551,15 +552,15 @@ async def test_a_failed_step_is_retried_to_the_same_end_state(
     assert request.last_error == "RuntimeError: consent store unavailable"
     assert request.step == "notifications"  # every step before consent is done
     queue_view = await app.gql(
-        "{ deletionQueue { accountId status lastError attempts } }",
+        "{ deletionQueue { edges { node { accountId status lastError attempts } } } }",
         token=await staff(app, "ops.viewer", Role.OPERATOR),
     )
     assert {
-        "accountId": str(account_id),
+        "accountId": gid("Account", account_id),
         "status": "FAILED",
         "lastError": "RuntimeError: consent store unavailable",
         "attempts": 1,
-    } in queue_view["data"]["deletionQueue"]
+    } in [e["node"] for e in queue_view["data"]["deletionQueue"]["edges"]]
     await DeletionRequest.filter(account_id=account_id).update(next_attempt_at=now())
     second = await run_worker(settings, redis_url, queue)
     assert second.jobs_failed == 0 and second.jobs_complete >= 1

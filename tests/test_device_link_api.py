@@ -6,6 +6,7 @@ from models.accounts.account import Account
 from models.consent.ledger import ConsentEvent, verify_chain
 from tests.consent_helpers import officer, publish
 from tests.device_ids import device_id
+from tests.ids import pk
 
 DEVICE = device_id("phone-install-7f3a9c")
 PASSWORD = "correct horse battery staple"
@@ -52,7 +53,7 @@ async def test_register_with_a_device_takes_its_history(gql):
     assert consents["analytics"] is True
     kinds = [e["node"]["kind"] for e in viewer["data"]["viewer"]["consentHistory"]["edges"]]
     assert kinds == ["DEVICE_LINKED", "GRANTED"]
-    account_id = int(payload["account"]["id"])
+    account_id = pk(payload["account"]["id"])
     assert (await verify_chain(f"account:{account_id}")).ok
     assert (await verify_chain(f"device:{DEVICE}")).ok
     # From now on the device speaks only through the account.

@@ -18,6 +18,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInputType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -109,6 +110,8 @@ def _with(value: Any, type_: GraphQLInputType, path: tuple, text: str) -> Any:
 
 def _selection(type_: Any) -> str:
     named = _named(type_)
+    if isinstance(named, GraphQLInterfaceType):
+        return "{ __typename }"
     if not isinstance(named, GraphQLObjectType):
         return ""
     if "errors" in named.fields:

@@ -28,6 +28,7 @@ from tests.consent_helpers import (
     set_consents,
 )
 from tests.device_ids import device_id
+from tests.ids import pk
 from tests.notification_helpers import person
 
 CONSENT = """
@@ -212,7 +213,7 @@ async def test_a_staffer_who_loses_the_role_loses_campaign_progress(quick_app, g
         await _open(ws, operator.token, PROGRESS, {"id": campaign_id})
         first = await ws.receive()
         assert first["type"] == "next" and first["payload"]["data"]["campaignProgress"], first
-        await Account.filter(id=int(operator.id)).update(role=Role.USER)
+        await Account.filter(id=pk(operator.id)).update(role=Role.USER)
         await _ends_with(ws, "FORBIDDEN", 3.0)
         assert await ws.nothing_for(0.5)
 

@@ -11,6 +11,7 @@ from models.notifications.campaigns import Campaign, CampaignStatus, SecurityInc
 from models.notifications.inbox import DeliveryStatus, Notification
 from tests.conftest import GraphQL
 from tests.consent_helpers import publish, published
+from tests.ids import gid, pk
 from tests.notification_helpers import (
     ANNOUNCEMENTS,
     CAMPAIGN,
@@ -54,12 +55,12 @@ async def test_a_material_policy_reaches_every_active_account_once_per_channel(
     carol = await person(gql, "carol.pol", email=False)  # no e-mail: in-app only
     await cancel(gql, dave)
     await cancel(gql, erin)
-    await make_due(int(erin.id))
+    await make_due(pk(erin.id))
     await run_worker(settings, redis_url, sweep_first=True)  # the deletion job
-    assert (await Account.get(id=int(erin.id))).status == AccountStatus.DELETED
-    assert (await Account.get(id=int(dave.id))).status == AccountStatus.PENDING_DELETION
+    assert (await Account.get(id=pk(erin.id))).status == AccountStatus.DELETED
+    assert (await Account.get(id=pk(dave.id))).status == AccountStatus.PENDING_DELETION
     # Their e-mail address is still known for a pending deletion: only the status stops it.
-    assert (await Account.get(id=int(dave.id))).email == dave.email
+    assert (await Account.get(id=pk(dave.id))).email == dave.email
 
     start = len(mailbox.received)
     policy = await published(
@@ -79,7 +80,7 @@ async def test_a_material_policy_reaches_every_active_account_once_per_channel(
     worker = await run_worker(settings, redis_url)
     assert worker.jobs_failed == 0
 
-    active = {int(p.id): p for p in (officer, alice, bob, carol)}
+    active = {pk(p.id): p for p in (officer, alice, bob, carol)}
     rows = await rows_by_account(campaign.id)
     assert set(rows) == set(active), "every active account, and no other"
     for account_id, who in active.items():
@@ -103,12 +104,12 @@ async def test_a_material_policy_reaches_every_active_account_once_per_channel(
     [note] = await _inbox(gql, alice.token)
     assert note["kind"] == "POLICY_CHANGE" and note["title"].endswith("(version v2)")
     assert SUMMARY in note["body"]
-    assert await Notification.filter(account_id=int(dave.id), campaign_id=campaign.id).count() == 0
-    assert await Notification.filter(account_id=int(erin.id), campaign_id=campaign.id).count() == 0
+    assert await Notification.filter(account_id=pk(dave.id), campaign_id=campaign.id).count() == 0
+    assert await Notification.filter(account_id=pk(erin.id), campaign_id=campaign.id).count() == 0
 
     view = await _campaign(gql, officer.token, campaign.id)
     assert view == {
-        "id": str(campaign.id),
+        "id": gid("Campaign", campaign.id),
         "kind": "POLICY_CHANGE",
         "channels": ["EMAIL", "IN_APP"],
         "status": "DONE",
@@ -170,11 +171,11 @@ async def test_an_incident_reaches_only_the_listed_accounts_on_every_channel(
         worker = await run_worker(settings, redis_url, sms_gateway_url=gateway.url)
         assert worker.jobs_failed == 0
 
-        rows = await rows_by_account(int(campaign["id"]))
+        rows = await rows_by_account(pk(campaign["id"]))
         assert {k: dict(v) for k, v in rows.items()} == {
-            int(alice.id): {"IN_APP": 1, "EMAIL": 1, "SMS": 1},
-            int(bob.id): {"IN_APP": 1, "EMAIL": 1},
-            int(carol.id): {"IN_APP": 1, "SMS": 1},
+            pk(alice.id): {"IN_APP": 1, "EMAIL": 1, "SMS": 1},
+            pk(bob.id): {"IN_APP": 1, "EMAIL": 1},
+            pk(carol.id): {"IN_APP": 1, "SMS": 1},
         }
         mail = mail_since(mailbox, start)
         assert mail_count_by_recipient(mail) == {alice.email: 1, bob.email: 1}
@@ -218,11 +219,11 @@ async def test_an_unknown_or_unusable_channel_falls_back_to_in_app(
         )
         assert result["errors"] == []
         await run_worker(settings, redis_url, sms_gateway_url=gateway.url)
-        rows = await rows_by_account(int(result["campaign"]["id"]))
+        rows = await rows_by_account(pk(result["campaign"]["id"]))
         assert {k: dict(v) for k, v in rows.items()} == {
-            int(alice.id): {"EMAIL": 1, "SMS": 1},
-            int(bob.id): {"EMAIL": 1, "IN_APP": 1},
-            int(carol.id): {"IN_APP": 1},
+            pk(alice.id): {"EMAIL": 1, "SMS": 1},
+            pk(bob.id): {"EMAIL": 1, "IN_APP": 1},
+            pk(carol.id): {"IN_APP": 1},
         }
         assert [m["to"] for m in gateway.received] == [alice.phone]
         [note] = await _inbox(gql, carol.token)
@@ -233,11 +234,11 @@ async def test_an_unknown_or_unusable_channel_falls_back_to_in_app(
             gql, officer.token, affectedAccountIds=everyone, channels=["SMS"], title="No gateway"
         )
         await run_worker(settings, redis_url)
-        rows = await rows_by_account(int(again["campaign"]["id"]))
+        rows = await rows_by_account(pk(again["campaign"]["id"]))
         assert {k: dict(v) for k, v in rows.items()} == {
-            int(alice.id): {"IN_APP": 1},
-            int(bob.id): {"IN_APP": 1},
-            int(carol.id): {"IN_APP": 1},
+            pk(alice.id): {"IN_APP": 1},
+            pk(bob.id): {"IN_APP": 1},
+            pk(carol.id): {"IN_APP": 1},
         }
         assert len(gateway.received) == 1
 
@@ -259,11 +260,11 @@ async def test_an_incident_for_all_accounts_is_also_announced(gql, settings, red
 
     start = len(mailbox.received)
     await run_worker(settings, redis_url)
-    rows = await rows_by_account(int(result["campaign"]["id"]))
+    rows = await rows_by_account(pk(result["campaign"]["id"]))
     assert {k: dict(v) for k, v in rows.items()} == {
-        int(officer.id): {"IN_APP": 1, "EMAIL": 1},
-        int(alice.id): {"IN_APP": 1, "EMAIL": 1},
-        int(bob.id): {"IN_APP": 1},
+        pk(officer.id): {"IN_APP": 1, "EMAIL": 1},
+        pk(alice.id): {"IN_APP": 1, "EMAIL": 1},
+        pk(bob.id): {"IN_APP": 1},
     }
     assert mail_count_by_recipient(mail_since(mailbox, start)) == {officer.email: 1, alice.email: 1}
 
@@ -366,5 +367,5 @@ async def test_a_service_shutdown_is_announced_and_sent_to_everyone(
     assert mail_count_by_recipient(mail) == {officer.email: 1, alice.email: 1}
     assert all(m["Subject"] == "Accord Photos is closing" for m in mail)
     assert all("We are closing Accord Photos." in body_of(m) for m in mail)
-    campaign = await Campaign.get(id=int(result["campaign"]["id"]))
+    campaign = await Campaign.get(id=pk(result["campaign"]["id"]))
     assert campaign.status == CampaignStatus.DONE

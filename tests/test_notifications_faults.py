@@ -24,6 +24,7 @@ from models.notifications.inbox import Channel, DeliveryStatus, Notification
 from models.queue import Queue
 from tests.conftest import Clock, GraphQL
 from tests.consent_helpers import published
+from tests.ids import pk
 from tests.notification_helpers import (
     CAMPAIGN,
     cancel,
@@ -54,7 +55,7 @@ async def _audience(gql, tag: str, size: int = 11):
 
 
 def _expected(people) -> dict[int, dict[str, int]]:
-    return {int(p.id): ({"IN_APP": 1, "EMAIL": 1} if p.email else {"IN_APP": 1}) for p in people}
+    return {pk(p.id): ({"IN_APP": 1, "EMAIL": 1} if p.email else {"IN_APP": 1}) for p in people}
 
 
 async def _as_dicts(campaign_id: int) -> dict[int, dict[str, int]]:
@@ -107,7 +108,7 @@ async def test_a_stopped_fan_out_is_finished_by_a_new_worker(
     await published(gql, officer.token, "v2", material=True, categories=["OTHER"])
     campaign = await Campaign.get()
     [shard] = await CampaignShard.filter(campaign_id=campaign.id)
-    eligible = sorted(int(p.id) for p in active)
+    eligible = sorted(pk(p.id) for p in active)
 
     await _stopped_fan_out(shard.id, 2, clock)
     shard = await CampaignShard.get(id=shard.id)
@@ -194,7 +195,7 @@ async def test_a_flushed_redis_after_the_fan_out_still_delivers(gql, settings, r
     flushed: the sweeper queues the deliveries from the rows."""
     officer, active = await _audience(gql, "owed", size=4)
     result = await report_incident(gql, officer.token, allAccounts=True)
-    campaign_id = int(result["campaign"]["id"])
+    campaign_id = pk(result["campaign"]["id"])
     [shard] = await CampaignShard.filter(campaign_id=campaign_id)
     await fan_out_shard(shard.id, BATCH, False)  # the rows, but no delivery job
     queue = await Queue.connect(redis_url, settings.queue_name)
@@ -251,12 +252,12 @@ async def _sms_incident(gql, *names: str) -> tuple[int, list]:
         gql, officer.token, affectedAccountIds=[p.id for p in people], channels=["SMS"]
     )
     assert result["errors"] == []
-    return int(result["campaign"]["id"]), people, officer
+    return pk(result["campaign"]["id"]), people, officer
 
 
 async def _sms_row(campaign_id: int, who) -> Notification:
     return await Notification.get(
-        campaign_id=campaign_id, account_id=int(who.id), channel=Channel.SMS
+        campaign_id=campaign_id, account_id=pk(who.id), channel=Channel.SMS
     )
 
 
@@ -371,7 +372,7 @@ async def test_an_unreachable_smtp_server_is_retried_and_recorded(
     result = await report_incident(
         gql, officer.token, affectedAccountIds=[alice.id], channels=["EMAIL"]
     )
-    campaign_id = int(result["campaign"]["id"])
+    campaign_id = pk(result["campaign"]["id"])
     start, before = len(mailbox.received), now()
     worker = await run_worker(settings, redis_url, smtp_port=free_port())  # nothing listens
     assert worker.jobs_failed == 0
@@ -431,7 +432,7 @@ async def test_smtp_refusals_and_failures_are_recorded(gql, settings, redis_url,
         channels=["EMAIL"],
         title="First",
     )
-    first_id = int(first["campaign"]["id"])
+    first_id = pk(first["campaign"]["id"])
 
     # A temporary failure of the whole transaction: every row is retried later.
     rules.data_answer = "451 4.3.0 try again later"
@@ -446,8 +447,8 @@ async def test_smtp_refusals_and_failures_are_recorded(gql, settings, redis_url,
     rules.data_answer = None
     await _make_due(first_id)
     await run_worker(settings, redis_url, sweep_first=True, smtp_port=port)
-    sent = await Notification.get(campaign_id=first_id, account_id=int(alice.id))
-    gone = await Notification.get(campaign_id=first_id, account_id=int(refused.id))
+    sent = await Notification.get(campaign_id=first_id, account_id=pk(alice.id))
+    gone = await Notification.get(campaign_id=first_id, account_id=pk(refused.id))
     assert sent.status == DeliveryStatus.SENT
     assert (gone.status, gone.attempts) == (DeliveryStatus.FAILED, 2)
     assert "no such mailbox" in gone.last_error
@@ -457,7 +458,7 @@ async def test_smtp_refusals_and_failures_are_recorded(gql, settings, redis_url,
     second = await report_incident(
         gql, officer.token, affectedAccountIds=[rejected.id], channels=["EMAIL"], title="Second"
     )
-    second_id = int(second["campaign"]["id"])
+    second_id = pk(second["campaign"]["id"])
     rules.data_answer = "554 5.6.0 message content rejected"
     await run_worker(settings, redis_url, smtp_port=port)
     row = await Notification.get(campaign_id=second_id)
@@ -496,7 +497,7 @@ async def _email_incident(gql, tag: str):
     result = await report_incident(
         gql, officer.token, affectedAccountIds=[alice.id], channels=["EMAIL"]
     )
-    return int(result["campaign"]["id"]), alice
+    return pk(result["campaign"]["id"]), alice
 
 
 async def test_a_message_stuck_sending_is_resent_once(
@@ -555,7 +556,7 @@ async def test_an_account_cancelled_before_delivery_gets_no_mail(gql, settings, 
     [shard] = await CampaignShard.filter(campaign_id=campaign_id)
     await fan_out_shard(shard.id, BATCH, False)
     await cancel(gql, alice)
-    assert (await Account.get(id=int(alice.id))).status == AccountStatus.PENDING_DELETION
+    assert (await Account.get(id=pk(alice.id))).status == AccountStatus.PENDING_DELETION
     start = len(mailbox.received)
     await run_worker(settings, redis_url, sweep_first=True)
     row = await Notification.get(campaign_id=campaign_id, channel=Channel.EMAIL)
@@ -575,7 +576,7 @@ async def test_a_failing_connection_stops_the_whole_delivery_job(
     result = await report_incident(
         gql, officer.token, affectedAccountIds=[alice.id, bob.id], channels=["EMAIL"]
     )
-    campaign_id = int(result["campaign"]["id"])
+    campaign_id = pk(result["campaign"]["id"])
     real = delivery_module._send_chunk
     gate = asyncio.Event()
     calls = 0

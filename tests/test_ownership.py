@@ -26,6 +26,7 @@ from tests.accounts_api import (
     registration,
     viewer,
 )
+from tests.ids import gid, key, pk
 from tests.oidc_provider import new_subject, provider_app
 
 
@@ -60,7 +61,7 @@ async def test_revoking_another_accounts_session_is_not_found(gql):
     body = await gql(REVOKE_SESSION, {"input": {"id": a_session}}, token=b["token"])
     assert codes(body["data"]["revokeSession"]) == [("NOT_FOUND", "id")]
     assert (await viewer(gql, a["token"]))["accountName"] == "anna"
-    assert await Session.filter(id=a_session).exists()
+    assert await Session.filter(id=key(a_session)).exists()
     # Exactly the answer for an id that does not exist: nothing to learn from it.
     missing = await gql(
         REVOKE_SESSION, {"input": {"id": "7d3c1a4e-0000-4000-8000-000000000000"}}, token=b["token"]
@@ -110,7 +111,7 @@ async def test_a_provider_bound_to_one_account_is_out_of_reach_of_another(provid
         token=b["token"],
     )
     assert codes(steal["data"]["bindProvider"]) == [("ALREADY_BOUND", "idToken")]
-    assert await Binding.filter(account_id=int(a["account"]["id"])).count() == 1
+    assert await Binding.filter(account_id=pk(a["account"]["id"])).count() == 1
     assert (await viewer(provider.gql, b["token"]))["bindings"] == []
     assert [x["provider"] for x in (await viewer(provider.gql, a["token"]))["bindings"]] == ["acme"]
 
@@ -129,7 +130,7 @@ async def test_a_payload_shows_the_new_accounts_own_lists_not_the_callers(gql):
     account = body["data"]["register"]["account"]
     assert account["accountName"] == "carl"
     carls = await Session.filter(account__account_name="carl").values_list("id", flat=True)
-    assert account["sessions"] == [{"id": str(carls[0]), "current": True}]
+    assert account["sessions"] == [{"id": gid("Session", carls[0]), "current": True}]
     assert account["bindings"] == []
 
 

@@ -11,6 +11,7 @@ from models.clock import now
 from models.personal.activity import ClickRecord, SearchRecord
 from models.personal.retention import clean_up
 from tests.device_ids import device_id
+from tests.ids import pk
 from tests.personal_helpers import (
     RECORD_CLICK,
     RECORD_SEARCH,
@@ -73,14 +74,14 @@ async def test_a_signed_in_user_who_consents_is_recorded(gql):
     }
     before = now()
     searched = await SearchRecord.get()
-    assert searched.account_id == int(alice.id)
+    assert searched.account_id == pk(alice.id)
     assert searched.keywords == "red shoes"
     assert searched.device_id == DEVICE
     assert searched.client_address == "203.0.113.0"
     assert searched.user_agent == "AccordTest/1.0 (Linux)"
     assert before - timedelta(minutes=1) < searched.recorded_at <= before
     clicked = await ClickRecord.get()
-    assert clicked.account_id == int(alice.id)
+    assert clicked.account_id == pk(alice.id)
     assert clicked.link == "https://shop.example.com/p/1"
     assert clicked.device_id == DEVICE
     assert clicked.client_address == "203.0.113.0"

@@ -13,6 +13,7 @@ from models.personal.pictures import Picture
 from models.personal.questionnaires import QuestionnaireAnswer
 from models.personal.support import SupportMessage, SupportThread
 from tests.device_ids import device_id
+from tests.ids import key, pk
 from tests.personal_helpers import (
     ANSWER_QUESTIONNAIRE,
     DEFINE_QUESTIONNAIRE,
@@ -51,8 +52,8 @@ async def test_attaching_one_picture_to_two_items_at_once_attaches_it_once(gql, 
     for refused in (r for r in results if r["errors"]):
         assert codes(refused) == [("NOT_FOUND", "pictureIds")]
     assert await Feedback.all().count() == 1
-    row = await Picture.get(id=picture["id"])
-    assert row.feedback_id == int(accepted[0]["feedback"]["id"])
+    row = await Picture.get(id=key(picture["id"]))
+    assert row.feedback_id == pk(accepted[0]["feedback"]["id"])
     assert [p["id"] for p in accepted[0]["feedback"]["pictures"]] == [picture["id"]]
 
 
@@ -73,9 +74,9 @@ async def test_two_staffers_replying_at_once_one_takes_the_thread(gql):
     assert len(winners) == 1, results
     for loser in (r for r in results if r["errors"]):
         assert [code for code, _ in codes(loser)] in (["CONFLICT"], ["FORBIDDEN"])
-    row = await SupportThread.get(id=int(opened["id"]))
+    row = await SupportThread.get(id=pk(opened["id"]))
     winner = next(s for s in staff if s.name == winners[0]["message"]["body"])
-    assert row.assignee_id == int(winner.id)
+    assert row.assignee_id == pk(winner.id)
     assert await SupportMessage.filter(from_staff=True).count() == 1
 
 
@@ -117,4 +118,4 @@ async def test_registering_a_device_twice_at_once_keeps_one_row(gql):
     )
     assert all(b["data"]["registerDevice"]["errors"] == [] for b in bodies), bodies
     rows = await Device.all()
-    assert len(rows) == 1 and rows[0].account_id == int(alice.id)
+    assert len(rows) == 1 and rows[0].account_id == pk(alice.id)

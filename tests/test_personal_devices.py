@@ -9,6 +9,7 @@ from models.personal.activity import ClickRecord, SearchRecord
 from models.personal.devices import Device
 from models.personal.error_reports import ErrorReport
 from tests.device_ids import device_id
+from tests.ids import pk
 from tests.personal_helpers import (
     CLEAR_DEVICE,
     RECORD_CLICK,
@@ -95,7 +96,7 @@ async def test_a_signed_in_user_claims_an_unowned_device(gql):
     alice = await register(gql, "alice")
     await register_device(gql)
     assert (await register_device(gql, token=alice.token))["errors"] == []
-    assert (await Device.get(device_id=DEVICE)).account_id == int(alice.id)
+    assert (await Device.get(device_id=DEVICE)).account_id == pk(alice.id)
 
 
 async def test_a_device_of_one_account_is_refused_to_another_and_to_the_anonymous(gql):
@@ -105,7 +106,7 @@ async def test_a_device_of_one_account_is_refused_to_another_and_to_the_anonymou
     assert codes(await register_device(gql, token=bob.token)) == [("FORBIDDEN", "deviceId")]
     assert codes(await register_device(gql, model="stolen")) == [("FORBIDDEN", "deviceId")]
     row = await Device.get(device_id=DEVICE)
-    assert row.account_id == int(alice.id) and row.model == ""
+    assert row.account_id == pk(alice.id) and row.model == ""
 
 
 @pytest.mark.parametrize(
@@ -184,7 +185,7 @@ async def test_clear_leaves_the_accounts_own_data_alone(gql):
     assert body["data"]["recordSearch"]["recorded"] is True
     body = await gql(REPORT_ERROR, {"input": {"message": "web error"}}, token=alice.token)
     assert body["data"]["reportError"]["errors"] == []
-    account_events = await ConsentEvent.filter(subject=account_subject(int(alice.id))).count()
+    account_events = await ConsentEvent.filter(subject=account_subject(pk(alice.id))).count()
     assert account_events >= 1
 
     result = await clear(gql, token=alice.token)
@@ -199,7 +200,7 @@ async def test_clear_leaves_the_accounts_own_data_alone(gql):
     assert [r.keywords for r in await SearchRecord.all()] == ["from the web"]
     assert [r.message for r in await ErrorReport.all()] == ["web error"]
     assert await ClickRecord.all().count() == 0
-    subject = account_subject(int(alice.id))
+    subject = account_subject(pk(alice.id))
     assert await ConsentEvent.filter(subject=subject).count() == account_events
     assert await ConsentChain.filter(subject=subject).exists()
 
@@ -224,7 +225,7 @@ async def test_a_device_linked_to_an_account_keeps_its_history_with_the_account(
     bob = await register(gql, "bob")
     await decide_activity_log(gql, True, device_id=DEVICE)
     events = await ConsentEvent.filter(subject=f"device:{DEVICE}").count()
-    await DeviceLink.create(device_id=DEVICE, account_id=int(alice.id))
+    await DeviceLink.create(device_id=DEVICE, account_id=pk(alice.id))
 
     for token in (None, bob.token):
         assert codes(await clear(gql, token=token)) == [("FORBIDDEN", "deviceId")]
@@ -244,7 +245,7 @@ async def test_a_device_linked_to_an_account_cannot_be_claimed_by_another(gql):
     alice = await register(gql, "alice")
     bob = await register(gql, "bob")
     await decide_activity_log(gql, True, device_id=DEVICE)
-    assert await link_device(DEVICE, await Account.get(id=int(alice.id)), source=Source.IOS)
+    assert await link_device(DEVICE, await Account.get(id=pk(alice.id)), source=Source.IOS)
     await decide_activity_log(gql, True, token=alice.token)
     await use(gql, DEVICE, token=alice.token, reports=0)
 
@@ -255,4 +256,4 @@ async def test_a_device_linked_to_an_account_cannot_be_claimed_by_another(gql):
     assert await SearchRecord.filter(device_id=DEVICE).count() == 1
 
     assert (await register_device(gql, token=alice.token))["errors"] == []
-    assert (await Device.get(device_id=DEVICE)).account_id == int(alice.id)
+    assert (await Device.get(device_id=DEVICE)).account_id == pk(alice.id)

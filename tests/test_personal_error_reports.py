@@ -7,6 +7,7 @@ import pytest
 
 from models.personal.error_reports import ErrorReport
 from tests.device_ids import device_id
+from tests.ids import pk
 from tests.personal_helpers import REGISTER_DEVICE, REPORT_ERROR, codes, register
 
 DEVICE = device_id("device-0001-abcdef")
@@ -30,7 +31,7 @@ async def test_report_error_signed_in(gql):
     )
     assert result["errors"] == []
     row = await ErrorReport.get(id=int(result["id"]))
-    assert row.account_id == int(alice.id)
+    assert row.account_id == pk(alice.id)
     assert row.device_id is None
     assert row.message == "NullPointerException"
     assert row.stack == "at Main.run(Main.java:10)"
@@ -44,7 +45,7 @@ async def test_report_error_signed_in_with_a_device(gql):
     result = await report(gql, alice.token, deviceId=DEVICE)
     assert result["errors"] == []
     row = await ErrorReport.get(id=int(result["id"]))
-    assert (row.account_id, row.device_id) == (int(alice.id), DEVICE)
+    assert (row.account_id, row.device_id) == (pk(alice.id), DEVICE)
 
 
 async def test_report_error_anonymously_with_a_device_id(gql):

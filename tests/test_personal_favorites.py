@@ -7,6 +7,7 @@ import base64
 import pytest
 
 from models.personal.favorites import Favorite
+from tests.ids import pk
 from tests.personal_helpers import (
     FAVORITES,
     REMOVE_FAVORITE,
@@ -32,7 +33,7 @@ async def test_add_favorite_returns_it_and_adding_twice_returns_the_same_one(gql
     assert first["note"] == "mine"
     again = await favorite(gql, alice.token, itemType="product", itemId="p-1")
     assert again["id"] == first["id"]
-    assert await Favorite.filter(account_id=int(alice.id)).count() == 1
+    assert await Favorite.filter(account_id=pk(alice.id)).count() == 1
     other = await favorite(gql, alice.token, itemType="shop", itemId="p-1")
     assert other["id"] != first["id"]
 
@@ -146,7 +147,7 @@ async def test_favorites_first_is_capped_at_100(gql):
     alice = await register(gql, "alice")
     await Favorite.bulk_create(
         [
-            Favorite(account_id=int(alice.id), item_type="product", item_id=f"p{i}")
+            Favorite(account_id=pk(alice.id), item_type="product", item_id=f"p{i}")
             for i in range(105)
         ]
     )

@@ -7,6 +7,7 @@ import pytest
 
 from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
+from tests.ids import key, pk
 from tests.personal_helpers import (
     DELETE_FEEDBACK,
     MY_FEEDBACK,
@@ -44,8 +45,8 @@ async def test_submit_feedback_of_each_kind(gql, kind):
     assert item["rating"] is None
     assert item["visibility"] == "PRIVATE"
     assert item["pictures"] == []
-    row = await Feedback.get(id=int(item["id"]))
-    assert row.author_id == int(alice.id) and row.kind == kind
+    row = await Feedback.get(id=pk(item["id"]))
+    assert row.author_id == pk(alice.id) and row.kind == kind
 
 
 @pytest.mark.parametrize("rating", [1, 3, 5])
@@ -128,24 +129,24 @@ async def test_a_picture_attaches_to_one_item_only(gql, client):
     second = await submit(gql, alice.token, pictureIds=[picture["id"]])
     assert codes(second) == [("NOT_FOUND", "pictureIds")]
     assert await Feedback.all().count() == 1
-    row = await Picture.get(id=picture["id"])
-    assert row.feedback_id == int(first["id"])
+    row = await Picture.get(id=key(picture["id"]))
+    assert row.feedback_id == pk(first["id"])
 
 
 async def test_delete_feedback_deletes_it_and_its_pictures(gql, client, settings):
     alice = await register(gql, "alice")
     picture = await uploaded(client, alice.token)
-    key = (await Picture.get(id=picture["id"])).storage_key
-    path = settings.data_dir / "files" / key
+    storage_key = (await Picture.get(id=key(picture["id"]))).storage_key
+    path = settings.data_dir / "files" / storage_key
     assert path.exists()
     item = await submitted(gql, alice.token, pictureIds=[picture["id"]], visibility="PUBLIC")
     kept = await submitted(gql, alice.token, body="another")
 
     body = await gql(DELETE_FEEDBACK, {"id": item["id"]}, token=alice.token)
     assert body["data"]["deleteFeedback"]["errors"] == []
-    assert not await Feedback.filter(id=int(item["id"])).exists()
-    assert await Feedback.filter(id=int(kept["id"])).exists()
-    assert not await Picture.filter(id=picture["id"]).exists()
+    assert not await Feedback.filter(id=pk(item["id"])).exists()
+    assert await Feedback.filter(id=pk(kept["id"])).exists()
+    assert not await Picture.filter(id=key(picture["id"])).exists()
     assert not path.exists()
     assert (await client.get(picture["url"])).status_code == 404
 
@@ -179,19 +180,19 @@ async def test_viewer_feedback_lists_public_and_private_newest_first_with_cursor
         (await submitted(gql, alice.token, body="three", pictureIds=[picture["id"]]))["id"],
     ]
     first = await mine(gql, alice.token, 2)
-    assert [e["node"]["id"] for e in first["edges"]] == [ids[2], ids[1]]
+    assert [pk(e["node"]["id"]) for e in first["edges"]] == [pk(ids[2]), pk(ids[1])]
     assert first["pageInfo"]["hasNextPage"] is True
     assert first["edges"][0]["node"]["pictures"] == [
         {
             "id": picture["id"],
-            "url": f"/pictures/{picture['id']}",
+            "url": picture["url"],
             "width": picture["width"],
             "height": picture["height"],
         }
     ]
     assert first["edges"][1]["node"]["pictures"] == []
     rest = await mine(gql, alice.token, 2, first["pageInfo"]["endCursor"])
-    assert [e["node"]["id"] for e in rest["edges"]] == [ids[0]]
+    assert [pk(e["node"]["id"]) for e in rest["edges"]] == [pk(ids[0])]
     assert rest["edges"][0]["node"]["visibility"] == "PUBLIC"
     assert rest["pageInfo"]["hasNextPage"] is False
 
@@ -200,7 +201,7 @@ async def test_viewer_feedback_first_is_capped_at_100(gql):
     alice = await register(gql, "alice")
     await Feedback.bulk_create(
         [
-            Feedback(author_id=int(alice.id), kind="FEEDBACK", subject="s", body=str(i))
+            Feedback(author_id=pk(alice.id), kind="FEEDBACK", subject="s", body=str(i))
             for i in range(101)
         ]
     )
@@ -231,7 +232,8 @@ async def test_public_feedback_shows_only_public_items_of_the_subject(gql, clien
 
     result = await public(gql, "product-1")
     nodes = [e["node"] for e in result["edges"]]
-    assert [n["id"] for n in nodes] == [by_bob["id"], shown["id"]]
+    # The public view of an item is another object than its author's (another global id).
+    assert [pk(n["id"]) for n in nodes] == [pk(by_bob["id"]), pk(shown["id"])]
     assert {n["visibility"] for n in nodes} == {"PUBLIC"}
     assert {n["subject"] for n in nodes} == {"product-1"}
     assert nodes[0]["author"] == {"nickname": "Bob", "avatarUrl": None}
@@ -254,10 +256,10 @@ async def test_public_feedback_pages_with_cursors(gql):
     ]
     await submitted(gql, alice.token, body="hidden")
     first = await public(gql, "product-1", 2)
-    assert [e["node"]["id"] for e in first["edges"]] == [ids[2], ids[1]]
+    assert [pk(e["node"]["id"]) for e in first["edges"]] == [pk(ids[2]), pk(ids[1])]
     assert first["pageInfo"]["hasNextPage"] is True
     rest = await public(gql, "product-1", 2, first["pageInfo"]["endCursor"])
-    assert [e["node"]["id"] for e in rest["edges"]] == [ids[0]]
+    assert [pk(e["node"]["id"]) for e in rest["edges"]] == [pk(ids[0])]
     assert rest["pageInfo"]["hasNextPage"] is False
 
 
@@ -276,7 +278,7 @@ async def test_public_feedback_first_is_capped_at_100(gql):
     await Feedback.bulk_create(
         [
             Feedback(
-                author_id=int(alice.id),
+                author_id=pk(alice.id),
                 kind="COMMENT",
                 subject="s",
                 body=str(i),

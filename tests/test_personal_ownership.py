@@ -12,6 +12,7 @@ from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.personal.support import SupportMessage, SupportThread
 from tests.device_ids import device_id
+from tests.ids import key, pk
 from tests.personal_helpers import (
     CLEAR_DEVICE,
     DELETE_FEEDBACK,
@@ -28,6 +29,7 @@ from tests.personal_helpers import (
     codes,
     decide_activity_log,
     favorite,
+    file_path,
     register,
     submit,
     submitted,
@@ -52,7 +54,7 @@ async def test_b_cannot_remove_as_favorite(gql, alice, bob):
     kept = await favorite(gql, alice.token)
     body = await gql(REMOVE_FAVORITE, {"id": kept["id"]}, token=bob.token)
     assert codes(body["data"]["removeFavorite"]) == [("NOT_FOUND", "id")]
-    assert await Favorite.filter(id=int(kept["id"])).exists()
+    assert await Favorite.filter(id=pk(kept["id"])).exists()
 
 
 async def test_b_does_not_see_as_favorites(gql, alice, bob):
@@ -80,14 +82,14 @@ async def test_b_adding_the_same_item_gets_bs_own_favorite(gql, alice, bob):
     result = await add_favorite(gql, bob.token)
     assert result["favorite"]["id"] != kept["id"]
     assert result["favorite"]["note"] == ""
-    assert (await Favorite.get(id=int(kept["id"]))).account_id == int(alice.id)
+    assert (await Favorite.get(id=pk(kept["id"]))).account_id == pk(alice.id)
 
 
 async def test_b_cannot_delete_as_feedback(gql, alice, bob):
     item = await submitted(gql, alice.token, visibility="PUBLIC")
     body = await gql(DELETE_FEEDBACK, {"id": item["id"]}, token=bob.token)
     assert codes(body["data"]["deleteFeedback"]) == [("NOT_FOUND", "id")]
-    assert await Feedback.filter(id=int(item["id"])).exists()
+    assert await Feedback.filter(id=pk(item["id"])).exists()
 
 
 async def test_b_does_not_see_as_feedback(gql, alice, bob):
@@ -104,7 +106,7 @@ async def test_b_cannot_attach_as_picture(gql, client, alice, bob):
     result = await submit(gql, bob.token, pictureIds=[picture["id"]])
     assert codes(result) == [("NOT_FOUND", "pictureIds")]
     assert await Feedback.all().count() == 0
-    assert (await Picture.get(id=picture["id"])).feedback_id is None
+    assert (await Picture.get(id=key(picture["id"]))).feedback_id is None
 
 
 async def test_b_cannot_attach_as_picture_alongside_his_own(gql, client, alice, bob):
@@ -113,7 +115,7 @@ async def test_b_cannot_attach_as_picture_alongside_his_own(gql, client, alice, 
     result = await submit(gql, bob.token, pictureIds=[his["id"], theirs["id"]])
     assert codes(result) == [("NOT_FOUND", "pictureIds")]
     assert await Feedback.all().count() == 0
-    assert (await Picture.get(id=his["id"])).feedback_id is None
+    assert (await Picture.get(id=key(his["id"]))).feedback_id is None
 
 
 async def test_b_cannot_read_as_unattached_or_private_picture(gql, client, alice, bob):
@@ -122,7 +124,7 @@ async def test_b_cannot_read_as_unattached_or_private_picture(gql, client, alice
     await submitted(gql, alice.token, visibility="PRIVATE", pictureIds=[attached["id"]])
     for picture in (loose, attached):
         response = await client.get(
-            picture["url"], headers={"authorization": f"Bearer {bob.token}"}
+            file_path(picture), headers={"authorization": f"Bearer {bob.token}"}
         )
         assert response.status_code == 404
 
@@ -133,7 +135,7 @@ async def test_deleting_bs_feedback_leaves_as_pictures(gql, client, alice, bob):
     item = await submitted(gql, bob.token)
     body = await gql(DELETE_FEEDBACK, {"id": item["id"]}, token=bob.token)
     assert body["data"]["deleteFeedback"]["errors"] == []
-    assert await Picture.filter(id=picture["id"]).exists()
+    assert await Picture.filter(id=key(picture["id"])).exists()
 
 
 async def test_b_cannot_reply_to_as_thread(gql, alice, bob):
@@ -142,7 +144,7 @@ async def test_b_cannot_reply_to_as_thread(gql, alice, bob):
         REPLY_TO_SUPPORT, {"input": {"threadId": opened["id"], "message": "hi"}}, token=bob.token
     )
     assert codes(body["data"]["replyToSupport"]) == [("NOT_FOUND", "threadId")]
-    assert await SupportMessage.filter(thread_id=int(opened["id"])).count() == 1
+    assert await SupportMessage.filter(thread_id=pk(opened["id"])).count() == 1
 
 
 async def test_b_does_not_see_as_threads(gql, alice, bob):
@@ -180,5 +182,5 @@ async def test_b_cannot_use_or_clear_as_device(gql, alice, bob):
     assert codes(body["data"]["recordSearch"]) == [("FORBIDDEN", "deviceId")]
     body = await gql(CLEAR_DEVICE, {"deviceId": DEVICE}, token=bob.token)
     assert codes(body["data"]["clearDeviceData"]) == [("FORBIDDEN", "deviceId")]
-    assert await Device.filter(device_id=DEVICE, account_id=int(alice.id)).exists()
+    assert await Device.filter(device_id=DEVICE, account_id=pk(alice.id)).exists()
     assert [r.keywords for r in await SearchRecord.all()] == ["k"]

@@ -9,8 +9,10 @@ import pytest
 from PIL import Image
 
 from models.personal.pictures import Picture
+from tests.ids import key, pk
 from tests.personal_helpers import (
     codes,
+    file_path,
     gps_exif,
     image_bytes,
     register,
@@ -37,9 +39,9 @@ async def test_png_jpeg_and_webp_are_accepted(gql, client, settings, fmt, conten
         client, alice.token, image_bytes(fmt, (64, 40)), filename=name, content_type=content_type
     )
     assert (picture["width"], picture["height"]) == (64, 40)
-    assert picture["url"] == f"/pictures/{picture['id']}"
-    row = await Picture.get(id=picture["id"])
-    assert row.owner_id == int(alice.id)
+    assert picture["url"].startswith(f"{file_path(picture)}?expires=")
+    row = await Picture.get(id=key(picture["id"]))
+    assert row.owner_id == pk(alice.id)
     assert row.content_type == content_type
     assert row.feedback_id is None
     data = stored_path(settings, row).read_bytes()
@@ -48,7 +50,9 @@ async def test_png_jpeg_and_webp_are_accepted(gql, client, settings, fmt, conten
         assert image.format == fmt
         assert image.size == (64, 40)
 
-    served = await client.get(picture["url"], headers={"authorization": f"Bearer {alice.token}"})
+    served = await client.get(
+        file_path(picture), headers={"authorization": f"Bearer {alice.token}"}
+    )
     assert served.status_code == 200
     assert served.headers["content-type"] == content_type
     assert served.headers["x-content-type-options"] == "nosniff"
@@ -62,7 +66,7 @@ async def test_the_type_is_judged_by_content_not_by_name(gql, client):
     picture = await uploaded(
         client, alice.token, image_bytes("PNG"), filename="photo.gif", content_type="image/gif"
     )
-    assert (await Picture.get(id=picture["id"])).content_type == "image/png"
+    assert (await Picture.get(id=key(picture["id"]))).content_type == "image/png"
 
 
 @pytest.mark.parametrize(
@@ -158,13 +162,15 @@ async def test_a_jpeg_with_gps_exif_is_stored_and_served_without_any_exif(gql, c
     assert b"Exif" in original and b"SERIAL-123456" in original
 
     picture = await uploaded(client, alice.token, original, filename="IMG_0001.JPG")
-    row = await Picture.get(id=picture["id"])
+    row = await Picture.get(id=key(picture["id"]))
     stored = stored_path(settings, row).read_bytes()
     _has_no_metadata(stored)
     with Image.open(io.BytesIO(stored)) as image:
         assert image.format == "JPEG" and image.size == (80, 60)
 
-    served = await client.get(picture["url"], headers={"authorization": f"Bearer {alice.token}"})
+    served = await client.get(
+        file_path(picture), headers={"authorization": f"Bearer {alice.token}"}
+    )
     assert served.status_code == 200
     _has_no_metadata(served.content)
 
@@ -177,7 +183,7 @@ async def test_png_and_webp_lose_their_exif_too(gql, client, settings, fmt):
     with Image.open(io.BytesIO(source.getvalue())) as check:
         assert len(check.getexif()) > 0
     picture = await uploaded(client, alice.token, source.getvalue(), filename=f"x.{fmt}")
-    _has_no_metadata(stored_path(settings, await Picture.get(id=picture["id"])).read_bytes())
+    _has_no_metadata(stored_path(settings, await Picture.get(id=key(picture["id"]))).read_bytes())
 
 
 async def test_the_exif_orientation_is_applied_to_the_pixels(gql, client):
@@ -205,7 +211,7 @@ async def test_a_camera_jpeg_with_a_multi_picture_index_is_a_jpeg(gql, client, s
     with Image.open(io.BytesIO(source.getvalue())) as check:
         assert check.format == "MPO"
     picture = await uploaded(client, alice.token, source.getvalue(), filename="IMG.JPG")
-    row = await Picture.get(id=picture["id"])
+    row = await Picture.get(id=key(picture["id"]))
     assert row.content_type == "image/jpeg"
     stored = stored_path(settings, row).read_bytes()
     _has_no_metadata(stored)
@@ -220,12 +226,14 @@ async def test_only_the_owner_reads_an_unattached_picture(gql, client):
     alice = await register(gql, "alice")
     bob = await register(gql, "bob")
     picture = await uploaded(client, alice.token)
-    owner = await client.get(picture["url"], headers={"authorization": f"Bearer {alice.token}"})
+    owner = await client.get(file_path(picture), headers={"authorization": f"Bearer {alice.token}"})
     assert owner.status_code == 200
-    assert (await client.get(picture["url"])).status_code == 404
-    stranger = await client.get(picture["url"], headers={"authorization": f"Bearer {bob.token}"})
+    assert (await client.get(file_path(picture))).status_code == 404
+    stranger = await client.get(
+        file_path(picture), headers={"authorization": f"Bearer {bob.token}"}
+    )
     assert stranger.status_code == 404
-    forged = await client.get(picture["url"], headers={"authorization": "Bearer forged"})
+    forged = await client.get(file_path(picture), headers={"authorization": "Bearer forged"})
     assert forged.status_code == 404
 
 
@@ -234,11 +242,13 @@ async def test_a_picture_on_public_feedback_is_readable_by_anyone(gql, client):
     bob = await register(gql, "bob")
     picture = await uploaded(client, alice.token)
     await submitted(gql, alice.token, visibility="PUBLIC", pictureIds=[picture["id"]])
-    anonymous = await client.get(picture["url"])
+    anonymous = await client.get(file_path(picture))
     assert anonymous.status_code == 200
     assert anonymous.headers["content-type"] == "image/png"
     assert "public" in anonymous.headers["cache-control"]
-    signed_in = await client.get(picture["url"], headers={"authorization": f"Bearer {bob.token}"})
+    signed_in = await client.get(
+        file_path(picture), headers={"authorization": f"Bearer {bob.token}"}
+    )
     assert signed_in.status_code == 200
     assert signed_in.content == anonymous.content
 
@@ -248,10 +258,10 @@ async def test_a_picture_on_private_feedback_is_the_owners_only(gql, client):
     bob = await register(gql, "bob")
     picture = await uploaded(client, alice.token)
     await submitted(gql, alice.token, visibility="PRIVATE", pictureIds=[picture["id"]])
-    assert (await client.get(picture["url"])).status_code == 404
-    bobs = await client.get(picture["url"], headers={"authorization": f"Bearer {bob.token}"})
+    assert (await client.get(file_path(picture))).status_code == 404
+    bobs = await client.get(file_path(picture), headers={"authorization": f"Bearer {bob.token}"})
     assert bobs.status_code == 404
-    owner = await client.get(picture["url"], headers={"authorization": f"Bearer {alice.token}"})
+    owner = await client.get(file_path(picture), headers={"authorization": f"Bearer {alice.token}"})
     assert owner.status_code == 200
 
 
@@ -271,8 +281,8 @@ async def test_someone_elses_picture_cannot_be_attached(gql, client):
     result = await submit(gql, bob.token, visibility="PUBLIC", pictureIds=[picture["id"]])
     assert codes(result) == [("NOT_FOUND", "pictureIds")]
     assert result["feedback"] is None
-    assert (await Picture.get(id=picture["id"])).feedback_id is None
-    assert (await client.get(picture["url"])).status_code == 404
+    assert (await Picture.get(id=key(picture["id"]))).feedback_id is None
+    assert (await client.get(file_path(picture))).status_code == 404
 
 
 async def test_viewer_feedback_shows_picture_urls(gql, client):
@@ -283,8 +293,8 @@ async def test_viewer_feedback_shows_picture_urls(gql, client):
         "{ viewer { feedback { edges { node { pictures { url } } } } } }", token=alice.token
     )
     edges = body["data"]["viewer"]["feedback"]["edges"]
-    assert sorted(p["url"] for p in edges[0]["node"]["pictures"]) == sorted(
-        f"/pictures/{p['id']}" for p in pictures
+    assert sorted(p["url"].partition("?")[0] for p in edges[0]["node"]["pictures"]) == sorted(
+        file_path(p) for p in pictures
     )
     for url in (p["url"] for p in edges[0]["node"]["pictures"]):
         served = await client.get(url, headers={"authorization": f"Bearer {alice.token}"})
@@ -323,7 +333,7 @@ async def test_text_xmp_and_icc_metadata_is_stripped(gql, client, settings, fmt)
     with Image.open(io.BytesIO(original)) as check:  # the premise: the metadata is there
         assert check.info["icc_profile"] == b"SECRET-ICC" * 10
     picture = await uploaded(client, alice.token, original)
-    stored = stored_path(settings, await Picture.get(id=picture["id"])).read_bytes()
+    stored = stored_path(settings, await Picture.get(id=key(picture["id"]))).read_bytes()
     for secret in (b"SECRET-TEXT", b"SECRET-XMP", b"SECRET-ICC"):
         assert secret not in stored
     with Image.open(io.BytesIO(stored)) as image:
@@ -378,7 +388,7 @@ async def test_a_picture_with_broken_exif_is_accepted_without_it(gql, client, se
             check.getexif()
     picture = await uploaded(client, alice.token, broken, filename=f"x.{fmt}")
     assert (picture["width"], picture["height"]) == (30, 20)
-    stored = stored_path(settings, await Picture.get(id=picture["id"])).read_bytes()
+    stored = stored_path(settings, await Picture.get(id=key(picture["id"]))).read_bytes()
     _has_no_metadata(stored)
 
 
@@ -402,7 +412,7 @@ async def test_orientation_6_turns_the_pixels_clockwise(gql, client, settings):
     source = io.BytesIO()
     image.save(source, format="PNG", exif=exif.tobytes())
     picture = await uploaded(client, alice.token, source.getvalue(), filename="x.png")
-    stored = stored_path(settings, await Picture.get(id=picture["id"])).read_bytes()
+    stored = stored_path(settings, await Picture.get(id=key(picture["id"]))).read_bytes()
     with Image.open(io.BytesIO(stored)) as upright:
         assert upright.size == (2, 4)
         assert upright.convert("RGB").getpixel((1, 0)) == (255, 0, 0)

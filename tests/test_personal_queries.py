@@ -9,6 +9,7 @@ from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.personal.support import SupportMessage, SupportThread
+from tests.ids import pk
 from tests.personal_helpers import counting_queries, register
 
 VIEWER_LISTS = """
@@ -55,7 +56,7 @@ async def count(gql, query: str, token: str) -> tuple[int, dict]:
 async def test_the_counter_sees_queries(gql):
     alice = await register(gql, "alice")
     with counting_queries() as queries:
-        await Favorite.filter(account_id=int(alice.id)).count()
+        await Favorite.filter(account_id=pk(alice.id)).count()
     assert len(queries) == 1
     assert "favorite" in queries[0].lower()
 
@@ -63,8 +64,8 @@ async def test_the_counter_sees_queries(gql):
 async def test_viewer_lists_run_the_same_number_of_queries_for_2_and_30_items(gql):
     few = await register(gql, "few")
     many = await register(gql, "many")
-    await fill(int(few.id), 2)
-    await fill(int(many.id), 30)
+    await fill(pk(few.id), 2)
+    await fill(pk(many.id), 30)
 
     few_count, few_data = await count(gql, VIEWER_LISTS, few.token)
     many_count, many_data = await count(gql, VIEWER_LISTS, many.token)
@@ -83,7 +84,7 @@ async def test_support_threads_run_the_same_number_of_queries_for_2_and_30(gql):
     many = await register(gql, "many")
     for account, n in ((few, 2), (many, 30)):
         for i in range(n):
-            row = await SupportThread.create(account_id=int(account.id), subject=f"t{i}")
+            row = await SupportThread.create(account_id=pk(account.id), subject=f"t{i}")
             await SupportMessage.create(thread=row, body="first")
             await SupportMessage.create(thread=row, body="second")
 

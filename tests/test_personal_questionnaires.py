@@ -9,6 +9,7 @@ import pytest
 
 from models.accounts.account import Role
 from models.personal.questionnaires import Questionnaire, QuestionnaireAnswer
+from tests.ids import pk
 from tests.personal_helpers import (
     ANSWER_QUESTIONNAIRE,
     DEFINE_QUESTIONNAIRE,
@@ -57,7 +58,7 @@ async def test_questionnaires_lists_active_ones_newest_first(gql):
     old = await defined(gql, operator.token, title="Old")
     retired = await defined(gql, operator.token, title="Retired")
     new = await defined(gql, operator.token, title="New")
-    await Questionnaire.filter(id=int(retired["id"])).update(active=False)
+    await Questionnaire.filter(id=pk(retired["id"])).update(active=False)
     listed = (await gql(QUESTIONNAIRES))["data"]["questionnaires"]
     assert [q["id"] for q in listed] == [new["id"], old["id"]]
 
@@ -102,13 +103,13 @@ async def test_answer_and_answer_again_replaces(gql):
     alice = await register(gql, "alice")
     survey = await defined(gql, operator.token)
     assert (await answer(gql, alice.token, survey["id"], {"q1": "a friend"}))["errors"] == []
-    row = await QuestionnaireAnswer.get(account_id=int(alice.id))
+    row = await QuestionnaireAnswer.get(account_id=pk(alice.id))
     assert row.answers == {"q1": "a friend"}
     first_at = row.answered_at
 
     again = await answer(gql, alice.token, survey["id"], {"q1": "an ad", "q2": 5})
     assert again["errors"] == []
-    rows = await QuestionnaireAnswer.filter(account_id=int(alice.id))
+    rows = await QuestionnaireAnswer.filter(account_id=pk(alice.id))
     assert len(rows) == 1
     assert rows[0].id == row.id
     assert rows[0].answers == {"q1": "an ad", "q2": 5}
@@ -122,8 +123,8 @@ async def test_answers_of_two_users_are_kept_apart(gql):
     survey = await defined(gql, operator.token)
     await answer(gql, alice.token, survey["id"], {"q1": "alice"})
     await answer(gql, bob.token, survey["id"], {"q1": "bob"})
-    assert (await QuestionnaireAnswer.get(account_id=int(alice.id))).answers == {"q1": "alice"}
-    assert (await QuestionnaireAnswer.get(account_id=int(bob.id))).answers == {"q1": "bob"}
+    assert (await QuestionnaireAnswer.get(account_id=pk(alice.id))).answers == {"q1": "alice"}
+    assert (await QuestionnaireAnswer.get(account_id=pk(bob.id))).answers == {"q1": "bob"}
 
 
 async def test_unknown_question_ids_are_invalid(gql):
@@ -167,7 +168,7 @@ async def test_an_inactive_questionnaire_takes_no_answers(gql):
     operator = await register(gql, "operator", role=Role.OPERATOR)
     alice = await register(gql, "alice")
     survey = await defined(gql, operator.token)
-    await Questionnaire.filter(id=int(survey["id"])).update(active=False)
+    await Questionnaire.filter(id=pk(survey["id"])).update(active=False)
     result = await answer(gql, alice.token, survey["id"], {"q1": "a"})
     assert codes(result) == [("NOT_FOUND", "questionnaireId")]
 

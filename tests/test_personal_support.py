@@ -7,6 +7,7 @@ import pytest
 
 from models.accounts.account import Role
 from models.personal.support import StaffAccess, SupportMessage, SupportThread
+from tests.ids import pk
 from tests.personal_helpers import (
     MY_THREADS,
     REPLY_TO_SUPPORT,
@@ -53,8 +54,8 @@ async def test_contact_support_opens_a_thread_with_the_first_message(gql):
     assert opened["orderRef"] == "ORD-42"
     assert opened["status"] == "OPEN"
     assert [(m["fromStaff"], m["body"]) for m in opened["messages"]] == [(False, "Hello\nthere")]
-    row = await SupportThread.get(id=int(opened["id"]))
-    assert row.account_id == int(alice.id) and row.assignee_id is None
+    row = await SupportThread.get(id=pk(opened["id"]))
+    assert row.account_id == pk(alice.id) and row.assignee_id is None
 
 
 async def test_contact_support_needs_a_sign_in(gql):
@@ -138,12 +139,12 @@ async def test_the_queue_shows_unassigned_open_threads_by_subject_only(gql):
     waiting = await thread(gql, alice.token, subject="Waiting", orderRef="ORD-1")
     taken = await thread(gql, alice.token, subject="Taken")
     closed = await thread(gql, alice.token, subject="Closed")
-    await SupportThread.filter(id=int(closed["id"])).update(status="CLOSED")
+    await SupportThread.filter(id=pk(closed["id"])).update(status="CLOSED")
     assert (await staff_reply(gql, staff.token, taken["id"]))["errors"] == []
 
     body = await gql(SUPPORT_QUEUE, token=staff.token)
     queue = body["data"]["supportQueue"]
-    assert [(q["id"], q["subject"]) for q in queue] == [(waiting["id"], "Waiting")]
+    assert [(pk(q["id"]), q["subject"]) for q in queue] == [(pk(waiting["id"]), "Waiting")]
     assert set(queue[0]) == {"id", "subject", "createdAt"}
     # Reading the queue is not a read of anybody's correspondence.
     assert await StaffAccess.all().count() == 0
@@ -165,10 +166,10 @@ async def test_staff_reply_takes_an_unassigned_thread(gql):
     result = await staff_reply(gql, staff.token, opened["id"], "On it.")
     assert result["errors"] == []
     assert result["message"]["fromStaff"] is True and result["message"]["body"] == "On it."
-    row = await SupportThread.get(id=int(opened["id"]))
-    assert row.assignee_id == int(staff.id)
-    message = await SupportMessage.get(id=int(result["message"]["id"]))
-    assert message.staff_id == int(staff.id) and message.from_staff
+    row = await SupportThread.get(id=pk(opened["id"]))
+    assert row.assignee_id == pk(staff.id)
+    message = await SupportMessage.get(id=pk(result["message"]["id"]))
+    assert message.staff_id == pk(staff.id) and message.from_staff
     # The same staffer keeps replying.
     assert (await staff_reply(gql, staff.token, opened["id"], "Done."))["errors"] == []
 
@@ -185,7 +186,7 @@ async def test_a_second_staffer_can_neither_reply_nor_read(gql):
     assert refused["message"] is None
     assert await SupportMessage.filter(body="Me too").count() == 0
     assert await read_thread(gql, second.token, opened["id"]) is None
-    assert await StaffAccess.filter(staff_id=int(second.id)).count() == 0
+    assert await StaffAccess.filter(staff_id=pk(second.id)).count() == 0
 
     mine = await read_thread(gql, first.token, opened["id"])
     assert mine["id"] == opened["id"]
@@ -218,10 +219,10 @@ async def test_every_staff_read_is_recorded(gql):
     rows = await StaffAccess.all().order_by("id")
     assert len(rows) == 3
     for row in rows:
-        assert row.staff_id == int(staff.id)
-        assert row.subject_account_id == int(alice.id)
+        assert row.staff_id == pk(staff.id)
+        assert row.subject_account_id == pk(alice.id)
         assert row.resource == "support_thread"
-        assert row.resource_id == opened["id"]
+        assert row.resource_id == str(pk(opened["id"]))
         assert row.at is not None
 
 
@@ -252,6 +253,6 @@ async def test_signed_out_callers_get_not_authenticated(gql):
 async def test_a_customer_reply_reopens_a_closed_thread(gql):
     alice = await register(gql, "alice")
     opened = await thread(gql, alice.token)
-    await SupportThread.filter(id=int(opened["id"])).update(status="CLOSED")
+    await SupportThread.filter(id=pk(opened["id"])).update(status="CLOSED")
     assert (await reply(gql, alice.token, opened["id"]))["errors"] == []
-    assert (await SupportThread.get(id=int(opened["id"]))).status == "OPEN"
+    assert (await SupportThread.get(id=pk(opened["id"]))).status == "OPEN"

@@ -26,6 +26,7 @@ from tests.accounts_api import (
     register,
     viewer,
 )
+from tests.ids import pk
 from tests.oidc_provider import acme, globex, new_subject, provider_app
 
 NEW_PASSWORD = "emerald-thicket-93-gently"
@@ -115,7 +116,7 @@ async def test_first_sign_in_creates_an_account_from_public_claims_only(provider
     assert account["signature"] == ""
     assert account["hasPassword"] is False
     assert account["role"] == "USER"
-    row = await Account.get(id=int(account["id"]))
+    row = await Account.get(id=pk(account["id"]))
     stored = repr(row.__dict__)
     for value in ("ada@example.com", "1815-12-10", "+44 20 7946 0000", "en-GB"):
         assert value not in stored

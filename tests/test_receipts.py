@@ -23,6 +23,7 @@ from tests.consent_helpers import (
     set_consents,
 )
 from tests.device_ids import device_id
+from tests.ids import pk
 
 RECEIPT = "query($id: ID!) { consentReceipt(id: $id) }"
 POLICY_URL = "https://example.com/privacy/v1"
@@ -67,7 +68,7 @@ async def test_a_receipt_verifies_with_the_published_key(gql, client, settings):
     assert claims["consentTimestamp"] == int(server_time.timestamp())
     assert "ANDROID" in claims["collectionMethod"]
     assert claims["consentReceiptID"]
-    assert claims["piiPrincipalId"] == f"account:{alice.id}"
+    assert claims["piiPrincipalId"] == f"account:{pk(alice.id)}"
     assert claims["piiControllers"] == [
         {
             "piiController": settings.controller_name,
@@ -143,7 +144,7 @@ async def test_only_the_principal_gets_the_receipt(gql):
     )["consents"]
     assert await _receipt(gql, anonymous["id"], alice.token) is None
     await link_device(
-        device_id("phone-0000-x1"), await Account.get(id=int(alice.id)), source=Source.IOS
+        device_id("phone-0000-x1"), await Account.get(id=pk(alice.id)), source=Source.IOS
     )
     assert await _receipt(gql, anonymous["id"], alice.token) is not None
     assert await _receipt(gql, anonymous["id"], bob.token) is None

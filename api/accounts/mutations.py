@@ -44,6 +44,7 @@ from api.accounts.types import (
 )
 from api.context import Context
 from api.live_streams import announce_sessions_changed
+from api.nodes import key_of
 from api.payloads import payload
 from models import jobs
 from models.accounts import authentication, bindings
@@ -152,7 +153,7 @@ class AccountMutations:
     ) -> RevokeSessionPayload:
         account = await info.context.require_viewer()
         try:
-            session_id = uuid.UUID(str(input.id))
+            session_id = uuid.UUID(key_of(input.id, "Session") or "")
         except ValueError:
             session_id = None
         deleted = (

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.types import Info
+from tortoise.expressions import Q
 
-from api.accounts.types import Account, PendingDeletion
+from api.accounts.types import Account, DeletionStatus, PendingDeletion
 from api.context import Context
+from api.pagination import Connection, Edge, clamp, decode_position, encode_position, page
 from api.permissions import OPERATIONS, staff_only
 from models.rights import deletion
+
+#: What ``deletionQueue`` lists unless asked for other statuses: the deletions still owed.
+OWED = (DeletionStatus.PENDING, DeletionStatus.RUNNING, DeletionStatus.FAILED)
+QUEUE_CURSOR = "deletion"
 
 
 @strawberry.type
@@ -20,34 +26,33 @@ class AccountQueries:
         return Account.of(account) if account else None
 
     @strawberry.field(
-        description="OPERATOR, PRIVACY_OFFICER: cancellations waiting for their date, running "
-        "and failed deletions (with their errors), soonest first. No personal data."
+        description="OPERATOR, PRIVACY_OFFICER: deletions, soonest next attempt first; by "
+        "default those still owed (PENDING, RUNNING, FAILED, with their errors), or those "
+        "in `status`. No personal data."
     )
     @staff_only(*OPERATIONS)
     async def deletion_queue(
-        self, info: Info[Context, None], first: int = 100
-    ) -> list[PendingDeletion]:
-        rows = (
-            await deletion.DeletionRequest.filter(
-                status__in=[
-                    deletion.DeletionStatus.PENDING,
-                    deletion.DeletionStatus.RUNNING,
-                    deletion.DeletionStatus.FAILED,
-                ]
+        self,
+        info: Info[Context, None],
+        first: int = 100,
+        after: str | None = None,
+        status: list[DeletionStatus] | None = None,
+    ) -> Connection[PendingDeletion]:
+        first = clamp(first)
+        wanted = OWED if status is None else status
+        query = deletion.DeletionRequest.filter(status__in=list(wanted))
+        position = decode_position(QUEUE_CURSOR, after)
+        if position is not None:
+            moment, last_id = position
+            query = query.filter(
+                Q(next_attempt_at__gt=moment) | Q(next_attempt_at=moment, id__gt=last_id)
             )
-            .order_by("next_attempt_at", "id")
-            .limit(max(1, min(first, 500)))
-        )
-        return [
-            PendingDeletion(
-                account_id=strawberry.ID(str(r.account_id)),
-                status=r.status,
-                requested_at=r.requested_at,
-                due_at=r.due_at,
-                next_attempt_at=r.next_attempt_at,
-                attempts=r.attempts,
-                step=r.step,
-                last_error=r.last_error,
+        rows = await query.order_by("next_attempt_at", "id").limit(first + 1)
+        edges = [
+            Edge(
+                cursor=encode_position(QUEUE_CURSOR, r.next_attempt_at, r.id),
+                node=PendingDeletion.of(r),
             )
-            for r in rows
+            for r in rows[:first]
         ]
+        return page(edges, len(rows) > first)

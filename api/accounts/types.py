@@ -3,16 +3,19 @@ error, the operators' view of pending deletions, and the mutations' payloads."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
+from tortoise.queryset import QuerySet
 
 from api.consent.queries import AccountConsentFields
 from api.context import Context
+from api.nodes import AccordNode, global_id, row_keys
 from api.notifications.queries import AccountNotificationFields
 from api.payloads import error_code
-from api.permissions import OWNER_OR_ADMIN, visible_to
+from api.permissions import OPERATIONS, OWNER_OR_ADMIN, visible_to
 from api.personal.queries import AccountPersonalFields
 from models import clock
 from models.accounts import account as model
@@ -57,7 +60,7 @@ class AccountError:
 
 
 @strawberry.type(description="A third-party identity bound to the account.")
-class Binding:
+class Binding(AccordNode):
     provider: str
     nickname: str | None
     avatar_url: str | None
@@ -66,25 +69,77 @@ class Binding:
     @classmethod
     def of(cls, row: BindingModel) -> Binding:
         return cls(
+            id=global_id("Binding", row.id),
             provider=row.provider,
             nickname=row.nickname,
             avatar_url=row.avatar_url,
             bound_at=row.bound_at,
         )
 
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, Binding]:
+        """As ``Account.bindings``: the account itself, or an ADMIN."""
+        ids = row_keys(keys)
+        viewer = await info.context.viewer()
+        rows = await BindingModel.filter(id__in=list(ids)) if viewer and ids else []
+        return {
+            ids[r.id]: cls.of(r)
+            for r in rows
+            if OWNER_OR_ADMIN.allows_account(viewer, r.account_id)
+        }
+
 
 @strawberry.type(description="A signed-in device or browser.")
-class Session:
-    id: strawberry.ID
+class Session(AccordNode):
     created_at: datetime
     last_seen_at: datetime
     user_agent: str
     current: bool
 
+    @classmethod
+    def of(cls, row: SessionModel, current: SessionModel | None) -> Session:
+        return cls(
+            id=global_id("Session", row.id),
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            user_agent=row.user_agent,
+            current=current is not None and row.id == current.id,
+        )
+
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, Session]:
+        """As ``Account.sessions``: live sessions, to the account itself or an ADMIN."""
+        viewer = await info.context.viewer()
+        ids = {}
+        for key in keys:
+            try:
+                ids[uuid.UUID(key)] = key
+            except ValueError:
+                continue
+        if viewer is None or not ids:
+            return {}
+        current = await info.context.session()
+        rows = await live_sessions(info).filter(id__in=list(ids))
+        return {
+            ids[r.id]: cls.of(r, current)
+            for r in rows
+            if OWNER_OR_ADMIN.allows_account(viewer, r.account_id)
+        }
+
+
+def live_sessions(info: Info[Context, None]) -> QuerySet[SessionModel]:
+    """Sessions neither expired nor idle too long."""
+    moment = clock.now()
+    return SessionModel.filter(
+        expires_at__gt=moment,
+        last_seen_at__gt=moment - info.context.settings.session_idle_timeout,
+    )
+
 
 @strawberry.type(description="An account: what the user gave at registration.")
-class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFields):
-    id: strawberry.ID
+class Account(AccordNode, AccountConsentFields, AccountPersonalFields, AccountNotificationFields):
+    #: The row id, which the per-account fields (and ``visible_to``) read.
+    pk: strawberry.Private[int]
     account_name: str
     nickname: str
     avatar_url: str | None
@@ -101,7 +156,8 @@ class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFi
     @classmethod
     def of(cls, row: model.Account) -> Account:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=global_id("Account", row.id),
+            pk=row.id,
             account_name=row.account_name,
             nickname=row.nickname,
             avatar_url=row.avatar_url,
@@ -116,37 +172,30 @@ class Account(AccountConsentFields, AccountPersonalFields, AccountNotificationFi
             phone=row.phone,
         )
 
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, Account]:
+        """As ``viewer``: only your own account (no query reads another's)."""
+        viewer = await info.context.viewer()
+        mine = str(viewer.id) if viewer else None
+        return {key: cls.of(viewer) for key in keys if viewer and key == mine}
+
     @strawberry.field
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
     async def bindings(self, info: Info[Context, None]) -> list[Binding]:
-        rows = await BindingModel.filter(account_id=int(self.id)).order_by("bound_at")
+        rows = await BindingModel.filter(account_id=self.pk).order_by("bound_at")
         return [Binding.of(r) for r in rows]
 
     @strawberry.field(description="Live sessions, newest first.")
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
     async def sessions(self, info: Info[Context, None]) -> list[Session]:
-        current = await info.context.session_reading(int(self.id))
-        moment = clock.now()
-        rows = await SessionModel.filter(
-            account_id=int(self.id),
-            expires_at__gt=moment,
-            last_seen_at__gt=moment - info.context.settings.session_idle_timeout,
-        ).order_by("-created_at")
-        return [
-            Session(
-                id=strawberry.ID(str(r.id)),
-                created_at=r.created_at,
-                last_seen_at=r.last_seen_at,
-                user_agent=r.user_agent,
-                current=current is not None and r.id == current.id,
-            )
-            for r in rows
-        ]
+        current = await info.context.session_reading(self.pk)
+        rows = await live_sessions(info).filter(account_id=self.pk).order_by("-created_at")
+        return [Session.of(r, current) for r in rows]
 
 
 @strawberry.type(description="A cancellation waiting for its date, running, or failed.")
-class PendingDeletion:
-    account_id: strawberry.ID
+class PendingDeletion(AccordNode):
+    account_id: strawberry.ID = strawberry.field(description="The account's global id.")
     status: DeletionStatus
     requested_at: datetime
     due_at: datetime
@@ -154,6 +203,32 @@ class PendingDeletion:
     attempts: int
     step: str = strawberry.field(description="The last step finished.")
     last_error: str
+
+    @classmethod
+    def of(cls, row: deletion.DeletionRequest) -> PendingDeletion:
+        return cls(
+            id=global_id("PendingDeletion", row.id),
+            account_id=global_id("Account", row.account_id),
+            status=row.status,
+            requested_at=row.requested_at,
+            due_at=row.due_at,
+            next_attempt_at=row.next_attempt_at,
+            attempts=row.attempts,
+            step=row.step,
+            last_error=row.last_error,
+        )
+
+    @classmethod
+    async def visible(
+        cls, info: Info[Context, None], keys: list[str]
+    ) -> dict[str, PendingDeletion]:
+        """As ``deletionQueue``: operators and the privacy office."""
+        viewer = await info.context.viewer()
+        ids = row_keys(keys)
+        if viewer is None or not viewer.holds_role(*OPERATIONS) or not ids:
+            return {}
+        rows = await deletion.DeletionRequest.filter(id__in=list(ids))
+        return {ids[r.id]: cls.of(r) for r in rows}
 
 
 # --- payloads ----------------------------------------------------------------------------

@@ -15,17 +15,16 @@ from api.consent.types import (
     Consent,
     ConsentEvent,
     ConsentEventConnection,
-    ConsentEventEdge,
     ConsentSyncLimits,
     LedgerCheck,
     PolicyVersion,
     PolicyVersionConnection,
-    PolicyVersionEdge,
     Purpose,
 )
 from api.context import Context
 from api.errors import ClientError
-from api.pagination import PageInfo, clamp, decode_cursor, encode_cursor
+from api.nodes import global_id, row_id_of
+from api.pagination import Edge, clamp, decode_cursor, empty, encode_cursor, page
 from api.permissions import (
     CONSENT_READERS,
     OWNER_OR_ADMIN,
@@ -41,12 +40,6 @@ from models.consent.receipts import receipt_claims, sign_receipt
 
 #: Row ids are 64-bit: a larger number (a forged id or cursor) would make the driver fail.
 MAX_ID = 2**63 - 1
-
-
-def row_id(value: object) -> int | None:
-    """A row id given by a client, or None when it cannot be one."""
-    text = str(value)
-    return int(text) if text.isdigit() and int(text) <= MAX_ID else None
 
 
 def after_id(cursor: str | None) -> int | None:
@@ -103,15 +96,9 @@ class ConsentQueries:
             )
         rows = await query.limit(first + 1)
         edges = [
-            PolicyVersionEdge(cursor=encode_policy_cursor(r), node=PolicyVersion.of(r))
-            for r in rows[:first]
+            Edge(cursor=encode_policy_cursor(r), node=PolicyVersion.of(r)) for r in rows[:first]
         ]
-        return PolicyVersionConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-            ),
-        )
+        return page(edges, len(rows) > first)
 
     @strawberry.field(description="What one syncConsents takes; no sign-in.")
     async def consent_sync_limits(self, info: Info[Context, None]) -> ConsentSyncLimits:
@@ -132,7 +119,7 @@ class ConsentQueries:
         "verify it with the key at /.well-known/jwks.json."
     )
     async def consent_receipt(self, info: Info[Context, None], id: strawberry.ID) -> str | None:
-        event_id = row_id(id)
+        event_id = row_id_of(id, "ConsentEvent")
         event = await ledger.ConsentEvent.get_or_none(id=event_id) if event_id else None
         if event is None:
             return None
@@ -160,11 +147,12 @@ class ConsentQueries:
     ) -> LedgerCheck:
         if (account_id is None) == (device_id is None):
             raise ClientError("INVALID", "give exactly one of accountId and deviceId")
-        if account_id is not None and not str(account_id).isdigit():
+        account = row_id_of(account_id, "Account") if account_id is not None else None
+        if account_id is not None and account is None:
             raise ClientError("INVALID", "accountId is not an account id")
         subject = (
-            ledger.account_subject(int(account_id))
-            if account_id is not None and str(account_id).isdigit()
+            ledger.account_subject(account)
+            if account is not None
             else ledger.device_subject(device_id or "")
         )
         check = await ledger.verify_chain(subject)
@@ -172,24 +160,18 @@ class ConsentQueries:
         return LedgerCheck(
             ok=check.ok,
             checked=check.checked,
-            first_broken_event_id=strawberry.ID(str(broken)) if broken is not None else None,
+            first_broken_event_id=global_id("ConsentEvent", broken) if broken is not None else None,
         )
-
-
-def _no_history() -> ConsentEventConnection:
-    return ConsentEventConnection(
-        edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None)
-    )
 
 
 @strawberry.type
 class AccountConsentFields:
-    """Mixed into ``Account``; resolvers read ``self.id``."""
+    """Mixed into ``Account``; resolvers read ``self.pk`` (the row id)."""
 
     @strawberry.field(description="One row per purpose: the latest decision, or the default.")
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
     async def consents(self, info: Info[Context, None]) -> list[Consent]:
-        subjects = await info.context.consent_loaders.subjects.load(int(self.id))  # type: ignore[attr-defined]
+        subjects = await info.context.consent_loaders.subjects.load(self.pk)  # type: ignore[attr-defined]
         return [Consent.of(row) for row in await decisions.current_consents(subjects)]
 
     @strawberry.field(
@@ -198,24 +180,16 @@ class AccountConsentFields:
     )
     @visible_to(OWNER_OR_ADMIN, otherwise=lambda: False)
     async def requires_reconsent(self, info: Info[Context, None]) -> bool:
-        subjects = await info.context.consent_loaders.subjects.load(int(self.id))  # type: ignore[attr-defined]
+        subjects = await info.context.consent_loaders.subjects.load(self.pk)  # type: ignore[attr-defined]
         return await decisions.requires_reconsent(subjects)
 
     @strawberry.field(description="Your consent ledger, newest first.")
-    @visible_to(OWNER_OR_ADMIN, otherwise=_no_history)
+    @visible_to(OWNER_OR_ADMIN, otherwise=empty)
     async def consent_history(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> ConsentEventConnection:
-        subjects = await info.context.consent_loaders.subjects.load(int(self.id))  # type: ignore[attr-defined]
+        subjects = await info.context.consent_loaders.subjects.load(self.pk)  # type: ignore[attr-defined]
         first = clamp(first)
         rows = await decisions.history(subjects, first, after_id(after))
-        edges = [
-            ConsentEventEdge(cursor=encode_cursor(r.id), node=ConsentEvent.of(r))
-            for r in rows[:first]
-        ]
-        return ConsentEventConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-            ),
-        )
+        edges = [Edge(cursor=encode_cursor(r.id), node=ConsentEvent.of(r)) for r in rows[:first]]
+        return page(edges, len(rows) > first)

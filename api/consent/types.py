@@ -9,8 +9,10 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import Context
-from api.pagination import PageInfo
+from api.nodes import AccordNode, global_id, row_keys
+from api.pagination import Connection
 from api.payloads import error_code
+from api.permissions import CONSENT_READERS
 from models import clock
 from models.consent import decisions, ledger, policies, purposes
 from models.consent import errors as consent_errors
@@ -48,7 +50,7 @@ class ConsentError:
 
 
 @strawberry.type(description="What personal data is used for; consent is given per purpose.")
-class Purpose:
+class Purpose(AccordNode):
     code: str
     title: str
     description: str
@@ -59,6 +61,7 @@ class Purpose:
     @classmethod
     def of(cls, row: purposes.Purpose) -> Purpose:
         return cls(
+            id=global_id("Purpose", row.code),
             code=row.code,
             title=row.title,
             description=row.description,
@@ -67,9 +70,15 @@ class Purpose:
             category=row.category,
         )
 
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, Purpose]:
+        """As ``purposes``: anyone (keyed by code, which never changes)."""
+        rows = await info.context.consent_loaders.purpose.load_many(keys)
+        return {r.code: cls.of(r) for r in rows if r is not None}
+
 
 @strawberry.type(description="A published, immutable version of the privacy policy.")
-class PolicyVersion:
+class PolicyVersion(AccordNode):
     version: str
     summary: str
     url: str | None
@@ -83,6 +92,7 @@ class PolicyVersion:
     @classmethod
     def of(cls, row: policies.PolicyVersion) -> PolicyVersion:
         return cls(
+            id=global_id("PolicyVersion", row.version),
             version=row.version,
             summary=row.summary,
             url=row.url,
@@ -93,6 +103,12 @@ class PolicyVersion:
             change_categories=[policies.ChangeCategory(c) for c in row.change_categories],
             purpose_codes=list(row.purpose_codes),
         )
+
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, PolicyVersion]:
+        """As ``policies``: anyone (keyed by version, which never changes)."""
+        rows = await info.context.consent_loaders.policy.load_many(keys)
+        return {r.version: cls.of(r) for r in rows if r is not None}
 
     @strawberry.field(description="The purposes this version covers.")
     async def purposes(self, info: Info[Context, None]) -> list[Purpose]:
@@ -132,8 +148,7 @@ class Consent:
 
 
 @strawberry.type(description="One entry of the append-only consent ledger.")
-class ConsentEvent:
-    id: strawberry.ID
+class ConsentEvent(AccordNode):
     seq: int = strawberry.field(description="Position in its subject's hash chain.")
     kind: ConsentEventKind
     granted: bool | None = strawberry.field(description="For GRANTED and WITHDRAWN events.")
@@ -150,7 +165,7 @@ class ConsentEvent:
     def of(cls, row: ledger.ConsentEvent) -> ConsentEvent:
         decided = row.kind in ledger.DECISIONS
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=global_id("ConsentEvent", row.id),
             seq=row.seq,
             kind=row.kind,
             granted=(row.kind == ledger.EventKind.GRANTED) if decided else None,
@@ -163,6 +178,22 @@ class ConsentEvent:
             purpose_code=row.purpose_code,
             version=row.policy_version,
         )
+
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, ConsentEvent]:
+        """As ``consentHistory`` and ``consentReceipt``: the account holding the event's
+        subject, or the privacy office."""
+        ids = row_keys(keys)
+        viewer = await info.context.viewer()
+        if viewer is None or not ids:
+            return {}
+        rows = await ledger.ConsentEvent.filter(id__in=list(ids))
+        mine = set(await ledger.subjects_of(viewer.id))
+        return {
+            ids[r.id]: cls.of(r)
+            for r in rows
+            if CONSENT_READERS.holds_role(viewer) or r.subject in mine
+        }
 
     @strawberry.field
     async def purpose(self, info: Info[Context, None]) -> Purpose | None:
@@ -178,29 +209,8 @@ class ConsentEvent:
 
 # --- Relay connections ---------------------------------------------------------------------
 
-
-@strawberry.type
-class ConsentEventEdge:
-    cursor: str
-    node: ConsentEvent
-
-
-@strawberry.type
-class ConsentEventConnection:
-    edges: list[ConsentEventEdge]
-    page_info: PageInfo
-
-
-@strawberry.type
-class PolicyVersionEdge:
-    cursor: str
-    node: PolicyVersion
-
-
-@strawberry.type
-class PolicyVersionConnection:
-    edges: list[PolicyVersionEdge]
-    page_info: PageInfo
+ConsentEventConnection = Connection[ConsentEvent]
+PolicyVersionConnection = Connection[PolicyVersion]
 
 
 @strawberry.type(description="A recomputation of one subject's hash chain.")

@@ -8,6 +8,7 @@ import structlog
 from strawberry.types import Info
 
 from api.context import Context
+from api.nodes import row_id_of
 from api.notifications.inputs import (
     AnnounceServiceShutdownInput,
     MarkNotificationsReadInput,
@@ -21,7 +22,6 @@ from api.notifications.types import (
     ReportSecurityIncidentPayload,
     SecurityIncident,
 )
-from api.pagination import parse_id
 from api.payloads import payload
 from api.permissions import PRIVACY_OFFICE
 from models import clock
@@ -58,7 +58,9 @@ class NotificationMutations:
         if not input.all:
             if not input.ids:
                 raise DomainError(NotificationErrorCode.REQUIRED, "ids", "give ids or all: true")
-            ids = [i for i in map(parse_id, input.ids) if i is not None]
+            ids = [
+                i for i in (row_id_of(raw, "Notification") for raw in input.ids) if i is not None
+            ]
             query = query.filter(id__in=ids)
         marked = await query.update(read_at=clock.now())
         return MarkNotificationsReadPayload(marked=marked)
@@ -80,7 +82,7 @@ class NotificationMutations:
         account_ids: list[int] | None = None
         if input.affected_account_ids is not None:
             # Not ASCII digits, or too large for an id column: no account has it.
-            parsed = [parse_id(i) for i in input.affected_account_ids]
+            parsed = [row_id_of(i, "Account") for i in input.affected_account_ids]
             account_ids = [i for i in parsed if i is not None]
             if len(account_ids) < len(parsed):
                 raise DomainError(

@@ -9,6 +9,7 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from api.context import Context
+from api.nodes import row_id_of
 from api.notifications.types import (
     Announcement,
     Campaign,
@@ -16,15 +17,11 @@ from api.notifications.types import (
     Notification,
     QueueStatus,
 )
-from api.pagination import Connection, connection, fetch_page, parse_id
+from api.pagination import Connection, connection, empty, fetch_page
 from api.permissions import OPERATIONS, OWNER, staff_only, visible_to
 from models import clock
 from models.notifications import campaigns
 from models.notifications import inbox as notifications
-
-
-def _empty() -> Connection:
-    return connection([], False, lambda row: row)
 
 
 @strawberry.type
@@ -43,7 +40,7 @@ class NotificationQueries:
     @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: one campaign and its progress.")
     @staff_only(*OPERATIONS)
     async def campaign(self, info: Info[Context, None], id: strawberry.ID) -> Campaign | None:
-        campaign_id = parse_id(id)
+        campaign_id = row_id_of(id, "Campaign")
         row = await campaigns.Campaign.get_or_none(id=campaign_id) if campaign_id else None
         return await Campaign.of(row) if row else None
 
@@ -73,10 +70,10 @@ class NotificationQueries:
 
 @strawberry.type
 class AccountNotificationFields:
-    """Mixed into ``Account``; resolvers read ``self.id``."""
+    """Mixed into ``Account``; resolvers read ``self.pk`` (the row id)."""
 
     @strawberry.field(description="Your in-app notifications, newest first.")
-    @visible_to(OWNER, otherwise=_empty)
+    @visible_to(OWNER, otherwise=empty)
     async def notifications(
         self,
         info: Info[Context, None],
@@ -84,7 +81,7 @@ class AccountNotificationFields:
         after: str | None = None,
         unread_only: bool = False,
     ) -> Connection[Notification]:
-        account_id = int(self.id)  # type: ignore[attr-defined]
+        account_id = self.pk  # type: ignore[attr-defined]
         query = notifications.Notification.filter(
             account_id=account_id, channel=notifications.Channel.IN_APP
         )

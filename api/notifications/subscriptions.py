@@ -11,8 +11,8 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.live_streams import live_stream
+from api.nodes import row_id_of
 from api.notifications.types import CampaignProgress, progress_of
-from api.pagination import parse_id
 from api.permissions import OPERATIONS
 from models.notifications import campaigns
 
@@ -29,7 +29,7 @@ class NotificationSubscriptions:
     async def campaign_progress(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> AsyncGenerator[CampaignProgress, None]:
-        campaign_id = parse_id(id)
+        campaign_id = row_id_of(id, "Campaign")
         if campaign_id is None or not await campaigns.Campaign.exists(id=campaign_id):
             raise GraphQLError("no such campaign", extensions={"code": "NOT_FOUND"})
         last = None

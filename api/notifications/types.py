@@ -6,8 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.types import Info
+from tortoise.expressions import Q
 
+from api.context import Context
+from api.nodes import AccordNode, global_id, row_keys
 from api.payloads import error_code
+from api.permissions import OPERATIONS, OWNER, PRIVACY_OFFICE
+from models import clock
 from models.errors import DomainError
 from models.notifications import campaigns
 from models.notifications import errors as notification_errors
@@ -43,8 +49,7 @@ class NotificationError:
 
 
 @strawberry.type(description="A message in your in-app inbox.")
-class Notification:
-    id: strawberry.ID
+class Notification(AccordNode):
     kind: NotificationKind
     title: str
     body: str
@@ -60,7 +65,7 @@ class Notification:
             message = render(campaign.kind, campaign.content)
             title, body = message.subject, message.body
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=global_id("Notification", row.id),
             kind=row.kind,
             title=title,
             body=body,
@@ -68,10 +73,24 @@ class Notification:
             read_at=row.read_at,
         )
 
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, Notification]:
+        """As ``Account.notifications``: its account only, in-app messages only."""
+        ids = row_keys(keys)
+        viewer = await info.context.viewer()
+        if viewer is None or not ids:
+            return {}
+        rows = await notifications.Notification.filter(
+            id__in=list(ids), channel=notifications.Channel.IN_APP
+        )
+        mine = [r for r in rows if OWNER.allows_account(viewer, r.account_id)]
+        sent = {r.campaign_id for r in mine if r.campaign_id is not None}
+        found = {c.id: c for c in await campaigns.Campaign.filter(id__in=list(sent))}
+        return {ids[r.id]: cls.of(r, found.get(r.campaign_id)) for r in mine}
+
 
 @strawberry.type(description="A public notice; no sign-in needed.")
-class Announcement:
-    id: strawberry.ID
+class Announcement(AccordNode):
     kind: NotificationKind
     title: str
     body: str
@@ -80,16 +99,29 @@ class Announcement:
     @classmethod
     def of(cls, row: campaigns.Announcement) -> Announcement:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=global_id("Announcement", row.id),
             kind=row.kind,
             title=row.title,
             body=row.body,
             published_at=row.published_at,
         )
 
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, Announcement]:
+        """As ``announcements``: anyone, live ones only."""
+        ids = row_keys(keys)
+        rows = (
+            await campaigns.Announcement.filter(
+                Q(expires_at__isnull=True) | Q(expires_at__gt=clock.now()), id__in=list(ids)
+            )
+            if ids
+            else []
+        )
+        return {ids[r.id]: cls.of(r) for r in rows}
+
 
 @strawberry.type(description="How far a campaign has got.")
-class CampaignProgress:
+class CampaignProgress(AccordNode):
     status: CampaignStatus
     total: int = strawberry.field(description="Accounts in the audience when it was created.")
     created: int = strawberry.field(description="Notification rows written (all channels).")
@@ -98,10 +130,24 @@ class CampaignProgress:
     pending: int
     progress: float = strawberry.field(description="0 to 1: share of written rows settled.")
 
+    @classmethod
+    async def visible(
+        cls, info: Info[Context, None], keys: list[str]
+    ) -> dict[str, CampaignProgress]:
+        """As ``campaignProgress``: operators and the privacy office (keyed by campaign)."""
+        return {key: await progress_of(row) for key, row in (await _campaigns(info, keys)).items()}
+
+
+async def _campaigns(info: Info[Context, None], keys: list[str]) -> dict[str, campaigns.Campaign]:
+    ids = row_keys(keys)
+    viewer = await info.context.viewer()
+    if viewer is None or not viewer.holds_role(*OPERATIONS) or not ids:
+        return {}
+    return {ids[r.id]: r for r in await campaigns.Campaign.filter(id__in=list(ids))}
+
 
 @strawberry.type
-class Campaign:
-    id: strawberry.ID
+class Campaign(AccordNode):
     kind: NotificationKind
     channels: list[NotificationChannel]
     created_at: datetime
@@ -117,7 +163,7 @@ class Campaign:
     async def of(cls, row: campaigns.Campaign) -> Campaign:
         p = await progress_of(row)
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=global_id("Campaign", row.id),
             kind=row.kind,
             channels=[notifications.Channel(c) for c in row.channels],
             created_at=row.created_at,
@@ -130,6 +176,11 @@ class Campaign:
             progress=p.progress,
         )
 
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, Campaign]:
+        """As ``campaign``: operators and the privacy office."""
+        return {key: await cls.of(row) for key, row in (await _campaigns(info, keys)).items()}
+
 
 async def progress_of(row: campaigns.Campaign) -> CampaignProgress:
     counts = await campaigns.progress(row.id)
@@ -140,6 +191,7 @@ async def progress_of(row: campaigns.Campaign) -> CampaignProgress:
         else (settled / counts["created"] if counts["created"] else 0.0)
     )
     return CampaignProgress(
+        id=global_id("CampaignProgress", row.id),
         status=row.status,
         total=row.total,
         created=counts["created"],
@@ -151,8 +203,7 @@ async def progress_of(row: campaigns.Campaign) -> CampaignProgress:
 
 
 @strawberry.type
-class SecurityIncident:
-    id: strawberry.ID
+class SecurityIncident(AccordNode):
     title: str
     impact: str
     measures_taken: str
@@ -163,7 +214,7 @@ class SecurityIncident:
     @classmethod
     def of(cls, row: campaigns.SecurityIncident) -> SecurityIncident:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=global_id("SecurityIncident", row.id),
             title=row.title,
             impact=row.impact,
             measures_taken=row.measures_taken,
@@ -171,6 +222,18 @@ class SecurityIncident:
             remedies=row.remedies,
             reported_at=row.reported_at,
         )
+
+    @classmethod
+    async def visible(
+        cls, info: Info[Context, None], keys: list[str]
+    ) -> dict[str, SecurityIncident]:
+        """As ``reportSecurityIncident``'s answer: the privacy office."""
+        ids = row_keys(keys)
+        viewer = await info.context.viewer()
+        if viewer is None or not viewer.holds_role(*PRIVACY_OFFICE) or not ids:
+            return {}
+        rows = await campaigns.SecurityIncident.filter(id__in=list(ids))
+        return {ids[r.id]: cls.of(r) for r in rows}
 
 
 @strawberry.type

@@ -9,7 +9,7 @@ from starlette.datastructures import UploadFile
 from strawberry.types import Info
 
 from api.context import Context
-from api.pagination import parse_id
+from api.nodes import key_of, row_id_of
 from api.payloads import payload
 from api.permissions import QUESTIONNAIRE_AUTHORS, SUPPORT_STAFF
 from api.personal.inputs import (
@@ -69,15 +69,15 @@ from models.personal import (
 from models.personal.errors import PersonalDataErrorCode
 
 
-def _id(raw: strawberry.ID) -> int:
-    row_id = parse_id(raw)
+def _id(raw: strawberry.ID, type_name: str) -> int:
+    row_id = row_id_of(raw, type_name)
     if row_id is None:
         raise DomainError(PersonalDataErrorCode.NOT_FOUND, "id", "no such item")
     return row_id
 
 
 def _thread_id(raw: strawberry.ID) -> int:
-    thread_id = parse_id(raw)
+    thread_id = row_id_of(raw, "SupportThread")
     if thread_id is None:
         raise DomainError(PersonalDataErrorCode.NOT_FOUND, "threadId", "no such thread")
     return thread_id
@@ -108,7 +108,7 @@ class PersonalDataMutations:
         self, info: Info[Context, None], input: RemoveFavoriteInput
     ) -> RemoveFavoritePayload:
         account = await info.context.require_viewer()
-        await favorites.remove_favorite(account, _id(input.id))
+        await favorites.remove_favorite(account, _id(input.id, "Favorite"))
         return RemoveFavoritePayload()
 
     @strawberry.mutation
@@ -123,7 +123,7 @@ class PersonalDataMutations:
             subject=input.subject,
             body=input.body,
             rating=input.rating,
-            picture_ids=[str(p) for p in input.picture_ids],
+            picture_ids=[key_of(p, "Picture") or "" for p in input.picture_ids],
             visibility=input.visibility,
         )
         return SubmitFeedbackPayload(feedback=Feedback.of(row))
@@ -134,7 +134,7 @@ class PersonalDataMutations:
         self, info: Info[Context, None], input: DeleteFeedbackInput
     ) -> DeleteFeedbackPayload:
         account = await info.context.require_viewer()
-        feedback_id = parse_id(input.id)
+        feedback_id = row_id_of(input.id, "Feedback")
         if feedback_id is None:
             raise DomainError(PersonalDataErrorCode.NOT_FOUND, "id", "no such feedback of yours")
         await feedback.delete_feedback(account, feedback_id, info.context.storage)
@@ -211,7 +211,7 @@ class PersonalDataMutations:
         self, info: Info[Context, None], input: AnswerQuestionnaireInput
     ) -> AnswerQuestionnairePayload:
         account = await info.context.require_viewer()
-        questionnaire_id = parse_id(input.questionnaire_id)
+        questionnaire_id = row_id_of(input.questionnaire_id, "Questionnaire")
         if questionnaire_id is None:
             raise DomainError(
                 PersonalDataErrorCode.NOT_FOUND, "questionnaireId", "no such questionnaire"

@@ -8,7 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import Context
-from api.pagination import Connection, connection, fetch_page, parse_id
+from api.nodes import row_id_of
+from api.pagination import Connection, connection, empty, fetch_page
 from api.permissions import OWNER_OR_ADMIN, SUPPORT_STAFF, staff_only, visible_to
 from api.personal.types import (
     Favorite,
@@ -19,10 +20,6 @@ from api.personal.types import (
     SupportThread,
 )
 from models.personal import favorites, feedback, questionnaires, support
-
-
-def _empty() -> Connection:
-    return connection([], False, lambda row: row)
 
 
 @strawberry.type
@@ -45,12 +42,7 @@ class PersonalDataQueries:
             .order_by("id")
             .limit(100)
         )
-        return [
-            SupportQueueItem(
-                id=strawberry.ID(str(r.id)), subject=r.subject, created_at=r.created_at
-            )
-            for r in rows
-        ]
+        return [SupportQueueItem.of(r) for r in rows]
 
     @strawberry.field(description="SUPPORT: a thread you work, with its messages (logged).")
     @staff_only(*SUPPORT_STAFF)
@@ -58,7 +50,7 @@ class PersonalDataQueries:
         self, info: Info[Context, None], id: strawberry.ID
     ) -> SupportThread | None:
         staff = await info.context.require_viewer()
-        thread_id = parse_id(id)
+        thread_id = row_id_of(id, "SupportThread")
         if thread_id is None:
             return None
         row = await support.thread_for_staff(staff, thread_id)
@@ -72,10 +64,10 @@ class PersonalDataQueries:
 
 @strawberry.type
 class AccountPersonalFields:
-    """Mixed into ``Account``; resolvers read ``self.id``."""
+    """Mixed into ``Account``; resolvers read ``self.pk`` (the row id)."""
 
     @strawberry.field(description="Newest first; `first` is capped at 100.")
-    @visible_to(OWNER_OR_ADMIN, otherwise=_empty)
+    @visible_to(OWNER_OR_ADMIN, otherwise=empty)
     async def favorites(
         self,
         info: Info[Context, None],
@@ -83,26 +75,26 @@ class AccountPersonalFields:
         after: str | None = None,
         item_type: str | None = None,
     ) -> Connection[Favorite]:
-        query = favorites.Favorite.filter(account_id=int(self.id))  # type: ignore[attr-defined]
+        query = favorites.Favorite.filter(account_id=self.pk)  # type: ignore[attr-defined]
         if item_type is not None:
             query = query.filter(item_type=item_type)
         rows, more = await fetch_page(query, first, after)
         return connection(rows, more, Favorite.of)
 
     @strawberry.field(description="Your feedback, public and private, newest first.")
-    @visible_to(OWNER_OR_ADMIN, otherwise=_empty)
+    @visible_to(OWNER_OR_ADMIN, otherwise=empty)
     async def feedback(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[Feedback]:
-        query = feedback.Feedback.filter(author_id=int(self.id))  # type: ignore[attr-defined]
+        query = feedback.Feedback.filter(author_id=self.pk)  # type: ignore[attr-defined]
         rows, more = await fetch_page(query, first, after)
         return connection(rows, more, Feedback.of)
 
     @strawberry.field(description="Your support correspondence, newest first.")
-    @visible_to(OWNER_OR_ADMIN, otherwise=_empty)
+    @visible_to(OWNER_OR_ADMIN, otherwise=empty)
     async def support_threads(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[SupportThread]:
-        query = support.SupportThread.filter(account_id=int(self.id))  # type: ignore[attr-defined]
+        query = support.SupportThread.filter(account_id=self.pk)  # type: ignore[attr-defined]
         rows, more = await fetch_page(query, first, after)
         return connection(rows, more, SupportThread.of)
