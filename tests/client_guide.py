@@ -12,10 +12,13 @@ The convention, for whoever edits the guide:
   ``upload=input.file`` (sent as a GraphQL multipart request with a small PNG there);
 - ``{{...}}`` in variables and in ``bearer`` is filled in when the example runs:
   ``{{Name.path.0.to}}`` from the answer (``data``) of the earlier example ``Name``,
-  ``{{now}}``/``{{now-60s}}``/``{{now+3600s}}``, ``{{devIdToken:SUBJECT}}``,
+  ``{{now}}``/``{{now-60s}}``/``{{now+3600s}}`` (from the moment the run started, so the
+  same text is the same time throughout: a retry resends what was sent), ``{{devIdToken:SUBJECT}}``,
   ``{{demo.staffPassword}}``;
 - a subscription is opened where it stands, the example after it is run, and then the
-  subscription must deliver a message without errors;
+  subscription must deliver a message without errors; while the subscription stays silent
+  the example after it is run again (the server may not be listening yet on a busy
+  machine), so that example must be safe to repeat;
 - a ```json block after ``<!-- answer: Name -->`` is a sample answer: the answer of the
   example ``Name`` (the whole body) must contain it (objects: these keys; lists: these items
   in order; a string ending in ``...``: a string starting so).

@@ -122,6 +122,9 @@ class GuideRun:
         self.answers: dict[str, Any] = {}
         self.bodies: dict[str, Any] = {}
         self.bearer: str | None = None
+        # One moment for the whole walkthrough: the same `{{now-60s}}` is the same time
+        # wherever it stands, as a retry resends the timestamp first sent.
+        self.started = datetime.now(UTC)
 
     # placeholders ---------------------------------------------------------------------------
 
@@ -135,7 +138,7 @@ class GuideRun:
         moment = re.fullmatch(r"now(?:([+-]\d+)s)?", reference)
         if moment:
             shift = timedelta(seconds=int(moment.group(1) or 0))
-            return (datetime.now(UTC) + shift).isoformat(timespec="milliseconds")
+            return (self.started + shift).isoformat(timespec="milliseconds")
         name, *path = reference.split(".")
         assert name in self.answers, f"{{{{{reference}}}}}: no earlier example named {name}"
         found = self.answers[name]
@@ -221,19 +224,40 @@ class GuideRun:
                     }
                 )
             )
-            time.sleep(1.5)  # the server starts listening before the trigger records
-            if trigger is not None:
+            # The server subscribes (to Redis) a moment after it reads this, and a busy
+            # machine makes that moment long: a stream that speaks at once (a snapshot) is
+            # read first; otherwise the trigger runs, and runs again (it is safe to repeat,
+            # see tests/client_guide.py) while the stream stays silent, up to a deadline.
+            deadline = time.monotonic() + 60
+            message = self.next_message(ws, example, wait=0.3)
+            triggered, window = False, 1.0
+            while message is None and trigger is not None and time.monotonic() < deadline:
                 self.run(trigger)
-            deadline = time.monotonic() + 30
-            while True:
-                message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-                if message["type"] == "ping":
-                    ws.send(json.dumps({"type": "pong"}))
-                    continue
-                assert message["type"] == "next", f"{where(example)}: {message}"
-                self.judge(example, message["payload"])
-                break
+                triggered = True
+                message = self.next_message(ws, example, wait=window)
+                window = min(window * 2, 8.0)
+            if trigger is not None and not triggered:
+                self.run(trigger)
+            if message is None:
+                message = self.next_message(ws, example, wait=deadline - time.monotonic())
+            assert message is not None, f"{where(example)}: no message within 60 s"
+            self.judge(example, message["payload"])
             ws.send(json.dumps({"id": "1", "type": "complete"}))
+
+    @staticmethod
+    def next_message(ws: Any, example: Example, wait: float) -> dict[str, Any] | None:
+        """The stream's next ``next`` message within ``wait`` seconds (pings answered)."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                message = json.loads(ws.recv(timeout=max(0.0, deadline - time.monotonic())))
+            except TimeoutError:
+                return None
+            if message["type"] == "ping":
+                ws.send(json.dumps({"type": "pong"}))
+                continue
+            assert message["type"] == "next", f"{where(example)}: {message}"
+            return message
 
 
 def where(example: Example) -> str:
