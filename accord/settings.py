@@ -16,7 +16,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from limits import parse_many
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "ACCORD_"
@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=PREFIX, extra="ignore", populate_by_name=True, frozen=True
     )
+    #: The dev secret as read from its file, by path (a copy of these settings with another
+    #: data folder must not reuse it).
+    _dev_secret: tuple[Path, bytes] | None = PrivateAttr(default=None)
 
     # --- where things live -------------------------------------------------------------
     env: Literal["dev", "prod"] = Field(
@@ -411,15 +414,18 @@ class Settings(BaseSettings):
         return self.effective_database_url.startswith("sqlite://")
 
     def secret(self) -> bytes:
-        """The HMAC key: the configured one, or in dev a random one kept in the data folder."""
+        """The HMAC key: the configured one, or in dev a random one kept in the data folder
+        (read once: every signed picture link asks for it)."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode()
         path = self.data_dir / "secret.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip().encode()
+        if self._dev_secret is None or self._dev_secret[0] != path:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(secrets.token_urlsafe(48))
+                path.chmod(0o600)
+            self._dev_secret = (path, path.read_text().strip().encode())
+        return self._dev_secret[1]
 
 
 def _describe(error: ValidationError) -> str:
