@@ -39,6 +39,9 @@ MODEL_MODULES = [
     "models.rights.deletion",
     "models.accounts.quarantine",
     "models.notifications.campaigns",
+    "models.accounts.totp",
+    "models.accounts.recovery_codes",
+    "models.accounts.sign_in_challenges",
 ]
 
 

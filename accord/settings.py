@@ -136,8 +136,27 @@ class Settings(BaseSettings):
         timedelta(days=30), description="A session expires this long after sign-in, used or not."
     )
     recent_auth_window: timedelta = Field(
-        timedelta(minutes=10),
-        description="Sensitive mutations accept a session authenticated this recently.",
+        timedelta(minutes=5),
+        description="Sensitive operations (changing a password or a sign-in method, "
+        "cancelling the account, staff reading a user's data) accept a session authenticated "
+        "this recently, at the strongest level the account has; otherwise `stepUp` first.",
+    )
+    sign_in_challenge_ttl: timedelta = Field(
+        timedelta(minutes=5),
+        description="How long the second step of a sign-in (`completeSignIn`) may wait "
+        "after the first step (password or provider) succeeded.",
+    )
+    totp_issuer: str = Field(
+        "Accord",
+        min_length=1,
+        max_length=64,
+        description="The issuer an authenticator app shows beside a TOTP (otpauth URI).",
+    )
+    staff_second_factor: bool | None = Field(
+        None,
+        description="Staff roles (SUPPORT, PRIVACY_OFFICER, OPERATOR, ADMIN) may act only from "
+        "a session signed in with a second factor (SECOND_FACTOR_REQUIRED otherwise). "
+        "Default: on in prod, off in dev.",
     )
     live_stream_recheck: timedelta = Field(
         timedelta(seconds=5),
@@ -325,6 +344,7 @@ class Settings(BaseSettings):
         "session_idle_timeout",
         "session_absolute_timeout",
         "recent_auth_window",
+        "sign_in_challenge_ttl",
         "live_stream_recheck",
         "password_reset_ttl",
         "oidc_keys_max_age",
@@ -400,6 +420,10 @@ class Settings(BaseSettings):
     @property
     def is_prod(self) -> bool:
         return self.env == "prod"
+
+    @property
+    def staff_need_second_factor(self) -> bool:
+        return self.is_prod if self.staff_second_factor is None else self.staff_second_factor
 
     @property
     def json_logs(self) -> bool:

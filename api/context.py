@@ -12,6 +12,7 @@ from accord.settings import Settings
 from api.consent.loaders import ConsentLoaders
 from api.personal.loaders import PersonalLoaders
 from models.accounts.account import Account, Role
+from models.accounts.levels import AuthLevel
 from models.accounts.login_limits import LoginLimits
 from models.accounts.passwords import Passwords
 from models.accounts.provider_keys import ProviderKeys
@@ -139,25 +140,50 @@ class Context:
         return (await self.require_session()).account
 
     async def require_role(self, *roles: Role) -> Account:
-        account = await self.require_viewer()
+        session = await self.require_session()
+        account = session.account
         if not account.holds_role(*roles):
             raise DomainError(SharedErrorCode.FORBIDDEN, None, "your role may not do this")
+        self.check_staff_session(session)
         return account
 
+    def check_staff_session(self, session: Session) -> None:
+        """Where the deployment says so (``ACCORD_STAFF_SECOND_FACTOR``), a staff role acts
+        only from a session signed in (or stepped up) with a second factor."""
+        if (
+            self.settings.staff_need_second_factor
+            and session.account.role != Role.USER
+            and session.auth_level != AuthLevel.MULTI_FACTOR
+        ):
+            raise DomainError(
+                SharedErrorCode.SECOND_FACTOR_REQUIRED,
+                None,
+                "staff act only from a session signed in with a second factor: set one up "
+                "(enrollTotp, confirmTotp), then sign in again or stepUp",
+            )
+
     async def reauthenticate(
-        self, *, password: str | None, provider: str | None, id_token: str | None
+        self,
+        *,
+        password: str | None = None,
+        provider: str | None = None,
+        id_token: str | None = None,
+        proof_field: str = "password",
     ) -> Session:
-        """Recent authentication for a sensitive mutation: the password, a fresh token of a
-        bound provider, or a session that signed in within the window; the session."""
+        """Recent authentication for a sensitive operation, at the strongest level the
+        account has (``models.accounts.reauthentication``); the session. Without a second
+        factor, a password or a fresh token of a bound provider given with the request also
+        counts."""
         session = await self.require_session()
         await confirm_identity(
             self.passwords,
             self.provider_keys,
-            session.account,
+            session,
             is_recent(session, self.settings),
             password=password,
             provider=provider,
             id_token=id_token,
+            proof_field=proof_field,
             max_age=self.settings.recent_auth_window,
             limits=self.login_limits,
             client_address=self.client_address,

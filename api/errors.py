@@ -31,9 +31,11 @@ SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 class ClientError(Exception):
     """A top-level error whose code a client may rely on."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, factors: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.code = code
+        #: For REAUTHENTICATION_REQUIRED: what ``stepUp`` takes (``extensions.factors``).
+        self.factors = factors
 
 
 def _is_expected(error: GraphQLError) -> bool:
@@ -89,6 +91,8 @@ def error_policy(hide_suggestions: bool) -> type[SchemaExtension]:
                 extensions["code"] = str(original.code)
             if isinstance(original, DomainError) and original.field:
                 extensions["field"] = original.field
+            if isinstance(original, (ClientError, DomainError)) and original.factors:
+                extensions["factors"] = [str(f) for f in original.factors]
             message = error.message
             if hide_suggestions:
                 message = SUGGESTION.sub("", message)

@@ -28,7 +28,7 @@ from strawberry.types import Info
 from api.context import Context
 from models.accounts.account import Role
 from models.accounts.sessions import Session, Standing, standing
-from models.errors import SharedErrorCode
+from models.errors import DomainError, SharedErrorCode
 
 log = structlog.get_logger("accord.live_streams")
 T = TypeVar("T")
@@ -71,6 +71,13 @@ def live_stream(
                 raise GraphQLError("sign in first", extensions=NOT_SIGNED_IN)
             if roles and not session.account.holds_role(*roles):
                 raise GraphQLError("your role may not do this", extensions=REFUSED)
+            if roles:
+                try:
+                    info.context.check_staff_session(session)
+                except DomainError as error:
+                    raise GraphQLError(
+                        error.message, extensions={"code": str(error.code)}
+                    ) from None
             source = resolver(*args, **kwargs)
             ended = asyncio.create_task(_until_ended(info.context, session, roles))
             step: asyncio.Future | None = None

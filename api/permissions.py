@@ -7,7 +7,11 @@ the field it guards (in the spirit of Netflix Dispatch's ``auth/permissions``).
   empty value (``[]``, an empty connection, ``false``), the same answer as for an account
   with nothing there, so a field never tells a stranger whether there is something to hide.
 - ``@staff_only(Role.SUPPORT)`` on a root query: anyone else gets a top-level error whose
-  ``extensions.code`` is ``NOT_AUTHENTICATED`` or ``FORBIDDEN``.
+  ``extensions.code`` is ``NOT_AUTHENTICATED`` or ``FORBIDDEN`` (or
+  ``SECOND_FACTOR_REQUIRED``: ``Context.require_role``). ``reads_subject_data=True`` when it
+  answers a user's personal data: it also takes a recent authentication at the staff
+  account's strongest level (``staff_reads_subject_data``), else
+  ``REAUTHENTICATION_REQUIRED`` with ``extensions.factors``.
 - ``CONSENT_READERS.allows(viewer, owns)`` where the owner is found through the data (a
   consent event belongs to whichever account holds its subject).
 
@@ -96,7 +100,17 @@ def visible_to(permission: OwnerOr, *, otherwise: Callable[[], Any]) -> Callable
     return decorate
 
 
-def staff_only(*roles: Role) -> Callable[[F], F]:
+async def staff_reads_subject_data(context: Context) -> None:
+    """Staff about to read a user's personal data: a recent authentication at the staff
+    account's strongest level (a second factor, where staff must have one), or a top-level
+    REAUTHENTICATION_REQUIRED naming what ``stepUp`` takes."""
+    try:
+        await context.reauthenticate()
+    except DomainError as error:
+        raise ClientError(str(error.code), error.message, factors=error.factors) from None
+
+
+def staff_only(*roles: Role, reads_subject_data: bool = False) -> Callable[[F], F]:
     """A root query for staff holding one of ``roles``; others get a top-level error."""
 
     def decorate(resolver: F) -> F:
@@ -107,6 +121,8 @@ def staff_only(*roles: Role) -> Callable[[F], F]:
                 await info.context.require_role(*roles)
             except DomainError as error:
                 raise ClientError(str(error.code), error.message) from None
+            if reads_subject_data:
+                await staff_reads_subject_data(info.context)
             return await resolver(*args, **kwargs)
 
         return cast(F, guarded)

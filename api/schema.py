@@ -15,7 +15,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from accord.settings import Settings
-from api.accounts.mutations import AccountMutations
+from api.accounts.mutations import AccountMutations, SecondFactorMutations
 from api.accounts.queries import AccountQueries
 from api.arguments import guard_arguments
 from api.consent.inputs import CONSENT_SYNC_EVENT, ConsentSyncEvent
@@ -41,7 +41,13 @@ Query = merge_types(
 )
 Mutation = merge_types(
     "Mutation",
-    (AccountMutations, ConsentMutations, PersonalDataMutations, NotificationMutations),
+    (
+        AccountMutations,
+        SecondFactorMutations,
+        ConsentMutations,
+        PersonalDataMutations,
+        NotificationMutations,
+    ),
 )
 Subscription = merge_types("Subscription", (ConsentSubscriptions, NotificationSubscriptions))
 

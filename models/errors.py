@@ -14,6 +14,7 @@ fails if one could raise a code its payload's enum does not list.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import TypeVar
 
@@ -30,6 +31,9 @@ class SharedErrorCode(StrEnum):
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
     RATE_LIMITED = "RATE_LIMITED"
+    #: A staff role acts only from a session signed in with a second factor (when the
+    #: deployment says so: ``ACCORD_STAFF_SECOND_FACTOR``).
+    SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
 
 
 #: What the edge answers for a code a domain's enum lacks (a bug the tests should have caught):
@@ -54,12 +58,16 @@ class DomainError(Exception):
         message: str,
         *,
         retry_after: int | None = None,
+        factors: Sequence[str] = (),
     ) -> None:
         super().__init__(message)
         self.code = code
         self.field = field
         self.message = message
         self.retry_after = retry_after
+        #: What would satisfy the rule, for REAUTHENTICATION_REQUIRED and the like: the
+        #: authentication factors the caller may prove (``models.accounts.factors.Factor``).
+        self.factors = tuple(factors)
 
 
 class DomainErrors(Exception):

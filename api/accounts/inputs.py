@@ -118,3 +118,35 @@ class RestoreAccountInput:
     password: str | None = None
     provider: str | None = None
     id_token: str | None = None
+
+
+@strawberry.input(description="The second sign-in step: one second factor.")
+class CompleteSignInInput:
+    challenge: str
+    totp_code: str | None = strawberry.field(
+        default=None, description="The authenticator's current code."
+    )
+    recovery_code: str | None = strawberry.field(
+        default=None, description="One of the recovery codes (each works once)."
+    )
+    device_id: str | None = strawberry.field(
+        default=None,
+        description="This app instance's id: its anonymous consent history joins the account.",
+    )
+
+
+@strawberry.input(
+    description="Prove who you are again: a first factor (password, or provider and a fresh "
+    "idToken), and with a second factor set up also totpCode or recoveryCode."
+)
+class StepUpInput:
+    password: str | None = None
+    provider: str | None = None
+    id_token: str | None = None
+    totp_code: str | None = None
+    recovery_code: str | None = None
+
+
+@strawberry.input
+class ConfirmTotpInput:
+    code: str = strawberry.field(description="The authenticator's current code.")

@@ -14,6 +14,8 @@ from api.accounts.inputs import (
     BindProviderInput,
     CancelAccountInput,
     ChangePasswordInput,
+    CompleteSignInInput,
+    ConfirmTotpInput,
     LoginInput,
     RecoverWithProviderInput,
     RegisterInput,
@@ -21,6 +23,7 @@ from api.accounts.inputs import (
     RestoreAccountInput,
     RevokeSessionInput,
     SignInWithProviderInput,
+    StepUpInput,
     UnbindProviderInput,
     UpdateProfileInput,
 )
@@ -31,14 +34,21 @@ from api.accounts.types import (
     BindProviderPayload,
     CancelAccountPayload,
     ChangePasswordPayload,
+    CompleteSignInPayload,
+    ConfirmTotpPayload,
+    EnrollTotpPayload,
     LoginPayload,
     LogoutPayload,
     RecoverWithProviderPayload,
+    RegenerateRecoveryCodesPayload,
     RegisterPayload,
+    RemoveTotpPayload,
     ResetPasswordPayload,
     RestoreAccountPayload,
     RevokeSessionPayload,
+    SecondFactorChallenge,
     SignInWithProviderPayload,
+    StepUpPayload,
     UnbindProviderPayload,
     UpdateProfilePayload,
 )
@@ -47,11 +57,13 @@ from api.live_streams import announce_sessions_changed
 from api.nodes import key_of
 from api.payloads import payload
 from models import jobs
-from models.accounts import authentication, bindings
+from models.accounts import authentication, bindings, factors, sign_in_challenges, totp
 from models.accounts.account import Account as AccountRow
 from models.accounts.errors import AccountErrorCode
+from models.accounts.levels import AuthLevel, Factor
 from models.accounts.oidc import verify_id_token
 from models.accounts.sessions import Session, open_session
+from models.accounts.step_up import Proof, renew_authentication
 from models.consent.decisions import link_device
 from models.consent.ledger import Source, clean_device_id
 from models.errors import DomainError
@@ -73,12 +85,40 @@ async def _link_device(ctx: Context, device_id: str | None, account: AccountRow)
     )
 
 
-async def _sign_in(ctx: Context, account: AccountRow) -> str:
+async def _sign_in(
+    ctx: Context, account: AccountRow, level: AuthLevel = AuthLevel.SINGLE_FACTOR
+) -> str:
     """Open a session for an account that just proved who it is; the account the payload
     returns is then read as that session reads it (``Context.signed_in``)."""
-    token = await open_session(account, ctx.settings, ctx.user_agent)
+    token = await open_session(account, ctx.settings, ctx.user_agent, level)
     ctx.signed_in(account.id, token)
     return token
+
+
+async def _second_step(
+    ctx: Context,
+    account: AccountRow,
+    first: Factor,
+    purpose: sign_in_challenges.Purpose = sign_in_challenges.Purpose.SIGN_IN,
+) -> SecondFactorChallenge | None:
+    """An account with a second factor signs in in two steps: the first opens no session
+    but a challenge for ``completeSignIn``. None for an account without one."""
+    second = await factors.second_factors(account.id)
+    if not second:
+        return None
+    challenge = await sign_in_challenges.issue(account, first, ctx.settings, purpose)
+    return SecondFactorChallenge(
+        challenge=challenge.token, expires_at=challenge.expires_at, factors=second
+    )
+
+
+async def _count_login(ctx: Context, account_name: str) -> None:
+    """At most one sign-in step per HTTP request (aliases and batches included); the extra
+    ones are still counted, so packing guesses into one request buys nothing."""
+    ctx.login_attempts += 1
+    if ctx.login_attempts > 1:
+        await ctx.login_limits.attempt(account_name, ctx.client_address)
+        raise DomainError(AccountErrorCode.TOO_MANY_LOGINS, None, "one login per request")
 
 
 async def _send_notices(ctx: Context) -> None:
@@ -120,13 +160,7 @@ class AccountMutations:
         ctx = info.context
         if input.device_id is not None:  # checked before anything is written
             clean_device_id(input.device_id)
-        ctx.login_attempts += 1
-        if ctx.login_attempts > 1:
-            # Still counted, so packing guesses into one request buys nothing.
-            await ctx.login_limits.attempt(
-                authentication.limit_key(input.account_name), ctx.client_address
-            )
-            raise DomainError(AccountErrorCode.TOO_MANY_LOGINS, None, "one login per request")
+        await _count_login(ctx, authentication.limit_key(input.account_name))
         account = await authentication.login(
             ctx.passwords,
             ctx.login_limits,
@@ -134,6 +168,9 @@ class AccountMutations:
             password=input.password,
             client_address=ctx.client_address,
         )
+        challenge = await _second_step(ctx, account, Factor.PASSWORD)
+        if challenge is not None:
+            return LoginPayload(second_factor=challenge)
         await _link_device(ctx, input.device_id, account)
         token = await _sign_in(ctx, account)
         return LoginPayload(account=Account.of(account), token=token)
@@ -191,15 +228,11 @@ class AccountMutations:
         self, info: Info[Context, None], input: ChangePasswordInput
     ) -> ChangePasswordPayload:
         ctx = info.context
-        session = await ctx.require_session()
-        await authentication.change_password(
-            ctx.passwords,
-            session.account,
-            input.current_password,
-            input.new_password,
-            keep_session=session.id,
-            limits=ctx.login_limits,
-            client_address=ctx.client_address,
+        session = await ctx.reauthenticate(
+            password=input.current_password, proof_field="currentPassword"
+        )
+        await authentication.set_password(
+            ctx.passwords, session.account, input.new_password, keep_session=session.id
         )
         await announce_sessions_changed(ctx, session.account_id)
         return ChangePasswordPayload()
@@ -219,6 +252,9 @@ class AccountMutations:
             ctx.provider_keys, input.provider, input.id_token, input.nonce
         )
         account, created = await bindings.sign_in(identity)
+        challenge = await _second_step(ctx, account, Factor.PROVIDER)
+        if challenge is not None:
+            return SignInWithProviderPayload(second_factor=challenge)
         await _link_device(ctx, input.device_id, account)
         token = await _sign_in(ctx, account)
         return SignInWithProviderPayload(account=Account.of(account), token=token, created=created)
@@ -303,8 +339,9 @@ class AccountMutations:
                 raise DomainError(
                     AccountErrorCode.NOT_BOUND, "idToken", "no account is bound to this identity"
                 )
-            account = bound
+            account, first = bound, Factor.PROVIDER
         elif input.account_name and input.password:
+            first = Factor.PASSWORD
             account = await authentication.login(
                 ctx.passwords,
                 ctx.login_limits,
@@ -319,7 +356,124 @@ class AccountMutations:
                 None,
                 "give accountName and password, or provider and idToken",
             )
+        challenge = await _second_step(ctx, account, first, sign_in_challenges.Purpose.RESTORE)
+        if challenge is not None:  # restored by completeSignIn
+            return RestoreAccountPayload(second_factor=challenge)
         account = await deletion.restore_account(account)
         await _send_notices(ctx)
         token = await _sign_in(ctx, account)
         return RestoreAccountPayload(account=Account.of(account), token=token)
+
+
+@strawberry.type
+class SecondFactorMutations:
+    """Two-step sign-in, step-up, and the account's second factors."""
+
+    @strawberry.mutation(
+        description="The second sign-in step, after login, signInWithProvider or "
+        "restoreAccount answered `secondFactor`: opens the session (at MULTI_FACTOR)."
+    )
+    @payload(AccountError)
+    async def complete_sign_in(
+        self, info: Info[Context, None], input: CompleteSignInInput
+    ) -> CompleteSignInPayload:
+        ctx = info.context
+        if input.device_id is not None:  # checked before anything is written
+            clean_device_id(input.device_id)
+        ctx.login_attempts += 1
+        if ctx.login_attempts > 1:
+            raise DomainError(AccountErrorCode.TOO_MANY_LOGINS, None, "one login per request")
+        done = await sign_in_challenges.complete(
+            input.challenge,
+            ctx.settings,
+            totp_code=input.totp_code,
+            recovery_code=input.recovery_code,
+            limits=ctx.login_limits,
+            client_address=ctx.client_address,
+        )
+        account = done.account
+        if done.purpose == sign_in_challenges.Purpose.RESTORE:
+            account = await deletion.restore_account(account)
+            await _send_notices(ctx)
+        await _link_device(ctx, input.device_id, account)
+        token = await _sign_in(ctx, account, AuthLevel.MULTI_FACTOR)
+        return CompleteSignInPayload(account=Account.of(account), token=token)
+
+    @strawberry.mutation(
+        description="Prove who you are again, so that sensitive operations of the next "
+        "minutes (ACCORD_RECENT_AUTH_WINDOW) go through; they answer "
+        "REAUTHENTICATION_REQUIRED with the `factors` to give here."
+    )
+    @payload(AccountError, signed_in=True)
+    async def step_up(self, info: Info[Context, None], input: StepUpInput) -> StepUpPayload:
+        ctx = info.context
+        session = await ctx.require_session()
+        level = await renew_authentication(
+            ctx.passwords,
+            ctx.provider_keys,
+            ctx.settings,
+            session,
+            Proof(
+                password=input.password,
+                provider=input.provider,
+                id_token=input.id_token,
+                totp_code=input.totp_code,
+                recovery_code=input.recovery_code,
+            ),
+            limits=ctx.login_limits,
+            client_address=ctx.client_address,
+        )
+        return StepUpPayload(auth_level=level, authenticated_at=session.authenticated_at)
+
+    @strawberry.mutation(
+        description="Start setting up an authenticator app (TOTP); it is used only once "
+        "confirmTotp has a first code from it. Needs a recent sign-in (stepUp)."
+    )
+    @payload(AccountError, signed_in=True)
+    async def enroll_totp(self, info: Info[Context, None]) -> EnrollTotpPayload:
+        ctx = info.context
+        session = await ctx.reauthenticate()
+        enrollment = await totp.enroll(session.account, ctx.settings)
+        return EnrollTotpPayload(
+            secret=enrollment.secret,
+            provisioning_uri=enrollment.provisioning_uri,
+            qr_code=enrollment.qr_code,
+        )
+
+    @strawberry.mutation(
+        description="Turn the authenticator on with a first code; answers the ten recovery "
+        "codes, once. From now on sign-in takes two steps."
+    )
+    @payload(AccountError, signed_in=True)
+    async def confirm_totp(
+        self, info: Info[Context, None], input: ConfirmTotpInput
+    ) -> ConfirmTotpPayload:
+        ctx = info.context
+        session = await ctx.require_session()
+        codes = await factors.confirm_totp(session, input.code, ctx.settings)
+        return ConfirmTotpPayload(recovery_codes=codes, account=Account.of(session.account))
+
+    @strawberry.mutation(
+        description="Remove the authenticator (with the last second factor, the recovery "
+        "codes go too); every other session ends. Needs a recent sign-in (stepUp)."
+    )
+    @payload(AccountError, signed_in=True)
+    async def remove_totp(self, info: Info[Context, None]) -> RemoveTotpPayload:
+        ctx = info.context
+        session = await ctx.reauthenticate()
+        await factors.remove_totp(session.account, session)
+        await announce_sessions_changed(ctx, session.account_id)
+        return RemoveTotpPayload(account=Account.of(session.account))
+
+    @strawberry.mutation(
+        description="Ten new recovery codes, shown once; the old ones stop working. Needs a "
+        "recent sign-in (stepUp)."
+    )
+    @payload(AccountError, signed_in=True)
+    async def regenerate_recovery_codes(
+        self, info: Info[Context, None]
+    ) -> RegenerateRecoveryCodesPayload:
+        ctx = info.context
+        session = await ctx.reauthenticate()
+        codes = await factors.regenerate_recovery_codes(session.account, ctx.settings)
+        return RegenerateRecoveryCodesPayload(recovery_codes=codes)

@@ -20,7 +20,10 @@ from api.personal.queries import AccountPersonalFields
 from models import clock
 from models.accounts import account as model
 from models.accounts import errors as account_errors
+from models.accounts import factors as account_factors
+from models.accounts import levels
 from models.accounts.bindings import Binding as BindingModel
+from models.accounts.recovery_codes import codes_left
 from models.accounts.sessions import Session as SessionModel
 from models.errors import DomainError
 from models.rights import deletion
@@ -33,11 +36,17 @@ strawberry.enum(model.Role, description="USER, or a staff role.")
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
 strawberry.enum(account_errors.AccountErrorCode)
 strawberry.enum(deletion.DeletionStatus)
+strawberry.enum(levels.Factor, description="A way to prove who you are.")
+strawberry.enum(
+    levels.AuthLevel, description="How strongly a session's sign-in (or last stepUp) was proven."
+)
 Gender = model.Gender
 AccountStatus = model.AccountStatus
 Role = model.Role
 AccountErrorCode = account_errors.AccountErrorCode
 DeletionStatus = deletion.DeletionStatus
+Factor = levels.Factor
+AuthLevel = levels.AuthLevel
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -48,6 +57,11 @@ class AccountError:
     retry_after: int | None = strawberry.field(
         default=None, description="Seconds to wait, for RATE_LIMITED."
     )
+    factors: list[Factor] | None = strawberry.field(
+        default=None,
+        description="For REAUTHENTICATION_REQUIRED and SECOND_FACTOR_REQUIRED: the factors "
+        "`stepUp` takes for this account (then one first and one second factor).",
+    )
 
     @classmethod
     def of(cls, error: DomainError) -> AccountError:
@@ -56,7 +70,18 @@ class AccountError:
             field=error.field,
             message=error.message,
             retry_after=error.retry_after,
+            factors=[Factor(f) for f in error.factors] or None,
         )
+
+
+@strawberry.type(
+    description="The first sign-in step succeeded; finish it with `completeSignIn` and one of "
+    "`factors` before `expiresAt`."
+)
+class SecondFactorChallenge:
+    challenge: str = strawberry.field(description="Opaque, single use: pass to completeSignIn.")
+    expires_at: datetime
+    factors: list[Factor]
 
 
 @strawberry.type(description="A third-party identity bound to the account.")
@@ -185,6 +210,19 @@ class Account(AccordNode, AccountConsentFields, AccountPersonalFields, AccountNo
         rows = await BindingModel.filter(account_id=self.pk).order_by("bound_at")
         return [Binding.of(r) for r in rows]
 
+    @strawberry.field(
+        description="Second factors set up (TOTP, then RECOVERY_CODE while unused ones remain): "
+        "with any, sign-in takes two steps and sensitive operations a recent one."
+    )
+    @visible_to(OWNER_OR_ADMIN, otherwise=list)
+    async def second_factors(self, info: Info[Context, None]) -> list[Factor]:
+        return await account_factors.second_factors(self.pk)
+
+    @strawberry.field(description="Recovery codes not used yet (regenerateRecoveryCodes).")
+    @visible_to(OWNER_OR_ADMIN, otherwise=int)
+    async def recovery_codes_left(self, info: Info[Context, None]) -> int:
+        return await codes_left(self.pk)
+
     @strawberry.field(description="Live sessions, newest first.")
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
     async def sessions(self, info: Info[Context, None]) -> list[Session]:
@@ -244,7 +282,13 @@ class RegisterPayload:
 @strawberry.type
 class LoginPayload:
     account: Account | None = None
-    token: str | None = None
+    token: str | None = strawberry.field(
+        default=None, description="Null when `secondFactor` asks for a second step."
+    )
+    second_factor: SecondFactorChallenge | None = strawberry.field(
+        default=None,
+        description="The account has a second factor: no session yet; completeSignIn opens it.",
+    )
     errors: list[AccountError] = strawberry.field(default_factory=list)
 
 
@@ -272,7 +316,13 @@ class ChangePasswordPayload:
 @strawberry.type
 class SignInWithProviderPayload:
     account: Account | None = None
-    token: str | None = None
+    token: str | None = strawberry.field(
+        default=None, description="Null when `secondFactor` asks for a second step."
+    )
+    second_factor: SecondFactorChallenge | None = strawberry.field(
+        default=None,
+        description="The account has a second factor: no session yet; completeSignIn opens it.",
+    )
     created: bool = strawberry.field(
         default=False, description="A new account was made for this identity; false with `errors`."
     )
@@ -311,5 +361,61 @@ class CancelAccountPayload:
 @strawberry.type
 class RestoreAccountPayload:
     account: Account | None = None
+    token: str | None = strawberry.field(
+        default=None, description="Null when `secondFactor` asks for a second step."
+    )
+    second_factor: SecondFactorChallenge | None = strawberry.field(
+        default=None,
+        description="The account has a second factor: no session yet; completeSignIn opens it.",
+    )
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CompleteSignInPayload:
+    account: Account | None = None
     token: str | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class StepUpPayload:
+    auth_level: AuthLevel | None = None
+    authenticated_at: datetime | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="Scan `qrCode` (or type `secret`), then confirmTotp with a code.")
+class EnrollTotpPayload:
+    secret: str | None = None
+    provisioning_uri: str | None = strawberry.field(
+        default=None, description="otpauth://totp/... as the QR code holds it."
+    )
+    qr_code: str | None = strawberry.field(
+        default=None, description="The QR code as an SVG data: URI, for an <img src>."
+    )
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ConfirmTotpPayload:
+    recovery_codes: list[str] = strawberry.field(
+        default_factory=list,
+        description="Ten single-use codes, shown this once: the user keeps them safe.",
+    )
+    account: Account | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RemoveTotpPayload:
+    account: Account | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RegenerateRecoveryCodesPayload:
+    recovery_codes: list[str] = strawberry.field(
+        default_factory=list, description="Ten new codes, shown this once; the old ones stop."
+    )
     errors: list[AccountError] = strawberry.field(default_factory=list)

@@ -30,6 +30,7 @@ from api.permissions import (
     OWNER_OR_ADMIN,
     PRIVACY_OFFICE,
     staff_only,
+    staff_reads_subject_data,
     visible_to,
 )
 from models.accounts.account import Account
@@ -116,18 +117,23 @@ class ConsentQueries:
 
     @strawberry.field(
         description="A signed receipt (compact JWS, ES256) for one of your consent events; "
-        "verify it with the key at /.well-known/jwks.json."
+        "verify it with the key at /.well-known/jwks.json. PRIVACY_OFFICER: anyone's, with a "
+        "recent sign-in (stepUp)."
     )
     async def consent_receipt(self, info: Info[Context, None], id: strawberry.ID) -> str | None:
         event_id = row_id_of(id, "ConsentEvent")
         event = await ledger.ConsentEvent.get_or_none(id=event_id) if event_id else None
         if event is None:
             return None
-        if not await CONSENT_READERS.allows(
-            await info.context.viewer(),
-            lambda viewer: _holds_subject(viewer, event.subject),
-        ):
+        viewer = await info.context.viewer()
+        if viewer is None:
             return None
+        if not await _holds_subject(viewer, event.subject):
+            if not CONSENT_READERS.holds_role(viewer):
+                return None
+            # The privacy office reading another subject's consent.
+            await info.context.require_role(*PRIVACY_OFFICE)
+            await staff_reads_subject_data(info.context)
         purpose = await purposes.Purpose.get_or_none(code=event.purpose_code)
         policy = await policies.PolicyVersion.get_or_none(version=event.policy_version)
         return sign_receipt(

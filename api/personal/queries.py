@@ -44,8 +44,11 @@ class PersonalDataQueries:
         )
         return [SupportQueueItem.of(r) for r in rows]
 
-    @strawberry.field(description="SUPPORT: a thread you work, with its messages (logged).")
-    @staff_only(*SUPPORT_STAFF)
+    @strawberry.field(
+        description="SUPPORT: a thread you work, with its messages (logged). Needs a recent "
+        "sign-in (stepUp): REAUTHENTICATION_REQUIRED otherwise."
+    )
+    @staff_only(*SUPPORT_STAFF, reads_subject_data=True)
     async def support_thread(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> SupportThread | None:

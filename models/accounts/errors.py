@@ -29,6 +29,10 @@ class AccountErrorCode(StrEnum):
     ACCOUNT_INACTIVE = "ACCOUNT_INACTIVE"
     TOO_MANY_LOGINS = "TOO_MANY_LOGINS"
     CONFLICT = "CONFLICT"
+    # Second factors and step-up (issue 15).
+    SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
+    INVALID_CHALLENGE = "INVALID_CHALLENGE"
+    ALREADY_ENROLLED = "ALREADY_ENROLLED"
     # AccountErrorCode was once every code of every domain: no account rule raises the ten
     # from here to CONSENT_REQUIRED, and they stay listed because clients may switch on them.
     UNKNOWN_PURPOSE = "UNKNOWN_PURPOSE"

@@ -23,6 +23,7 @@ from accord.settings import Settings
 from accord.sqlite_backend import timestamp_text
 from models import clock
 from models.accounts.account import Account, AccountStatus, Role
+from models.accounts.levels import AuthLevel
 from models.batches import delete_in_batches
 from models.placeholders import placeholders
 
@@ -39,8 +40,16 @@ class Session(Model):
     account_id: int  # set by the ORM
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Set at sign-in, and again by ``stepUp`` (``authenticated_again``).
     #: When the user last proved who they are (password or provider token).
     authenticated_at = fields.DatetimeField()
+    #: What that authentication proved: one factor, or a second one too.
+    auth_level = fields.CharEnumField(
+        AuthLevel,
+        max_length=16,
+        default=AuthLevel.SINGLE_FACTOR,
+        db_default=AuthLevel.SINGLE_FACTOR.value,
+    )
     last_seen_at = fields.DatetimeField(db_index=True)
     expires_at = fields.DatetimeField(db_index=True)
     user_agent = fields.CharField(max_length=255, default="")
@@ -53,7 +62,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def open_session(account: Account, settings: Settings, user_agent: str = "") -> str:
+async def open_session(
+    account: Account,
+    settings: Settings,
+    user_agent: str = "",
+    level: AuthLevel = AuthLevel.SINGLE_FACTOR,
+) -> str:
     """Start a session for a freshly authenticated account; returns the bearer token.
 
     Written in SQL: it is on every login's path, and building a model instance to insert
@@ -64,7 +78,7 @@ async def open_session(account: Account, settings: Settings, user_agent: str = "
     expires = moment + settings.session_absolute_timeout
     # In the order of COLUMNS.
     row = [uuid.uuid4(), account.id, hash_token(token), moment, moment, moment, expires]
-    row.append(user_agent[:255])
+    row += [user_agent[:255], level.value]
     db = Session._meta.db
     dialect = db.capabilities.dialect
     await db.execute_insert(_open_session_sql(dialect), _as_stored(row, dialect))
@@ -81,6 +95,7 @@ COLUMNS = (
     "last_seen_at",
     "expires_at",
     "user_agent",
+    "auth_level",
 )
 
 
@@ -156,6 +171,13 @@ async def standing(
 
 def is_recent(session: Session, settings: Settings) -> bool:
     return clock.now() - session.authenticated_at <= settings.recent_auth_window
+
+
+async def authenticated_again(session: Session, level: AuthLevel) -> None:
+    """The user proved who they are again in this session (``stepUp``), at ``level``."""
+    moment = clock.now()
+    await Session.filter(id=session.id).update(authenticated_at=moment, auth_level=level)
+    session.authenticated_at, session.auth_level = moment, level
 
 
 async def revoke_all(account_id: int, *, except_session: uuid.UUID | None = None) -> int:

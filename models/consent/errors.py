@@ -31,3 +31,4 @@ class ConsentErrorCode(StrEnum):
     #: A sync event whose client time is older than ACCORD_CONSENT_MAX_EVENT_AGE.
     TOO_OLD = "TOO_OLD"
     RATE_LIMITED = "RATE_LIMITED"
+    SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"

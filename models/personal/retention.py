@@ -13,6 +13,7 @@ from models import clock
 from models.accounts.bindings import PasswordReset
 from models.accounts.quarantine import purge_expired_quarantine
 from models.accounts.sessions import purge_expired
+from models.accounts.sign_in_challenges import purge_spent
 from models.batches import delete_in_batches
 from models.personal.activity import purge_older_than
 
@@ -26,6 +27,7 @@ async def clean_up(settings: Settings) -> dict[str, int]:
     return {
         "sessions": await purge_expired(settings, settings.sweep_batch_size),
         "password_resets": await purge_spent_resets(settings.sweep_batch_size),
+        "sign_in_challenges": await purge_spent(settings.sweep_batch_size),
         "activity": await purge_older_than(
             settings.activity_retention_days, settings.sweep_batch_size
         ),
