@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from graphql import OperationDefinitionNode, build_schema, parse, validate
 from PIL import Image
@@ -125,12 +126,16 @@ class GuideRun:
         # One moment for the whole walkthrough: the same `{{now-60s}}` is the same time
         # wherever it stands, as a retry resends the timestamp first sent.
         self.started = datetime.now(UTC)
+        #: The TOTP step each secret last gave a code for (a code is accepted once).
+        self.totp_steps: dict[str, int] = {}
 
     # placeholders ---------------------------------------------------------------------------
 
     def value(self, reference: str) -> Any:
         if reference == "demo.staffPassword":
             return self.staff_password
+        if reference.startswith("totp:"):
+            return self.totp(str(self.value(reference.split(":", 1)[1])))
         if reference.startswith("devIdToken:"):
             answer = self.http.get("/dev/oidc/id-token", params={"sub": reference.split(":")[1]})
             assert answer.status_code == 200, answer.text
@@ -145,6 +150,25 @@ class GuideRun:
         for step in path:
             found = found[int(step)] if isinstance(found, list) else found[step]
         return found
+
+    def totp(self, secret: str) -> str:
+        """The code an authenticator app would show for ``secret``, from a step after the
+        last one used (the server refuses a used step and older ones). The server takes the
+        step before and after its own: the one before only while it will still be within
+        that window when the request arrives, and the one after when the current step is
+        used already; a third code within one step waits for the next step."""
+        totp = pyotp.TOTP(secret)
+        last = self.totp_steps.get(secret)
+        while True:
+            moment = datetime.now(UTC)
+            current = totp.timecode(moment)
+            earliest = current - 1 if moment.timestamp() % totp.interval < 20 else current
+            step = earliest if last is None else max(earliest, last + 1)
+            if step <= current + 1:
+                break
+            time.sleep(1)
+        self.totp_steps[secret] = step
+        return totp.generate_otp(step)
 
     def fill(self, value: Any) -> Any:
         if isinstance(value, dict):
