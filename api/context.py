@@ -49,6 +49,8 @@ class Context:
     _opened: dict[int, str] = field(default_factory=dict, repr=False)
     #: Those sessions as read back, by account.
     _opened_read: dict[int, Session | None] = field(default_factory=dict, repr=False)
+    #: ``may_read_subject_data``, once asked.
+    _subject_reads: bool | None = field(default=None, repr=False)
 
     def for_operation(self) -> Context:
         """This context for one operation on a long-lived connection (a websocket): it
@@ -64,6 +66,7 @@ class Context:
             _session_read=False,
             _opened={},
             _opened_read={},
+            _subject_reads=None,
         )
 
     @property
@@ -161,6 +164,24 @@ class Context:
                 "staff act only from a session signed in with a second factor: set one up "
                 "(enrollTotp, confirmTotp), then sign in again or stepUp",
             )
+
+    async def may_read_subject_data(self) -> bool:
+        """Whether the caller may use a staff role's reach into other accounts' data now:
+        a staff role, a session that meets the second-factor rule (``check_staff_session``)
+        and a recent authentication at its strongest level (``reauthenticate``). Reads that
+        answer "nothing" to a stranger (``node(id:)``) answer it to staff without these;
+        staff queries answer an error instead (``api.permissions.staff_reads_subject_data``)."""
+        if self._subject_reads is None:
+            session = await self.session()
+            allowed = session is not None and session.account.role != Role.USER
+            if allowed and session is not None:
+                try:
+                    self.check_staff_session(session)
+                    await self.reauthenticate()
+                except DomainError:
+                    allowed = False
+            self._subject_reads = allowed
+        return self._subject_reads
 
     async def reauthenticate(
         self,

@@ -51,8 +51,10 @@ class OwnerOr:
     def holds_role(self, viewer: Account) -> bool:
         return bool(self.roles) and viewer.holds_role(*self.roles)
 
-    def allows_account(self, viewer: Account | None, owner_id: int) -> bool:
-        return viewer is not None and (viewer.id == owner_id or self.holds_role(viewer))
+    def allows_account(self, viewer: Account | None, owner_id: int, *, staff: bool = True) -> bool:
+        """``staff``: whether the viewer may use its role now
+        (``Context.may_read_subject_data``); the owner needs nothing more."""
+        return viewer is not None and (viewer.id == owner_id or (staff and self.holds_role(viewer)))
 
     async def allows(
         self, viewer: Account | None, owns: Callable[[Account], Awaitable[bool]]
@@ -91,7 +93,13 @@ def visible_to(permission: OwnerOr, *, otherwise: Callable[[], Any]) -> Callable
         async def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
             info: Info[Context, None] = kwargs["info"]
             owner_id = int(self.pk)
-            if not permission.allows_account(await info.context.reader_of(owner_id), owner_id):
+            reader = await info.context.reader_of(owner_id)
+            staff = (
+                reader is not None
+                and reader.id != owner_id
+                and await info.context.may_read_subject_data()
+            )
+            if not permission.allows_account(reader, owner_id, staff=staff):
                 return otherwise()
             return await resolver(self, *args, **kwargs)
 

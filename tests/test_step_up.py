@@ -308,3 +308,22 @@ def test_the_setting_defaults_on_in_production_only(settings):
         is False
     )
     assert settings.staff_need_second_factor is False
+
+
+NODE = "query($id: ID!) { node(id: $id) { id ... on SupportThread { subject } } }"
+
+
+async def test_staff_reach_through_node_needs_a_recent_sign_in_too(gql, moment, settings):
+    """``node(id:)`` answers null, as to a stranger, where the staff query would refuse."""
+    customer = await register(gql, "carol")
+    staff = await register(gql, "helper")
+    await Account.filter(account_name="helper").update(role=Role.ADMIN)
+    thread = await _support_thread(gql, customer["token"])
+    read = await gql(NODE, {"id": thread}, token=staff["token"])
+    assert read["data"]["node"] == {"id": thread, "subject": "Help"}
+    stale(moment, settings)
+    assert (await gql(NODE, {"id": thread}, token=staff["token"]))["data"]["node"] is None
+    # The customer's own read needs nothing.
+    assert (await gql(NODE, {"id": thread}, token=customer["token"]))["data"]["node"]
+    await step_up(gql, staff["token"], password=PASSWORD)
+    assert (await gql(NODE, {"id": thread}, token=staff["token"]))["data"]["node"]

@@ -107,10 +107,11 @@ class Binding(AccordNode):
         ids = row_keys(keys)
         viewer = await info.context.viewer()
         rows = await BindingModel.filter(id__in=list(ids)) if viewer and ids else []
+        staff = await info.context.may_read_subject_data()
         return {
             ids[r.id]: cls.of(r)
             for r in rows
-            if OWNER_OR_ADMIN.allows_account(viewer, r.account_id)
+            if OWNER_OR_ADMIN.allows_account(viewer, r.account_id, staff=staff)
         }
 
 
@@ -145,10 +146,11 @@ class Session(AccordNode):
             return {}
         current = await info.context.session()
         rows = await live_sessions(info).filter(id__in=list(ids))
+        staff = await info.context.may_read_subject_data()
         return {
             ids[r.id]: cls.of(r, current)
             for r in rows
-            if OWNER_OR_ADMIN.allows_account(viewer, r.account_id)
+            if OWNER_OR_ADMIN.allows_account(viewer, r.account_id, staff=staff)
         }
 
 

@@ -189,11 +189,8 @@ class ConsentEvent(AccordNode):
             return {}
         rows = await ledger.ConsentEvent.filter(id__in=list(ids))
         mine = set(await ledger.subjects_of(viewer.id))
-        return {
-            ids[r.id]: cls.of(r)
-            for r in rows
-            if CONSENT_READERS.holds_role(viewer) or r.subject in mine
-        }
+        staff = CONSENT_READERS.holds_role(viewer) and await info.context.may_read_subject_data()
+        return {ids[r.id]: cls.of(r) for r in rows if staff or r.subject in mine}
 
     @strawberry.field
     async def purpose(self, info: Info[Context, None]) -> Purpose | None:

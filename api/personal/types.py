@@ -71,10 +71,11 @@ class Favorite(AccordNode):
         ids = row_keys(keys)
         viewer = await info.context.viewer()
         rows = await favorites.Favorite.filter(id__in=list(ids)) if viewer and ids else []
+        staff = await info.context.may_read_subject_data()
         return {
             ids[r.id]: cls.of(r)
             for r in rows
-            if OWNER_OR_ADMIN.allows_account(viewer, r.account_id)
+            if OWNER_OR_ADMIN.allows_account(viewer, r.account_id, staff=staff)
         }
 
 
@@ -156,10 +157,12 @@ class Feedback(AccordNode):
         ids = row_keys(keys)
         viewer = await info.context.viewer()
         rows = await feedback.Feedback.filter(id__in=list(ids)) if viewer and ids else []
+        staff = await info.context.may_read_subject_data()
         return {
             ids[r.id]: cls.of(r)
             for r in rows
-            if r.author_id is not None and OWNER_OR_ADMIN.allows_account(viewer, r.author_id)
+            if r.author_id is not None
+            and OWNER_OR_ADMIN.allows_account(viewer, r.author_id, staff=staff)
         }
 
 
@@ -254,11 +257,16 @@ class SupportThread(AccordNode):
         if viewer is None or not ids:
             return {}
         found = {}
+        staff = await info.context.may_read_subject_data()
         for row in await support.SupportThread.filter(id__in=list(ids)):
-            if row.account_id is not None and OWNER_OR_ADMIN.allows_account(viewer, row.account_id):
+            if row.account_id is not None and OWNER_OR_ADMIN.allows_account(
+                viewer, row.account_id, staff=staff
+            ):
                 found[ids[row.id]] = cls.of(row)
-            elif viewer.holds_role(*SUPPORT_STAFF) and (
-                worked := await support.thread_for_staff(viewer, row.id)
+            elif (
+                staff
+                and viewer.holds_role(*SUPPORT_STAFF)
+                and (worked := await support.thread_for_staff(viewer, row.id))
             ):
                 found[ids[row.id]] = cls.of(worked)
         return found
