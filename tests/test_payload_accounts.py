@@ -9,10 +9,12 @@ until it has a recipe below.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pyotp
 import pytest
 
 from tests.accounts_api import PASSWORD
@@ -58,7 +60,7 @@ class User:
 
 async def _call(p: ProviderApp, name: str, given: dict, token: str | None = None) -> dict:
     input_type = name[0].upper() + name[1:] + "Input"
-    extra = "token" if name not in ("updateProfile", "cancelAccount") else ""
+    extra = "token" if name not in ("updateProfile", "cancelAccount", "confirmTotp") else ""
     body = await p.gql(mutation(name, input_type, extra), {"input": given}, token=token)
     result = body["data"][name]
     assert result["errors"] == [], result
@@ -144,7 +146,51 @@ async def _cancel_account(p: ProviderApp) -> tuple[dict, dict]:
     return returned, {**before, "sessions": [], "notifications": notices}
 
 
+async def _enroll(p: ProviderApp, token: str) -> tuple[pyotp.TOTP, dict]:
+    """An authenticator for the account of ``token``: it, and confirmTotp's payload."""
+    body = await p.gql("mutation { enrollTotp { secret errors { code } } }", token=token)
+    totp = pyotp.TOTP(body["data"]["enrollTotp"]["secret"])
+    return totp, await _call(p, "confirmTotp", {"code": totp.now()}, token=token)
+
+
+async def _confirm_totp(p: ProviderApp) -> tuple[dict, dict]:
+    user = await _world(p)
+    _, result = await _enroll(p, user.token)
+    return result["account"], await _viewer(p, user.token)
+
+
+async def _remove_totp(p: ProviderApp) -> tuple[dict, dict]:
+    """Every other session ends: the one left is the caller's."""
+    user = await _world(p)
+    await _enroll(p, user.token)
+    body = await p.gql(
+        f"mutation {{ removeTotp {{ account {{ {ACCOUNT} }} errors {{ code }} }} }}",
+        token=user.token,
+    )
+    result = body["data"]["removeTotp"]
+    assert result["errors"] == [], result
+    return result["account"], await _viewer(p, user.token)
+
+
+async def _complete_sign_in(p: ProviderApp) -> tuple[dict, dict]:
+    user = await _world(p)
+    totp, _ = await _enroll(p, user.token)
+    body = await p.gql(
+        """mutation($input: LoginInput!) {
+             login(input: $input) { secondFactor { challenge } errors { code } } }""",
+        {"input": {"accountName": user.name, "password": PASSWORD}},
+    )
+    challenge = body["data"]["login"]["secondFactor"]["challenge"]
+    # The next step's code: the current one confirmed the authenticator.
+    code = totp.at(int(time.time()) + totp.interval)
+    result = await _call(p, "completeSignIn", {"challenge": challenge, "totpCode": code})
+    return result["account"], await _viewer(p, result["token"])
+
+
 RECIPES: dict[str, Recipe] = {
+    "confirmTotp": _confirm_totp,
+    "removeTotp": _remove_totp,
+    "completeSignIn": _complete_sign_in,
     "register": _register,
     "login": _login,
     "signInWithProvider": _sign_in_with_provider,
