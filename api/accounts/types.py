@@ -15,10 +15,11 @@ from api.context import Context
 from api.nodes import AccordNode, global_id, row_keys
 from api.notifications.queries import AccountNotificationFields
 from api.payloads import error_code
-from api.permissions import OPERATIONS, OWNER_OR_ADMIN, visible_to
+from api.permissions import OPERATIONS, OWNER, OWNER_OR_ADMIN, visible_to
 from api.personal.queries import AccountPersonalFields
 from models import clock
 from models.accounts import account as model
+from models.accounts import contacts
 from models.accounts import errors as account_errors
 from models.accounts.bindings import Binding as BindingModel
 from models.accounts.sessions import Session as SessionModel
@@ -33,11 +34,13 @@ strawberry.enum(model.Role, description="USER, or a staff role.")
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
 strawberry.enum(account_errors.AccountErrorCode)
 strawberry.enum(deletion.DeletionStatus)
+strawberry.enum(contacts.ContactChannel, description="Where a verified address reaches you.")
 Gender = model.Gender
 AccountStatus = model.AccountStatus
 Role = model.Role
 AccountErrorCode = account_errors.AccountErrorCode
 DeletionStatus = deletion.DeletionStatus
+ContactChannel = contacts.ContactChannel
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -89,6 +92,26 @@ class Binding(AccordNode):
         }
 
 
+@strawberry.type(
+    description="A new e-mail address or phone number waiting for the code sent to it "
+    "(verifyContact); shown only to the account itself."
+)
+class ContactVerification:
+    channel: ContactChannel
+    address: str = strawberry.field(description="Normalised: E.164 for a phone number.")
+    expires_at: datetime
+    attempts_left: int = strawberry.field(description="Wrong codes still allowed.")
+
+    @classmethod
+    def of(cls, row: contacts.ContactVerification, max_attempts: int) -> ContactVerification:
+        return cls(
+            channel=row.channel,
+            address=row.address,
+            expires_at=row.expires_at,
+            attempts_left=max(0, max_attempts - row.attempts),
+        )
+
+
 @strawberry.type(description="A signed-in device or browser.")
 class Session(AccordNode):
     created_at: datetime
@@ -127,6 +150,14 @@ class Session(AccordNode):
         }
 
 
+async def _pending(
+    info: Info[Context, None], account_id: int, channel: contacts.ContactChannel
+) -> ContactVerification | None:
+    row = await contacts.pending_verification(account_id, channel)
+    limit = info.context.settings.contact_code_max_attempts
+    return ContactVerification.of(row, limit) if row else None
+
+
 def live_sessions(info: Info[Context, None]) -> QuerySet[SessionModel]:
     """Sessions neither expired nor idle too long."""
     moment = clock.now()
@@ -150,8 +181,12 @@ class Account(AccordNode, AccountConsentFields, AccountPersonalFields, AccountNo
     role: Role
     created_at: datetime
     has_password: bool
-    email: str | None
-    phone: str | None
+    email: str | None = strawberry.field(
+        description="Verified only: where e-mail notices go. A new one waits in pendingEmail."
+    )
+    phone: str | None = strawberry.field(
+        description="Verified only, E.164: where SMS notices go. A new one waits in pendingPhone."
+    )
 
     @classmethod
     def of(cls, row: model.Account) -> Account:
@@ -184,6 +219,16 @@ class Account(AccordNode, AccountConsentFields, AccountPersonalFields, AccountNo
     async def bindings(self, info: Info[Context, None]) -> list[Binding]:
         rows = await BindingModel.filter(account_id=self.pk).order_by("bound_at")
         return [Binding.of(r) for r in rows]
+
+    @strawberry.field(description="An e-mail address waiting for its code, while it may be tried.")
+    @visible_to(OWNER, otherwise=lambda: None)
+    async def pending_email(self, info: Info[Context, None]) -> ContactVerification | None:
+        return await _pending(info, self.pk, contacts.ContactChannel.EMAIL)
+
+    @strawberry.field(description="A phone number waiting for its code, while it may be tried.")
+    @visible_to(OWNER, otherwise=lambda: None)
+    async def pending_phone(self, info: Info[Context, None]) -> ContactVerification | None:
+        return await _pending(info, self.pk, contacts.ContactChannel.PHONE)
 
     @strawberry.field(description="Live sessions, newest first.")
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
@@ -312,4 +357,32 @@ class CancelAccountPayload:
 class RestoreAccountPayload:
     account: Account | None = None
     token: str | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AddEmailPayload:
+    verification: ContactVerification | None = strawberry.field(
+        default=None, description="The code is on its way to this address."
+    )
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AddPhonePayload:
+    verification: ContactVerification | None = strawberry.field(
+        default=None, description="The code is on its way to this number."
+    )
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class VerifyContactPayload:
+    account: Account | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RemoveContactPayload:
+    account: Account | None = None
     errors: list[AccountError] = strawberry.field(default_factory=list)
