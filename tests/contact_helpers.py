@@ -123,7 +123,9 @@ async def add_and_verify_email(gql, token: str, email: str) -> None:
     """``email`` becomes the account's verified address, through the real SMTP path."""
     added = await add_email(gql, token, email)
     assert added["errors"] == [], added
-    verified = await verify(gql, token, "EMAIL", await mailed_code(added["verification"]["address"]))
+    verified = await verify(
+        gql, token, "EMAIL", await mailed_code(added["verification"]["address"])
+    )
     assert verified["errors"] == [], verified
 
 

@@ -92,7 +92,14 @@ async def test_an_added_email_is_the_account_s_only_once_its_code_comes_back(gql
 async def test_a_phone_number_is_verified_by_sms_and_stored_as_e164(gql):
     body = await gql(
         """mutation($i: RegisterInput!) { register(input: $i) { token errors { code } } }""",
-        {"i": {"accountName": "pia.phone", "password": PASSWORD, "nickname": "Pia", "region": "FR"}},
+        {
+            "i": {
+                "accountName": "pia.phone",
+                "password": PASSWORD,
+                "nickname": "Pia",
+                "region": "FR",
+            }
+        },
     )
     token = body["data"]["register"]["token"]
     # A national number is read in the account's region.
@@ -227,15 +234,15 @@ async def test_codes_sent_are_limited_per_account_and_per_address(gql, clock):
     # An hour on, both may send again.
     clock.use(later(timedelta(hours=1, seconds=1)))
     assert (await add_email(gql, other.token, target, password=PASSWORD))["errors"] == []
-    assert (await add_email(gql, ivy.token, "ivy5@mail.example", password=PASSWORD))[
-        "errors"
-    ] == []
+    assert (await add_email(gql, ivy.token, "ivy5@mail.example", password=PASSWORD))["errors"] == []
 
 
 # --- nothing goes to an address not verified ---------------------------------------------------
 
 
-async def test_no_campaign_or_notice_goes_to_an_unverified_address(gql, settings, redis_url, mailbox):
+async def test_no_campaign_or_notice_goes_to_an_unverified_address(
+    gql, settings, redis_url, mailbox
+):
     officer = await register(gql, "officer.unverified", role=Role.PRIVACY_OFFICER)
     jon = await register(gql, "jon.unverified")
     await add_email(gql, jon.token, "jon@mail.example")  # never verified
@@ -345,7 +352,13 @@ async def test_update_profile_reads_a_national_number_in_the_new_region(gql):
 
 async def test_invalid_addresses_are_typed_errors_naming_the_field(gql):
     pat = await register(gql, "pat.typos")
-    for bad in ("not-an-address", "pat@", "pat@localhost", "pat@@mail.example", "a" * 250 + "@x.io"):
+    for bad in (
+        "not-an-address",
+        "pat@",
+        "pat@localhost",
+        "pat@@mail.example",
+        "a" * 250 + "@x.io",
+    ):
         assert codes(await add_email(gql, pat.token, bad)) == [("INVALID", "email")], bad
     for bad in ("12345", "+1 555 0100", "+33 6", "0612345678", "call me"):
         assert codes(await add_phone(gql, pat.token, bad)) == [("INVALID", "phone")], bad
