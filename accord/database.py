@@ -42,6 +42,7 @@ MODEL_MODULES = [
     "models.accounts.totp",
     "models.accounts.recovery_codes",
     "models.accounts.sign_in_challenges",
+    "models.accounts.contacts",
 ]
 
 

@@ -1,5 +1,7 @@
 """A local SMTP server (aiosmtpd) for `accord dev` and the tests: e-mail notifications go
-through the real aiosmtplib code path and land as .eml files under ``<data_dir>/mail/``."""
+through the real aiosmtplib code path and land as .eml files under ``<data_dir>/mail/``,
+each with an ``X-Envelope-To`` header naming its recipients (verification codes are read
+from there by the client guide's live run)."""
 
 from __future__ import annotations
 
@@ -21,12 +23,14 @@ class _SaveToFolder:
         self.received: list[Message] = []
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        data = envelope.original_content or envelope.content
+        # Who it went to is in the envelope only (notices are sent to undisclosed
+        # recipients): the saved file and the message carry it as a header.
+        to = ", ".join(envelope.rcpt_tos)
+        data = f"X-Envelope-To: {to}\r\n".encode() + (envelope.original_content or envelope.content)
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}-{next(self.counter)}.eml"
         (self.folder / name).write_bytes(data)
         message = message_from_bytes(data)
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.received.append(message)
         return "250 Message accepted for delivery"
 

@@ -167,6 +167,24 @@ class Settings(BaseSettings):
     password_reset_ttl: timedelta = Field(
         timedelta(minutes=15), description="Lifetime of a reset token from recoverWithProvider."
     )
+    contact_code_ttl: timedelta = Field(
+        timedelta(minutes=15),
+        gt=timedelta(0),
+        description="How long a code sent to a new e-mail address or phone number is valid.",
+    )
+    contact_code_max_attempts: int = Field(
+        5, ge=1, description="Wrong codes after which a pending address must be added again."
+    )
+    contact_codes_per_hour: int = Field(
+        5,
+        ge=1,
+        description="Verification codes sent per account, and per address, in any hour.",
+    )
+    email_check_deliverability: bool = Field(
+        False,
+        description="Also ask DNS whether a new e-mail address's domain takes mail "
+        "(email-validator); syntax and normalisation are checked in any case.",
+    )
     login_limit_per_account_and_address: str = Field(
         "5/minute;20/hour",
         description="Failed logins to one account name from one client address (limits "
@@ -347,6 +365,7 @@ class Settings(BaseSettings):
         "sign_in_challenge_ttl",
         "live_stream_recheck",
         "password_reset_ttl",
+        "contact_code_ttl",
         "oidc_keys_max_age",
         "oidc_keys_refresh_interval",
         "consent_clock_skew",

@@ -15,7 +15,9 @@ The convention, for whoever edits the guide:
   ``{{now}}``/``{{now-60s}}``/``{{now+3600s}}`` (from the moment the run started, so the
   same text is the same time throughout: a retry resends what was sent), ``{{devIdToken:SUBJECT}}``,
   ``{{demo.staffPassword}}``, ``{{totp:Name.path.to.secret}}`` (the current TOTP code of a
-  secret from an earlier answer, from a later time step at every use: a code works once);
+  secret from an earlier answer, from a later time step at every use: a code works once),
+  ``{{mailCode:ADDRESS}}`` (the newest verification code the dev
+  server mailed to ADDRESS, read from its mail folder ``var/mail/``);
 - a subscription is opened where it stands, the example after it is run, and then the
   subscription must deliver a message without errors; while the subscription stays silent
   the example after it is run again (the server may not be listening yet on a busy

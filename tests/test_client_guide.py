@@ -14,6 +14,8 @@ import signal
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -116,8 +118,10 @@ def test_a_sample_answer_may_leave_parts_out():
 class GuideRun:
     """Runs the guide's examples in order against one ``accord dev``, keeping every answer."""
 
-    def __init__(self, url: str, staff_password: str) -> None:
+    def __init__(self, url: str, staff_password: str, mail_folder: Path | None = None) -> None:
         self.url = url
+        #: Where the dev server's local SMTP server saves what it receives (``var/mail``).
+        self.mail_folder = mail_folder
         self.http = httpx.Client(base_url=url, timeout=60)
         self.staff_password = staff_password
         self.answers: dict[str, Any] = {}
@@ -140,6 +144,8 @@ class GuideRun:
             answer = self.http.get("/dev/oidc/id-token", params={"sub": reference.split(":")[1]})
             assert answer.status_code == 200, answer.text
             return answer.json()["id_token"]
+        if reference.startswith("mailCode:"):
+            return self.mailed_code(reference.split(":", 1)[1])
         moment = re.fullmatch(r"now(?:([+-]\d+)s)?", reference)
         if moment:
             shift = timedelta(seconds=int(moment.group(1) or 0))
@@ -169,6 +175,24 @@ class GuideRun:
             time.sleep(1)
         self.totp_steps[secret] = step
         return totp.generate_otp(step)
+
+    def mailed_code(self, address: str) -> str:
+        """The newest verification code the dev server mailed to ``address``: its worker
+        sends it a moment after the mutation that asked, so the folder is watched a while."""
+        assert self.mail_folder is not None, "this run has no mail folder"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            files = sorted(self.mail_folder.glob("*.eml")) if self.mail_folder.is_dir() else []
+            for path in reversed(files):
+                message = message_from_bytes(path.read_bytes())
+                if address not in str(message["X-Envelope-To"]).split(", "):
+                    continue
+                payload = message.get_payload(decode=True)
+                found = re.search(r"Your code is (\d{6})\.", payload.decode() if payload else "")
+                if found:
+                    return found.group(1)
+            time.sleep(0.2)
+        raise AssertionError(f"no code mailed to {address} in {self.mail_folder} within 60 s")
 
     def fill(self, value: Any) -> Any:
         if isinstance(value, dict):
@@ -317,7 +341,7 @@ def test_the_guides_examples_run_against_accord_dev(tmp_path):
         wait_ready(port, process, log)
         printed = re.search(r"demo\.admin / (\S+)", log.read_text())
         assert printed, log.read_text()
-        run = GuideRun(f"http://127.0.0.1:{port}", printed.group(1))
+        run = GuideRun(f"http://127.0.0.1:{port}", printed.group(1), tmp_path / "var" / "mail")
         queue = examples()
         ran = 0
         while queue:

@@ -29,6 +29,7 @@ from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.queue import Queue
 from models.rights.deletion import DeletionRequest, DeletionStatus, run_deletion
+from tests.contact_helpers import add_and_verify_email, add_and_verify_phone
 from tests.device_ids import device_id
 from tests.ids import gid, pk
 from tests.oidc_provider import new_subject, provider_app
@@ -110,10 +111,8 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
     )
     person.token = data["register"]["token"]
     person.id = pk(data["register"]["account"]["id"])
-    await person(
-        """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { errors { code } } }""",
-        {"i": {"email": f"{tag}.mail@example.org", "phone": "+3361234" + str(person.id).zfill(4)}},
-    )
+    await add_and_verify_email(app.gql, person.token, f"{tag}.mail@example.org")
+    await add_and_verify_phone(app.gql, person.token, "+3361234" + str(person.id).zfill(4))
     device = device_id(f"{tag}-device")
     await person(
         """mutation($i: BindProviderInput!) { bindProvider(input: $i) { errors { code } } }""",
@@ -637,9 +636,7 @@ async def test_the_cancellation_notice_is_e_mailed(world, settings, redis_url, m
         {"i": {"accountName": hana.name, "password": PASSWORD, "nickname": "Hana"}},
     )
     hana.token = data["register"]["token"]
-    await hana(
-        """mutation { updateProfile(input: {email: "hana@example.org"}) { errors { code } } }"""
-    )
+    await add_and_verify_email(app.gql, hana.token, "hana@example.org")
     before = len(mailbox.received)
     await cancel(hana, "moving on")
     worker = burst_worker(settings, redis_url)  # the job the API enqueued, no sweep needed

@@ -20,7 +20,7 @@ from models.accounts.account import Account, AccountStatus, Role
 from models.clock import now
 from models.notifications.campaign_jobs import enqueue_fan_out
 from models.notifications.campaigns import Campaign, CampaignShard, CampaignStatus, fan_out_shard
-from models.notifications.inbox import Channel, DeliveryStatus, Notification
+from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
 from models.queue import Queue
 from tests.conftest import Clock, GraphQL
 from tests.consent_helpers import published
@@ -709,7 +709,9 @@ async def test_a_killed_worker_s_notice_is_sent_again_once_within_the_stated_del
     holding, port = holding_smtp
     alice = await person(gql, "alice.killed")
     await cancel(gql, alice)  # the cancellation notice: in the inbox, and an e-mail owed
-    [row] = await Notification.filter(campaign_id=None, channel=Channel.EMAIL)
+    [row] = await Notification.filter(
+        campaign_id=None, channel=Channel.EMAIL, kind=NotificationKind.ACCOUNT_CANCELLED
+    )
 
     killed_at = await _kill_while_sending(settings, redis_url, holding, port, tmp_path)
     stuck = await Notification.get(id=row.id)

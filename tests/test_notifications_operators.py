@@ -111,6 +111,7 @@ async def test_queue_status_reflects_queued_running_and_failed_jobs(
         officer, operator, _ = await _staff(gql)
         for n in range(4):
             await person(gql, f"member{n}.queue")
+        await run_worker(settings, redis_url)  # the jobs that sent their verification codes
         empty = (await gql(QUEUE, token=operator.token))["data"]["queueStatus"]
         assert empty == {"queued": 0, "inProgress": 0, "failedLastHour": 0, "byFunction": []}
 
@@ -183,6 +184,7 @@ def _sample(text: str, name: str, **labels: str) -> float | None:
 
 async def test_metrics_expose_jobs_queue_sent_and_latency(gql, client, settings, redis_url):
     officer, _, user = await _staff(gql)
+    await run_worker(settings, redis_url)  # the jobs that sent their verification codes
     await published(gql, officer.token, "v2", material=True, categories=["OTHER"])
     text = (await client.get("/metrics")).text
     assert _sample(text, "accord_queue_depth") == 1.0

@@ -94,3 +94,19 @@ def test_every_campaign_kind_has_a_template():
         NotificationKind.SERVICE_SHUTDOWN,
     ):
         assert (TEMPLATES / f"{kind}.txt").is_file(), kind
+
+
+def test_the_contact_notices_render_what_they_must_say():
+    code = render(
+        NotificationKind.CONTACT_CODE, {"code": "042917", "what": "e-mail address", "minutes": 15}
+    )
+    assert "042917" in code.body and "15 minutes" in code.body
+    assert "042917" not in code.subject  # the subject stays in the outbox row; the body goes
+    for kind, word in (
+        (NotificationKind.CONTACT_CHANGED, "changed"),
+        (NotificationKind.CONTACT_REMOVED, "removed"),
+    ):
+        notice = render(
+            kind, {"what": "phone number", "old": "+33612345678", "changed_at": "2031-01-01"}
+        )
+        assert word in notice.subject and "+33612345678" in notice.body

@@ -19,6 +19,7 @@ import pytest
 
 from tests.accounts_api import PASSWORD
 from tests.consent_helpers import officer, published
+from tests.contact_helpers import add_and_verify_email, add_email, mailed_code
 from tests.oidc_provider import ProviderApp, new_subject, provider_app
 from tests.personal_helpers import favorite
 
@@ -34,6 +35,7 @@ ACCOUNT = """
   consentHistory(first: 10) { edges { node { id kind } } }
   bindings { provider nickname }
   sessions { id current }
+  email pendingEmail { address attemptsLeft }
 """
 
 VIEWER = f"{{ viewer {{ {ACCOUNT} }} }}"
@@ -60,7 +62,14 @@ class User:
 
 async def _call(p: ProviderApp, name: str, given: dict, token: str | None = None) -> dict:
     input_type = name[0].upper() + name[1:] + "Input"
-    extra = "token" if name not in ("updateProfile", "cancelAccount", "confirmTotp") else ""
+    signs_in = name in (
+        "register",
+        "login",
+        "signInWithProvider",
+        "restoreAccount",
+        "completeSignIn",
+    )
+    extra = "token" if signs_in else ""
     body = await p.gql(mutation(name, input_type, extra), {"input": given}, token=token)
     result = body["data"][name]
     assert result["errors"] == [], result
@@ -187,6 +196,25 @@ async def _complete_sign_in(p: ProviderApp) -> tuple[dict, dict]:
     return result["account"], await _viewer(p, result["token"])
 
 
+async def _verify_contact(p: ProviderApp) -> tuple[dict, dict]:
+    user = await _world(p)
+    added = await add_email(p.gql, user.token, "ada@mail.example")
+    assert added["errors"] == [], added
+    code = await mailed_code("ada@mail.example")
+    result = await _call(p, "verifyContact", {"channel": "EMAIL", "code": code}, token=user.token)
+    assert result["account"]["email"] == "ada@mail.example"
+    return result["account"], await _viewer(p, user.token)
+
+
+async def _remove_contact(p: ProviderApp) -> tuple[dict, dict]:
+    user = await _world(p)
+    await add_and_verify_email(p.gql, user.token, "ada@mail.example")
+    await add_email(p.gql, user.token, "ada@new.example")
+    result = await _call(p, "removeContact", {"channel": "EMAIL"}, token=user.token)
+    assert result["account"]["email"] is None and result["account"]["pendingEmail"] is None
+    return result["account"], await _viewer(p, user.token)
+
+
 RECIPES: dict[str, Recipe] = {
     "confirmTotp": _confirm_totp,
     "removeTotp": _remove_totp,
@@ -197,6 +225,8 @@ RECIPES: dict[str, Recipe] = {
     "restoreAccount": _restore_account,
     "updateProfile": _update_profile,
     "cancelAccount": _cancel_account,
+    "verifyContact": _verify_contact,
+    "removeContact": _remove_contact,
 }
 
 

@@ -42,8 +42,10 @@ async def deliver_notifications(ctx: dict[str, Any], campaign_id: int, channel: 
 
 
 async def deliver_account_notices(ctx: dict[str, Any]) -> int:
-    """Send the e-mails that belong to no campaign (cancellation and restoration notices),
-    after recovering the ones a dead worker left SENDING."""
+    """Send the e-mails and SMS that belong to no campaign (cancellation and restoration
+    notices, verification codes, notices of a changed address), after recovering the ones
+    a dead worker left SENDING."""
     sent = await deliver_notices(ctx["settings"])
-    await ctx["stats"].messages_sent(Channel.EMAIL.value, "ACCOUNT_NOTICE", sent)
-    return sent
+    for channel, count in sent.items():
+        await ctx["stats"].messages_sent(channel.value, "ACCOUNT_NOTICE", count)
+    return sum(sent.values())

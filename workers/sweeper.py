@@ -17,7 +17,7 @@ import structlog
 from models import jobs
 from models.notifications.campaign_jobs import resume_campaigns
 from models.notifications.delivery import recover_stuck, stuck_after
-from models.notifications.inbox import Channel, notices_owed
+from models.notifications.inbox import NOTICE_CHANNELS, notices_owed
 from models.personal.retention import clean_up
 from models.rights.deletion import enqueue_due
 
@@ -33,7 +33,8 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     if deletions:
         log.info("deletions enqueued", count=deletions)
     campaign_jobs = await resume_campaigns(queue, stuck_after(settings))
-    await recover_stuck(None, Channel.EMAIL, stuck_after(settings))
+    for channel in NOTICE_CHANNELS:
+        await recover_stuck(None, channel, stuck_after(settings))
     if await notices_owed():
         await jobs.deliver_account_notices(queue)
     return {**removed, "deletions_enqueued": deletions, "campaign_jobs_enqueued": campaign_jobs}

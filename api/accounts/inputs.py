@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from api.accounts.types import Gender
+from api.accounts.types import ContactChannel, Gender
 
 
 @strawberry.input
@@ -37,7 +37,11 @@ class RevokeSessionInput:
     id: strawberry.ID
 
 
-@strawberry.input(description="Only the fields given change; null clears an optional one.")
+@strawberry.input(
+    description="Only the fields given change; null clears an optional one. A new `email` or "
+    "`phone` needs recent authentication (`password`, or `provider` and `idToken`, or a "
+    "session that signed in a few minutes ago)."
+)
 class UpdateProfileInput:
     nickname: str | None = strawberry.UNSET
     avatar_url: str | None = strawberry.UNSET
@@ -45,11 +49,67 @@ class UpdateProfileInput:
     region: str | None = strawberry.UNSET
     signature: str | None = strawberry.UNSET
     email: str | None = strawberry.field(
-        default=strawberry.UNSET, description="For e-mail notifications; null removes it."
+        default=strawberry.UNSET,
+        description="A new address does not change `Account.email`: a code is sent to it and "
+        "it waits in `pendingEmail` until verifyContact (as addEmail). Null removes the "
+        "verified address and any pending one (as removeContact).",
     )
     phone: str | None = strawberry.field(
-        default=strawberry.UNSET, description="E.164, for SMS notifications; null removes it."
+        default=strawberry.UNSET,
+        description="A new number (E.164, or national in the account's region) does not "
+        "change `Account.phone`: a code is sent by SMS and it waits in `pendingPhone` until "
+        "verifyContact (as addPhone). Null removes the verified number and any pending one.",
     )
+    password: str | None = strawberry.field(
+        default=None, description="Recent authentication, when `email` or `phone` changes."
+    )
+    provider: str | None = None
+    id_token: str | None = None
+
+
+_RECENT_AUTH = (
+    "Needs recent authentication: your password, or a bound provider's fresh `idToken`, or a "
+    "session that signed in a few minutes ago."
+)
+
+
+@strawberry.input(
+    description="A code is sent to the address; verifyContact makes it yours. " + _RECENT_AUTH
+)
+class AddEmailInput:
+    email: str
+    password: str | None = None
+    provider: str | None = None
+    id_token: str | None = None
+
+
+@strawberry.input(
+    description="A code is sent by SMS; verifyContact makes the number yours. " + _RECENT_AUTH
+)
+class AddPhoneInput:
+    phone: str = strawberry.field(
+        description="E.164 (+33612345678), or a national number of the account's region."
+    )
+    password: str | None = None
+    provider: str | None = None
+    id_token: str | None = None
+
+
+@strawberry.input
+class VerifyContactInput:
+    channel: ContactChannel
+    code: str = strawberry.field(description="The six digits sent to the pending address.")
+
+
+@strawberry.input(
+    description="Removes the channel's verified address (which is told) and any pending one. "
+    + _RECENT_AUTH
+)
+class RemoveContactInput:
+    channel: ContactChannel
+    password: str | None = None
+    provider: str | None = None
+    id_token: str | None = None
 
 
 @strawberry.input

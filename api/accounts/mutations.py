@@ -11,6 +11,8 @@ import structlog
 from strawberry.types import Info
 
 from api.accounts.inputs import (
+    AddEmailInput,
+    AddPhoneInput,
     BindProviderInput,
     CancelAccountInput,
     ChangePasswordInput,
@@ -19,6 +21,7 @@ from api.accounts.inputs import (
     LoginInput,
     RecoverWithProviderInput,
     RegisterInput,
+    RemoveContactInput,
     ResetPasswordInput,
     RestoreAccountInput,
     RevokeSessionInput,
@@ -26,10 +29,13 @@ from api.accounts.inputs import (
     StepUpInput,
     UnbindProviderInput,
     UpdateProfileInput,
+    VerifyContactInput,
 )
 from api.accounts.types import (
     Account,
     AccountError,
+    AddEmailPayload,
+    AddPhonePayload,
     Binding,
     BindProviderPayload,
     CancelAccountPayload,
@@ -42,6 +48,7 @@ from api.accounts.types import (
     RecoverWithProviderPayload,
     RegenerateRecoveryCodesPayload,
     RegisterPayload,
+    RemoveContactPayload,
     RemoveTotpPayload,
     ResetPasswordPayload,
     RestoreAccountPayload,
@@ -51,13 +58,15 @@ from api.accounts.types import (
     StepUpPayload,
     UnbindProviderPayload,
     UpdateProfilePayload,
+    VerifyContactPayload,
 )
+from api.accounts.types import ContactVerification as ContactVerificationType
 from api.context import Context
 from api.live_streams import announce_sessions_changed
 from api.nodes import key_of
 from api.payloads import payload
 from models import jobs
-from models.accounts import authentication, bindings, factors, sign_in_challenges, totp
+from models.accounts import authentication, bindings, contacts, factors, sign_in_challenges, totp
 from models.accounts.account import Account as AccountRow
 from models.accounts.errors import AccountErrorCode
 from models.accounts.levels import AuthLevel, Factor
@@ -127,6 +136,23 @@ async def _send_notices(ctx: Context) -> None:
         await jobs.deliver_account_notices(ctx.queue)
     except Exception as error:  # the rows are the promise; the sweeper enqueues them
         log.warning("notices not enqueued; the sweeper will", error=repr(error))
+
+
+async def _add_contact(
+    ctx: Context,
+    channel: contacts.ContactChannel,
+    raw: str,
+    proof: AddEmailInput | AddPhoneInput,
+) -> ContactVerificationType:
+    """Checked address, recent authentication, then the code goes out."""
+    account = await ctx.require_viewer()
+    contacts.clean_address(channel, raw, account, ctx.settings)  # a typo is told first
+    session = await ctx.reauthenticate(
+        password=proof.password, provider=proof.provider, id_token=proof.id_token
+    )
+    row = await contacts.start_verification(session.account, channel, raw, ctx.settings)
+    await _send_notices(ctx)
+    return ContactVerificationType.of(row, ctx.settings.contact_code_max_attempts)
 
 
 @strawberry.type
@@ -201,26 +227,106 @@ class AccountMutations:
         await announce_sessions_changed(info.context, account.id)
         return RevokeSessionPayload()
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="A new email or phone is not stored as given: it starts the same "
+        "verification as addEmail/addPhone (see UpdateProfileInput)."
+    )
     @payload(AccountError, signed_in=True)
     async def update_profile(
         self, info: Info[Context, None], input: UpdateProfileInput
     ) -> UpdateProfilePayload:
-        account = await info.context.require_viewer()
+        ctx = info.context
+        account = await ctx.require_viewer()
         given = {
             "nickname": input.nickname,
             "avatar_url": input.avatar_url,
             "gender": input.gender,
             "region": input.region,
             "signature": input.signature,
-            "email": input.email,
-            "phone": input.phone,
         }
         changes = {k: v for k, v in given.items() if v is not strawberry.UNSET}
         if changes.get("nickname", "") is None:
             raise DomainError(AccountErrorCode.REQUIRED, "nickname", "a nickname cannot be removed")
+        addresses = {
+            channel: value
+            for channel, value in (
+                (contacts.ContactChannel.EMAIL, input.email),
+                (contacts.ContactChannel.PHONE, input.phone),
+            )
+            if value is not strawberry.UNSET
+        }
+        region = changes["region"] if "region" in changes else account.region
+        planned = await contacts.profile_changes(
+            account,
+            addresses,
+            ctx.settings,
+            region=str(region).strip().upper() if region else None,
+        )
+        if planned:
+            await ctx.reauthenticate(
+                password=input.password, provider=input.provider, id_token=input.id_token
+            )
         account = await authentication.update_profile(account, changes)
+        for channel, address in planned:
+            if address is None:
+                account = await contacts.remove(account, channel)
+            else:
+                await contacts.start_verification(account, channel, address, ctx.settings)
+        if planned:
+            await _send_notices(ctx)
         return UpdateProfilePayload(account=Account.of(account))
+
+    @strawberry.mutation(
+        description="Send a code to a new e-mail address; it becomes `Account.email` once "
+        "verifyContact gets the code back, and replaces an address still waiting."
+    )
+    @payload(AccountError, signed_in=True)
+    async def add_email(self, info: Info[Context, None], input: AddEmailInput) -> AddEmailPayload:
+        row = await _add_contact(info.context, contacts.ContactChannel.EMAIL, input.email, input)
+        return AddEmailPayload(verification=row)
+
+    @strawberry.mutation(
+        description="Send a code by SMS to a new phone number; it becomes `Account.phone` "
+        "once verifyContact gets the code back, and replaces a number still waiting."
+    )
+    @payload(AccountError, signed_in=True)
+    async def add_phone(self, info: Info[Context, None], input: AddPhoneInput) -> AddPhonePayload:
+        row = await _add_contact(info.context, contacts.ContactChannel.PHONE, input.phone, input)
+        return AddPhonePayload(verification=row)
+
+    @strawberry.mutation(
+        description="The code sent to the channel's pending address: the address becomes "
+        "the account's (a verified one it replaces is told). Codes are single-use and "
+        "short-lived; too many wrong ones and the address must be added again."
+    )
+    @payload(AccountError, signed_in=True)
+    async def verify_contact(
+        self, info: Info[Context, None], input: VerifyContactInput
+    ) -> VerifyContactPayload:
+        ctx = info.context
+        account = await ctx.require_viewer()
+        old = contacts.verified_address(account, input.channel)
+        account = await contacts.verify(account, input.channel, input.code, ctx.settings)
+        if old is not None:  # the old address was told
+            await _send_notices(ctx)
+        return VerifyContactPayload(account=Account.of(account))
+
+    @strawberry.mutation(
+        description="Remove the channel's verified address (it is told) and any pending one."
+    )
+    @payload(AccountError, signed_in=True)
+    async def remove_contact(
+        self, info: Info[Context, None], input: RemoveContactInput
+    ) -> RemoveContactPayload:
+        ctx = info.context
+        session = await ctx.reauthenticate(
+            password=input.password, provider=input.provider, id_token=input.id_token
+        )
+        had = contacts.verified_address(session.account, input.channel)
+        account = await contacts.remove(session.account, input.channel)
+        if had is not None:
+            await _send_notices(ctx)
+        return RemoveContactPayload(account=Account.of(account))
 
     @strawberry.mutation(description="Other sessions end; this one stays signed in.")
     @payload(AccountError, signed_in=True)

@@ -15,13 +15,13 @@ from api.context import Context
 from api.nodes import AccordNode, global_id, row_keys
 from api.notifications.queries import AccountNotificationFields
 from api.payloads import error_code
-from api.permissions import OPERATIONS, OWNER_OR_ADMIN, visible_to
+from api.permissions import OPERATIONS, OWNER, OWNER_OR_ADMIN, visible_to
 from api.personal.queries import AccountPersonalFields
 from models import clock
 from models.accounts import account as model
+from models.accounts import contacts, levels
 from models.accounts import errors as account_errors
 from models.accounts import factors as account_factors
-from models.accounts import levels
 from models.accounts.bindings import Binding as BindingModel
 from models.accounts.recovery_codes import codes_left
 from models.accounts.sessions import Session as SessionModel
@@ -40,6 +40,7 @@ strawberry.enum(levels.Factor, description="A way to prove who you are.")
 strawberry.enum(
     levels.AuthLevel, description="How strongly a session's sign-in (or last stepUp) was proven."
 )
+strawberry.enum(contacts.ContactChannel, description="Where a verified address reaches you.")
 Gender = model.Gender
 AccountStatus = model.AccountStatus
 Role = model.Role
@@ -47,6 +48,7 @@ AccountErrorCode = account_errors.AccountErrorCode
 DeletionStatus = deletion.DeletionStatus
 Factor = levels.Factor
 AuthLevel = levels.AuthLevel
+ContactChannel = contacts.ContactChannel
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -115,6 +117,26 @@ class Binding(AccordNode):
         }
 
 
+@strawberry.type(
+    description="A new e-mail address or phone number waiting for the code sent to it "
+    "(verifyContact); shown only to the account itself."
+)
+class ContactVerification:
+    channel: ContactChannel
+    address: str = strawberry.field(description="Normalised: E.164 for a phone number.")
+    expires_at: datetime
+    attempts_left: int = strawberry.field(description="Wrong codes still allowed.")
+
+    @classmethod
+    def of(cls, row: contacts.ContactVerification, max_attempts: int) -> ContactVerification:
+        return cls(
+            channel=row.channel,
+            address=row.address,
+            expires_at=row.expires_at,
+            attempts_left=max(0, max_attempts - row.attempts),
+        )
+
+
 @strawberry.type(description="A signed-in device or browser.")
 class Session(AccordNode):
     created_at: datetime
@@ -154,6 +176,14 @@ class Session(AccordNode):
         }
 
 
+async def _pending(
+    info: Info[Context, None], account_id: int, channel: contacts.ContactChannel
+) -> ContactVerification | None:
+    row = await contacts.pending_verification(account_id, channel)
+    limit = info.context.settings.contact_code_max_attempts
+    return ContactVerification.of(row, limit) if row else None
+
+
 def live_sessions(info: Info[Context, None]) -> QuerySet[SessionModel]:
     """Sessions neither expired nor idle too long."""
     moment = clock.now()
@@ -177,8 +207,12 @@ class Account(AccordNode, AccountConsentFields, AccountPersonalFields, AccountNo
     role: Role
     created_at: datetime
     has_password: bool
-    email: str | None
-    phone: str | None
+    email: str | None = strawberry.field(
+        description="Verified only: where e-mail notices go. A new one waits in pendingEmail."
+    )
+    phone: str | None = strawberry.field(
+        description="Verified only, E.164: where SMS notices go. A new one waits in pendingPhone."
+    )
 
     @classmethod
     def of(cls, row: model.Account) -> Account:
@@ -224,6 +258,16 @@ class Account(AccordNode, AccountConsentFields, AccountPersonalFields, AccountNo
     @visible_to(OWNER_OR_ADMIN, otherwise=int)
     async def recovery_codes_left(self, info: Info[Context, None]) -> int:
         return await codes_left(self.pk)
+
+    @strawberry.field(description="An e-mail address waiting for its code, while it may be tried.")
+    @visible_to(OWNER, otherwise=lambda: None)
+    async def pending_email(self, info: Info[Context, None]) -> ContactVerification | None:
+        return await _pending(info, self.pk, contacts.ContactChannel.EMAIL)
+
+    @strawberry.field(description="A phone number waiting for its code, while it may be tried.")
+    @visible_to(OWNER, otherwise=lambda: None)
+    async def pending_phone(self, info: Info[Context, None]) -> ContactVerification | None:
+        return await _pending(info, self.pk, contacts.ContactChannel.PHONE)
 
     @strawberry.field(description="Live sessions, newest first.")
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
@@ -420,4 +464,32 @@ class RegenerateRecoveryCodesPayload:
     recovery_codes: list[str] = strawberry.field(
         default_factory=list, description="Ten new codes, shown this once; the old ones stop."
     )
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AddEmailPayload:
+    verification: ContactVerification | None = strawberry.field(
+        default=None, description="The code is on its way to this address."
+    )
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AddPhonePayload:
+    verification: ContactVerification | None = strawberry.field(
+        default=None, description="The code is on its way to this number."
+    )
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class VerifyContactPayload:
+    account: Account | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RemoveContactPayload:
+    account: Account | None = None
     errors: list[AccountError] = strawberry.field(default_factory=list)

@@ -8,6 +8,8 @@ import unicodedata
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+import email_validator
+import phonenumbers
 import pycountry
 from tortoise import fields
 from tortoise.indexes import Index
@@ -171,26 +173,59 @@ def _folded(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip().casefold()
 
 
-EMAIL_RE = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,251}\.[A-Za-z]{2,63}")
-PHONE_RE = re.compile(r"\+[1-9][0-9]{7,14}")
+EMAIL_MAX = 254
+PHONE_INPUT_MAX = 64
 
 
-def clean_email(raw: str | None, field: str = "email") -> str | None:
+def clean_email(
+    raw: str | None, field: str = "email", *, check_deliverability: bool = False
+) -> str | None:
+    """email-validator's syntax check and normalised form (the domain lower-cased and in
+    Unicode, the local part as given); compare two with ``email_key``. DNS is asked whether
+    the domain takes mail only when ``check_deliverability``."""
     if raw is None or raw.strip() == "":
         return None
     value = raw.strip()
-    if len(value) > 254 or not EMAIL_RE.fullmatch(value):
-        raise DomainError(AccountErrorCode.INVALID, field, "must be an e-mail address")
-    return value
+    if len(value) > EMAIL_MAX:
+        raise DomainError(
+            AccountErrorCode.INVALID, field, f"must be at most {EMAIL_MAX} characters"
+        )
+    _no_controls(value, field)
+    try:
+        checked = email_validator.validate_email(value, check_deliverability=check_deliverability)
+    except email_validator.EmailNotValidError as error:
+        raise DomainError(
+            AccountErrorCode.INVALID, field, f"must be an e-mail address: {error}"
+        ) from None
+    if len(checked.normalized) > EMAIL_MAX:
+        raise DomainError(
+            AccountErrorCode.INVALID, field, f"must be at most {EMAIL_MAX} characters"
+        )
+    return str(checked.normalized)
 
 
-def clean_phone(raw: str | None, field: str = "phone") -> str | None:
-    """E.164: a plus sign and 8 to 15 digits."""
+def email_key(address: str) -> str:
+    """What two e-mail addresses compare as: the normalised form, case-folded (mail servers
+    treat the local part case-insensitively in practice)."""
+    return address.casefold()
+
+
+def clean_phone(raw: str | None, field: str = "phone", *, region: str | None = None) -> str | None:
+    """A number ``phonenumbers`` finds valid, stored as E.164 (``+33612345678``). Without a
+    leading ``+`` it is read as a number of ``region`` (the account's)."""
     if raw is None or raw.strip() == "":
         return None
-    value = "".join(raw.split())
-    if not PHONE_RE.fullmatch(value):
+    value = raw.strip()
+    if len(value) > PHONE_INPUT_MAX:
+        raise DomainError(AccountErrorCode.INVALID, field, "is too long for a phone number")
+    _no_controls(value, field)
+    try:
+        number = phonenumbers.parse(value, None if value.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        hint = "" if region or value.startswith("+") else " (start with + and the country code)"
         raise DomainError(
-            AccountErrorCode.INVALID, field, "must be an E.164 number like +33612345678"
+            AccountErrorCode.INVALID, field, f"must be a valid phone number like +33612345678{hint}"
         )
-    return value
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

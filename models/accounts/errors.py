@@ -48,3 +48,7 @@ class AccountErrorCode(StrEnum):
     ACCOUNT_DELETED = "ACCOUNT_DELETED"
     GRACE_PERIOD_OVER = "GRACE_PERIOD_OVER"
     NAME_IN_QUARANTINE = "NAME_IN_QUARANTINE"
+    # Verifying an e-mail address or phone number (models/accounts/contacts.py).
+    INVALID_CODE = "INVALID_CODE"
+    CODE_EXPIRED = "CODE_EXPIRED"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"

@@ -23,7 +23,14 @@ from accord.settings import Settings
 from models import clock, retry
 from models.accounts.account import AccountStatus
 from models.notifications.campaigns import Campaign, CampaignStatus
-from models.notifications.inbox import Channel, DeliveryStatus, Notification
+from models.notifications.inbox import (
+    NOTICE_CHANNELS,
+    REDACTED,
+    SECRET_KINDS,
+    Channel,
+    DeliveryStatus,
+    Notification,
+)
 from models.notifications.messages import Message, render
 
 SEND_TIMEOUT = 30
@@ -173,12 +180,17 @@ async def recover_stuck(campaign_id: int | None, channel: Channel, claim_timeout
         status=DeliveryStatus.SENDING,
         claimed_at__lt=stale,
     )
-    given_up = await stuck.filter(resent=True).update(
-        status=DeliveryStatus.FAILED,
-        last_error="delivery uncertain: worker stopped twice",
-        claimed_at=None,
-        claim_token=None,
+    uncertain = {
+        "status": DeliveryStatus.FAILED,
+        "last_error": "delivery uncertain: worker stopped twice",
+        "claimed_at": None,
+        "claim_token": None,
+    }
+    # A code given up on keeps no code (``SECRET_KINDS``).
+    given_up = await stuck.filter(resent=True, kind__in=SECRET_KINDS).update(
+        **uncertain, body=REDACTED
     )
+    given_up += await stuck.filter(resent=True).update(**uncertain)
     retried = await Notification.filter(
         campaign_id=campaign_id,
         channel=channel,
@@ -348,53 +360,85 @@ def delivery_channels(campaign: Campaign) -> Sequence[Channel]:
     return [Channel(c) for c in campaign.channels if c != Channel.IN_APP]
 
 
-async def deliver_notices(settings: Settings) -> int:
-    """E-mails that belong to no campaign (the cancellation and restoration notices), each
-    carrying its own text; returns how many were sent. Rows a dead worker left SENDING are
-    recovered first, as a campaign's are (``recover_stuck``).
+async def deliver_notices(settings: Settings) -> dict[Channel, int]:
+    """E-mails and SMS that belong to no campaign (the cancellation and restoration notices,
+    verification codes, notices of a changed address), each carrying its own text; returns
+    how many were sent on each channel. Rows a dead worker left SENDING are recovered first,
+    as a campaign's are (``recover_stuck``).
+
+    A row with an ``address`` goes there (a code to an address not verified yet, a notice
+    to the address just replaced); any other to the account's own, verified, address.
+    A code's body is blanked once it is sent or given up on, and a code that could not be
+    sent within its lifetime is given up on rather than sent late.
 
     An account pending deletion still gets these: they are about the cancellation itself.
     A deleted account gets nothing (its rows are gone with it anyway).
     """
-    await recover_stuck(None, Channel.EMAIL, stuck_after(settings))
+    sent: dict[Channel, int] = {}
+    for channel in NOTICE_CHANNELS:
+        await recover_stuck(None, channel, stuck_after(settings))
+        async with sender_for(channel, settings) as sender:
+            sent[channel] = await _deliver_notices_on(channel, settings, sender)
+    return sent
+
+
+async def _deliver_notices_on(channel: Channel, settings: Settings, sender: Sender) -> int:
+    own_address = "account__email" if channel == Channel.EMAIL else "account__phone"
     sent_total = 0
-    async with EmailSender(settings) as sender:
-        while True:
-            token = secrets.token_hex(8)
-            moment = clock.now()
-            due = (
-                Notification.filter(
-                    Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
-                    campaign_id=None,
-                    channel=Channel.EMAIL,
-                    status=DeliveryStatus.PENDING,
-                )
-                .order_by("id")
-                .limit(settings.notification_batch_size)
-                .values("id")
+    while True:
+        token = secrets.token_hex(8)
+        moment = clock.now()
+        due = (
+            Notification.filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=moment),
+                campaign_id=None,
+                channel=channel,
+                status=DeliveryStatus.PENDING,
             )
-            claimed = await Notification.filter(
-                id__in=Subquery(due), status=DeliveryStatus.PENDING
-            ).update(status=DeliveryStatus.SENDING, claimed_at=moment, claim_token=token)
-            if not claimed:
-                return sent_total
-            rows = await Notification.filter(claim_token=token).values_list(
-                "id", "attempts", "title", "body", "account__email", "account__status"
-            )
-            for row_id, attempts, title, body, address, status in rows:
-                if not address or status == AccountStatus.DELETED:
-                    await _fail(row_id, "account has no e-mail address or is deleted")
-                    continue
-                try:
-                    await sender.send(address, Message(subject=title, body=body))
-                except SendFailed as error:
-                    await _retry_or_fail(row_id, attempts, error, settings)
-            sent_total += await Notification.filter(
-                claim_token=token, status=DeliveryStatus.SENDING
-            ).update(
-                status=DeliveryStatus.SENT,
-                sent_at=clock.now(),
-                last_error="",
-                claimed_at=None,
-                claim_token=None,
-            )
+            .order_by("id")
+            .limit(settings.notification_batch_size)
+            .values("id")
+        )
+        claimed = await Notification.filter(
+            id__in=Subquery(due), status=DeliveryStatus.PENDING
+        ).update(status=DeliveryStatus.SENDING, claimed_at=moment, claim_token=token)
+        if not claimed:
+            return sent_total
+        rows = await Notification.filter(claim_token=token).values_list(
+            "id",
+            "attempts",
+            "kind",
+            "created_at",
+            "title",
+            "body",
+            "address",
+            own_address,
+            "account__status",
+        )
+        stale_before = moment - settings.contact_code_ttl
+        secret_rows = [row[0] for row in rows if row[2] in SECRET_KINDS]
+        for row_id, attempts, kind, created_at, title, body, given, own, status in rows:
+            address = given or own
+            if not address or status == AccountStatus.DELETED:
+                await _fail(row_id, "account has no address on this channel or is deleted")
+                continue
+            if kind in SECRET_KINDS and created_at < stale_before:
+                await _fail(row_id, "the code expired before it could be sent")
+                continue
+            try:
+                await sender.send(address, Message(subject=title, body=body))
+            except SendFailed as error:
+                await _retry_or_fail(row_id, attempts, error, settings)
+        if secret_rows:  # sent or given up on: the code goes (a retry keeps it)
+            await Notification.filter(
+                id__in=secret_rows, status__in=[DeliveryStatus.SENDING, DeliveryStatus.FAILED]
+            ).update(body=REDACTED)
+        sent_total += await Notification.filter(
+            claim_token=token, status=DeliveryStatus.SENDING
+        ).update(
+            status=DeliveryStatus.SENT,
+            sent_at=clock.now(),
+            last_error="",
+            claimed_at=None,
+            claim_token=None,
+        )

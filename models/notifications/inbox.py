@@ -40,6 +40,18 @@ class NotificationKind(StrEnum):
     POLICY_CHANGE = "POLICY_CHANGE"
     SECURITY_INCIDENT = "SECURITY_INCIDENT"
     SERVICE_SHUTDOWN = "SERVICE_SHUTDOWN"
+    #: A one-time code for an address not verified yet (``models.accounts.contacts``).
+    CONTACT_CODE = "CONTACT_CODE"
+    #: To the verified address just replaced by another.
+    CONTACT_CHANGED = "CONTACT_CHANGED"
+    #: To the verified address just removed.
+    CONTACT_REMOVED = "CONTACT_REMOVED"
+
+
+#: Kinds whose body holds a secret (a code): blanked once the row is sent or given up on.
+SECRET_KINDS = (NotificationKind.CONTACT_CODE,)
+#: What such a body reads afterwards.
+REDACTED = "(not kept once sent)"
 
 
 class DeliveryStatus(StrEnum):
@@ -76,6 +88,10 @@ class Notification(Model):
     #: Sent once more after a worker died between sending and marking (see module doc).
     resent = fields.BooleanField(default=False)
     last_error = fields.CharField(max_length=300, default="")
+    #: Where this one message goes instead of the account's own (verified) address: a code
+    #: to an address not verified yet, a notice to the address just replaced or removed.
+    #: Null: the account's address for the channel, read when it is sent.
+    address = fields.CharField(max_length=254, null=True)
 
     class Meta:
         table = "notification"
@@ -102,11 +118,16 @@ async def notify(account: Account, kind: NotificationKind, title: str, body: str
     )
 
 
+#: The channels a notice outside any campaign may go out on (``deliver_notices``).
+NOTICE_CHANNELS = (Channel.EMAIL, Channel.SMS)
+
+
 async def notices_owed() -> bool:
-    """E-mails outside any campaign not yet sent or given up on (see ``deliver_notices``):
-    PENDING, or SENDING, which may be a claim whose worker died and must be recovered."""
+    """E-mails and SMS outside any campaign not yet sent or given up on (see
+    ``deliver_notices``): PENDING, or SENDING, which may be a claim whose worker died and
+    must be recovered."""
     return await Notification.filter(
         campaign_id=None,
-        channel=Channel.EMAIL,
+        channel__in=list(NOTICE_CHANNELS),
         status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING],
     ).exists()

@@ -34,6 +34,7 @@ from accord.settings import Settings
 from models import clock, retry
 from models.accounts.account import Account, AccountStatus, Gender, Role
 from models.accounts.bindings import Binding, PasswordReset
+from models.accounts.contacts import ContactVerification
 from models.accounts.errors import AccountErrorCode
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
 from models.accounts.sessions import Session, revoke_all
@@ -260,6 +261,7 @@ def _steps(
             await Session.filter(account_id=account_id).delete()
             await PasswordReset.filter(account_id=account_id).delete()
             await Binding.filter(account_id=account_id).delete()
+            await ContactVerification.filter(account_id=account_id).delete()
 
     async def devices_and_activity(account_id: int) -> None:
         async with in_transaction():

@@ -1,0 +1,419 @@
+"""Verified contact points: an e-mail address or a phone number becomes the account's only
+once a one-time code sent to it comes back.
+
+``Account.email`` and ``Account.phone`` hold verified values only, so everything that sends
+to them (campaigns, notices) reaches verified addresses by construction. A new address
+waits in a ``ContactVerification`` row, one row per code sent (so the rows are also what
+the sending limits count): the address, the code's keyed hash (HMAC-SHA256 under a key
+derived from ``Settings.secret()``; the code itself travels only in the outbox row that
+sends it, blanked once sent), when it expires, the wrong attempts so far. At most one row
+per (account, channel) is PENDING: adding another address replaces it.
+
+A code is six digits from ``secrets``, compared in constant time, good once. Each attempt
+is counted before the code is compared, so guesses sent at once cannot slip past the limit;
+the attempt that reaches ``contact_code_max_attempts`` without the right code locks the row
+and the address must be added again. Codes sent are limited per account and per address
+(``contact_codes_per_hour``), so Accord cannot be used to flood someone's inbox.
+
+When a verified address is replaced or removed, the old address hears of it (its own
+``Notification.address``: the account's is already the new one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.expressions import F
+from tortoise.indexes import Index
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from accord.settings import Settings
+from models import clock
+from models.accounts.account import Account, clean_email, clean_phone, email_key
+from models.accounts.errors import AccountErrorCode
+from models.errors import DomainError
+from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
+from models.notifications.messages import render
+
+CODE_DIGITS = 6
+#: The window ``contact_codes_per_hour`` counts in.
+SENDING_WINDOW = timedelta(hours=1)
+
+
+class ContactChannel(StrEnum):
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+
+    @property
+    def field(self) -> str:
+        """The input field an address of this channel comes in (and errors name)."""
+        return "email" if self == ContactChannel.EMAIL else "phone"
+
+    @property
+    def delivery(self) -> Channel:
+        return Channel.EMAIL if self == ContactChannel.EMAIL else Channel.SMS
+
+    @property
+    def words(self) -> str:
+        return "e-mail address" if self == ContactChannel.EMAIL else "phone number"
+
+
+class VerificationStatus(StrEnum):
+    #: Waiting for its code (until ``expires_at``).
+    PENDING = "PENDING"
+    #: Its code came back: the address is the account's.
+    VERIFIED = "VERIFIED"
+    #: Another address was added (or the channel's address removed) before it was verified.
+    REPLACED = "REPLACED"
+    #: Too many wrong codes: the address must be added again.
+    LOCKED = "LOCKED"
+
+
+class ContactVerification(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account",
+        related_name="contact_verifications",
+        on_delete=fields.CASCADE,
+        db_index=True,
+    )
+    account_id: int  # set by the ORM
+    channel = fields.CharEnumField(ContactChannel, max_length=8)
+    #: The normalised address the code went to (an e-mail address, or E.164).
+    address = fields.CharField(max_length=254)
+    #: What addresses compare as (``email_key``, E.164 as is): the per-address limit counts it.
+    address_key = fields.CharField(max_length=254)
+    #: Hex HMAC-SHA256 of the code (``code_hash``).
+    code_hash = fields.CharField(max_length=64)
+    status = fields.CharEnumField(
+        VerificationStatus, max_length=10, default=VerificationStatus.PENDING
+    )
+    attempts = fields.SmallIntField(default=0)
+    #: From ``clock.now()`` (not the database's clock), as the limits count it.
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    #: When it stopped being pending: verified, replaced or locked.
+    consumed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "contact_verification"
+        # Column names: Tortoise does not map FK field names in Index.
+        indexes = (
+            Index(fields=("account_id", "channel", "status")),
+            Index(fields=("address_key", "created_at")),
+        )
+
+    def live(self, moment: datetime) -> bool:
+        """A code may still be tried."""
+        return self.status == VerificationStatus.PENDING and moment < self.expires_at
+
+
+# --- addresses ------------------------------------------------------------------------------
+
+
+def clean_address(
+    channel: ContactChannel,
+    raw: str,
+    account: Account,
+    settings: Settings,
+    *,
+    region: str | None = None,
+) -> tuple[str, str]:
+    """The normalised address and what it compares as; INVALID naming the field. A phone
+    number without ``+`` is read as one of ``region``, else of the account's region."""
+    if channel == ContactChannel.EMAIL:
+        email = clean_email(
+            raw, channel.field, check_deliverability=settings.email_check_deliverability
+        )
+        if email is None:
+            raise DomainError(AccountErrorCode.REQUIRED, channel.field, "give an e-mail address")
+        return email, email_key(email)
+    phone = clean_phone(raw, channel.field, region=region or account.region)
+    if phone is None:
+        raise DomainError(AccountErrorCode.REQUIRED, channel.field, "give a phone number")
+    return phone, phone
+
+
+def verified_address(account: Account, channel: ContactChannel) -> str | None:
+    return account.email if channel == ContactChannel.EMAIL else account.phone
+
+
+def _key_of(channel: ContactChannel, address: str) -> str:
+    return email_key(address) if channel == ContactChannel.EMAIL else address
+
+
+# --- codes ----------------------------------------------------------------------------------
+
+
+def _code_key(settings: Settings) -> bytes:
+    """A key of its own for codes, derived from the deployment's secret."""
+    return hmac.new(settings.secret(), b"accord contact verification code", hashlib.sha256).digest()
+
+
+def code_hash(settings: Settings, row: ContactVerification, code: str) -> str:
+    """Bound to the account, channel and address, so a hash says nothing about another row."""
+    message = f"{row.account_id}:{row.channel}:{row.address_key}:{code}".encode()
+    return hmac.new(_code_key(settings), message, hashlib.sha256).hexdigest()
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+async def _check_sending_limits(
+    account: Account, address_key: str, field: str, settings: Settings
+) -> None:
+    """RATE_LIMITED, with when to try again, past ``contact_codes_per_hour`` codes in the
+    last hour for this account, or for this address whoever asked."""
+    moment = clock.now()
+    since = moment - SENDING_WINDOW
+    limit = settings.contact_codes_per_hour
+    for who, query in (
+        ("this account", ContactVerification.filter(account_id=account.id)),
+        ("this address", ContactVerification.filter(address_key=address_key)),
+    ):
+        sent = list(
+            await query.filter(created_at__gt=since)
+            .order_by("-created_at")
+            .limit(limit)
+            .values_list("created_at", flat=True)
+        )
+        if len(sent) >= limit:
+            # The oldest of the last ``limit`` leaves the window first.
+            frees_at: datetime = sent[-1] + SENDING_WINDOW  # type: ignore[operator]
+            retry_after = max(1, math.ceil((frees_at - moment).total_seconds()))
+            raise DomainError(
+                AccountErrorCode.RATE_LIMITED,
+                field,
+                f"too many codes sent to {who}; try again in {retry_after} s",
+                retry_after=retry_after,
+            )
+
+
+async def profile_changes(
+    account: Account,
+    given: dict[ContactChannel, str | None],
+    settings: Settings,
+    *,
+    region: str | None,
+) -> list[tuple[ContactChannel, str | None]]:
+    """What ``updateProfile``'s ``email`` and ``phone`` ask, checked before anything is
+    written: a new address to verify, or ``None`` to remove the channel's. Giving the
+    verified address, or the one already waiting for its code, asks nothing."""
+    changes: list[tuple[ContactChannel, str | None]] = []
+    for channel, raw in given.items():
+        if raw is None or raw.strip() == "":
+            if verified_address(account, channel) is not None or await pending_verification(
+                account.id, channel
+            ):
+                changes.append((channel, None))
+            continue
+        address, key = clean_address(channel, raw, account, settings, region=region)
+        current = verified_address(account, channel)
+        if current is not None and _key_of(channel, current) == key:
+            continue
+        waiting = await pending_verification(account.id, channel)
+        if waiting is not None and waiting.address_key == key:
+            continue
+        await _check_sending_limits(account, key, channel.field, settings)
+        changes.append((channel, address))
+    return changes
+
+
+async def start_verification(
+    account: Account, channel: ContactChannel, raw: str, settings: Settings
+) -> ContactVerification:
+    """Send a code to a new address; it replaces the channel's pending one. The address
+    becomes the account's once ``verify`` gets the code back."""
+    address, key = clean_address(channel, raw, account, settings)
+    current = verified_address(account, channel)
+    if current is not None and _key_of(channel, current) == key:
+        raise DomainError(
+            AccountErrorCode.INVALID, channel.field, f"this is already your {channel.words}"
+        )
+    await _check_sending_limits(account, key, channel.field, settings)
+    moment = clock.now()
+    code = new_code()
+    ttl = settings.contact_code_ttl
+    row = ContactVerification(
+        account=account,
+        channel=channel,
+        address=address,
+        address_key=key,
+        code_hash="",
+        created_at=moment,
+        expires_at=moment + ttl,
+    )
+    row.code_hash = code_hash(settings, row, code)
+    message = render(
+        NotificationKind.CONTACT_CODE,
+        {"code": code, "what": channel.words, "minutes": math.ceil(ttl.total_seconds() / 60)},
+    )
+    async with in_transaction():
+        await _close_pending(account.id, channel, VerificationStatus.REPLACED, moment)
+        await row.save()
+        await Notification.create(
+            account=account,
+            kind=NotificationKind.CONTACT_CODE,
+            channel=channel.delivery,
+            title=message.subject,
+            body=message.body,
+            address=address,
+            created_at=moment,
+        )
+    return row
+
+
+async def _close_pending(
+    account_id: int, channel: ContactChannel, status: VerificationStatus, moment: datetime
+) -> None:
+    await ContactVerification.filter(
+        account_id=account_id, channel=channel, status=VerificationStatus.PENDING
+    ).update(status=status, consumed_at=moment)
+
+
+async def pending_verification(
+    account_id: int, channel: ContactChannel
+) -> ContactVerification | None:
+    """The address waiting for its code on this channel, while a code may be tried."""
+    row = (
+        await ContactVerification.filter(
+            account_id=account_id, channel=channel, status=VerificationStatus.PENDING
+        )
+        .order_by("-id")
+        .first()
+    )
+    return row if row is not None and row.live(clock.now()) else None
+
+
+# --- verifying ------------------------------------------------------------------------------
+
+
+async def verify(
+    account: Account, channel: ContactChannel, code: str, settings: Settings
+) -> Account:
+    """The code sent to the channel's pending address: right, and the address is the
+    account's (the address it replaces is told); wrong, and it counts."""
+    row = (
+        await ContactVerification.filter(account_id=account.id, channel=channel)
+        .order_by("-id")
+        .first()
+    )
+    if row is None or row.status in (VerificationStatus.VERIFIED, VerificationStatus.REPLACED):
+        raise DomainError(
+            AccountErrorCode.NOT_FOUND,
+            "channel",
+            f"no {channel.words} waits for a code: add one first",
+        )
+    locked = DomainError(
+        AccountErrorCode.TOO_MANY_ATTEMPTS,
+        "code",
+        f"too many wrong codes: add the {channel.words} again for a new one",
+    )
+    if row.status == VerificationStatus.LOCKED:
+        raise locked
+    moment = clock.now()
+    if moment >= row.expires_at:
+        raise DomainError(
+            AccountErrorCode.CODE_EXPIRED,
+            "code",
+            f"this code has expired: add the {channel.words} again for a new one",
+        )
+    limit = settings.contact_code_max_attempts
+    # The attempt is counted before the code is compared: concurrent guesses each take one.
+    counted = await ContactVerification.filter(
+        id=row.id, status=VerificationStatus.PENDING, attempts__lt=limit
+    ).update(attempts=F("attempts") + 1)
+    if not counted:
+        raise locked
+    given = "".join(code.split())
+    if not hmac.compare_digest(code_hash(settings, row, given), row.code_hash):
+        await ContactVerification.filter(
+            id=row.id, status=VerificationStatus.PENDING, attempts__gte=limit
+        ).update(status=VerificationStatus.LOCKED, consumed_at=moment)
+        left = limit - (row.attempts + 1)
+        if left <= 0:
+            raise locked
+        raise DomainError(
+            AccountErrorCode.INVALID_CODE,
+            "code",
+            f"this is not the code; {left} attempt{'s' if left != 1 else ''} left",
+        )
+    return await _adopt(account, row, moment)
+
+
+async def _adopt(account: Account, row: ContactVerification, moment: datetime) -> Account:
+    """The verified address becomes the account's; the one it replaces is told."""
+    channel = ContactChannel(row.channel)
+    old = verified_address(account, channel)
+    async with in_transaction():
+        used = await ContactVerification.filter(
+            id=row.id, status=VerificationStatus.PENDING
+        ).update(status=VerificationStatus.VERIFIED, consumed_at=moment)
+        if not used:  # a concurrent request used it first
+            raise DomainError(
+                AccountErrorCode.NOT_FOUND, "channel", f"no {channel.words} waits for a code"
+            )
+        await Account.filter(id=account.id).update(**{channel.field: row.address})
+        if old is not None and _key_of(channel, old) != row.address_key:
+            await _tell_old_address(account, channel, old, NotificationKind.CONTACT_CHANGED)
+    setattr(account, channel.field, row.address)
+    return account
+
+
+# --- removing -------------------------------------------------------------------------------
+
+
+async def remove(account: Account, channel: ContactChannel) -> Account:
+    """The channel's verified address, and any pending one, are removed; the verified one
+    is told. Removing what is not there changes nothing."""
+    moment = clock.now()
+    old = verified_address(account, channel)
+    async with in_transaction():
+        await _close_pending(account.id, channel, VerificationStatus.REPLACED, moment)
+        if old is not None:
+            await Account.filter(id=account.id).update(**{channel.field: None})
+            await _tell_old_address(account, channel, old, NotificationKind.CONTACT_REMOVED)
+    setattr(account, channel.field, None)
+    return account
+
+
+async def _tell_old_address(
+    account: Account, channel: ContactChannel, old: str, kind: NotificationKind
+) -> None:
+    """An in-app notice, and one to the old address itself."""
+    moment = clock.now()
+    message = render(
+        kind, {"what": channel.words, "old": old, "changed_at": f"{moment:%Y-%m-%d %H:%M} UTC"}
+    )
+    await Notification.bulk_create(
+        [
+            Notification(
+                account=account,
+                kind=kind,
+                channel=Channel.IN_APP,
+                title=message.subject,
+                body=message.body,
+                sent_at=moment,
+                status=DeliveryStatus.SENT,
+            ),
+            Notification(
+                account=account,
+                kind=kind,
+                channel=channel.delivery,
+                title=message.subject,
+                body=message.body,
+                address=old,
+            ),
+        ]
+    )
