@@ -13,8 +13,16 @@ from models.accounts.levels import AuthLevel
 from models.accounts.recovery_codes import RecoveryCode
 from models.accounts.sessions import Session, hash_token
 from models.personal.support import StaffAccess
-from tests.accounts_api import CHANGE_PASSWORD, OTHER_PASSWORD, PASSWORD, register, viewer
+from tests.accounts_api import (
+    CHANGE_PASSWORD,
+    OTHER_PASSWORD,
+    PASSWORD,
+    SIGN_IN_WITH_PROVIDER,
+    register,
+    viewer,
+)
 from tests.conftest import GraphQL
+from tests.oidc_provider import acme, new_subject, provider_app
 from tests.personal_helpers import CONTACT_SUPPORT, STAFF_REPLY, SUPPORT_QUEUE, SUPPORT_THREAD
 from tests.second_factor_helpers import (
     ENROLL_TOTP,
@@ -327,3 +335,28 @@ async def test_staff_reach_through_node_needs_a_recent_sign_in_too(gql, moment, 
     assert (await gql(NODE, {"id": thread}, token=customer["token"]))["data"]["node"]
     await step_up(gql, staff["token"], password=PASSWORD)
     assert (await gql(NODE, {"id": thread}, token=staff["token"]))["data"]["node"]
+
+
+async def test_step_up_with_a_fresh_provider_token_and_a_code(app_with, tmp_path, clock):
+    moment = Moment(clock)
+    async with provider_app(app_with, tmp_path) as p:
+        subject = new_subject()
+        first = await p.gql(
+            SIGN_IN_WITH_PROVIDER,
+            {"input": {"provider": "acme", "idToken": acme().id_token(subject)}},
+        )
+        token = first["data"]["signInWithProvider"]["token"]
+        secret, _ = await enroll(p.gql, token, moment)
+        moment.advance(timedelta(minutes=6))
+        refused = (await p.gql(REGENERATE, token=token))["data"]["regenerateRecoveryCodes"]
+        assert refused["errors"][0]["factors"] == ["PROVIDER", "TOTP", "RECOVERY_CODE"]
+        done = await step_up(
+            p.gql,
+            token,
+            provider="acme",
+            idToken=acme().id_token(subject),
+            totpCode=moment.code(secret),
+        )
+        assert done["errors"] == [] and done["authLevel"] == "MULTI_FACTOR"
+        renewed = (await p.gql(REGENERATE, token=token))["data"]["regenerateRecoveryCodes"]
+        assert renewed["errors"] == []
