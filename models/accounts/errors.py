@@ -29,6 +29,8 @@ class AccountErrorCode(StrEnum):
     ACCOUNT_INACTIVE = "ACCOUNT_INACTIVE"
     TOO_MANY_LOGINS = "TOO_MANY_LOGINS"
     CONFLICT = "CONFLICT"
+    #: A passkey ceremony's challenge that is unknown, expired or already answered.
+    INVALID_CHALLENGE = "INVALID_CHALLENGE"
     # AccountErrorCode was once every code of every domain: no account rule raises the ten
     # from here to CONSENT_REQUIRED, and they stay listed because clients may switch on them.
     UNKNOWN_PURPOSE = "UNKNOWN_PURPOSE"

@@ -35,6 +35,7 @@ from models import clock, retry
 from models.accounts.account import Account, AccountStatus, Gender, Role
 from models.accounts.bindings import Binding, PasswordReset
 from models.accounts.errors import AccountErrorCode
+from models.accounts.passkeys import Passkey, WebAuthnChallenge, WebAuthnUser
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
 from models.accounts.sessions import Session, revoke_all
 from models.consent.ledger import DeviceLink, rekey_subject, subjects_of
@@ -260,6 +261,9 @@ def _steps(
             await Session.filter(account_id=account_id).delete()
             await PasswordReset.filter(account_id=account_id).delete()
             await Binding.filter(account_id=account_id).delete()
+            await Passkey.filter(account_id=account_id).delete()
+            await WebAuthnUser.filter(account_id=account_id).delete()
+            await WebAuthnChallenge.filter(account_id=account_id).delete()
 
     async def devices_and_activity(account_id: int) -> None:
         async with in_transaction():
