@@ -14,7 +14,9 @@ The convention, for whoever edits the guide:
   ``{{Name.path.0.to}}`` from the answer (``data``) of the earlier example ``Name``,
   ``{{now}}``/``{{now-60s}}``/``{{now+3600s}}`` (from the moment the run started, so the
   same text is the same time throughout: a retry resends what was sent), ``{{devIdToken:SUBJECT}}``,
-  ``{{demo.staffPassword}}``;
+  ``{{demo.staffPassword}}``, ``{{passkeyCreate:Ref.path}}``/``{{passkeyGet:Ref.path}}``
+  (a software authenticator's answer, as ``JSON.stringify(credential.toJSON())``, to the
+  options JSON at ``Ref.path``: it keeps its passkeys for the whole run);
 - a subscription is opened where it stands, the example after it is run, and then the
   subscription must deliver a message without errors; while the subscription stays silent
   the example after it is run again (the server may not be listening yet on a busy

@@ -22,6 +22,7 @@ from graphql import OperationDefinitionNode, build_schema, parse, validate
 from PIL import Image
 from websockets.sync.client import connect
 
+from tests.authenticator import SoftwareAuthenticator
 from tests.client_guide import (
     GUIDE,
     PLACEHOLDER,
@@ -125,6 +126,10 @@ class GuideRun:
         # One moment for the whole walkthrough: the same `{{now-60s}}` is the same time
         # wherever it stands, as a retry resends the timestamp first sent.
         self.started = datetime.now(UTC)
+        # One authenticator for the whole run: the passkey it makes signs in later on. Its
+        # pages are on http://localhost:<port> (browsers refuse WebAuthn on an IP address).
+        self.authenticator = SoftwareAuthenticator()
+        self.page_origin = url.replace("127.0.0.1", "localhost")
 
     # placeholders ---------------------------------------------------------------------------
 
@@ -135,6 +140,12 @@ class GuideRun:
             answer = self.http.get("/dev/oidc/id-token", params={"sub": reference.split(":")[1]})
             assert answer.status_code == 200, answer.text
             return answer.json()["id_token"]
+        if reference.startswith("passkeyCreate:"):
+            options = self.value(reference.split(":", 1)[1])
+            return self.authenticator.create(options, origin=self.page_origin)
+        if reference.startswith("passkeyGet:"):
+            options = self.value(reference.split(":", 1)[1])
+            return self.authenticator.get(options, origin=self.page_origin)
         moment = re.fullmatch(r"now(?:([+-]\d+)s)?", reference)
         if moment:
             shift = timedelta(seconds=int(moment.group(1) or 0))
