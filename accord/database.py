@@ -43,6 +43,7 @@ MODEL_MODULES = [
     "models.accounts.recovery_codes",
     "models.accounts.sign_in_challenges",
     "models.accounts.contacts",
+    "models.accounts.passkeys",
 ]
 
 

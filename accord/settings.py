@@ -16,7 +16,15 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from limits import parse_many
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "ACCORD_"
@@ -223,6 +231,28 @@ class Settings(BaseSettings):
         "tokens with made-up key ids cost the provider one request per interval, and one "
         "that is down is asked again only after it.",
     )
+    webauthn_rp_id: str = Field(
+        "localhost",
+        description="The WebAuthn relying party id every passkey is bound to: the site's "
+        "domain (`example.com`), equal to or a registrable suffix of the host of every "
+        "origin in `ACCORD_WEBAUTHN_ORIGINS`. Browsers refuse an IP address: in dev open "
+        "the app at `http://localhost:<port>`. Changing it orphans every passkey.",
+    )
+    webauthn_rp_name: str = Field(
+        "Accord", description="The site name an authenticator shows when it makes a passkey."
+    )
+    webauthn_origins: list[str] | None = Field(
+        None,
+        description="JSON list of the origins whose pages (or apps) make and use passkeys: "
+        "the page's origin as the browser reports it (`https://app.example.com`), not the "
+        "API's. Default: `https://<rp id>`; in dev also any `http://localhost:<port>`.",
+    )
+    webauthn_challenge_ttl: timedelta = Field(
+        timedelta(minutes=5),
+        gt=timedelta(0),
+        description="How long the challenge of a passkey registration or sign-in may be "
+        "answered (once).",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="JSON list of proxy addresses whose X-Forwarded-For is believed.",
@@ -366,6 +396,7 @@ class Settings(BaseSettings):
         "live_stream_recheck",
         "password_reset_ttl",
         "contact_code_ttl",
+        "webauthn_challenge_ttl",
         "oidc_keys_max_age",
         "oidc_keys_refresh_interval",
         "consent_clock_skew",
@@ -410,6 +441,33 @@ class Settings(BaseSettings):
     def _limits_syntax(cls, value: str) -> str:
         """`5/minute;20/hour`: checked at start-up, not at the first login."""
         parse_many(value)  # raises ValueError naming what it could not read
+        return value
+
+    @field_validator("webauthn_rp_id")
+    @classmethod
+    def _rp_id_is_a_domain(cls, value: str) -> str:
+        """A bare host name: what browsers hash into every passkey answer."""
+        if not value or value != value.strip().lower() or any(c in value for c in "/:@ "):
+            raise ValueError("must be a lower-case domain like example.com, no scheme or port")
+        return value
+
+    @field_validator("webauthn_origins")
+    @classmethod
+    def _origins_fit_the_rp_id(
+        cls, value: list[str] | None, info: ValidationInfo
+    ) -> list[str] | None:
+        """A web origin whose host is not the relying party id or below it could never
+        answer: browsers refuse to use such a passkey there."""
+        rp_id = info.data.get("webauthn_rp_id")
+        for origin in value or []:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https"):
+                continue  # an app's origin (android:apk-key-hash:...)
+            host = parts.hostname or ""
+            if origin != f"{parts.scheme}://{parts.netloc}" or not host:
+                raise ValueError(f"{origin!r} must be a scheme and host, like https://example.com")
+            if rp_id and host != rp_id and not host.endswith("." + rp_id):
+                raise ValueError(f"{origin!r} is not on the relying party id {rp_id!r}")
         return value
 
     @field_validator("secret_key")

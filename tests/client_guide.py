@@ -17,7 +17,10 @@ The convention, for whoever edits the guide:
   ``{{demo.staffPassword}}``, ``{{totp:Name.path.to.secret}}`` (the current TOTP code of a
   secret from an earlier answer, from a later time step at every use: a code works once),
   ``{{mailCode:ADDRESS}}`` (the newest verification code the dev
-  server mailed to ADDRESS, read from its mail folder ``var/mail/``);
+  server mailed to ADDRESS, read from its mail folder ``var/mail/``),
+  ``{{passkeyCreate:Ref.path}}``/``{{passkeyGet:Ref.path}}``
+  (a software authenticator's answer, as ``JSON.stringify(credential.toJSON())``, to the
+  options JSON at ``Ref.path``: it keeps its passkeys for the whole run);
 - a subscription is opened where it stands, the example after it is run, and then the
   subscription must deliver a message without errors; while the subscription stays silent
   the example after it is run again (the server may not be listening yet on a busy

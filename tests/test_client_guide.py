@@ -25,6 +25,7 @@ from graphql import OperationDefinitionNode, build_schema, parse, validate
 from PIL import Image
 from websockets.sync.client import connect
 
+from tests.authenticator import SoftwareAuthenticator
 from tests.client_guide import (
     GUIDE,
     PLACEHOLDER,
@@ -132,6 +133,10 @@ class GuideRun:
         self.started = datetime.now(UTC)
         #: The TOTP step each secret last gave a code for (a code is accepted once).
         self.totp_steps: dict[str, int] = {}
+        # One authenticator for the whole run: the passkey it makes signs in later on. Its
+        # pages are on http://localhost:<port> (browsers refuse WebAuthn on an IP address).
+        self.authenticator = SoftwareAuthenticator()
+        self.page_origin = url.replace("127.0.0.1", "localhost")
 
     # placeholders ---------------------------------------------------------------------------
 
@@ -146,6 +151,12 @@ class GuideRun:
             return answer.json()["id_token"]
         if reference.startswith("mailCode:"):
             return self.mailed_code(reference.split(":", 1)[1])
+        if reference.startswith("passkeyCreate:"):
+            options = self.value(reference.split(":", 1)[1])
+            return self.authenticator.create(options, origin=self.page_origin)
+        if reference.startswith("passkeyGet:"):
+            options = self.value(reference.split(":", 1)[1])
+            return self.authenticator.get(options, origin=self.page_origin)
         moment = re.fullmatch(r"now(?:([+-]\d+)s)?", reference)
         if moment:
             shift = timedelta(seconds=int(moment.group(1) or 0))

@@ -18,9 +18,11 @@ import pyotp
 import pytest
 
 from tests.accounts_api import PASSWORD
+from tests.authenticator import SoftwareAuthenticator
 from tests.consent_helpers import officer, published
 from tests.contact_helpers import add_and_verify_email, add_email, mailed_code
 from tests.oidc_provider import ProviderApp, new_subject, provider_app
+from tests.passkeys_api import add_passkey, begin_sign_in
 from tests.personal_helpers import favorite
 
 #: Every field of `Account` that depends on who reads it, and enough of the rest.
@@ -34,6 +36,7 @@ ACCOUNT = """
   notifications(first: 10) { edges { node { id } } }
   consentHistory(first: 10) { edges { node { id kind } } }
   bindings { provider nickname }
+  passkeys { id name }
   sessions { id current }
   email pendingEmail { address attemptsLeft }
 """
@@ -126,6 +129,17 @@ async def _sign_in_with_provider(p: ProviderApp) -> tuple[dict, dict]:
     user = await _world(p)
     given = {"provider": "acme", "idToken": p.acme.id_token(user.subject)}
     result = await _call(p, "signInWithProvider", given)
+    return result["account"], await _viewer(p, result["token"])
+
+
+async def _finish_passkey_sign_in(p: ProviderApp) -> tuple[dict, dict]:
+    user = await _world(p)
+    device = SoftwareAuthenticator()
+    await add_passkey(p.gql, user.token, device)
+    begun = await begin_sign_in(p.gql)
+    given = {"challengeId": begun["challengeId"], "credential": device.get(begun["options"])}
+    result = await _call(p, "finishPasskeySignIn", given)
+    assert [k["name"] for k in result["account"]["passkeys"]] == ["Phone"]
     return result["account"], await _viewer(p, result["token"])
 
 
@@ -222,6 +236,7 @@ RECIPES: dict[str, Recipe] = {
     "register": _register,
     "login": _login,
     "signInWithProvider": _sign_in_with_provider,
+    "finishPasskeySignIn": _finish_passkey_sign_in,
     "restoreAccount": _restore_account,
     "updateProfile": _update_profile,
     "cancelAccount": _cancel_account,

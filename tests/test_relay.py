@@ -15,8 +15,10 @@ from api.schema import build_schema
 from models.accounts.account import Role
 from models.accounts.bindings import Binding
 from models.notifications.inbox import Channel, Notification, NotificationKind
+from tests.authenticator import SoftwareAuthenticator
 from tests.consent_helpers import PASSWORD, User, officer, publish, register, set_consents
 from tests.ids import gid, key, pk, type_of
+from tests.passkeys_api import add_passkey
 from tests.personal_helpers import favorite, submitted, thread, uploaded
 
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
@@ -140,11 +142,13 @@ async def _world(gql, client) -> dict[str, list[Case]]:
         "data"
     ]["deletionQueue"]["edges"][0]["node"]["id"]
     staff_only = [None, alice.token, bob.token, support.token]
+    passkey = await add_passkey(gql, alice.token, SoftwareAuthenticator())
 
     return {
         "Account": [Case(mine["id"], [alice.token], [*owner_only, admin.token])],
         "Session": [Case(mine["sessions"][0]["id"], owner_or_admin, owner_only)],
         "Binding": [Case(mine["bindings"][0]["id"], owner_or_admin, owner_only)],
+        "Passkey": [Case(passkey["id"], owner_or_admin, owner_only)],
         "ConsentEvent": [
             Case(
                 mine["consentHistory"]["edges"][0]["node"]["id"],

@@ -210,3 +210,56 @@ class StepUpInput:
 @strawberry.input
 class ConfirmTotpInput:
     code: str = strawberry.field(description="The authenticator's current code.")
+
+
+# --- passkeys ------------------------------------------------------------------------------
+
+
+@strawberry.input(
+    description="Adding a passkey needs recent authentication: your password, a fresh token "
+    "of a bound provider, or a session that signed in a few minutes ago."
+)
+class BeginPasskeyRegistrationInput:
+    password: str | None = None
+    provider: str | None = None
+    id_token: str | None = None
+
+
+@strawberry.input
+class FinishPasskeyRegistrationInput:
+    challenge_id: str
+    credential: str = strawberry.field(
+        description="`JSON.stringify(credential.toJSON())` of the PublicKeyCredential that "
+        "navigator.credentials.create() made."
+    )
+    name: str = strawberry.field(description='What you call it ("Phone"), 1-64 characters.')
+
+
+@strawberry.input
+class RenamePasskeyInput:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.input(
+    description="Removing a passkey needs recent authentication (as unbindProvider does); "
+    "every other session ends."
+)
+class RemovePasskeyInput:
+    id: strawberry.ID
+    password: str | None = None
+    provider: str | None = None
+    id_token: str | None = None
+
+
+@strawberry.input
+class FinishPasskeySignInInput:
+    challenge_id: str
+    credential: str = strawberry.field(
+        description="`JSON.stringify(credential.toJSON())` of the PublicKeyCredential that "
+        "navigator.credentials.get() answered."
+    )
+    device_id: str | None = strawberry.field(
+        default=None,
+        description="This app instance's id: its anonymous consent history joins the account.",
+    )

@@ -13,15 +13,20 @@ from strawberry.types import Info
 from api.accounts.inputs import (
     AddEmailInput,
     AddPhoneInput,
+    BeginPasskeyRegistrationInput,
     BindProviderInput,
     CancelAccountInput,
     ChangePasswordInput,
     CompleteSignInInput,
     ConfirmTotpInput,
+    FinishPasskeyRegistrationInput,
+    FinishPasskeySignInInput,
     LoginInput,
     RecoverWithProviderInput,
     RegisterInput,
     RemoveContactInput,
+    RemovePasskeyInput,
+    RenamePasskeyInput,
     ResetPasswordInput,
     RestoreAccountInput,
     RevokeSessionInput,
@@ -36,6 +41,8 @@ from api.accounts.types import (
     AccountError,
     AddEmailPayload,
     AddPhonePayload,
+    BeginPasskeyRegistrationPayload,
+    BeginPasskeySignInPayload,
     Binding,
     BindProviderPayload,
     CancelAccountPayload,
@@ -43,13 +50,18 @@ from api.accounts.types import (
     CompleteSignInPayload,
     ConfirmTotpPayload,
     EnrollTotpPayload,
+    FinishPasskeyRegistrationPayload,
+    FinishPasskeySignInPayload,
     LoginPayload,
     LogoutPayload,
+    Passkey,
     RecoverWithProviderPayload,
     RegenerateRecoveryCodesPayload,
     RegisterPayload,
     RemoveContactPayload,
+    RemovePasskeyPayload,
     RemoveTotpPayload,
+    RenamePasskeyPayload,
     ResetPasswordPayload,
     RestoreAccountPayload,
     RevokeSessionPayload,
@@ -63,10 +75,18 @@ from api.accounts.types import (
 from api.accounts.types import ContactVerification as ContactVerificationType
 from api.context import Context
 from api.live_streams import announce_sessions_changed
-from api.nodes import key_of
+from api.nodes import key_of, row_id_of
 from api.payloads import payload
 from models import jobs
-from models.accounts import authentication, bindings, contacts, factors, sign_in_challenges, totp
+from models.accounts import (
+    authentication,
+    bindings,
+    contacts,
+    factors,
+    passkeys,
+    sign_in_challenges,
+    totp,
+)
 from models.accounts.account import Account as AccountRow
 from models.accounts.errors import AccountErrorCode
 from models.accounts.levels import AuthLevel, Factor
@@ -469,6 +489,89 @@ class AccountMutations:
         await _send_notices(ctx)
         token = await _sign_in(ctx, account)
         return RestoreAccountPayload(account=Account.of(account), token=token)
+
+    # --- passkeys ------------------------------------------------------------------------
+
+    @strawberry.mutation(
+        description="Start adding a passkey: the options for navigator.credentials.create()."
+    )
+    @payload(AccountError, signed_in=True)
+    async def begin_passkey_registration(
+        self, info: Info[Context, None], input: BeginPasskeyRegistrationInput
+    ) -> BeginPasskeyRegistrationPayload:
+        ctx = info.context
+        session = await ctx.reauthenticate(
+            password=input.password, provider=input.provider, id_token=input.id_token
+        )
+        challenge_id, options = await passkeys.begin_registration(ctx.settings, session.account)
+        return BeginPasskeyRegistrationPayload(challenge_id=challenge_id, options=options)
+
+    @strawberry.mutation(description="Keep the passkey the browser made.")
+    @payload(AccountError, signed_in=True)
+    async def finish_passkey_registration(
+        self, info: Info[Context, None], input: FinishPasskeyRegistrationInput
+    ) -> FinishPasskeyRegistrationPayload:
+        ctx = info.context
+        account = await ctx.require_viewer()
+        row = await passkeys.finish_registration(
+            ctx.settings, input.challenge_id, input.credential, input.name, account=account
+        )
+        return FinishPasskeyRegistrationPayload(passkey=Passkey.of(row))
+
+    @strawberry.mutation
+    @payload(AccountError, signed_in=True)
+    async def rename_passkey(
+        self, info: Info[Context, None], input: RenamePasskeyInput
+    ) -> RenamePasskeyPayload:
+        account = await info.context.require_viewer()
+        row = await passkeys.rename(account, row_id_of(input.id, "Passkey"), input.name)
+        return RenamePasskeyPayload(passkey=Passkey.of(row))
+
+    @strawberry.mutation(description="Every other session ends; this one stays signed in.")
+    @payload(AccountError, signed_in=True)
+    async def remove_passkey(
+        self, info: Info[Context, None], input: RemovePasskeyInput
+    ) -> RemovePasskeyPayload:
+        ctx = info.context
+        session = await ctx.reauthenticate(
+            password=input.password, provider=input.provider, id_token=input.id_token
+        )
+        await passkeys.remove(
+            session.account, row_id_of(input.id, "Passkey"), keep_session=session.id
+        )
+        await announce_sessions_changed(ctx, session.account_id)
+        return RemovePasskeyPayload()
+
+    @strawberry.mutation(
+        description="Start signing in with a passkey: the options for "
+        "navigator.credentials.get(), with no account named (the passkey names it)."
+    )
+    @payload(AccountError)
+    async def begin_passkey_sign_in(self, info: Info[Context, None]) -> BeginPasskeySignInPayload:
+        ctx = info.context
+        await ctx.login_limits.attempt_from(ctx.client_address)
+        challenge_id, options = await passkeys.begin_authentication(ctx.settings, None)
+        return BeginPasskeySignInPayload(challenge_id=challenge_id, options=options)
+
+    @strawberry.mutation(description="Sign in with the passkey the browser answered with.")
+    @payload(AccountError)
+    async def finish_passkey_sign_in(
+        self, info: Info[Context, None], input: FinishPasskeySignInInput
+    ) -> FinishPasskeySignInPayload:
+        ctx = info.context
+        if input.device_id is not None:  # checked before anything is written
+            clean_device_id(input.device_id)
+        passkey = await passkeys.finish_authentication(
+            ctx.settings,
+            input.challenge_id,
+            input.credential,
+            account=None,
+            limits=ctx.login_limits,
+            client_address=ctx.client_address,
+        )
+        await _link_device(ctx, input.device_id, passkey.account)
+        token = await _sign_in(ctx, passkey.account)
+        return FinishPasskeySignInPayload(account=Account.of(passkey.account), token=token)
 
 
 @strawberry.type

@@ -24,6 +24,7 @@ from models.accounts import errors as account_errors
 from models.accounts import factors as account_factors
 from models.accounts.bindings import Binding as BindingModel
 from models.accounts.recovery_codes import codes_left
+from models.accounts.passkeys import Passkey as PasskeyModel
 from models.accounts.sessions import Session as SessionModel
 from models.errors import DomainError
 from models.rights import deletion
@@ -135,6 +136,44 @@ class ContactVerification:
             expires_at=row.expires_at,
             attempts_left=max(0, max_attempts - row.attempts),
         )
+
+
+@strawberry.type(description="A passkey (WebAuthn credential) the account signs in with.")
+class Passkey(AccordNode):
+    name: str = strawberry.field(description="What the user calls it; renamePasskey changes it.")
+    credential_id: str = strawberry.field(
+        description="The credential's id, base64url: what `credential.id` says in the browser."
+    )
+    created_at: datetime
+    last_used_at: datetime | None
+    backup_eligible: bool = strawberry.field(
+        description="The authenticator may sync it to the user's other devices."
+    )
+    backed_up: bool = strawberry.field(description="It is synced (as of its last use).")
+
+    @classmethod
+    def of(cls, row: PasskeyModel) -> Passkey:
+        return cls(
+            id=global_id("Passkey", row.id),
+            name=row.name,
+            credential_id=row.credential_id,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            backup_eligible=row.backup_eligible,
+            backed_up=row.backed_up,
+        )
+
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, Passkey]:
+        """As ``Account.passkeys``: the account itself, or an ADMIN."""
+        ids = row_keys(keys)
+        viewer = await info.context.viewer()
+        rows = await PasskeyModel.filter(id__in=list(ids)) if viewer and ids else []
+        return {
+            ids[r.id]: cls.of(r)
+            for r in rows
+            if OWNER_OR_ADMIN.allows_account(viewer, r.account_id)
+        }
 
 
 @strawberry.type(description="A signed-in device or browser.")
@@ -268,6 +307,12 @@ class Account(AccordNode, AccountConsentFields, AccountPersonalFields, AccountNo
     @visible_to(OWNER, otherwise=lambda: None)
     async def pending_phone(self, info: Info[Context, None]) -> ContactVerification | None:
         return await _pending(info, self.pk, contacts.ContactChannel.PHONE)
+
+    @strawberry.field(description="Passkeys, oldest first.")
+    @visible_to(OWNER_OR_ADMIN, otherwise=list)
+    async def passkeys(self, info: Info[Context, None]) -> list[Passkey]:
+        rows = await PasskeyModel.filter(account_id=self.pk).order_by("id")
+        return [Passkey.of(r) for r in rows]
 
     @strawberry.field(description="Live sessions, newest first.")
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
@@ -492,4 +537,59 @@ class VerifyContactPayload:
 @strawberry.type
 class RemoveContactPayload:
     account: Account | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+# --- passkeys ------------------------------------------------------------------------------
+
+
+@strawberry.type
+class BeginPasskeyRegistrationPayload:
+    challenge_id: str | None = strawberry.field(
+        default=None, description="Give it back to finishPasskeyRegistration."
+    )
+    options: str | None = strawberry.field(
+        default=None,
+        description="PublicKeyCredentialCreationOptionsJSON: in a browser, "
+        "`navigator.credentials.create({publicKey: "
+        "PublicKeyCredential.parseCreationOptionsFromJSON(JSON.parse(options))})`.",
+    )
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class FinishPasskeyRegistrationPayload:
+    passkey: Passkey | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RenamePasskeyPayload:
+    passkey: Passkey | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RemovePasskeyPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BeginPasskeySignInPayload:
+    challenge_id: str | None = strawberry.field(
+        default=None, description="Give it back to finishPasskeySignIn."
+    )
+    options: str | None = strawberry.field(
+        default=None,
+        description="PublicKeyCredentialRequestOptionsJSON: in a browser, "
+        "`navigator.credentials.get({publicKey: "
+        "PublicKeyCredential.parseRequestOptionsFromJSON(JSON.parse(options))})`.",
+    )
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class FinishPasskeySignInPayload:
+    account: Account | None = None
+    token: str | None = None
     errors: list[AccountError] = strawberry.field(default_factory=list)

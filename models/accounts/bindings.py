@@ -26,6 +26,7 @@ from models.accounts.account import (
 from models.accounts.authentication import set_password
 from models.accounts.errors import AccountErrorCode
 from models.accounts.oidc import Identity
+from models.accounts.passkeys import Passkey
 from models.accounts.passwords import Passwords
 from models.accounts.sessions import hash_token
 from models.errors import DomainError
@@ -160,7 +161,8 @@ async def bind(account: Account, identity: Identity) -> Binding:
 
 
 async def unbind(account: Account, provider: str) -> None:
-    """Refused when it would leave no way to sign in (no password, no other binding)."""
+    """Refused when it would leave no way to sign in (no password, no other binding, no
+    passkey)."""
     async with in_transaction():
         binding = await Binding.filter(account_id=account.id, provider=provider).first()
         if binding is None:
@@ -169,11 +171,13 @@ async def unbind(account: Account, provider: str) -> None:
             )
         others = await Binding.filter(account_id=account.id).exclude(id=binding.id).count()
         fresh = await Account.get(id=account.id)
-        if fresh.password_hash is None and others == 0:
+        passkeys = await Passkey.filter(account_id=account.id).exists()
+        if fresh.password_hash is None and others == 0 and not passkeys:
             raise DomainError(
                 AccountErrorCode.LAST_SIGN_IN_METHOD,
                 "provider",
-                "set a password or bind another identity before unbinding the last one",
+                "set a password, bind another identity or add a passkey before unbinding "
+                "the last one",
             )
         await binding.delete()
 

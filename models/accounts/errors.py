@@ -31,6 +31,7 @@ class AccountErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     # Second factors and step-up (issue 15).
     SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
+    #: A sign-in challenge or passkey ceremony that is unknown, expired or already answered.
     INVALID_CHALLENGE = "INVALID_CHALLENGE"
     ALREADY_ENROLLED = "ALREADY_ENROLLED"
     # AccountErrorCode was once every code of every domain: no account rule raises the ten

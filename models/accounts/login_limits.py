@@ -95,21 +95,34 @@ class LoginLimits:
             self.per_account_and_address, key=lambda item: item.get_expiry()
         )
 
-    async def attempt(self, account_name: str, address: str) -> None:
+    async def attempt(self, account_name: str, address: str, *, count_address: bool = True) -> None:
         """Count one attempt before its password is checked; raise RATE_LIMITED (with
-        retry-after) when this address may not try this account now."""
+        retry-after) when this address may not try this account now.
+
+        ``count_address=False`` when the address was counted already for this sign-in
+        (a passkey sign-in counts it when it hands out the challenge: ``attempt_from``)."""
         account, network = _key(account_name), _key(client_network(address))
         for item in self.per_account_and_address:
             if not await self.limiter.hit(item, "pair", account, network):
                 await self._refuse(item, "pair", account, network)
-        for item in self.per_address:
-            if not await self.limiter.hit(item, "address", network):
-                await self._refuse(item, "address", network)
+        if count_address:
+            await self._hit_address(network)
         for item in self.per_account:
             if not await self.limiter.test(item, "account", account):
                 if not await self._has_not_guessed_wrong(account, network):
                     await self._refuse(item, "account", account)
                 break
+
+    async def attempt_from(self, address: str) -> None:
+        """Count one sign-in attempt of this address, whatever the account (the per-address
+        limit alone): a passkey sign-in, whose account is known only from its answer,
+        counts here when it is handed its challenge."""
+        await self._hit_address(_key(client_network(address)))
+
+    async def _hit_address(self, network: str) -> None:
+        for item in self.per_address:
+            if not await self.limiter.hit(item, "address", network):
+                await self._refuse(item, "address", network)
 
     async def _has_not_guessed_wrong(self, account: str, network: str) -> bool:
         """No failure for the account from this address within the longest window: the

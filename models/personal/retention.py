@@ -11,6 +11,7 @@ from tortoise.expressions import Q
 from accord.settings import Settings
 from models import clock
 from models.accounts.bindings import PasswordReset
+from models.accounts.passkeys import purge_spent_challenges
 from models.accounts.quarantine import purge_expired_quarantine
 from models.accounts.sessions import purge_expired
 from models.accounts.sign_in_challenges import purge_spent
@@ -32,4 +33,5 @@ async def clean_up(settings: Settings) -> dict[str, int]:
             settings.activity_retention_days, settings.sweep_batch_size
         ),
         "name_quarantine": await purge_expired_quarantine(settings.sweep_batch_size),
+        "webauthn_challenges": await purge_spent_challenges(settings.sweep_batch_size),
     }

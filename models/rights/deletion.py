@@ -36,6 +36,7 @@ from models.accounts.account import Account, AccountStatus, Gender, Role
 from models.accounts.bindings import Binding, PasswordReset
 from models.accounts.contacts import ContactVerification
 from models.accounts.errors import AccountErrorCode
+from models.accounts.passkeys import Passkey, WebAuthnChallenge, WebAuthnUser
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
 from models.accounts.sessions import Session, revoke_all
 from models.consent.ledger import DeviceLink, rekey_subject, subjects_of
@@ -262,6 +263,9 @@ def _steps(
             await PasswordReset.filter(account_id=account_id).delete()
             await Binding.filter(account_id=account_id).delete()
             await ContactVerification.filter(account_id=account_id).delete()
+            await Passkey.filter(account_id=account_id).delete()
+            await WebAuthnUser.filter(account_id=account_id).delete()
+            await WebAuthnChallenge.filter(account_id=account_id).delete()
 
     async def devices_and_activity(account_id: int) -> None:
         async with in_transaction():
