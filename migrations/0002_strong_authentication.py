@@ -2,12 +2,28 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from models.accounts.contacts import ContactChannel, VerificationStatus
 from models.accounts.levels import AuthLevel, Factor
+from models.accounts.passkeys import CeremonyPurpose
 from models.accounts.sign_in_challenges import Purpose
 from models.notifications.inbox import NotificationKind
 from tortoise.fields.base import OnDelete
 from uuid import uuid4
 from tortoise import fields
 from tortoise.indexes import Index
+
+
+class DescriptionOnly(ops.AlterField):
+    """An AlterField whose only change is the column's description (an enum's values, listed
+    in it, grew): recorded in the migration state, the table left alone. On SQLite, Tortoise
+    1.1 rebuilds a table to alter a column and loses its indexes and unique constraints on
+    the way (notification's unique (campaign, account, channel) among them); a column
+    comment is not worth that."""
+
+    async def database_forward(self, *args, **kwargs) -> None:
+        return None
+
+    async def database_backward(self, *args, **kwargs) -> None:
+        return None
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0001_initial')]
@@ -31,6 +47,25 @@ class Migration(migrations.Migration):
                 ('consumed_at', fields.DatetimeField(null=True, description='When it stopped being pending: verified, replaced or locked.', auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'contact_verification', 'app': 'models', 'indexes': [Index(fields=['account_id', 'channel', 'status']), Index(fields=['address_key', 'created_at'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Passkey',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_index=True, db_constraint=True, to_field='id', related_name='passkeys', on_delete=OnDelete.CASCADE)),
+                ('credential_id', fields.CharField(unique=True, description='base64url, as clients send it (a binary column cannot be unique in Tortoise).', max_length=1364)),
+                ('public_key', fields.BinaryField(description='COSE-encoded, as the authenticator made it.')),
+                ('sign_count', fields.BigIntField(default=0)),
+                ('transports', fields.CharField(default='', description='Comma-separated (``internal,hybrid``): handed back in ``allowCredentials``.', max_length=128)),
+                ('aaguid', fields.CharField(max_length=36)),
+                ('name', fields.CharField(max_length=64)),
+                ('backup_eligible', fields.BooleanField(default=False, description="Whether the authenticator may sync the credential to the user's other devices.")),
+                ('backed_up', fields.BooleanField(default=False, description='Whether it is synced, as of its last use.')),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('last_used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'passkey', 'app': 'models', 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -74,17 +109,41 @@ class Migration(migrations.Migration):
             options={'table': 'totp_credential', 'app': 'models', 'pk_attr': 'id', 'table_description': "An account's TOTP authenticator (at most one): pending until confirmed."},
             bases=['Model'],
         ),
-        ops.AlterField(
+        ops.CreateModel(
+            name='WebAuthnChallenge',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('purpose', fields.CharEnumField(description='REGISTRATION: REGISTRATION\nAUTHENTICATION: AUTHENTICATION', enum_type=CeremonyPurpose, max_length=16)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_index=True, description='The account registering, or proving itself again (None: a discoverable sign-in).', db_constraint=True, to_field='id', related_name='webauthn_challenges', on_delete=OnDelete.CASCADE)),
+                ('challenge', fields.BinaryField()),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('expires_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('consumed_at', fields.DatetimeField(null=True, description='Set by the first answer, right or wrong.', auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'webauthn_challenge', 'app': 'models', 'pk_attr': 'id', 'table_description': "One ceremony's challenge: answerable once, until it expires."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='WebAuthnUser',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.OneToOneField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='webauthn_user', on_delete=OnDelete.CASCADE)),
+                ('handle', fields.CharField(unique=True, description='base64url of USER_HANDLE_BYTES random bytes.', max_length=64)),
+            ],
+            options={'table': 'webauthn_user', 'app': 'models', 'pk_attr': 'id', 'table_description': "An account's WebAuthn user id: random, so it tells an authenticator nothing."},
+            bases=['Model'],
+        ),
+        DescriptionOnly(
             model_name='Announcement',
             name='kind',
             field=fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN\nCONTACT_CODE: CONTACT_CODE\nCONTACT_CHANGED: CONTACT_CHANGED\nCONTACT_REMOVED: CONTACT_REMOVED', enum_type=NotificationKind, max_length=32),
         ),
-        ops.AlterField(
+        DescriptionOnly(
             model_name='Campaign',
             name='kind',
             field=fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN\nCONTACT_CODE: CONTACT_CODE\nCONTACT_CHANGED: CONTACT_CHANGED\nCONTACT_REMOVED: CONTACT_REMOVED', enum_type=NotificationKind, max_length=32),
         ),
-        ops.AlterField(
+        DescriptionOnly(
             model_name='Notification',
             name='kind',
             field=fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN\nCONTACT_CODE: CONTACT_CODE\nCONTACT_CHANGED: CONTACT_CHANGED\nCONTACT_REMOVED: CONTACT_REMOVED', enum_type=NotificationKind, max_length=32),
