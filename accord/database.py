@@ -39,6 +39,7 @@ MODEL_MODULES = [
     "models.rights.deletion",
     "models.accounts.quarantine",
     "models.notifications.campaigns",
+    "models.accounts.sign_ins",
 ]
 
 

@@ -13,6 +13,7 @@ from models import clock
 from models.accounts.bindings import PasswordReset
 from models.accounts.quarantine import purge_expired_quarantine
 from models.accounts.sessions import purge_expired
+from models.accounts.sign_ins import purge_expired_notices
 from models.batches import delete_in_batches
 from models.personal.activity import purge_older_than
 
@@ -30,4 +31,5 @@ async def clean_up(settings: Settings) -> dict[str, int]:
             settings.activity_retention_days, settings.sweep_batch_size
         ),
         "name_quarantine": await purge_expired_quarantine(settings.sweep_batch_size),
+        "sign_in_notices": await purge_expired_notices(settings.sweep_batch_size),
     }
