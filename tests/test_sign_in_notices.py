@@ -284,3 +284,27 @@ async def test_the_page_refuses_a_wrong_token_without_echoing_it(client, token):
         assert answer.status_code == 404
         assert "Link not valid" in answer.text
         assert "<script>" not in answer.text
+
+
+def test_without_a_public_url_prod_notices_point_to_the_app_instead():
+    from accord.settings import Settings
+    from models.notifications.inbox import NotificationKind
+    from models.notifications.messages import render
+
+    assert Settings(env="prod").link_base is None
+    assert Settings(env="dev").link_base == "http://127.0.0.1:8000"
+    assert Settings(env="prod", public_url="https://a.example/").link_base == "https://a.example"
+    message = render(
+        NotificationKind.NEW_SIGN_IN,
+        {
+            "what_is_new": "new device",
+            "time": "2026-01-01 10:00 UTC",
+            "network": "203.0.113.0/24",
+            "device": "Chrome 131 on Windows",
+            "user_agent": "Mozilla/5.0",
+            "link": "",
+            "valid_days": 7,
+        },
+    )
+    assert "http" not in message.body
+    assert "from the list of your sessions in the app" in message.body
