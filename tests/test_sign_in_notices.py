@@ -119,6 +119,20 @@ async def test_what_is_known_sends_nothing_again(app):
         assert len(notices(await inbox(laptop, first))) == 1
 
 
+async def test_a_known_device_is_marked_seen_at_most_once_a_day(app, clock):
+    async with browser(app, HOME, CHROME_MAC) as laptop:
+        await register_on(laptop, "dot")
+        first_seen = {r.kind: r.last_seen_at for r in await KnownSignIn.all()}
+        await login_on(laptop, "dot")
+        assert {r.kind: r.last_seen_at for r in await KnownSignIn.all()} == first_seen
+        later = now() + timedelta(days=2)
+        clock.use(lambda: later)
+        token = await login_on(laptop, "dot")
+        assert {r.last_seen_at for r in await KnownSignIn.all()} == {later}
+        assert {r.first_seen_at for r in await KnownSignIn.all()} == set(first_seen.values())
+        assert notices(await inbox(laptop, token)) == []
+
+
 async def test_every_way_of_signing_in_sends_notices_but_creating_an_account(app_with, tmp_path):
     async with provider_app(app_with, tmp_path) as p:
         subject = new_subject()
