@@ -44,6 +44,7 @@ MODEL_MODULES = [
     "models.accounts.sign_in_challenges",
     "models.accounts.contacts",
     "models.accounts.passkeys",
+    "models.accounts.sign_ins",
 ]
 
 

@@ -213,6 +213,29 @@ class Settings(BaseSettings):
     min_password_score: int = Field(
         3, ge=0, le=4, description="Lowest zxcvbn score a new password may have."
     )
+    pwned_passwords_url: str = Field(
+        "",
+        description="Have I Been Pwned's k-anonymity range API, to refuse new passwords "
+        "found in breaches: `https://api.pwnedpasswords.com/range/` (only the first 5 hex "
+        "characters of the password's SHA-1 are sent). Empty: off, no outbound call; the "
+        "shipped list of common passwords is checked either way. Asked only when a "
+        "password is set (register, changePassword, resetPassword), never at login; when "
+        "it does not answer in time, the password is allowed and a warning logged.",
+    )
+    pwned_passwords_timeout: float = Field(
+        2.0, gt=0, le=30, description="Seconds to wait for the range API before going on."
+    )
+    public_url: str | None = Field(
+        None,
+        description="This API's address as people's browsers reach it "
+        "(`https://accounts.example.com`), for the links in e-mails (a sign-in notice's "
+        '"this wasn\'t me"). Unset: `accord dev` uses its own address, `http://127.0.0.1:8000` '
+        "elsewhere in dev, and in prod the e-mails point to the app's list of sessions instead.",
+    )
+    sign_in_notice_ttl: timedelta = Field(
+        timedelta(days=7),
+        description='How long the "this wasn\'t me" link of a sign-in notice works.',
+    )
     oidc_providers: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description='JSON: `{"name": {"issuer": ..., "client_id": ..., "discovery": true}}`: '
@@ -403,6 +426,7 @@ class Settings(BaseSettings):
         "consent_max_event_age",
         "deletion_grace",
         "account_name_quarantine",
+        "sign_in_notice_ttl",
         mode="before",
     )
     @classmethod
@@ -469,6 +493,20 @@ class Settings(BaseSettings):
             if rp_id and host != rp_id and not host.endswith("." + rp_id):
                 raise ValueError(f"{origin!r} is not on the relying party id {rp_id!r}")
         return value
+    @field_validator("pwned_passwords_url")
+    @classmethod
+    def _pwned_passwords_url(cls, value: str) -> str:
+        return check_fetch_url(value) if value else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://accounts.example.com")
+        return value.rstrip("/")
 
     @field_validator("secret_key")
     @classmethod
@@ -509,6 +547,13 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'accord.sqlite3').resolve()}"
+
+    @property
+    def link_base(self) -> str | None:
+        """Where links in e-mails point (``public_url``); None in prod when it is unset."""
+        if self.public_url is not None:
+            return self.public_url
+        return None if self.is_prod else "http://127.0.0.1:8000"
 
     @property
     def is_sqlite(self) -> bool:

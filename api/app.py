@@ -1,4 +1,5 @@
-"""The Starlette application: /graphql, /healthz, /readyz, /metrics.
+"""The Starlette application: /graphql, /healthz, /readyz, /metrics, and the pages a
+link in an e-mail opens (/sign-in/not-me).
 
 Built by ``create_app(settings)`` so the CLI, the tests and the benchmarks each build their
 own with their own settings; nothing happens at import time.
@@ -6,6 +7,7 @@ own with their own settings; nothing happens at import time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Sequence
@@ -29,6 +31,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from accord.database import ensure_data_dir, tortoise_config
 from accord.settings import Settings
+from api.accounts.pages import not_me
 from api.context import Context
 from api.health import healthz, readyz
 from api.keys import jwks
@@ -40,6 +43,8 @@ from api.schema import build_schema
 from models.accounts.login_limits import LoginLimits
 from models.accounts.passwords import Passwords
 from models.accounts.provider_keys import ProviderKeys
+from models.accounts.sign_ins import NOT_ME_PATH
+from models.accounts.user_agents import warm_up as warm_up_user_agents
 from models.personal.storage import LocalStorage
 from models.queue import Broadcast, JobStats, Queue
 
@@ -191,6 +196,7 @@ def create_app(
     async def lifespan(app: Starlette):
         app.state.settings = settings
         app.state.passwords = Passwords(settings)
+        await asyncio.to_thread(warm_up_user_agents)  # not on the first sign-in's time
         app.state.queue = await Queue.connect(
             redis_url, settings.queue_name, settings.job_timeout_seconds
         )
@@ -227,6 +233,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/.well-known/jwks.json", jwks),
             Route("/pictures/{picture_id}", serve_picture),
+            Route(NOT_ME_PATH, not_me, methods=["GET", "POST"]),
             Route("/metrics", metrics.endpoint),
             *(() if settings.is_prod else dev_routes),
         ],

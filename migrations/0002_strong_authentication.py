@@ -4,6 +4,7 @@ from models.accounts.contacts import ContactChannel, VerificationStatus
 from models.accounts.levels import AuthLevel, Factor
 from models.accounts.passkeys import CeremonyPurpose
 from models.accounts.sign_in_challenges import Purpose
+from models.accounts.sign_ins import SignInKind
 from models.notifications.inbox import NotificationKind
 from tortoise.fields.base import OnDelete
 from uuid import uuid4
@@ -47,6 +48,19 @@ class Migration(migrations.Migration):
                 ('consumed_at', fields.DatetimeField(null=True, description='When it stopped being pending: verified, replaced or locked.', auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'contact_verification', 'app': 'models', 'indexes': [Index(fields=['account_id', 'channel', 'status']), Index(fields=['address_key', 'created_at'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='KnownSignIn',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='known_sign_ins', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharEnumField(description='DEVICE: DEVICE\nNETWORK: NETWORK', enum_type=SignInKind, max_length=8)),
+                ('value_hash', fields.CharField(max_length=64)),
+                ('first_seen_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('last_seen_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'known_sign_in', 'app': 'models', 'unique_together': (('account', 'kind', 'value_hash'),), 'pk_attr': 'id', 'table_description': 'A device or network an account has signed in from, as a keyed hash.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -97,6 +111,22 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='SignInNotice',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_index=True, db_constraint=True, to_field='id', related_name='sign_in_notices', on_delete=OnDelete.CASCADE)),
+                ('session_id', fields.UUIDField(description='Not a foreign key: the session ends (and its row goes) long before the notice.')),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('expires_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('device_hash', fields.CharField(null=True, max_length=64)),
+                ('network_hash', fields.CharField(null=True, max_length=64)),
+            ],
+            options={'table': 'sign_in_notice', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The "this wasn\'t me" handle of one notice: the session it names and its token\'s'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='TotpCredential',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -136,17 +166,17 @@ class Migration(migrations.Migration):
         DescriptionOnly(
             model_name='Announcement',
             name='kind',
-            field=fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN\nCONTACT_CODE: CONTACT_CODE\nCONTACT_CHANGED: CONTACT_CHANGED\nCONTACT_REMOVED: CONTACT_REMOVED', enum_type=NotificationKind, max_length=32),
+            field=fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nNEW_SIGN_IN: NEW_SIGN_IN\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN\nCONTACT_CODE: CONTACT_CODE\nCONTACT_CHANGED: CONTACT_CHANGED\nCONTACT_REMOVED: CONTACT_REMOVED', enum_type=NotificationKind, max_length=32),
         ),
         DescriptionOnly(
             model_name='Campaign',
             name='kind',
-            field=fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN\nCONTACT_CODE: CONTACT_CODE\nCONTACT_CHANGED: CONTACT_CHANGED\nCONTACT_REMOVED: CONTACT_REMOVED', enum_type=NotificationKind, max_length=32),
+            field=fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nNEW_SIGN_IN: NEW_SIGN_IN\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN\nCONTACT_CODE: CONTACT_CODE\nCONTACT_CHANGED: CONTACT_CHANGED\nCONTACT_REMOVED: CONTACT_REMOVED', enum_type=NotificationKind, max_length=32),
         ),
         DescriptionOnly(
             model_name='Notification',
             name='kind',
-            field=fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN\nCONTACT_CODE: CONTACT_CODE\nCONTACT_CHANGED: CONTACT_CHANGED\nCONTACT_REMOVED: CONTACT_REMOVED', enum_type=NotificationKind, max_length=32),
+            field=fields.CharEnumField(description='ACCOUNT_CANCELLED: ACCOUNT_CANCELLED\nACCOUNT_RESTORED: ACCOUNT_RESTORED\nNEW_SIGN_IN: NEW_SIGN_IN\nPOLICY_CHANGE: POLICY_CHANGE\nSECURITY_INCIDENT: SECURITY_INCIDENT\nSERVICE_SHUTDOWN: SERVICE_SHUTDOWN\nCONTACT_CODE: CONTACT_CODE\nCONTACT_CHANGED: CONTACT_CHANGED\nCONTACT_REMOVED: CONTACT_REMOVED', enum_type=NotificationKind, max_length=32),
         ),
         ops.AddField(
             model_name='Notification',
@@ -157,5 +187,10 @@ class Migration(migrations.Migration):
             model_name='Session',
             name='auth_level',
             field=fields.CharEnumField(default=AuthLevel.SINGLE_FACTOR, description='SINGLE_FACTOR: SINGLE_FACTOR\nMULTI_FACTOR: MULTI_FACTOR', db_default='SINGLE_FACTOR', enum_type=AuthLevel, max_length=16),
+        ),
+        ops.AddField(
+            model_name='Session',
+            name='network',
+            field=fields.CharField(default='', description='The client network it signed in from (``network_of``), never the full address, or ""', db_default='', max_length=50),
         ),
     ]

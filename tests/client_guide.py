@@ -9,7 +9,9 @@ The convention, for whoever edits the guide:
 - an ``<!-- example: ... -->`` comment right before a block sets, by ``key=value``:
   ``bearer={{Ref}}`` or ``bearer=none`` (the token sent from this example on: sticky),
   ``expect=errors`` (the example shows an error: its answer must have one),
-  ``upload=input.file`` (sent as a GraphQL multipart request with a small PNG there);
+  ``upload=input.file`` (sent as a GraphQL multipart request with a small PNG there),
+  ``user-agent=okhttp/4.12.0`` (this example only is sent with that User-Agent, as from
+  another device; no spaces);
 - ``{{...}}`` in variables and in ``bearer`` is filled in when the example runs:
   ``{{Name.path.0.to}}`` from the answer (``data``) of the earlier example ``Name``,
   ``{{now}}``/``{{now-60s}}``/``{{now+3600s}}`` (from the moment the run started, so the
@@ -20,7 +22,9 @@ The convention, for whoever edits the guide:
   server mailed to ADDRESS, read from its mail folder ``var/mail/``),
   ``{{passkeyCreate:Ref.path}}``/``{{passkeyGet:Ref.path}}``
   (a software authenticator's answer, as ``JSON.stringify(credential.toJSON())``, to the
-  options JSON at ``Ref.path``: it keeps its passkeys for the whole run);
+  options JSON at ``Ref.path``: it keeps its passkeys for the whole run),
+  ``{{linkToken:Name.path.to.text}}`` (the ``token`` query
+  parameter of the first link in that text, as a user opening it would send it);
 - a subscription is opened where it stands, the example after it is run, and then the
   subscription must deliver a message without errors; while the subscription stays silent
   the example after it is run again (the server may not be listening yet on a busy

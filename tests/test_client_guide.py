@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pyotp
@@ -157,6 +158,11 @@ class GuideRun:
         if reference.startswith("passkeyGet:"):
             options = self.value(reference.split(":", 1)[1])
             return self.authenticator.get(options, origin=self.page_origin)
+        if reference.startswith("linkToken:"):
+            text = self.value(reference.split(":", 1)[1])
+            link = re.search(r"https?://\S+", text)
+            assert link, f"{{{{{reference}}}}}: no link in {text!r}"
+            return parse_qs(urlsplit(link.group(0)).query)["token"][0]
         moment = re.fullmatch(r"now(?:([+-]\d+)s)?", reference)
         if moment:
             shift = timedelta(seconds=int(moment.group(1) or 0))
@@ -219,8 +225,11 @@ class GuideRun:
 
     # running --------------------------------------------------------------------------------
 
-    def headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.bearer}"} if self.bearer else {}
+    def headers(self, example: Example | None = None) -> dict[str, str]:
+        sent = {"authorization": f"Bearer {self.bearer}"} if self.bearer else {}
+        if example is not None and "user-agent" in example.directives:
+            sent["user-agent"] = example.directives["user-agent"]
+        return sent
 
     def prepare(self, example: Example) -> dict[str, Any]:
         bearer = example.directives.get("bearer")
@@ -244,10 +253,10 @@ class GuideRun:
                     "map": json.dumps({"0": [f"variables.{upload}"]}),
                 },
                 files={"0": ("picture.png", png(), "image/png")},
-                headers=self.headers(),
+                headers=self.headers(example),
             )
         else:
-            answer = self.http.post("/graphql", json=operation, headers=self.headers())
+            answer = self.http.post("/graphql", json=operation, headers=self.headers(example))
         assert answer.status_code == 200, f"{where(example)}: {answer.status_code} {answer.text}"
         return self.judge(example, answer.json())
 

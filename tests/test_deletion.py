@@ -22,6 +22,7 @@ from PIL import Image
 from tortoise import Tortoise
 
 from models.accounts.account import Account, AccountStatus, Role
+from models.accounts.sign_ins import KnownSignIn, SignInNotice
 from models.clock import now
 from models.consent.decisions import link_device
 from models.consent.ledger import ConsentEvent, DeviceLink, Source, verify_chain
@@ -379,6 +380,10 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
     ]
     assert leaks == []
     assert not any(f.exists() for f in alice_files)
+    # Kept only as keyed hashes, and still about her: gone too.
+    assert await KnownSignIn.filter(account_id=bob.id).exists()
+    assert not await KnownSignIn.filter(account_id=alice.id).exists()
+    assert not await SignInNotice.filter(account_id=alice.id).exists()
 
     # The tombstone, the kept public comment, the pseudonymised ledger.
     tombstone = await Account.get(id=alice.id)

@@ -540,7 +540,8 @@ async def test_reset_token_lifetime_comes_from_settings(app_with, tmp_path):
 @pytest.mark.parametrize(
     ("new_password", "expected"),
     [
-        ("password1234", ("WEAK_PASSWORD", "newPassword")),
+        ("passwordpassword", ("WEAK_PASSWORD", "newPassword")),
+        ("password1234", ("BREACHED_PASSWORD", "newPassword")),
         ("bea", ("INVALID", "newPassword")),
         ("n" * 129, ("INVALID", "newPassword")),
     ],

@@ -89,14 +89,19 @@ class Demo:
 
 
 def prepare(settings: Settings, host: str, port: int) -> tuple[Settings, Demo | None]:
-    """In dev: seed the database, and return settings that trust the dev sign-in provider.
+    """In dev: seed the database, and return settings that trust the dev sign-in provider
+    and whose e-mail links lead to this server.
     With ``ACCORD_ENV=prod``: nothing at all."""
     if settings.is_prod:
         return settings, None
     base = base_url(host, port)
     provider = DevProvider(settings.data_dir, base)
     trusting = settings.model_copy(
-        update={"oidc_providers": {**settings.oidc_providers, PROVIDER: provider.provider_config()}}
+        update={
+            "oidc_providers": {**settings.oidc_providers, PROVIDER: provider.provider_config()},
+            # Links in e-mails (a sign-in notice's "this wasn't me") lead here.
+            "public_url": settings.public_url or base,
+        }
     )
     staff_file = settings.data_dir / STAFF_FILE
     kept = json.loads(staff_file.read_text())["password"] if staff_file.exists() else None

@@ -37,6 +37,13 @@ class RevokeSessionInput:
     id: strawberry.ID
 
 
+@strawberry.input
+class DisownSignInInput:
+    token: str = strawberry.field(
+        description="The token of a sign-in notice's \"this wasn't me\" link (its `token=`)."
+    )
+
+
 @strawberry.input(
     description="Only the fields given change; null clears an optional one. A new `email` or "
     "`phone` needs recent authentication (`password`, or `provider` and `idToken`, or a "

@@ -19,6 +19,7 @@ from api.accounts.inputs import (
     ChangePasswordInput,
     CompleteSignInInput,
     ConfirmTotpInput,
+    DisownSignInInput,
     FinishPasskeyRegistrationInput,
     FinishPasskeySignInInput,
     LoginInput,
@@ -49,6 +50,7 @@ from api.accounts.types import (
     ChangePasswordPayload,
     CompleteSignInPayload,
     ConfirmTotpPayload,
+    DisownSignInPayload,
     EnrollTotpPayload,
     FinishPasskeyRegistrationPayload,
     FinishPasskeySignInPayload,
@@ -67,6 +69,7 @@ from api.accounts.types import (
     RevokeSessionPayload,
     SecondFactorChallenge,
     SignInWithProviderPayload,
+    SignOutOtherSessionsPayload,
     StepUpPayload,
     UnbindProviderPayload,
     UpdateProfilePayload,
@@ -85,13 +88,14 @@ from models.accounts import (
     factors,
     passkeys,
     sign_in_challenges,
+    sign_ins,
     totp,
 )
 from models.accounts.account import Account as AccountRow
 from models.accounts.errors import AccountErrorCode
 from models.accounts.levels import AuthLevel, Factor
 from models.accounts.oidc import verify_id_token
-from models.accounts.sessions import Session, open_session
+from models.accounts.sessions import Session, end_other_sessions, network_of, open_session
 from models.accounts.step_up import Proof, renew_authentication
 from models.consent.decisions import link_device
 from models.consent.ledger import Source, clean_device_id
@@ -118,8 +122,15 @@ async def _sign_in(
     ctx: Context, account: AccountRow, level: AuthLevel = AuthLevel.SINGLE_FACTOR
 ) -> str:
     """Open a session for an account that just proved who it is; the account the payload
-    returns is then read as that session reads it (``Context.signed_in``)."""
-    token = await open_session(account, ctx.settings, ctx.user_agent, level)
+    returns is then read as that session reads it (``Context.signed_in``). Every way of
+    signing in comes through here, so each one records its device and network and sends a
+    sign-in notice when one is new (``models.accounts.sign_ins``)."""
+    session_id, network = uuid.uuid4(), network_of(ctx.client_address)
+    token = await open_session(
+        account, ctx.settings, ctx.user_agent, level, network=network, session_id=session_id
+    )
+    if await sign_ins.note_sign_in(account, session_id, ctx.settings, ctx.user_agent, network):
+        await _send_notices(ctx)
     ctx.signed_in(account.id, token)
     return token
 
@@ -246,6 +257,32 @@ class AccountMutations:
             raise DomainError(AccountErrorCode.NOT_FOUND, "id", "no such session")
         await announce_sessions_changed(info.context, account.id)
         return RevokeSessionPayload()
+
+    @strawberry.mutation(
+        description="End every session of yours but this one; answers how many ended."
+    )
+    @payload(AccountError, signed_in=True)
+    async def sign_out_other_sessions(
+        self, info: Info[Context, None]
+    ) -> SignOutOtherSessionsPayload:
+        ctx = info.context
+        session = await ctx.require_session()
+        ended = await end_other_sessions(session, ctx.settings)
+        await announce_sessions_changed(ctx, session.account_id)
+        return SignOutOtherSessionsPayload(ended=ended)
+
+    @strawberry.mutation(
+        description='"This wasn\'t me": the token of a sign-in notice ends the session it '
+        "reports, signed in or not. Using it again changes nothing and is no error."
+    )
+    @payload(AccountError)
+    async def disown_sign_in(
+        self, info: Info[Context, None], input: DisownSignInInput
+    ) -> DisownSignInPayload:
+        account_id, ended = await sign_ins.disown(input.token)
+        if ended:
+            await announce_sessions_changed(info.context, account_id)
+        return DisownSignInPayload(session_ended=ended)
 
     @strawberry.mutation(
         description="A new email or phone is not stored as given: it starts the same "

@@ -23,9 +23,10 @@ from models.accounts import contacts, levels
 from models.accounts import errors as account_errors
 from models.accounts import factors as account_factors
 from models.accounts.bindings import Binding as BindingModel
-from models.accounts.recovery_codes import codes_left
 from models.accounts.passkeys import Passkey as PasskeyModel
+from models.accounts.recovery_codes import codes_left
 from models.accounts.sessions import Session as SessionModel
+from models.accounts.user_agents import device_label
 from models.errors import DomainError
 from models.rights import deletion
 
@@ -178,10 +179,20 @@ class Passkey(AccordNode):
 
 @strawberry.type(description="A signed-in device or browser.")
 class Session(AccordNode):
-    created_at: datetime
-    last_seen_at: datetime
+    created_at: datetime = strawberry.field(description="When it signed in.")
+    last_seen_at: datetime = strawberry.field(
+        description="When it was last used (written at most once a minute)."
+    )
     user_agent: str
-    current: bool
+    device: str = strawberry.field(
+        description='A label read from the user agent: "Chrome 131 on Windows", '
+        '"Mobile Safari 17 on iOS (iPhone)"; "Unknown device" when none was sent.'
+    )
+    network: str | None = strawberry.field(
+        description="The approximate place: the client network it signed in from, an IPv4 "
+        "/24 or IPv6 /48 (`203.0.113.0/24`), never the full address; null when unknown."
+    )
+    current: bool = strawberry.field(description="It is the session making this request.")
 
     @classmethod
     def of(cls, row: SessionModel, current: SessionModel | None) -> Session:
@@ -190,6 +201,8 @@ class Session(AccordNode):
             created_at=row.created_at,
             last_seen_at=row.last_seen_at,
             user_agent=row.user_agent,
+            device=device_label(row.user_agent),
+            network=row.network or None,
             current=current is not None and row.id == current.id,
         )
 
@@ -390,6 +403,22 @@ class LogoutPayload:
 
 @strawberry.type
 class RevokeSessionPayload:
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SignOutOtherSessionsPayload:
+    ended: int = strawberry.field(default=0, description="How many other sessions ended.")
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DisownSignInPayload:
+    session_ended: bool = strawberry.field(
+        default=False,
+        description="The session the notice named ended now; false when it had already "
+        "ended (signed out, expired, or this link used before).",
+    )
     errors: list[AccountError] = strawberry.field(default_factory=list)
 
 

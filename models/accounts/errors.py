@@ -16,6 +16,8 @@ class AccountErrorCode(StrEnum):
     UNIQUE = "UNIQUE"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     WEAK_PASSWORD = "WEAK_PASSWORD"
+    #: The password is on the shipped list of common ones or in a breach (models.accounts.breaches).
+    BREACHED_PASSWORD = "BREACHED_PASSWORD"
     RATE_LIMITED = "RATE_LIMITED"
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"

@@ -29,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from zxcvbn import zxcvbn
 
 from accord.settings import Settings
+from models.accounts import breaches
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
 
@@ -90,7 +91,9 @@ class Passwords:
     async def check_strength(
         self, password: str, user_inputs: list[str], field: str = "password"
     ) -> None:
-        """Refuse passwords that zxcvbn scores below the configured minimum (ASVS 6.2.4)."""
+        """Refuse a common or breached password (``models.accounts.breaches``), and one
+        that zxcvbn scores below the configured minimum (ASVS 6.2.4)."""
+        breaches.refuse_common(password, field)
         inputs = [i for i in user_inputs if i]
         # Judged in NFKC form: "password1234" in fullwidth letters is as weak as in ASCII.
         judged = unicodedata.normalize("NFKC", password)[:ZXCVBN_MAX_INPUT]
@@ -102,6 +105,8 @@ class Passwords:
             raise DomainError(
                 AccountErrorCode.WEAK_PASSWORD, field, f"password is too weak: {hint}"
             )
+        # Last: a network call, made only for a password that passed everything else.
+        await breaches.refuse_pwned(password, self.settings, field)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

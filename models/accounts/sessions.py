@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -53,6 +54,9 @@ class Session(Model):
     last_seen_at = fields.DatetimeField(db_index=True)
     expires_at = fields.DatetimeField(db_index=True)
     user_agent = fields.CharField(max_length=255, default="")
+    #: The client network it signed in from (``network_of``), never the full address, or ""
+    #: when unknown. (No semicolon here: SQLite migrations split their SQL on them.)
+    network = fields.CharField(max_length=50, default="", db_default="")
 
     class Meta:
         table = "session"
@@ -62,13 +66,35 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: How much of a client address a session keeps: the network, as the consent ledger does.
+IPV4_NETWORK_PREFIX, IPV6_NETWORK_PREFIX = 24, 48
+
+
+def network_of(address: str) -> str:
+    """The approximate place a session is shown with: the address's /24 (IPv4) or /48
+    (IPv6) as text with its prefix ("203.0.113.0/24"); "" for what is not an address."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    prefix = IPV4_NETWORK_PREFIX if parsed.version == 4 else IPV6_NETWORK_PREFIX
+    return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
 async def open_session(
     account: Account,
     settings: Settings,
     user_agent: str = "",
     level: AuthLevel = AuthLevel.SINGLE_FACTOR,
+    *,
+    network: str = "",
+    session_id: uuid.UUID | None = None,
 ) -> str:
     """Start a session for a freshly authenticated account; returns the bearer token.
+    ``network`` is ``network_of`` the client's address; ``session_id`` lets the caller
+    name the session it goes on to record (``models.accounts.sign_ins``).
 
     Written in SQL: it is on every login's path, and building a model instance to insert
     cost as much CPU as the insert itself.
@@ -77,8 +103,8 @@ async def open_session(
     moment = clock.now()
     expires = moment + settings.session_absolute_timeout
     # In the order of COLUMNS.
-    row = [uuid.uuid4(), account.id, hash_token(token), moment, moment, moment, expires]
-    row += [user_agent[:255], level.value]
+    row = [session_id or uuid.uuid4(), account.id, hash_token(token), moment, moment, moment]
+    row += [expires, user_agent[:255], level.value, network[:50]]
     db = Session._meta.db
     dialect = db.capabilities.dialect
     await db.execute_insert(_open_session_sql(dialect), _as_stored(row, dialect))
@@ -96,6 +122,7 @@ COLUMNS = (
     "expires_at",
     "user_agent",
     "auth_level",
+    "network",
 )
 
 
@@ -185,6 +212,18 @@ async def revoke_all(account_id: int, *, except_session: uuid.UUID | None = None
     if except_session is not None:
         query = query.exclude(id=except_session)
     return await query.delete()
+
+
+async def end_other_sessions(session: Session, settings: Settings) -> int:
+    """ "Sign out of every other session": every session of the account but ``session``
+    ends; returns how many of them were still live (expired ones go too, uncounted)."""
+    moment = clock.now()
+    others = Session.filter(account_id=session.account_id).exclude(id=session.id)
+    live = await others.filter(
+        expires_at__gt=moment, last_seen_at__gt=moment - settings.session_idle_timeout
+    ).count()
+    await revoke_all(session.account_id, except_session=session.id)
+    return live
 
 
 async def purge_expired(settings: Settings, batch_size: int) -> int:

@@ -37,6 +37,8 @@ class Channel(StrEnum):
 class NotificationKind(StrEnum):
     ACCOUNT_CANCELLED = "ACCOUNT_CANCELLED"
     ACCOUNT_RESTORED = "ACCOUNT_RESTORED"
+    #: A sign-in from a device or network the account had not used (models.accounts.sign_ins).
+    NEW_SIGN_IN = "NEW_SIGN_IN"
     POLICY_CHANGE = "POLICY_CHANGE"
     SECURITY_INCIDENT = "SECURITY_INCIDENT"
     SERVICE_SHUTDOWN = "SERVICE_SHUTDOWN"

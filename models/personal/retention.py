@@ -15,6 +15,7 @@ from models.accounts.passkeys import purge_spent_challenges
 from models.accounts.quarantine import purge_expired_quarantine
 from models.accounts.sessions import purge_expired
 from models.accounts.sign_in_challenges import purge_spent
+from models.accounts.sign_ins import purge_expired_notices
 from models.batches import delete_in_batches
 from models.personal.activity import purge_older_than
 
@@ -34,4 +35,5 @@ async def clean_up(settings: Settings) -> dict[str, int]:
         ),
         "name_quarantine": await purge_expired_quarantine(settings.sweep_batch_size),
         "webauthn_challenges": await purge_spent_challenges(settings.sweep_batch_size),
+        "sign_in_notices": await purge_expired_notices(settings.sweep_batch_size),
     }

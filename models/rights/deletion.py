@@ -39,6 +39,7 @@ from models.accounts.errors import AccountErrorCode
 from models.accounts.passkeys import Passkey, WebAuthnChallenge, WebAuthnUser
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
 from models.accounts.sessions import Session, revoke_all
+from models.accounts.sign_ins import KnownSignIn, SignInNotice
 from models.consent.ledger import DeviceLink, rekey_subject, subjects_of
 from models.consent.policies import PolicyVersion
 from models.errors import DomainError
@@ -260,6 +261,8 @@ def _steps(
     async def sessions(account_id: int) -> None:
         async with in_transaction():
             await Session.filter(account_id=account_id).delete()
+            await KnownSignIn.filter(account_id=account_id).delete()
+            await SignInNotice.filter(account_id=account_id).delete()
             await PasswordReset.filter(account_id=account_id).delete()
             await Binding.filter(account_id=account_id).delete()
             await ContactVerification.filter(account_id=account_id).delete()
