@@ -13,6 +13,7 @@ import httpx
 
 from tests.accounts_api import LOGIN, PASSWORD, REGISTER, registration
 from tests.conftest import GraphQL
+from tests.contact_helpers import add_and_verify_email
 
 CHROME_MAC = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -44,8 +45,6 @@ mutation($input: DisownSignInInput!) {
 INBOX = """
 { viewer { notifications(first: 20) { edges { node { id kind title body createdAt } } } } }"""
 
-SET_EMAIL = "mutation($e: String) { updateProfile(input: {email: $e}) { errors { code } } }"
-
 
 @contextlib.asynccontextmanager
 async def browser(app: Any, address: str, user_agent: str) -> AsyncIterator[GraphQL]:
@@ -63,8 +62,7 @@ async def register_on(gql: GraphQL, name: str, email: str | None = None) -> str:
     token = body["data"]["register"]["token"]
     assert token, body
     if email:
-        answer = await gql(SET_EMAIL, {"e": email}, token=token)
-        assert answer["data"]["updateProfile"]["errors"] == []
+        await add_and_verify_email(gql, token, email)
     return token
 
 

@@ -89,7 +89,12 @@ async def test_a_new_device_gets_an_in_app_and_an_e_mail_notice(app, settings, r
     mine = [m for m in mailbox.received[before:] if "bob@mail.example" in recipients(m)]
     assert [m["Subject"] for m in mine] == [SUBJECT]
     assert body_of(mine[0]).replace("\r\n", "\n").strip() == body.strip()
-    assert await Notification.filter(channel=Channel.EMAIL, status=DeliveryStatus.SENT).count() == 1
+    assert (
+        await Notification.filter(
+            kind="NEW_SIGN_IN", channel=Channel.EMAIL, status=DeliveryStatus.SENT
+        ).count()
+        == 1
+    )
 
 
 async def test_a_new_network_alone_sends_a_notice(app):
