@@ -15,6 +15,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pyotp
 import pytest
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
@@ -22,7 +23,12 @@ from PIL import Image
 from tortoise import Tortoise
 
 from models.accounts.account import Account, AccountStatus, Role
+from models.accounts.contacts import ContactVerification
+from models.accounts.passkeys import Passkey
+from models.accounts.recovery_codes import RecoveryCode
+from models.accounts.sign_in_challenges import SignInChallenge
 from models.accounts.sign_ins import KnownSignIn, SignInNotice
+from models.accounts.totp import TotpCredential
 from models.clock import now
 from models.consent.decisions import link_device
 from models.consent.ledger import ConsentEvent, DeviceLink, Source, verify_chain
@@ -114,6 +120,14 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
     person.id = pk(data["register"]["account"]["id"])
     await add_and_verify_email(app.gql, person.token, f"{tag}.mail@example.org")
     await add_and_verify_phone(app.gql, person.token, "+3361234" + str(person.id).zfill(4))
+    # A second factor: the authenticator's secret and the recovery codes are about her too.
+    enrolled = await person("mutation { enrollTotp { secret errors { code } } }")
+    totp_secret = enrolled["enrollTotp"]["secret"]
+    confirmed = await person(
+        """mutation($i: ConfirmTotpInput!) { confirmTotp(input: $i) { recoveryCodes errors { code } } }""",
+        {"i": {"code": pyotp.TOTP(totp_secret).now()}},
+    )
+    assert len(confirmed["confirmTotp"]["recoveryCodes"]) == 10
     device = device_id(f"{tag}-device")
     await person(
         """mutation($i: BindProviderInput!) { bindProvider(input: $i) { errors { code } } }""",
@@ -253,6 +267,7 @@ async def fill(app, person: Person, tag: str, *, officer: str, support: str, ope
         "device": device,
         "anonymous": anonymous,
         "pictures": [public_picture, private_picture, loose_picture],
+        "totp_secret": totp_secret,
     }
 
 
@@ -370,6 +385,7 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
         "alice.mail@",
         "+3361234" + str(alice.id).zfill(4),
         *alice_data["pictures"],
+        alice_data["totp_secret"],
         *(p.replace("-", "") for p in alice_data["pictures"]),
     ]
     leaks = [
@@ -384,6 +400,9 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
     assert await KnownSignIn.filter(account_id=bob.id).exists()
     assert not await KnownSignIn.filter(account_id=alice.id).exists()
     assert not await SignInNotice.filter(account_id=alice.id).exists()
+    for model in (TotpCredential, RecoveryCode, SignInChallenge, Passkey, ContactVerification):
+        assert not await model.filter(account_id=alice.id).exists(), model
+    assert await TotpCredential.filter(account_id=bob.id).exists()
 
     # The tombstone, the kept public comment, the pseudonymised ledger.
     tombstone = await Account.get(id=alice.id)
@@ -629,6 +648,15 @@ async def test_every_model_is_scanned_by_the_leak_test(app):
         "device_link",
         "staff_access",
         "deletion_request",
+        "contact_verification",
+        "totp_credential",
+        "recovery_code",
+        "sign_in_challenge",
+        "passkey",
+        "webauthn_user",
+        "webauthn_challenge",
+        "known_sign_in",
+        "sign_in_notice",
     }
     assert expected <= tables
 

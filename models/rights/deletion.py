@@ -38,8 +38,11 @@ from models.accounts.contacts import ContactVerification
 from models.accounts.errors import AccountErrorCode
 from models.accounts.passkeys import Passkey, WebAuthnChallenge, WebAuthnUser
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
+from models.accounts.recovery_codes import RecoveryCode
 from models.accounts.sessions import Session, revoke_all
+from models.accounts.sign_in_challenges import SignInChallenge
 from models.accounts.sign_ins import KnownSignIn, SignInNotice
+from models.accounts.totp import TotpCredential
 from models.consent.ledger import DeviceLink, rekey_subject, subjects_of
 from models.consent.policies import PolicyVersion
 from models.errors import DomainError
@@ -269,6 +272,9 @@ def _steps(
             await Passkey.filter(account_id=account_id).delete()
             await WebAuthnUser.filter(account_id=account_id).delete()
             await WebAuthnChallenge.filter(account_id=account_id).delete()
+            await TotpCredential.filter(account_id=account_id).delete()
+            await RecoveryCode.filter(account_id=account_id).delete()
+            await SignInChallenge.filter(account_id=account_id).delete()
 
     async def devices_and_activity(account_id: int) -> None:
         async with in_transaction():
