@@ -71,6 +71,7 @@ async def _call(p: ProviderApp, name: str, given: dict, token: str | None = None
         "signInWithProvider",
         "restoreAccount",
         "completeSignIn",
+        "finishPasskeySignIn",
     )
     extra = "token" if signs_in else ""
     body = await p.gql(mutation(name, input_type, extra), {"input": given}, token=token)
