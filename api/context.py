@@ -162,7 +162,7 @@ class Context:
                 SharedErrorCode.SECOND_FACTOR_REQUIRED,
                 None,
                 "staff act only from a session signed in with a second factor: set one up "
-                "(enrollTotp, confirmTotp), then sign in again or stepUp",
+                "(enrollTotp, confirmTotp; or a passkey), then sign in again or stepUp",
             )
 
     async def may_read_subject_data(self) -> bool:

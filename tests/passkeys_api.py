@@ -3,8 +3,8 @@ by a ``tests.authenticator.SoftwareAuthenticator``."""
 
 from __future__ import annotations
 
-from tests.accounts_api import ERRORS
 from tests.authenticator import SoftwareAuthenticator
+from tests.second_factor_helpers import ERRORS
 
 PASSKEY = "passkey { id name credentialId createdAt lastUsedAt backupEligible backedUp }"
 
@@ -15,7 +15,7 @@ mutation($input: BeginPasskeyRegistrationInput!) {{
 
 FINISH_REGISTRATION = f"""
 mutation($input: FinishPasskeyRegistrationInput!) {{
-  finishPasskeyRegistration(input: $input) {{ {PASSKEY} {ERRORS} }}
+  finishPasskeyRegistration(input: $input) {{ {PASSKEY} recoveryCodes {ERRORS} }}
 }}"""
 
 RENAME = f"""
@@ -79,6 +79,16 @@ async def finish_sign_in(gql, challenge_id: str, credential: str, **extra) -> di
 async def sign_in_with(gql, device: SoftwareAuthenticator, **answer) -> dict:
     begun = await begin_sign_in(gql)
     return await finish_sign_in(gql, begun["challengeId"], device.get(begun["options"], **answer))
+
+
+async def assertion(gql, device: SoftwareAuthenticator, **answer) -> dict:
+    """A passkey's answer for completeSignIn or stepUp (``PasskeyAssertionInput``): the
+    options come from beginPasskeySignIn, as a client gets them."""
+    begun = await begin_sign_in(gql)
+    return {
+        "challengeId": begun["challengeId"],
+        "credential": device.get(begun["options"], **answer),
+    }
 
 
 async def passkeys_of(gql, token: str) -> list[dict]:

@@ -355,7 +355,12 @@ def png() -> bytes:
 def test_the_guides_examples_run_against_accord_dev(tmp_path):
     port = free_port()
     log = tmp_path / "dev.log"
-    env = clean_env(ACCORD_SMTP_PORT=str(free_port()))
+    env = clean_env(
+        ACCORD_SMTP_PORT=str(free_port()),
+        # Every sign-in of the guide comes from this one address within a minute or so:
+        # more than the default per-address limit allows one client network.
+        ACCORD_LOGIN_LIMIT_PER_ADDRESS="100/minute;1000/hour",
+    )
     process = accord("dev", "--port", str(port), cwd=tmp_path, env=env, log=log)
     try:
         wait_ready(port, process, log)

@@ -10,8 +10,11 @@ from datetime import timedelta
 import pytest
 
 from models import clock as domain_clock
+from models.accounts.levels import AuthLevel
 from models.accounts.passkeys import Passkey, WebAuthnChallenge
-from models.accounts.sessions import Session
+from models.accounts.recovery_codes import RecoveryCode
+from models.accounts.sessions import Session, hash_token
+from models.accounts.sign_in_challenges import SignInChallenge
 from tests.accounts_api import PASSWORD, codes, login, register, viewer
 from tests.authenticator import SoftwareAuthenticator, b64url
 from tests.ids import gid, pk
@@ -21,12 +24,23 @@ from tests.passkeys_api import (
     REMOVE,
     RENAME,
     add_passkey,
+    assertion,
     begin_registration,
     begin_sign_in,
     finish_registration,
     finish_sign_in,
     passkeys_of,
     sign_in_with,
+)
+from tests.second_factor_helpers import (
+    FACTORS,
+    REGENERATE,
+    REMOVE_TOTP,
+    Moment,
+    complete,
+    enroll,
+    first_step,
+    step_up,
 )
 from tests.test_providers import bind, make_sessions_old, sign_in, unbind
 
@@ -372,7 +386,7 @@ async def test_handing_out_sign_in_challenges_is_limited_per_address(gql):
 async def test_remove_ends_every_other_session(gql, device):
     me = await register(gql, "alice")
     passkey = await add_passkey(gql, me["token"], device)
-    other = await login(gql, "alice")
+    other = await sign_in_with(gql, device)
     removed = await gql(REMOVE, {"input": {"id": passkey["id"]}}, token=me["token"])
     assert removed["data"]["removePasskey"]["errors"] == []
     assert await passkeys_of(gql, me["token"]) == []
@@ -382,15 +396,25 @@ async def test_remove_ends_every_other_session(gql, device):
     assert codes(await sign_in_with(gql, device)) == [("INVALID_CREDENTIALS", "credential")]
 
 
-async def test_remove_needs_recent_authentication(gql, device, settings):
+async def test_remove_needs_a_recent_multi_factor_authentication(gql, device, settings):
+    """A passkey is a second factor: the password alone no longer reaches the account."""
     me = await register(gql, "alice")
     passkey = await add_passkey(gql, me["token"], device)
     await make_sessions_old("alice", settings)
     stale = await gql(REMOVE, {"input": {"id": passkey["id"]}}, token=me["token"])
     assert codes(stale["data"]["removePasskey"]) == [("REAUTHENTICATION_REQUIRED", None)]
-    fresh = await gql(
+    assert stale["data"]["removePasskey"]["errors"][0]["factors"] == [
+        "PASSWORD",
+        "PASSKEY",
+        "RECOVERY_CODE",
+    ]
+    inline = await gql(
         REMOVE, {"input": {"id": passkey["id"], "password": PASSWORD}}, token=me["token"]
     )
+    assert codes(inline["data"]["removePasskey"]) == [("REAUTHENTICATION_REQUIRED", None)]
+    stepped = await step_up(gql, me["token"], passkey=await assertion(gql, device))
+    assert stepped["errors"] == [] and stepped["authLevel"] == "MULTI_FACTOR"
+    fresh = await gql(REMOVE, {"input": {"id": passkey["id"]}}, token=me["token"])
     assert fresh["data"]["removePasskey"]["errors"] == []
 
 
@@ -457,3 +481,193 @@ async def test_an_inactive_account_cannot_sign_in_with_its_passkey(gql, device):
     assert cancelled["data"]["cancelAccount"]["errors"] == []
     refused = await sign_in_with(gql, device)
     assert codes(refused) == [("ACCOUNT_INACTIVE", None)]
+
+
+# --- a passkey as a second factor ------------------------------------------------------------
+
+
+async def level_of(token: str) -> AuthLevel:
+    return (await Session.get(token_hash=hash_token(token))).auth_level
+
+
+async def test_a_passkey_sign_in_is_multi_factor(gql, device):
+    """Something you have, unlocked by the authenticator's user verification: no second
+    step, and a step-up-guarded operation works right after."""
+    me = await register(gql, "alice")
+    await add_passkey(gql, me["token"], device)
+    signed_in = await sign_in_with(gql, device)
+    assert signed_in["errors"] == []
+    assert await level_of(signed_in["token"]) == AuthLevel.MULTI_FACTOR
+    renewed = (await gql(REGENERATE, token=signed_in["token"]))["data"]["regenerateRecoveryCodes"]
+    assert renewed["errors"] == [] and len(renewed["recoveryCodes"]) == 10
+
+
+async def test_a_password_login_of_a_passkey_account_takes_a_second_step(gql, device):
+    me = await register(gql, "alice")
+    await add_passkey(gql, me["token"], device)
+    started = await first_step(gql)
+    assert started["errors"] == [] and started["token"] is None
+    assert started["secondFactor"]["factors"] == ["PASSKEY", "RECOVERY_CODE"]
+    answer = await assertion(gql, device)
+    # One second factor at a time (nothing is checked, nothing spent).
+    both = await complete(
+        gql, started["secondFactor"]["challenge"], passkey=answer, recoveryCode="aaaaa-bbbbb"
+    )
+    assert codes(both) == [("INVALID", None)]
+    done = await complete(gql, started["secondFactor"]["challenge"], passkey=answer)
+    assert done["errors"] == [] and done["account"]["accountName"] == "alice"
+    assert await level_of(done["token"]) == AuthLevel.MULTI_FACTOR
+    assert (await Passkey.get()).sign_count == 1
+
+
+async def test_another_accounts_passkey_does_not_complete_a_sign_in(gql, device):
+    alice = await register(gql, "alice")
+    bob = await register(gql, "bob")
+    bobs = SoftwareAuthenticator()
+    await add_passkey(gql, alice["token"], device)
+    await add_passkey(gql, bob["token"], bobs)
+    started = await first_step(gql)
+    challenge = started["secondFactor"]["challenge"]
+    refused = await complete(gql, challenge, passkey=await assertion(gql, bobs))
+    assert codes(refused) == [("INVALID_CREDENTIALS", "credential")]
+    assert refused["token"] is None
+    assert (await SignInChallenge.get()).attempts == 1
+    # Bob's passkey still signs Bob in, Alice's completes Alice's sign-in.
+    assert (await sign_in_with(gql, bobs))["account"]["accountName"] == "bob"
+    done = await complete(gql, challenge, passkey=await assertion(gql, device))
+    assert done["errors"] == [] and done["account"]["accountName"] == "alice"
+
+
+async def test_a_replayed_assertion_does_not_complete_a_sign_in(gql, device):
+    me = await register(gql, "alice")
+    await add_passkey(gql, me["token"], device)
+    answer = await assertion(gql, device)
+    first = await first_step(gql)
+    assert (await complete(gql, first["secondFactor"]["challenge"], passkey=answer))["errors"] == []
+    second = await first_step(gql)
+    challenge = second["secondFactor"]["challenge"]
+    replayed = await complete(gql, challenge, passkey=answer)
+    assert codes(replayed) == [("INVALID_CHALLENGE", "challengeId")]
+    # The same answer to a fresh WebAuthn challenge: it signed another one.
+    fresh = await assertion(gql, device)
+    replayed = await complete(gql, challenge, passkey={**fresh, "credential": answer["credential"]})
+    assert codes(replayed) == [("INVALID_CREDENTIALS", "credential")]
+    # A sign-in assertion spent by finishPasskeySignIn is spent for completeSignIn too.
+    begun = await begin_sign_in(gql)
+    used = device.get(begun["options"])
+    assert (await finish_sign_in(gql, begun["challengeId"], used))["errors"] == []
+    again = await complete(
+        gql, challenge, passkey={"challengeId": begun["challengeId"], "credential": used}
+    )
+    assert codes(again) == [("INVALID_CHALLENGE", "challengeId")]
+    assert (await complete(gql, challenge, passkey=await assertion(gql, device)))["errors"] == []
+
+
+async def test_wrong_passkey_second_steps_count_toward_the_login_limits(gql, device):
+    me = await register(gql, "alice")
+    await add_passkey(gql, me["token"], device)
+    started = await first_step(gql)
+    challenge = started["secondFactor"]["challenge"]
+    for _ in range(5):
+        wrong = await assertion(gql, device, origin="https://evil.example")
+        assert codes(await complete(gql, challenge, passkey=wrong)) == [
+            ("INVALID_CREDENTIALS", "credential")
+        ]
+    assert codes(await first_step(gql)) == [("RATE_LIMITED", None)]
+
+
+async def test_the_first_passkey_brings_recovery_codes_and_the_last_takes_them(gql, device):
+    me = await register(gql, "alice")
+    token = me["token"]
+    begun = await begin_registration(gql, token)
+    first = await finish_registration(
+        gql, token, begun["challengeId"], device.create(begun["options"])
+    )
+    assert first["errors"] == [] and len(first["recoveryCodes"]) == 10
+    # Registering it showed the passkey: this session counts as multi-factor.
+    assert await level_of(token) == AuthLevel.MULTI_FACTOR
+    assert (await gql(FACTORS, token=token))["data"]["viewer"] == {
+        "secondFactors": ["PASSKEY", "RECOVERY_CODE"],
+        "recoveryCodesLeft": 10,
+    }
+    key = SoftwareAuthenticator()
+    begun = await begin_registration(gql, token)
+    second = await finish_registration(
+        gql, token, begun["challengeId"], key.create(begun["options"]), "Key"
+    )
+    assert second["errors"] == [] and second["recoveryCodes"] == []
+
+    # A recovery code completes a password sign-in.
+    started = await first_step(gql)
+    done = await complete(
+        gql, started["secondFactor"]["challenge"], recoveryCode=first["recoveryCodes"][0]
+    )
+    assert done["errors"] == []
+    other = done["token"]
+
+    # Removing one passkey keeps the codes and ends the other sessions.
+    removed = await gql(REMOVE, {"input": {"id": second["passkey"]["id"]}}, token=token)
+    assert removed["data"]["removePasskey"]["errors"] == []
+    assert await viewer(gql, other) is None
+    assert (await gql(FACTORS, token=token))["data"]["viewer"]["recoveryCodesLeft"] == 9
+    assert await level_of(token) == AuthLevel.MULTI_FACTOR
+
+    # The last one takes them, and this session is single-factor again.
+    removed = await gql(REMOVE, {"input": {"id": first["passkey"]["id"]}}, token=token)
+    assert removed["data"]["removePasskey"]["errors"] == []
+    assert (await gql(FACTORS, token=token))["data"]["viewer"] == {
+        "secondFactors": [],
+        "recoveryCodesLeft": 0,
+    }
+    assert await RecoveryCode.all().count() == 0
+    assert await level_of(token) == AuthLevel.SINGLE_FACTOR
+    assert (await first_step(gql))["token"]
+
+
+async def test_totp_and_passkeys_share_the_recovery_codes(gql, device, clock):
+    moment = Moment(clock)
+    me = await register(gql, "alice")
+    token = me["token"]
+    _, recovery = await enroll(gql, token, moment)
+    # The account has codes: the first passkey brings no new ones.
+    begun = await begin_registration(gql, token)
+    made = await finish_registration(
+        gql, token, begun["challengeId"], device.create(begun["options"])
+    )
+    assert made["errors"] == [] and made["recoveryCodes"] == []
+    started = await first_step(gql)
+    assert started["secondFactor"]["factors"] == ["PASSKEY", "TOTP", "RECOVERY_CODE"]
+    # Removing the authenticator keeps them while the passkey stays.
+    removed = (await gql(REMOVE_TOTP, token=token))["data"]["removeTotp"]
+    assert removed["errors"] == [] and removed["account"]["secondFactors"] == [
+        "PASSKEY",
+        "RECOVERY_CODE",
+    ]
+    assert await level_of(token) == AuthLevel.MULTI_FACTOR
+    done = await complete(gql, started["secondFactor"]["challenge"], recoveryCode=recovery[0])
+    assert codes(done) == [] and done["token"]
+    removed = await gql(REMOVE, {"input": {"id": made["passkey"]["id"]}}, token=token)
+    assert removed["data"]["removePasskey"]["errors"] == []
+    assert await RecoveryCode.all().count() == 0
+    assert await level_of(token) == AuthLevel.SINGLE_FACTOR
+
+
+async def test_adding_a_passkey_to_a_multi_factor_account_needs_a_multi_factor_session(
+    gql, device, settings
+):
+    me = await register(gql, "alice")
+    await add_passkey(gql, me["token"], device)
+    await make_sessions_old("alice", settings)
+    stale = await begin_registration(gql, me["token"], password=PASSWORD)
+    assert codes(stale) == [("REAUTHENTICATION_REQUIRED", None)]
+    assert stale["errors"][0]["factors"] == ["PASSWORD", "PASSKEY", "RECOVERY_CODE"]
+    # A recent session that signed in with the password alone is not enough either.
+    alone = await Session.get(token_hash=hash_token(me["token"]))
+    await Session.filter(id=alone.id).update(
+        authenticated_at=domain_clock.now(), auth_level=AuthLevel.SINGLE_FACTOR
+    )
+    refused = await begin_registration(gql, me["token"])
+    assert codes(refused) == [("REAUTHENTICATION_REQUIRED", None)]
+    stepped = await step_up(gql, me["token"], passkey=await assertion(gql, device))
+    assert stepped["authLevel"] == "MULTI_FACTOR"
+    assert (await begin_registration(gql, me["token"]))["errors"] == []

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from models.accounts.account import Account, Role
-from models.accounts.levels import AuthLevel
+from models.accounts.levels import AuthLevel, Factor
+from models.accounts.levels import level_of as level_reached
 from models.accounts.recovery_codes import RecoveryCode
 from models.accounts.sessions import Session, hash_token
 from models.personal.support import StaffAccess
@@ -21,8 +22,10 @@ from tests.accounts_api import (
     register,
     viewer,
 )
+from tests.authenticator import SoftwareAuthenticator
 from tests.conftest import GraphQL
 from tests.oidc_provider import acme, new_subject, provider_app
+from tests.passkeys_api import add_passkey, assertion, sign_in_with
 from tests.personal_helpers import CONTACT_SUPPORT, STAFF_REPLY, SUPPORT_QUEUE, SUPPORT_THREAD
 from tests.second_factor_helpers import (
     ENROLL_TOTP,
@@ -231,6 +234,93 @@ async def test_the_window_is_the_setting(gql, moment, settings):
     ]
 
 
+# --- passkeys ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("proven", "level"),
+    [
+        ({Factor.PASSKEY}, AuthLevel.MULTI_FACTOR),
+        ({Factor.PASSWORD, Factor.PASSKEY}, AuthLevel.MULTI_FACTOR),
+        ({Factor.PASSWORD, Factor.TOTP}, AuthLevel.MULTI_FACTOR),
+        ({Factor.PROVIDER, Factor.RECOVERY_CODE}, AuthLevel.MULTI_FACTOR),
+        ({Factor.PASSWORD}, AuthLevel.SINGLE_FACTOR),
+        ({Factor.PROVIDER}, AuthLevel.SINGLE_FACTOR),
+        ({Factor.PASSWORD, Factor.PROVIDER}, AuthLevel.SINGLE_FACTOR),
+        ({Factor.TOTP}, AuthLevel.SINGLE_FACTOR),
+        ({Factor.TOTP, Factor.RECOVERY_CODE}, AuthLevel.SINGLE_FACTOR),
+        (set(), AuthLevel.SINGLE_FACTOR),
+    ],
+)
+def test_the_level_factors_reach_together(proven, level):
+    """A passkey with user verification is multi-factor by itself; other second factors
+    count only beside a first factor, and two first factors are still one kind."""
+    assert level_reached(proven) == level
+
+
+async def test_step_up_with_a_passkey_alone_reaches_multi_factor(gql, moment, settings):
+    device = SoftwareAuthenticator()
+    alice = await register(gql, "alice")
+    token = alice["token"]
+    await add_passkey(gql, token, device)
+    stale(moment, settings)
+    refused = (await gql(REGENERATE, token=token))["data"]["regenerateRecoveryCodes"]
+    assert codes(refused) == [("REAUTHENTICATION_REQUIRED", None)]
+    assert refused["errors"][0]["factors"] == ["PASSWORD", "PASSKEY", "RECOVERY_CODE"]
+    alone = await step_up(gql, token, password=PASSWORD)
+    assert codes(alone) == [("REAUTHENTICATION_REQUIRED", None)]
+    assert alone["errors"][0]["factors"] == ["PASSWORD", "PASSKEY", "RECOVERY_CODE"]
+
+    done = await step_up(gql, token, passkey=await assertion(gql, device))
+    assert done["errors"] == [] and done["authLevel"] == "MULTI_FACTOR"
+    assert await level_of(token) == AuthLevel.MULTI_FACTOR
+    renewed = (await gql(REGENERATE, token=token))["data"]["regenerateRecoveryCodes"]
+    assert renewed["errors"] == []
+    # With the password too, both are checked.
+    stale(moment, settings)
+    wrong = await step_up(gql, token, password=OTHER_PASSWORD, passkey=await assertion(gql, device))
+    assert codes(wrong) == [("INVALID_CREDENTIALS", "password")]
+    both = await step_up(gql, token, password=PASSWORD, passkey=await assertion(gql, device))
+    assert both["errors"] == [] and both["authLevel"] == "MULTI_FACTOR"
+
+
+async def test_step_up_with_another_accounts_passkey_is_refused(gql, moment, settings):
+    alices, bobs = SoftwareAuthenticator(), SoftwareAuthenticator()
+    alice = await register(gql, "alice")
+    bob = await register(gql, "bob")
+    await add_passkey(gql, alice["token"], alices)
+    await add_passkey(gql, bob["token"], bobs)
+    stale(moment, settings)
+    refused = await step_up(gql, alice["token"], passkey=await assertion(gql, bobs))
+    assert codes(refused) == [("INVALID_CREDENTIALS", "credential")]
+    assert refused["authLevel"] is None
+    # A replayed answer is refused too.
+    answer = await assertion(gql, alices)
+    assert (await step_up(gql, alice["token"], passkey=answer))["errors"] == []
+    replayed = await step_up(gql, alice["token"], passkey=answer)
+    assert codes(replayed) == [("INVALID_CHALLENGE", "challengeId")]
+    # An account without a passkey has none to step up with.
+    carol = await register(gql, "carol")
+    none = await step_up(gql, carol["token"], passkey=await assertion(gql, alices))
+    assert codes(none) == [("INVALID_CREDENTIALS", "credential")]
+
+
+async def test_an_account_with_totp_and_a_passkey_steps_up_with_either(gql, moment, settings):
+    device = SoftwareAuthenticator()
+    alice = await register(gql, "alice")
+    secret, _ = await enroll(gql, alice["token"], moment)
+    await add_passkey(gql, alice["token"], device)
+    token = (await sign_in_with(gql, device))["token"]
+    stale(moment, settings)
+    refused = (await gql(REGENERATE, token=token))["data"]["regenerateRecoveryCodes"]
+    assert refused["errors"][0]["factors"] == ["PASSWORD", "PASSKEY", "TOTP", "RECOVERY_CODE"]
+    done = await step_up(gql, token, password=PASSWORD, totpCode=moment.code(secret))
+    assert done["authLevel"] == "MULTI_FACTOR"
+    stale(moment, settings)
+    done = await step_up(gql, token, passkey=await assertion(gql, device))
+    assert done["authLevel"] == "MULTI_FACTOR"
+
+
 # --- staff -------------------------------------------------------------------------------------
 
 
@@ -360,3 +450,27 @@ async def test_step_up_with_a_fresh_provider_token_and_a_code(app_with, tmp_path
         assert done["errors"] == [] and done["authLevel"] == "MULTI_FACTOR"
         renewed = (await p.gql(REGENERATE, token=token))["data"]["regenerateRecoveryCodes"]
         assert renewed["errors"] == []
+
+
+async def test_staff_with_a_passkey_may_act_after_a_passkey_sign_in(app_with, clock):
+    Moment(clock)
+    device = SoftwareAuthenticator()
+    async with app_with(staff_second_factor=True) as http:
+        gql = GraphQL(http)
+        staff = await register(gql, "helper")
+        await Account.filter(account_name="helper").update(role=Role.SUPPORT)
+        body = await gql(SUPPORT_QUEUE, token=staff["token"], expect_errors=True)
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["SECOND_FACTOR_REQUIRED"]
+        await add_passkey(gql, staff["token"], device)
+        # Registering it showed the passkey: this session may act.
+        assert (await gql(SUPPORT_QUEUE, token=staff["token"]))["data"]["supportQueue"] == []
+        # A passkey sign-in is multi-factor by itself.
+        signed_in = await sign_in_with(gql, device)
+        assert signed_in["errors"] == []
+        assert (await gql(SUPPORT_QUEUE, token=signed_in["token"]))["data"]["supportQueue"] == []
+        # A password sign-in completed with the passkey may act too.
+        started = await first_step(gql, "helper")
+        done = await complete(
+            gql, started["secondFactor"]["challenge"], passkey=await assertion(gql, device)
+        )
+        assert (await gql(SUPPORT_QUEUE, token=done["token"]))["data"]["supportQueue"] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.accounts.types import ContactChannel, Gender
+from models.accounts.passkeys import Assertion
 
 
 @strawberry.input
@@ -187,6 +188,21 @@ class RestoreAccountInput:
     id_token: str | None = None
 
 
+@strawberry.input(
+    description="A passkey's answer: the options come from beginPasskeySignIn, the answer "
+    "from navigator.credentials.get() (it must be one of the account's passkeys)."
+)
+class PasskeyAssertionInput:
+    challenge_id: str = strawberry.field(description="beginPasskeySignIn's challengeId.")
+    credential: str = strawberry.field(
+        description="`JSON.stringify(credential.toJSON())` of the PublicKeyCredential that "
+        "navigator.credentials.get() answered."
+    )
+
+    def assertion(self) -> Assertion:
+        return Assertion(challenge_id=self.challenge_id, credential=self.credential)
+
+
 @strawberry.input(description="The second sign-in step: one second factor.")
 class CompleteSignInInput:
     challenge: str
@@ -196,6 +212,9 @@ class CompleteSignInInput:
     recovery_code: str | None = strawberry.field(
         default=None, description="One of the recovery codes (each works once)."
     )
+    passkey: PasskeyAssertionInput | None = strawberry.field(
+        default=None, description="An answer of one of the account's passkeys."
+    )
     device_id: str | None = strawberry.field(
         default=None,
         description="This app instance's id: its anonymous consent history joins the account.",
@@ -204,7 +223,8 @@ class CompleteSignInInput:
 
 @strawberry.input(
     description="Prove who you are again: a first factor (password, or provider and a fresh "
-    "idToken), and with a second factor set up also totpCode or recoveryCode."
+    "idToken), and with a second factor set up also totpCode or recoveryCode; or a passkey "
+    "of the account, which is both factors by itself."
 )
 class StepUpInput:
     password: str | None = None
@@ -212,6 +232,7 @@ class StepUpInput:
     id_token: str | None = None
     totp_code: str | None = None
     recovery_code: str | None = None
+    passkey: PasskeyAssertionInput | None = None
 
 
 @strawberry.input
@@ -224,7 +245,8 @@ class ConfirmTotpInput:
 
 @strawberry.input(
     description="Adding a passkey needs recent authentication: your password, a fresh token "
-    "of a bound provider, or a session that signed in a few minutes ago."
+    "of a bound provider, or a session that signed in a few minutes ago; with a second "
+    "factor set up, a sign-in or stepUp with both factors (or a passkey) a few minutes ago."
 )
 class BeginPasskeyRegistrationInput:
     password: str | None = None
@@ -249,7 +271,8 @@ class RenamePasskeyInput:
 
 
 @strawberry.input(
-    description="Removing a passkey needs recent authentication (as unbindProvider does); "
+    description="Removing a passkey needs recent authentication (as unbindProvider does; "
+    "being a second factor, a passkey makes that a sign-in or stepUp with both factors); "
     "every other session ends."
 )
 class RemovePasskeyInput:

@@ -543,17 +543,21 @@ class AccountMutations:
         challenge_id, options = await passkeys.begin_registration(ctx.settings, session.account)
         return BeginPasskeyRegistrationPayload(challenge_id=challenge_id, options=options)
 
-    @strawberry.mutation(description="Keep the passkey the browser made.")
+    @strawberry.mutation(
+        description="Keep the passkey the browser made: a second factor from now on (sign-in "
+        "with a password takes two steps), and this session counts as multi-factor. The "
+        "first one answers ten recovery codes, once."
+    )
     @payload(AccountError, signed_in=True)
     async def finish_passkey_registration(
         self, info: Info[Context, None], input: FinishPasskeyRegistrationInput
     ) -> FinishPasskeyRegistrationPayload:
         ctx = info.context
-        account = await ctx.require_viewer()
-        row = await passkeys.finish_registration(
-            ctx.settings, input.challenge_id, input.credential, input.name, account=account
+        session = await ctx.require_session()
+        row, codes = await factors.add_passkey(
+            session, ctx.settings, input.challenge_id, input.credential, input.name
         )
-        return FinishPasskeyRegistrationPayload(passkey=Passkey.of(row))
+        return FinishPasskeyRegistrationPayload(passkey=Passkey.of(row), recovery_codes=codes)
 
     @strawberry.mutation
     @payload(AccountError, signed_in=True)
@@ -564,7 +568,10 @@ class AccountMutations:
         row = await passkeys.rename(account, row_id_of(input.id, "Passkey"), input.name)
         return RenamePasskeyPayload(passkey=Passkey.of(row))
 
-    @strawberry.mutation(description="Every other session ends; this one stays signed in.")
+    @strawberry.mutation(
+        description="Every other session ends; this one stays signed in. With the last second "
+        "factor, the recovery codes go too. Needs a recent sign-in (stepUp)."
+    )
     @payload(AccountError, signed_in=True)
     async def remove_passkey(
         self, info: Info[Context, None], input: RemovePasskeyInput
@@ -573,9 +580,7 @@ class AccountMutations:
         session = await ctx.reauthenticate(
             password=input.password, provider=input.provider, id_token=input.id_token
         )
-        await passkeys.remove(
-            session.account, row_id_of(input.id, "Passkey"), keep_session=session.id
-        )
+        await factors.remove_passkey(session.account, session, row_id_of(input.id, "Passkey"))
         await announce_sessions_changed(ctx, session.account_id)
         return RemovePasskeyPayload()
 
@@ -590,7 +595,11 @@ class AccountMutations:
         challenge_id, options = await passkeys.begin_authentication(ctx.settings, None)
         return BeginPasskeySignInPayload(challenge_id=challenge_id, options=options)
 
-    @strawberry.mutation(description="Sign in with the passkey the browser answered with.")
+    @strawberry.mutation(
+        description="Sign in with the passkey the browser answered with: one step, the "
+        "session is MULTI_FACTOR (the passkey is something you have, unlocked by the "
+        "device's user verification)."
+    )
     @payload(AccountError)
     async def finish_passkey_sign_in(
         self, info: Info[Context, None], input: FinishPasskeySignInInput
@@ -607,7 +616,7 @@ class AccountMutations:
             client_address=ctx.client_address,
         )
         await _link_device(ctx, input.device_id, passkey.account)
-        token = await _sign_in(ctx, passkey.account)
+        token = await _sign_in(ctx, passkey.account, AuthLevel.MULTI_FACTOR)
         return FinishPasskeySignInPayload(account=Account.of(passkey.account), token=token)
 
 
@@ -634,6 +643,7 @@ class SecondFactorMutations:
             ctx.settings,
             totp_code=input.totp_code,
             recovery_code=input.recovery_code,
+            passkey=input.passkey.assertion() if input.passkey else None,
             limits=ctx.login_limits,
             client_address=ctx.client_address,
         )
@@ -665,6 +675,7 @@ class SecondFactorMutations:
                 id_token=input.id_token,
                 totp_code=input.totp_code,
                 recovery_code=input.recovery_code,
+                passkey=input.passkey.assertion() if input.passkey else None,
             ),
             limits=ctx.login_limits,
             client_address=ctx.client_address,

@@ -299,8 +299,9 @@ class Account(AccordNode, AccountConsentFields, AccountPersonalFields, AccountNo
         return [Binding.of(r) for r in rows]
 
     @strawberry.field(
-        description="Second factors set up (TOTP, then RECOVERY_CODE while unused ones remain): "
-        "with any, sign-in takes two steps and sensitive operations a recent one."
+        description="Second factors set up (PASSKEY, TOTP, then RECOVERY_CODE while unused "
+        "ones remain): with any, a password or provider sign-in takes two steps and "
+        "sensitive operations want a recent sign-in with both factors (or a passkey)."
     )
     @visible_to(OWNER_OR_ADMIN, otherwise=list)
     async def second_factors(self, info: Info[Context, None]) -> list[Factor]:
@@ -589,6 +590,11 @@ class BeginPasskeyRegistrationPayload:
 @strawberry.type
 class FinishPasskeyRegistrationPayload:
     passkey: Passkey | None = None
+    recovery_codes: list[str] = strawberry.field(
+        default_factory=list,
+        description="With the account's first second factor: ten single-use codes, shown "
+        "this once (none when it has unused ones already).",
+    )
     errors: list[AccountError] = strawberry.field(default_factory=list)
 
 

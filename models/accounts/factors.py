@@ -2,16 +2,21 @@
 reach: what a sensitive operation asks of a recent authentication (``models.accounts.step_up``)
 and what a sign-in must complete (``models.accounts.sign_in_challenges``).
 
-``second_factors`` is the one place that knows the kinds of second factor: a new kind (a
-passkey) adds its line there, and two-step sign-in, step-up and the staff rule follow.
+``second_factors`` is the one place that knows the kinds of second factor: a new kind adds
+its line there, and two-step sign-in, step-up and the staff rule follow. A passkey is one
+(and a first factor too: ``models.accounts.levels``). Adding the first second factor brings
+recovery codes (``_new_second_factor``); removing the last one takes them
+(``_remove_factor``), whichever kind it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
-from models.accounts import recovery_codes, totp
+from models.accounts import passkeys, recovery_codes, totp
 from models.accounts.account import Account
 from models.accounts.bindings import Binding
 from models.accounts.errors import AccountErrorCode
@@ -25,6 +30,8 @@ from models.errors import DomainError
 async def second_factors(account_id: int) -> list[Factor]:
     """The second factors an account can prove now, in the order a client offers them."""
     found: list[Factor] = []
+    if await passkeys.has_passkey(account_id):
+        found.append(Factor.PASSKEY)
     if await has_totp(account_id):
         found.append(Factor.TOTP)
     # New kinds of second factor go above this line. Recovery codes count only beside one
@@ -35,12 +42,15 @@ async def second_factors(account_id: int) -> list[Factor]:
 
 
 async def first_factors(account: Account) -> list[Factor]:
-    """The first factors this account can prove: its password, its bound providers."""
+    """The first factors this account can prove: its password, its bound providers, its
+    passkeys."""
     found: list[Factor] = []
     if account.password_hash is not None:
         found.append(Factor.PASSWORD)
     if await Binding.filter(account_id=account.id).exists():
         found.append(Factor.PROVIDER)
+    if await passkeys.has_passkey(account.id):
+        found.append(Factor.PASSKEY)
     return found
 
 
@@ -54,18 +64,34 @@ async def strongest_level(account: Account) -> AuthLevel:
     return strongest(await second_factors(account.id))
 
 
-async def confirm_totp(session: Session, code: str, settings: Settings) -> list[str]:
-    """Enable the pending authenticator of the session's account; returns the ten recovery
-    codes made for it (none when the account still has unused ones from another second
-    factor). The session has now shown a second factor too: it counts as multi-factor
-    (its ``authenticated_at`` stays)."""
-    account = session.account
-    await totp.confirm(account, code)
+async def _new_second_factor(session: Session, settings: Settings) -> list[str]:
+    """A second factor was just added by this session, which showed it doing so: the
+    session counts as multi-factor from now on (its ``authenticated_at`` stays). Returns
+    ten recovery codes, to show once, when the account has no unused ones (its first
+    second factor, or all used up); none otherwise."""
     await Session.filter(id=session.id).update(auth_level=AuthLevel.MULTI_FACTOR)
     session.auth_level = AuthLevel.MULTI_FACTOR
-    if await codes_left(account.id):
+    if await codes_left(session.account_id):
         return []
-    return await recovery_codes.issue(account.id, settings)
+    return await recovery_codes.issue(session.account_id, settings)
+
+
+async def confirm_totp(session: Session, code: str, settings: Settings) -> list[str]:
+    """Enable the pending authenticator of the session's account; returns the recovery
+    codes made for it (``_new_second_factor``)."""
+    await totp.confirm(session.account, code)
+    return await _new_second_factor(session, settings)
+
+
+async def add_passkey(
+    session: Session, settings: Settings, challenge_id: str, credential: str, name: str
+) -> tuple[passkeys.Passkey, list[str]]:
+    """Keep the passkey the session's account registered (``passkeys.finish_registration``,
+    user verification included); with it, the recovery codes ``_new_second_factor`` makes."""
+    row = await passkeys.finish_registration(
+        settings, challenge_id, credential, name, account=session.account
+    )
+    return row, await _new_second_factor(session, settings)
 
 
 async def regenerate_recovery_codes(account: Account, settings: Settings) -> list[str]:
@@ -77,15 +103,32 @@ async def regenerate_recovery_codes(account: Account, settings: Settings) -> lis
     return await recovery_codes.issue(account.id, settings)
 
 
-async def remove_totp(account: Account, session: Session) -> None:
-    """Remove the authenticator. Every other session ends (one of them may be the
-    attacker's the user is locking out); without a second factor left, the recovery codes
-    go too and this session counts as single-factor from now on."""
+async def _remove_factor(
+    account: Account, session: Session, remove: Callable[[], Awaitable[None]]
+) -> None:
+    """Remove a factor (``remove`` does, or raises): every other session ends (one of them
+    may be the attacker's the user is locking out); without a second factor left, the
+    recovery codes go too and this session counts as single-factor from now on."""
     async with in_transaction():
-        if not await totp.remove(account.id):
-            raise DomainError(AccountErrorCode.NOT_FOUND, None, "no authenticator is set up")
+        await remove()
         await revoke_all(account.id, except_session=session.id)
         if not await second_factors(account.id):
             await recovery_codes.remove_all(account.id)
             await Session.filter(id=session.id).update(auth_level=AuthLevel.SINGLE_FACTOR)
             session.auth_level = AuthLevel.SINGLE_FACTOR
+
+
+async def remove_totp(account: Account, session: Session) -> None:
+    """Remove the authenticator, as ``_remove_factor`` says."""
+
+    async def remove() -> None:
+        if not await totp.remove(account.id):
+            raise DomainError(AccountErrorCode.NOT_FOUND, None, "no authenticator is set up")
+
+    await _remove_factor(account, session, remove)
+
+
+async def remove_passkey(account: Account, session: Session, passkey_id: int | None) -> None:
+    """Remove one of the account's passkeys (``passkeys.remove``: never the last way to
+    sign in), as ``_remove_factor`` says."""
+    await _remove_factor(account, session, lambda: passkeys.remove(account, passkey_id))

@@ -15,7 +15,11 @@ the sign counter). Accord keeps the rest as rows:
 
 ``begin_authentication``/``finish_authentication`` serve sign-in with a discoverable
 passkey (no account: the passkey names it) and, given an account, a second factor or a
-step-up with one of that account's passkeys.
+step-up with one of that account's passkeys (``models.accounts.proofs``; such an answer may
+also be to a challenge handed out for no account, as ``beginPasskeySignIn`` hands them out).
+A passkey is both a first and a second factor (``models.accounts.levels``): which of them an
+account has, and what adding or removing one does to its recovery codes and sessions, is
+``models.accounts.factors``.
 
 The origin an answer was made on is the page's (``clientDataJSON.origin``), judged against
 ``ACCORD_WEBAUTHN_ORIGINS`` (default ``https://<rp id>``, in dev also any
@@ -28,6 +32,7 @@ import re
 import secrets
 import unicodedata
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -66,7 +71,6 @@ from models import clock
 from models.accounts.account import Account, AccountStatus
 from models.accounts.errors import AccountErrorCode
 from models.accounts.login_limits import LoginLimits
-from models.accounts.sessions import revoke_all
 from models.batches import delete_in_batches
 from models.errors import DomainError
 from models.text import clean_text
@@ -151,6 +155,15 @@ class Passkey(Model):
         table = "passkey"
 
 
+@dataclass(frozen=True)
+class Assertion:
+    """A passkey's answer given as a proof (``completeSignIn``, ``stepUp``): the challenge
+    it answers and ``JSON.stringify(credential.toJSON())``."""
+
+    challenge_id: str
+    credential: str
+
+
 # --- shared pieces ---------------------------------------------------------------------------
 
 
@@ -227,14 +240,18 @@ async def _spend_challenge(
     raw_id: str, purpose: CeremonyPurpose, account: Account | None
 ) -> WebAuthnChallenge:
     """The challenge ``raw_id`` names, spent now; INVALID_CHALLENGE when it is unknown (or
-    another account's, or another ceremony's), expired, or answered already."""
+    another account's, or another ceremony's), expired, or answered already. An
+    authentication for a known account may answer a challenge made for none (the passkey
+    must then be that account's: ``finish_authentication``)."""
     try:
         challenge_id = uuid.UUID(raw_id)
     except ValueError:
         challenge_id = None
     row = await WebAuthnChallenge.filter(id=challenge_id).first() if challenge_id else None
-    expected_account = account.id if account else None
-    if row is None or row.purpose != purpose or row.account_id != expected_account:
+    expected_accounts = {account.id if account else None}
+    if purpose == CeremonyPurpose.AUTHENTICATION and account is not None:
+        expected_accounts.add(None)
+    if row is None or row.purpose != purpose or row.account_id not in expected_accounts:
         raise _bad_challenge("no such challenge: begin the ceremony again")
     moment = clock.now()
     if row.consumed_at is not None:
@@ -374,13 +391,17 @@ async def finish_authentication(
     limits: LoginLimits | None = None,
     client_address: str = "",
 ) -> Passkey:
-    """Verify the answer to ``begin_authentication`` (for the same ``account``, or None)
-    and record the use: the new sign counter, the backup state, ``last_used_at``. The
-    passkey returned has its ``account`` loaded.
+    """Verify the answer to ``begin_authentication`` and record the use: the new sign
+    counter, the backup state, ``last_used_at``. The passkey returned has its ``account``
+    loaded.
+
+    With ``account`` None (a discoverable sign-in) any passkey registered here may answer,
+    and one of an account that is not ACTIVE is ACCOUNT_INACTIVE. With an ``account`` (a
+    second factor, a step-up: the caller judges its status) only that account's passkeys
+    may, and any other is INVALID_CREDENTIALS.
 
     With ``limits``, the attempt counts toward the login limits of the passkey's account
-    (the address was counted when the challenge was handed out: ``LoginLimits.attempt_from``).
-    A passkey of an account that is not ACTIVE is ACCOUNT_INACTIVE."""
+    (the address was counted when the challenge was handed out: ``LoginLimits.attempt_from``)."""
     _check_size(credential_json)
     try:
         credential: AuthenticationCredential = parse_authentication_credential_json(credential_json)
@@ -408,7 +429,7 @@ async def finish_authentication(
         if limits is not None:
             await limits.failed(counted_as)
         raise
-    if passkey.account.status != AccountStatus.ACTIVE:
+    if account is None and passkey.account.status != AccountStatus.ACTIVE:
         raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
     if limits is not None:
         await limits.succeeded(counted_as, client_address)
@@ -468,6 +489,10 @@ async def _verify_assertion(
 # --- managing ----------------------------------------------------------------------------------
 
 
+async def has_passkey(account_id: int) -> bool:
+    return await Passkey.filter(account_id=account_id).exists()
+
+
 async def owned_passkey(account: Account, passkey_id: int | None) -> Passkey:
     """One of ``account``'s passkeys; NOT_FOUND for any other (another's included)."""
     found = (
@@ -486,9 +511,10 @@ async def rename(account: Account, passkey_id: int | None, name: str) -> Passkey
     return passkey
 
 
-async def remove(account: Account, passkey_id: int | None, *, keep_session: uuid.UUID) -> None:
-    """Remove a passkey and end every other session of the account. Refused when it is the
-    last way to sign in (no password, no bound identity, no other passkey)."""
+async def remove(account: Account, passkey_id: int | None) -> None:
+    """Remove a passkey. Refused when it is the last way to sign in (no password, no bound
+    identity, no other passkey). What else goes with it (the other sessions, the recovery
+    codes with the last second factor) is ``models.accounts.factors.remove_passkey``."""
     async with in_transaction():
         passkey = await owned_passkey(account, passkey_id)
         others = await Passkey.filter(account_id=account.id).exclude(id=passkey.id).exists()
@@ -502,7 +528,6 @@ async def remove(account: Account, passkey_id: int | None, *, keep_session: uuid
                 "the last one",
             )
         await passkey.delete()
-        await revoke_all(account.id, except_session=keep_session)
 
 
 async def purge_spent_challenges(batch_size: int, now: datetime | None = None) -> int:

@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 from accord.settings import Settings
-from models.accounts import recovery_codes, totp
+from models.accounts import passkeys, recovery_codes, totp
 from models.accounts.account import Account
 from models.accounts.authentication import check_current_password
 from models.accounts.bindings import Binding
@@ -76,17 +76,33 @@ async def prove_second_factor(
     *,
     totp_code: str | None,
     recovery_code: str | None,
+    passkey: passkeys.Assertion | None = None,
     limits: LoginLimits | None,
     client_address: str,
 ) -> Factor:
-    """A code of the account's authenticator (never one used before), or one of its unused
-    recovery codes, which is spent."""
-    if not totp_code and not recovery_code:
-        raise DomainError(AccountErrorCode.REQUIRED, "totpCode", "give totpCode or recoveryCode")
+    """One of: a code of the account's authenticator (never one used before), one of its
+    unused recovery codes (which is spent), or an answer of one of its passkeys (to a
+    challenge of ``beginPasskeySignIn``, which counted the address already)."""
+    given = [bool(totp_code), bool(recovery_code), passkey is not None].count(True)
+    if not given:
+        raise DomainError(
+            AccountErrorCode.REQUIRED, "totpCode", "give totpCode, recoveryCode or passkey"
+        )
+    if given > 1:
+        raise DomainError(
+            AccountErrorCode.INVALID,
+            None,
+            "give one second factor: totpCode, recoveryCode or passkey",
+        )
     if limits is not None:
-        await limits.attempt(account.account_name, client_address)
+        await limits.attempt(account.account_name, client_address, count_address=passkey is None)
     try:
-        if totp_code:
+        if passkey is not None:
+            await passkeys.finish_authentication(
+                settings, passkey.challenge_id, passkey.credential, account=account
+            )
+            factor = Factor.PASSKEY
+        elif totp_code:
             await totp.verify(account.id, totp_code, field="totpCode")
             factor = Factor.TOTP
         elif recovery_code and await recovery_codes.use(account.id, recovery_code, settings):

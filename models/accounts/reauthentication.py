@@ -26,10 +26,12 @@ from models.errors import DomainError
 
 async def factors_to_step_up(account: Account, second: list[Factor] | None = None) -> list[Factor]:
     """What ``stepUp`` takes for this account: its first factors, and its second factors
-    when it has any (then one of each is needed)."""
+    when it has any (then one of each is needed, or a passkey, which is both and is listed
+    once)."""
     if second is None:
         second = await second_factors(account.id)
-    return [*await first_factors(account), *second]
+    first = await first_factors(account)
+    return [*first, *(f for f in second if f not in first)]
 
 
 async def confirm_identity(
@@ -64,7 +66,8 @@ async def confirm_identity(
         raise DomainError(
             AccountErrorCode.REAUTHENTICATION_REQUIRED,
             None,
-            "confirm who you are with stepUp: a first factor and a second factor",
+            "confirm who you are with stepUp: a first factor and a second factor"
+            + (", or a passkey" if Factor.PASSKEY in second else ""),
             factors=await factors_to_step_up(account, second),
         )
     if inline:

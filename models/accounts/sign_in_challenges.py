@@ -6,7 +6,9 @@ The challenge is a row first: an opaque token (stored as its SHA-256 only, like 
 the account, the first factor it stands for, and what the sign-in was for (a plain sign-in,
 or restoring a cancelled account). It is single use, dies ``ACCORD_SIGN_IN_CHALLENGE_TTL``
 after the first step and after ``MAX_ATTEMPTS`` wrong codes; every code tried also counts
-toward the login limits, as a password would.
+toward the login limits, as a password would. (A passkey, a first factor too, signs in in
+one step by itself: ``finishPasskeySignIn``; here it completes a password or provider
+sign-in.)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from models.accounts.account import Account, AccountStatus
 from models.accounts.errors import AccountErrorCode
 from models.accounts.levels import Factor
 from models.accounts.login_limits import LoginLimits
+from models.accounts.passkeys import Assertion
 from models.accounts.proofs import prove_second_factor
 from models.accounts.sessions import TOKEN_BYTES, hash_token
 from models.batches import delete_in_batches
@@ -112,10 +115,12 @@ async def complete(
     *,
     totp_code: str | None,
     recovery_code: str | None,
+    passkey: Assertion | None = None,
     limits: LoginLimits,
     client_address: str,
 ) -> Completed:
-    """The second step: a second factor of the challenge's account, once per challenge."""
+    """The second step: a second factor of the challenge's account (a TOTP code, a
+    recovery code, a passkey's answer), once per challenge."""
     if not token or len(token) > 128:
         raise _dead()
     challenge = (
@@ -134,6 +139,7 @@ async def complete(
             settings,
             totp_code=totp_code,
             recovery_code=recovery_code,
+            passkey=passkey,
             limits=limits,
             client_address=client_address,
         )

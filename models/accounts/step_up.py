@@ -3,8 +3,9 @@ how strongly (``Session.authenticated_at``, ``Session.auth_level``), so the sens
 operations of the next minutes (``models.accounts.reauthentication``) need nothing more.
 
 An account with a second factor steps up with a first factor (password or a fresh provider
-token) and a second (a TOTP code or a recovery code); one without, with a first factor.
-Every proof counts toward the login limits.
+token) and a second (a TOTP code or a recovery code), or with one of its passkeys, which is
+both (``models.accounts.levels``); one without, with a first factor. Every proof counts
+toward the login limits.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from accord.settings import Settings
 from models.accounts.errors import AccountErrorCode
 from models.accounts.factors import second_factors, strongest
-from models.accounts.levels import AuthLevel, level_of
+from models.accounts.levels import AuthLevel, Factor, level_of
 from models.accounts.login_limits import LoginLimits
+from models.accounts.passkeys import Assertion
 from models.accounts.passwords import Passwords
 from models.accounts.proofs import prove_first_factor, prove_second_factor
 from models.accounts.provider_keys import ProviderKeys
@@ -31,6 +33,20 @@ class Proof:
     id_token: str | None = None
     totp_code: str | None = None
     recovery_code: str | None = None
+    passkey: Assertion | None = None
+
+
+#: The stepUp input field of each second factor given beside a first factor.
+_SECOND_FACTOR_FIELDS = {Factor.TOTP: "totpCode", Factor.RECOVERY_CODE: "recoveryCode"}
+
+
+def _what_to_give(second: list[Factor]) -> str:
+    fields = " or ".join(_SECOND_FACTOR_FIELDS[f] for f in second if f in _SECOND_FACTOR_FIELDS)
+    return (
+        "give a first factor (password, or provider and idToken)"
+        + (f" and a second factor ({fields})" if fields else "")
+        + (", or a passkey" if Factor.PASSKEY in second else "")
+    )
 
 
 async def renew_authentication(
@@ -49,31 +65,37 @@ async def renew_authentication(
     second = await second_factors(account.id)
     required = strongest(second)
     has_first = bool(proof.password) or bool(proof.provider and proof.id_token)
-    has_second = bool(proof.totp_code) or bool(proof.recovery_code)
-    if not has_first or (required == AuthLevel.MULTI_FACTOR and not has_second):
+    has_second = bool(proof.totp_code) or bool(proof.recovery_code) or proof.passkey is not None
+    # A passkey is both factors; anything else needs a first factor, and a second one
+    # where the account has one.
+    complete = proof.passkey is not None or (
+        has_first and (required == AuthLevel.SINGLE_FACTOR or has_second)
+    )
+    if not complete:
         # Nothing is checked (and no recovery code spent) before the proof is complete.
         raise DomainError(
             AccountErrorCode.REAUTHENTICATION_REQUIRED,
             None,
-            "give a first factor (password, or provider and idToken)"
-            + (" and a second factor (totpCode or recoveryCode)" if second else ""),
+            _what_to_give(second),
             factors=await factors_to_step_up(account, second),
         )
-    if has_second and not second:
+    if (proof.totp_code or proof.recovery_code) and not second:
         raise DomainError(AccountErrorCode.INVALID, "totpCode", "no second factor is set up")
-    proven = {
-        await prove_first_factor(
-            passwords,
-            provider_keys,
-            account,
-            password=proof.password,
-            provider=proof.provider,
-            id_token=proof.id_token,
-            max_age=settings.recent_auth_window,
-            limits=limits,
-            client_address=client_address,
+    proven: set[Factor] = set()
+    if has_first:
+        proven.add(
+            await prove_first_factor(
+                passwords,
+                provider_keys,
+                account,
+                password=proof.password,
+                provider=proof.provider,
+                id_token=proof.id_token,
+                max_age=settings.recent_auth_window,
+                limits=limits,
+                client_address=client_address,
+            )
         )
-    }
     if has_second:
         proven.add(
             await prove_second_factor(
@@ -81,6 +103,7 @@ async def renew_authentication(
                 settings,
                 totp_code=proof.totp_code,
                 recovery_code=proof.recovery_code,
+                passkey=proof.passkey,
                 limits=limits,
                 client_address=client_address,
             )
