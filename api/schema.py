@@ -15,7 +15,10 @@ from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from accord.settings import Settings
-from api.accounts.mutations import AccountMutations, SecondFactorMutations
+from api.accounts.contact_mutations import ContactMutations
+from api.accounts.factor_mutations import SecondFactorMutations
+from api.accounts.mutations import AccountMutations
+from api.accounts.passkey_mutations import PasskeyMutations
 from api.accounts.queries import AccountQueries
 from api.arguments import guard_arguments
 from api.consent.inputs import CONSENT_SYNC_EVENT, ConsentSyncEvent
@@ -43,7 +46,9 @@ Mutation = merge_types(
     "Mutation",
     (
         AccountMutations,
+        ContactMutations,
         SecondFactorMutations,
+        PasskeyMutations,
         ConsentMutations,
         PersonalDataMutations,
         NotificationMutations,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import ipaddress
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from models import clock
 from models.accounts.account import Account, AccountStatus, Role
 from models.accounts.levels import AuthLevel
 from models.batches import delete_in_batches
+from models.networks import approximate_network
 from models.placeholders import placeholders
 
 TOKEN_BYTES = 32
@@ -66,21 +66,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-#: How much of a client address a session keeps: the network, as the consent ledger does.
-IPV4_NETWORK_PREFIX, IPV6_NETWORK_PREFIX = 24, 48
-
-
 def network_of(address: str) -> str:
-    """The approximate place a session is shown with: the address's /24 (IPv4) or /48
-    (IPv6) as text with its prefix ("203.0.113.0/24"); "" for what is not an address."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return ""
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        parsed = parsed.ipv4_mapped
-    prefix = IPV4_NETWORK_PREFIX if parsed.version == 4 else IPV6_NETWORK_PREFIX
-    return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+    """The approximate place a session is shown with (``models.networks``), as text with
+    its prefix ("203.0.113.0/24"); "" for what is not an address."""
+    network = approximate_network(address)
+    return "" if network is None else str(network)
 
 
 async def open_session(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import ipaddress
 import math
 import operator
 import random
@@ -48,6 +47,7 @@ from models import clock
 from models.accounts.account import Account
 from models.consent.errors import ConsentErrorCode
 from models.errors import DomainError
+from models.networks import approximate_network
 from models.placeholders import placeholders
 
 GENESIS = "0" * 64
@@ -216,13 +216,9 @@ async def subjects_of(account_id: int) -> list[str]:
 
 
 def truncate_address(address: str) -> str:
-    """Keep the network, not the host: /24 for IPv4, /48 for IPv6."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return ""
-    prefix = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+    """Keep the network, not the host (``models.networks``), as its first address."""
+    network = approximate_network(address)
+    return "" if network is None else str(network.network_address)
 
 
 @functools.lru_cache(maxsize=64)
