@@ -21,7 +21,6 @@ When a verified address is replaced or removed, the old address hears of it (its
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import math
 import secrets
@@ -39,6 +38,7 @@ from models import clock
 from models.accounts.account import Account, clean_email, clean_phone, email_key
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
+from models.keyed_hashes import keyed_hash
 from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
 from models.notifications.messages import render
 
@@ -152,15 +152,11 @@ def _key_of(channel: ContactChannel, address: str) -> str:
 # --- codes ----------------------------------------------------------------------------------
 
 
-def _code_key(settings: Settings) -> bytes:
-    """A key of its own for codes, derived from the deployment's secret."""
-    return hmac.new(settings.secret(), b"accord contact verification code", hashlib.sha256).digest()
-
-
 def code_hash(settings: Settings, row: ContactVerification, code: str) -> str:
     """Bound to the account, channel and address, so a hash says nothing about another row."""
-    message = f"{row.account_id}:{row.channel}:{row.address_key}:{code}".encode()
-    return hmac.new(_code_key(settings), message, hashlib.sha256).hexdigest()
+    return keyed_hash(
+        settings, "contact verification code", row.account_id, row.channel, row.address_key, code
+    )
 
 
 def new_code() -> str:

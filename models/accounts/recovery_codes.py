@@ -18,8 +18,6 @@ Rotating ``ACCORD_SECRET_KEY`` invalidates every recovery code (users regenerate
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import re
 import secrets
 
@@ -30,6 +28,7 @@ from tortoise.transactions import in_transaction
 from accord.settings import Settings
 from models import clock
 from models.accounts.account import Account
+from models.keyed_hashes import keyed_hash
 
 COUNT = 10
 #: Base32 characters per code: 5 bits each, 50 bits in all.
@@ -64,8 +63,7 @@ def _normalized(code: str) -> str:
 
 
 def _hash(settings: Settings, account_id: int, normalized: str) -> str:
-    message = f"recovery-code:{account_id}:{normalized}".encode()
-    return hmac.new(settings.secret(), message, hashlib.sha256).hexdigest()
+    return keyed_hash(settings, "recovery code", account_id, normalized)
 
 
 async def issue(account_id: int, settings: Settings) -> list[str]:

@@ -20,8 +20,6 @@ holding the link's token as a hash), written together; the caller enqueues the e
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import re
 import secrets
 import uuid
@@ -42,6 +40,7 @@ from models.accounts.sessions import Session, hash_token
 from models.accounts.user_agents import device_key, device_label
 from models.batches import delete_in_batches
 from models.errors import DomainError
+from models.keyed_hashes import keyed_hash
 from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
 from models.notifications.messages import render
 from models.placeholders import placeholders
@@ -103,8 +102,7 @@ class SignInNotice(Model):
 
 
 def _keyed(settings: Settings, account_id: int, kind: SignInKind, value: str) -> str:
-    message = f"{account_id}\x00{kind}\x00{value}".encode()
-    return hmac.new(settings.secret(), message, hashlib.sha256).hexdigest()
+    return keyed_hash(settings, "known sign-in", account_id, kind, value)
 
 
 def printable(text: str) -> str:
