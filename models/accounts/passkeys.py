@@ -32,9 +32,11 @@ import re
 import secrets
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
@@ -61,7 +63,6 @@ from webauthn.helpers.structs import (
     AuthenticatorTransport,
     CredentialDeviceType,
     PublicKeyCredentialDescriptor,
-    RegistrationCredential,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
@@ -74,6 +75,8 @@ from models.accounts.login_limits import LoginLimits
 from models.batches import delete_in_batches
 from models.errors import DomainError
 from models.text import clean_text
+
+C = TypeVar("C")
 
 NAME_MAX = 64
 #: WebAuthn allows credential ids up to 1023 bytes: 1364 characters of base64url.
@@ -308,20 +311,25 @@ async def begin_registration(settings: Settings, account: Account) -> tuple[str,
     return str(row.id), options_to_json(options)
 
 
-async def finish_registration(
-    settings: Settings, challenge_id: str, credential_json: str, name: str, *, account: Account
-) -> Passkey:
-    """Verify the answer to ``begin_registration`` and keep the passkey it made."""
+def _parsed(parse: Callable[[str], C], credential_json: str) -> C:
+    """The browser's answer as the library reads it; anything else is INVALID."""
     _check_size(credential_json)
-    clean_name = clean_passkey_name(name)
     try:
-        credential: RegistrationCredential = parse_registration_credential_json(credential_json)
+        return parse(credential_json)
     except Exception:  # the library's many ways of saying "not that shape"
         raise DomainError(
             AccountErrorCode.INVALID,
             "credential",
             "must be the JSON of the PublicKeyCredential (credential.toJSON())",
         ) from None
+
+
+async def finish_registration(
+    settings: Settings, challenge_id: str, credential_json: str, name: str, *, account: Account
+) -> Passkey:
+    """Verify the answer to ``begin_registration`` and keep the passkey it made."""
+    clean_name = clean_passkey_name(name)
+    credential = _parsed(parse_registration_credential_json, credential_json)
     row = await _spend_challenge(challenge_id, CeremonyPurpose.REGISTRATION, account)
     origin = _client_origin(credential.response.client_data_json)
     if not origin_allowed(settings, origin):
@@ -402,15 +410,7 @@ async def finish_authentication(
 
     With ``limits``, the attempt counts toward the login limits of the passkey's account
     (the address was counted when the challenge was handed out: ``LoginLimits.attempt_from``)."""
-    _check_size(credential_json)
-    try:
-        credential: AuthenticationCredential = parse_authentication_credential_json(credential_json)
-    except Exception:  # the library's many ways of saying "not that shape"
-        raise DomainError(
-            AccountErrorCode.INVALID,
-            "credential",
-            "must be the JSON of the PublicKeyCredential (credential.toJSON())",
-        ) from None
+    credential = _parsed(parse_authentication_credential_json, credential_json)
     row = await _spend_challenge(challenge_id, CeremonyPurpose.AUTHENTICATION, account)
     credential_id = bytes_to_base64url(credential.raw_id)
     passkey = (
