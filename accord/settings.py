@@ -493,6 +493,7 @@ class Settings(BaseSettings):
             if rp_id and host != rp_id and not host.endswith("." + rp_id):
                 raise ValueError(f"{origin!r} is not on the relying party id {rp_id!r}")
         return value
+
     @field_validator("pwned_passwords_url")
     @classmethod
     def _pwned_passwords_url(cls, value: str) -> str:

@@ -219,7 +219,10 @@ class PersonalDataMutations:
         await questionnaires.answer_questionnaire(account, questionnaire_id, input.answers)
         return AnswerQuestionnairePayload()
 
-    @strawberry.mutation(description="Kept only while you consent to the `activity_log` purpose.")
+    @strawberry.mutation(
+        description="Kept only while you consent to the `activity_log` purpose: nothing is "
+        "stored without it, and withdrawing it erases what was kept, at once."
+    )
     @payload(PersonalDataError)
     async def record_search(
         self, info: Info[Context, None], input: RecordSearchInput
@@ -234,7 +237,10 @@ class PersonalDataMutations:
         )
         return RecordSearchPayload(recorded=recorded)
 
-    @strawberry.mutation(description="Kept only while you consent to the `activity_log` purpose.")
+    @strawberry.mutation(
+        description="Kept only while you consent to the `activity_log` purpose: nothing is "
+        "stored without it, and withdrawing it erases what was kept, at once."
+    )
     @payload(PersonalDataError)
     async def record_click(
         self, info: Info[Context, None], input: RecordClickInput

@@ -1,7 +1,9 @@
 """Recording consent: decisions from the web, acceptance of a policy, offline batches from
 mobile apps, and linking an anonymous device's history to the account that signs in on it.
 
-Every path ends in ``models.consent.ledger.append``; nothing here writes events any other way.
+Every path ends in ``models.consent.ledger.append`` (through ``_append``); nothing here writes
+events any other way. A decision that ends consent to a purpose erases, in the same
+transaction, the data that existed only by that purpose (``models.personal.consent_bound``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -24,10 +27,12 @@ from models import clock
 from models.accounts.account import Account
 from models.consent.errors import ConsentErrorCode
 from models.consent.ledger import (
+    Appended,
     ConsentChain,
     ConsentEvent,
     DeviceLink,
     EventKind,
+    EventRecord,
     NewEvent,
     Source,
     account_subject,
@@ -43,6 +48,31 @@ from models.consent.ledger import (
 from models.consent.policies import PolicyVersion, material_in_effect
 from models.consent.purposes import Purpose
 from models.errors import DomainError
+from models.personal.consent_bound import erase_on_withdrawal
+
+
+async def _append(
+    subject: str,
+    events: list[NewEvent],
+    *,
+    user_agent: str = "",
+    client_address: str = "",
+    reload: bool = True,
+) -> Appended:
+    """``append``, with the erasure that a withdrawal (or a device link) brings committed
+    in the same transaction."""
+
+    async def erase(stored: Sequence[ConsentEvent | EventRecord]) -> None:
+        await erase_on_withdrawal(subject, stored)
+
+    return await append(
+        subject,
+        events,
+        user_agent=user_agent,
+        client_address=client_address,
+        reload=reload,
+        then=erase,
+    )
 
 
 @dataclass
@@ -169,7 +199,7 @@ async def set_consents(
                 else (f"decisions.{index}.purpose")
             )
             raise DomainError(problem, where, f"cannot record {request.purpose!r}: {problem}")
-    appended = await append(
+    appended = await _append(
         subject,
         [_event(r, device_id) for r in requests],
         user_agent=user_agent,
@@ -191,7 +221,7 @@ async def accept_policy(
         raise DomainError(
             ConsentErrorCode.UNKNOWN_POLICY_VERSION, "policyVersion", "no such published version"
         )
-    appended = await append(
+    appended = await _append(
         subject,
         [
             NewEvent(
@@ -340,7 +370,7 @@ async def sync(
     # anonymously and retried after sign-in is not stored a second time.
     held = await _held(subjects[1:], list(first)) if first and len(subjects) > 1 else {}
     fresh = [v.event for k, v in first.items() if k not in held and v.event is not None]
-    appended = await append(
+    appended = await _append(
         subject, fresh, user_agent=user_agent, client_address=client_address, reload=False
     )
     stored = {e.idempotency_key for e in appended.stored}
@@ -497,7 +527,7 @@ async def link_device(
         # One transaction: a link never exists without its ledger event, nor the reverse.
         async with in_transaction():
             await DeviceLink.create(device_id=device_id, account=account)
-            await append(
+            await _append(
                 account_subject(account.id),
                 [
                     NewEvent(

@@ -28,7 +28,7 @@ import re
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
@@ -360,6 +360,10 @@ async def _held_keys(connection: BaseDBAsyncClient, subject: str, keys: list[str
     return {row[0] for row in rows}
 
 
+#: Work that must commit with an append (``append(then=...)``), given the stored events.
+AfterAppend = Callable[[Sequence["ConsentEvent | EventRecord"]], Awaitable[object]]
+
+
 class _ChainMoved(Exception):
     """Another writer advanced the chain between our read and our write."""
 
@@ -371,18 +375,20 @@ async def append(
     user_agent: str = "",
     client_address: str = "",
     reload: bool = True,
+    then: AfterAppend | None = None,
 ) -> Appended:
     """Append events to a subject's chain, skipping idempotency keys it already holds.
 
     Safe under concurrency on SQLite and PostgreSQL: the head row is advanced only if it is
     still where we read it, and losers retry from the new head. ``reload=False`` skips
     reading the stored rows back (their ``id`` is then unset), for bulk callers that only
-    need to know what was stored.
+    need to know what was stored. ``then`` runs with the stored events inside the same
+    transaction, when any were stored (what a decision changes commits with it, or not at all).
     """
     address = truncate_address(client_address) if client_address else ""
     for attempt in range(APPEND_RETRIES):
         try:
-            return await _append_once(subject, events, user_agent[:255], address, reload)
+            return await _append_once(subject, events, user_agent[:255], address, reload, then)
         except (_ChainMoved, IntegrityError):
             pass
         except OperationalError as error:  # SQLite: another process holds the write lock
@@ -393,7 +399,12 @@ async def append(
 
 
 async def _append_once(
-    subject: str, events: list[NewEvent], user_agent: str, address: str, reload: bool
+    subject: str,
+    events: list[NewEvent],
+    user_agent: str,
+    address: str,
+    reload: bool,
+    then: AfterAppend | None,
 ) -> Appended:
     result = Appended()
     async with in_transaction() as connection:
@@ -445,6 +456,8 @@ async def _append_once(
             if reload
             else rows
         )
+        if then is not None:
+            await then(result.stored)
     return result
 
 

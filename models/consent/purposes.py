@@ -75,7 +75,8 @@ DEFAULT_PURPOSES: list[dict[str, Any]] = [
     {
         "code": "activity_log",
         "title": "Activity log",
-        "description": "Keeping the search keywords you enter and the links you click.",
+        "description": "Keeping the search keywords you enter and the links you click; "
+        "withdrawing erases them.",
         "category": "Personalisation",
     },
 ]

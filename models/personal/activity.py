@@ -1,7 +1,9 @@
 """Search keywords and clicked links: kept only while the subject consents to ``activity_log``.
 
 Consent is checked at the moment of recording, against the ledger's current state; without
-it nothing is stored. Rows older than the retention period are deleted by the sweeper.
+it nothing is stored. Withdrawing it erases the subject's rows in the same transaction
+(``models.personal.consent_bound``); rows older than the retention period are deleted by the
+sweeper.
 """
 
 from __future__ import annotations
