@@ -35,7 +35,8 @@ from models.consent.ledger import ConsentEvent, DeviceLink, Source, verify_chain
 from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.queue import Queue
-from models.rights.deletion import DeletionRequest, DeletionStatus, run_deletion
+from models.rights.deletion import run_deletion
+from models.rights.requests import DeletionRequest, DeletionStatus
 from tests.contact_helpers import add_and_verify_email, add_and_verify_phone
 from tests.device_ids import device_id
 from tests.ids import gid, pk
