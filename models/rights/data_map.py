@@ -706,6 +706,8 @@ DATA_MAP: tuple[PersonalData, ...] = (
 
 #: Every table without personal data, and why (a model in neither list fails a test).
 NO_PERSONAL_DATA: dict[str, str] = {
+    "questionnaire": "a questionnaire's title and questions, written by staff; the "
+    "answers are in questionnaire_answer",
     "purpose": "the purposes consent is asked for: the service's own text",
     "announcement": "public announcements to everyone, naming nobody",
     "campaign": "a notification campaign's content and audience rule; its recipients are "
