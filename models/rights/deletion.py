@@ -11,6 +11,12 @@ given the same job sees the lease and returns. Each step runs in its own transac
 only deletes or rewrites what is still there, so a step interrupted half-way is simply done
 again. Failures are recorded on the request (``last_error``) and retried with backoff.
 
+The steps are the map's (``models.rights.data_map.Step``): a step with no special handling
+deletes every row the map finds for the account (through its account link or its devices),
+and the support step clears every staff link the map names. Pictures (file before row),
+feedback (per setting), support threads (per setting), the consent ledger (re-keyed) and the
+tombstone are written out here.
+
 What survives: the account row as a tombstone (status DELETED, every personal field
 erased), a keyed hash of the account name until its quarantine ends, PUBLIC feedback
 anonymised (per setting), support threads stripped of their messages (only if configured),
