@@ -36,7 +36,7 @@ MODEL_MODULES = [
     "models.personal.support",
     "models.personal.questionnaires",
     "models.notifications.inbox",
-    "models.rights.deletion",
+    "models.rights.requests",
     "models.accounts.quarantine",
     "models.notifications.campaigns",
     "models.accounts.totp",

@@ -35,12 +35,20 @@ from api.notifications.queries import NotificationQueries
 from api.notifications.subscriptions import NotificationSubscriptions
 from api.personal.mutations import PersonalDataMutations
 from api.personal.queries import PersonalDataQueries
+from api.rights.queries import RightsQueries
 
 # Each domain's fields in one class per root type; the order here is the order of the
 # fields in ``schema.graphql``.
 Query = merge_types(
     "Query",
-    (NodeQueries, AccountQueries, ConsentQueries, PersonalDataQueries, NotificationQueries),
+    (
+        NodeQueries,
+        AccountQueries,
+        ConsentQueries,
+        PersonalDataQueries,
+        NotificationQueries,
+        RightsQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from models.accounts.account import AccountStatus, Gender, Role
 from models.notifications.campaigns import Audience, CampaignStatus
 from models.consent.ledger import EventKind, Source
-from models.rights.deletion import DeletionStatus
+from models.rights.requests import DeletionStatus
 from models.personal.feedback import FeedbackKind, Visibility
 from models.notifications.inbox import Channel, DeliveryStatus, NotificationKind
 from models.consent.purposes import LegalBasis

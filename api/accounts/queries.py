@@ -11,7 +11,7 @@ from api.accounts.types import Account, DeletionStatus, PendingDeletion
 from api.context import Context
 from api.pagination import Connection, Edge, clamp, decode_position, encode_position, page
 from api.permissions import OPERATIONS, staff_only
-from models.rights import deletion
+from models.rights import requests
 
 #: What ``deletionQueue`` lists unless asked for other statuses: the deletions still owed.
 OWED = (DeletionStatus.PENDING, DeletionStatus.RUNNING, DeletionStatus.FAILED)
@@ -40,7 +40,7 @@ class AccountQueries:
     ) -> Connection[PendingDeletion]:
         first = clamp(first)
         wanted = OWED if status is None else status
-        query = deletion.DeletionRequest.filter(status__in=list(wanted))
+        query = requests.DeletionRequest.filter(status__in=list(wanted))
         position = decode_position(QUEUE_CURSOR, after)
         if position is not None:
             moment, last_id = position

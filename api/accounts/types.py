@@ -28,7 +28,7 @@ from models.accounts.recovery_codes import codes_left
 from models.accounts.sessions import Session as SessionModel
 from models.accounts.user_agents import device_label
 from models.errors import DomainError
-from models.rights import deletion
+from models.rights import requests
 
 # ``strawberry.enum`` registers the models' enum itself; the names below are plain aliases,
 # so a type checker sees the classes.
@@ -37,7 +37,7 @@ strawberry.enum(model.AccountStatus)
 strawberry.enum(model.Role, description="USER, or a staff role.")
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
 strawberry.enum(account_errors.AccountErrorCode)
-strawberry.enum(deletion.DeletionStatus)
+strawberry.enum(requests.DeletionStatus)
 strawberry.enum(levels.Factor, description="A way to prove who you are.")
 strawberry.enum(
     levels.AuthLevel, description="How strongly a session's sign-in (or last stepUp) was proven."
@@ -47,7 +47,7 @@ Gender = model.Gender
 AccountStatus = model.AccountStatus
 Role = model.Role
 AccountErrorCode = account_errors.AccountErrorCode
-DeletionStatus = deletion.DeletionStatus
+DeletionStatus = requests.DeletionStatus
 Factor = levels.Factor
 AuthLevel = levels.AuthLevel
 ContactChannel = contacts.ContactChannel
@@ -348,7 +348,7 @@ class PendingDeletion(AccordNode):
     last_error: str
 
     @classmethod
-    def of(cls, row: deletion.DeletionRequest) -> PendingDeletion:
+    def of(cls, row: requests.DeletionRequest) -> PendingDeletion:
         return cls(
             id=global_id("PendingDeletion", row.id),
             account_id=global_id("Account", row.account_id),
@@ -370,7 +370,7 @@ class PendingDeletion(AccordNode):
         ids = row_keys(keys)
         if viewer is None or not viewer.holds_role(*OPERATIONS) or not ids:
             return {}
-        rows = await deletion.DeletionRequest.filter(id__in=list(ids))
+        rows = await requests.DeletionRequest.filter(id__in=list(ids))
         return {ids[r.id]: cls.of(r) for r in rows}
 
 

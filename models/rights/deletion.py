@@ -11,6 +11,12 @@ given the same job sees the lease and returns. Each step runs in its own transac
 only deletes or rewrites what is still there, so a step interrupted half-way is simply done
 again. Failures are recorded on the request (``last_error``) and retried with backoff.
 
+The steps are the map's (``models.rights.data_map.Step``): a step with no special handling
+deletes every row the map finds for the account (through its account link or its devices),
+and the support step clears every staff link the map names. Pictures (file before row),
+feedback (per setting), support threads (per setting), the consent ledger (re-keyed) and the
+tombstone are written out here.
+
 What survives: the account row as a tombstone (status DELETED, every personal field
 erased), a keyed hash of the account name until its quarantine ends, PUBLIC feedback
 anonymised (per setting), support threads stripped of their messages (only if configured),
@@ -25,47 +31,27 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import structlog
-from tortoise import fields
 from tortoise.expressions import F, Q
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
 from models import clock, retry
 from models.accounts.account import Account, AccountStatus, Gender, Role
-from models.accounts.bindings import Binding, PasswordReset
-from models.accounts.contacts import ContactVerification
 from models.accounts.errors import AccountErrorCode
-from models.accounts.passkeys import Passkey, WebAuthnChallenge, WebAuthnUser
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
-from models.accounts.recovery_codes import RecoveryCode
-from models.accounts.sessions import Session, revoke_all
-from models.accounts.sign_in_challenges import SignInChallenge
-from models.accounts.sign_ins import KnownSignIn, SignInNotice
-from models.accounts.totp import TotpCredential
+from models.accounts.sessions import revoke_all
 from models.consent.ledger import DeviceLink, rekey_subject, subjects_of
-from models.consent.policies import PolicyVersion
 from models.errors import DomainError
-from models.notifications.inbox import Notification, NotificationKind, notify
-from models.personal.activity import ClickRecord, SearchRecord
+from models.notifications.inbox import NotificationKind, notify
 from models.personal.devices import Device
-from models.personal.error_reports import ErrorReport
-from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback, Visibility
 from models.personal.pictures import Picture, delete_picture
-from models.personal.questionnaires import QuestionnaireAnswer
 from models.personal.storage import Storage
 from models.personal.support import StaffAccess, SupportMessage, SupportThread
+from models.rights.data_map import DATA_MAP, Erasure, PersonalData, Step, entries_of
+from models.rights.requests import DeletionRequest, DeletionStatus
 
 log = structlog.get_logger("accord.deletion")
-
-
-class DeletionStatus(StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    FAILED = "FAILED"
-    DONE = "DONE"
-    CANCELLED = "CANCELLED"
 
 
 class DeletionOutcome(StrEnum):
@@ -78,31 +64,6 @@ class DeletionOutcome(StrEnum):
     BUSY = "busy"
     #: Not due: cancelled, restored, still in its grace period or backing off.
     NOT_DUE = "not-due"
-
-
-class DeletionRequest(Model):
-    id = fields.BigIntField(primary_key=True)
-    account: fields.OneToOneRelation[Account] = fields.OneToOneField(
-        "models.Account", related_name="deletion_request", on_delete=fields.CASCADE
-    )
-    account_id: int  # set by the ORM
-    status = fields.CharEnumField(DeletionStatus, max_length=16, default=DeletionStatus.PENDING)
-    requested_at = fields.DatetimeField()
-    due_at = fields.DatetimeField()
-    #: When the sweeper may enqueue it next (due date, then backoff after a failure).
-    next_attempt_at = fields.DatetimeField(db_index=True)
-    #: The last step finished, for operators (the steps themselves need no bookmark).
-    step = fields.CharField(max_length=32, default="")
-    attempts = fields.IntField(default=0)
-    last_error = fields.CharField(max_length=500, default="")
-    lease_token = fields.CharField(max_length=32, null=True)
-    lease_until = fields.DatetimeField(null=True)
-    completed_at = fields.DatetimeField(null=True)
-    #: The user's own words, erased when the deletion completes.
-    reason = fields.CharField(max_length=500, default="")
-
-    class Meta:
-        table = "deletion_request"
 
 
 # --- cancel and restore --------------------------------------------------------------------
@@ -258,43 +219,44 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
     return DeletionOutcome.DONE
 
 
+async def _device_ids(account_id: int) -> list[str]:
+    """The account's devices and the devices linked to it: their rows are the account's."""
+    owned = await Device.filter(account_id=account_id).values_list("device_id", flat=True)
+    linked = await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
+    return [str(device_id) for device_id in [*owned, *linked]]
+
+
+async def _delete_rows(entries: list[PersonalData], account_id: int) -> None:
+    """Delete every row the map finds for the account, in the map's order (devices last, so
+    their ids are gathered first)."""
+    device_ids = await _device_ids(account_id) if any(e.device_field for e in entries) else []
+    for entry in entries:
+        # Two indexed deletes, not one OR (SQLite scanned the table for the OR).
+        if entry.account_field is not None:
+            await entry.model.filter(**{entry.account_field: account_id}).delete()
+        if entry.device_field is not None and device_ids:
+            await entry.model.filter(**{f"{entry.device_field}__in": device_ids}).delete()
+
+
+def _plain(step: Step) -> list[PersonalData]:
+    """What ``step`` simply deletes: the map's DELETE entries found through the account."""
+    return [
+        entry
+        for entry in entries_of(step)
+        if entry.erasure == Erasure.DELETE
+        and (entry.account_field is not None or entry.device_field is not None)
+    ]
+
+
 def _steps(
     settings: Settings, storage: Storage
 ) -> list[tuple[str, Callable[[int], Awaitable[None]]]]:
-    async def sessions(account_id: int) -> None:
-        async with in_transaction():
-            await Session.filter(account_id=account_id).delete()
-            await KnownSignIn.filter(account_id=account_id).delete()
-            await SignInNotice.filter(account_id=account_id).delete()
-            await PasswordReset.filter(account_id=account_id).delete()
-            await Binding.filter(account_id=account_id).delete()
-            await ContactVerification.filter(account_id=account_id).delete()
-            await Passkey.filter(account_id=account_id).delete()
-            await WebAuthnUser.filter(account_id=account_id).delete()
-            await WebAuthnChallenge.filter(account_id=account_id).delete()
-            await TotpCredential.filter(account_id=account_id).delete()
-            await RecoveryCode.filter(account_id=account_id).delete()
-            await SignInChallenge.filter(account_id=account_id).delete()
+    def deleting(step: Step) -> Callable[[int], Awaitable[None]]:
+        async def run(account_id: int) -> None:
+            async with in_transaction():
+                await _delete_rows(_plain(step), account_id)
 
-    async def devices_and_activity(account_id: int) -> None:
-        async with in_transaction():
-            device_ids = list(
-                await Device.filter(account_id=account_id).values_list("device_id", flat=True)
-            )
-            device_ids += list(
-                await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
-            )
-            for model in (SearchRecord, ClickRecord, ErrorReport):
-                # Two indexed deletes, not one OR (SQLite scanned the table for the OR).
-                await model.filter(account_id=account_id).delete()
-                if device_ids:
-                    await model.filter(device_id__in=device_ids).delete()
-            await Device.filter(account_id=account_id).delete()
-
-    async def favorites_and_answers(account_id: int) -> None:
-        async with in_transaction():
-            await Favorite.filter(account_id=account_id).delete()
-            await QuestionnaireAnswer.filter(account_id=account_id).delete()
+        return run
 
     async def pictures(account_id: int) -> None:
         # One picture at a time, file before row (see delete_picture): resumable.
@@ -320,33 +282,31 @@ def _steps(
                 await SupportThread.filter(id__in=ids).update(account_id=None)
             else:
                 await threads.delete()
-            # As staff: keep the work, not the person.
-            await SupportThread.filter(assignee_id=account_id).update(assignee_id=None)
-            await SupportMessage.filter(staff_id=account_id).update(staff_id=None)
-            await StaffAccess.filter(staff_id=account_id).update(staff_id=None)
+            # As staff: keep the work, not the person (every staff link the map names).
+            for entry in DATA_MAP:
+                if entry.staff_field is not None:
+                    await entry.model.filter(**{entry.staff_field: account_id}).update(
+                        **{entry.staff_field: None}
+                    )
             # Staff reads of this account stay as a count of reads, not of whom.
             await StaffAccess.filter(subject_account_id=account_id).update(
                 subject_account_id=None, resource_id=""
             )
-            await PolicyVersion.filter(published_by_id=account_id).update(published_by_id=None)
-
-    async def notifications(account_id: int) -> None:
-        await Notification.filter(account_id=account_id).delete()
 
     async def consent(account_id: int) -> None:
         for subject in await subjects_of(account_id):
             await rekey_subject(subject)
-        await DeviceLink.filter(account_id=account_id).delete()
+        async with in_transaction():
+            await _delete_rows(_plain(Step.CONSENT), account_id)
 
+    special: dict[Step, Callable[[int], Awaitable[None]]] = {
+        Step.PICTURES: pictures,
+        Step.FEEDBACK: feedback,
+        Step.SUPPORT: support,
+        Step.CONSENT: consent,
+    }
     return [
-        ("sessions", sessions),
-        ("devices_and_activity", devices_and_activity),
-        ("favorites_and_answers", favorites_and_answers),
-        ("pictures", pictures),
-        ("feedback", feedback),
-        ("support", support),
-        ("notifications", notifications),
-        ("consent", consent),
+        (str(step), special.get(step) or deleting(step)) for step in Step if step != Step.TOMBSTONE
     ]
 
 
@@ -380,7 +340,7 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
         )
         await DeletionRequest.filter(account_id=account_id, lease_token=token).update(
             status=DeletionStatus.DONE,
-            step="tombstone",
+            step=Step.TOMBSTONE,
             completed_at=moment,
             reason="",
             last_error="",

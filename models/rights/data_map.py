@@ -1,0 +1,724 @@
+"""The one map of personal data: where it lives, why, for how long, and how it is erased and
+exported (issue 16; GDPR Art 30's record of processing, Fides' data map).
+
+Every Tortoise model is in exactly one of two places: ``DATA_MAP`` (one ``PersonalData`` entry
+per model that holds personal data) or ``NO_PERSONAL_DATA`` (the table name and why it holds
+none); ``tests/test_data_map.py`` fails for a model in neither. Account deletion
+(``models.rights.deletion``) takes its plain deletes and the staff-link anonymising from
+here, and the ``dataMap`` query publishes this declaration as it stands.
+
+How a subject's rows are found: ``account_field`` (a lookup from the row to the account id,
+e.g. ``account_id`` or ``thread__account_id``), ``device_field`` (the row's device id, matched
+against the account's devices and linked devices) and ``subject_field`` (the consent ledger's
+subject, ``models.consent.ledger.subjects_of``). ``staff_field`` names the staff account that
+acted on a row (an assignee, an author): when that staff account is deleted it becomes NULL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tortoise.models import Model
+
+from models.accounts.account import Account
+from models.accounts.bindings import Binding, PasswordReset
+from models.accounts.contacts import ContactVerification
+from models.accounts.passkeys import Passkey, WebAuthnChallenge, WebAuthnUser
+from models.accounts.quarantine import AccountNameQuarantine
+from models.accounts.recovery_codes import RecoveryCode
+from models.accounts.sessions import Session
+from models.accounts.sign_in_challenges import SignInChallenge
+from models.accounts.sign_ins import KnownSignIn, SignInNotice
+from models.accounts.totp import TotpCredential
+from models.consent.ledger import ConsentChain, ConsentEvent, DeviceLink
+from models.consent.policies import PolicyVersion
+from models.consent.purposes import LegalBasis
+from models.notifications.campaigns import CampaignAudience
+from models.notifications.inbox import Notification
+from models.personal.activity import ClickRecord, SearchRecord
+from models.personal.devices import Device
+from models.personal.error_reports import ErrorReport
+from models.personal.favorites import Favorite
+from models.personal.feedback import Feedback
+from models.personal.pictures import Picture
+from models.personal.questionnaires import QuestionnaireAnswer
+from models.personal.support import StaffAccess, SupportMessage, SupportThread
+from models.rights.requests import DeletionRequest
+
+
+class DataCategory(StrEnum):
+    IDENTITY = "IDENTITY"
+    CONTACT = "CONTACT"
+    CREDENTIALS = "CREDENTIALS"
+    ONLINE_IDENTIFIERS = "ONLINE_IDENTIFIERS"
+    DEVICE = "DEVICE"
+    ACTIVITY = "ACTIVITY"
+    USER_CONTENT = "USER_CONTENT"
+    COMMUNICATIONS = "COMMUNICATIONS"
+    CONSENT_RECORDS = "CONSENT_RECORDS"
+    SECURITY = "SECURITY"
+    STAFF_RECORDS = "STAFF_RECORDS"
+
+
+class Erasure(StrEnum):
+    """What account deletion does with the subject's rows."""
+
+    DELETE = "DELETE"
+    #: The row stays, its personal fields become what ``anonymised`` says.
+    ANONYMISE = "ANONYMISE"
+    #: The consent history moves to a random pseudonym (``rekey_subject``).
+    PSEUDONYMISE = "PSEUDONYMISE"
+    #: The account row stays as a tombstone, every personal field erased.
+    KEEP_AS_TOMBSTONE = "KEEP_AS_TOMBSTONE"
+    #: Written by the deletion itself and deleted when its retention ends.
+    KEPT_UNTIL_EXPIRY = "KEPT_UNTIL_EXPIRY"
+
+
+class Export(StrEnum):
+    EXPORT = "EXPORT"
+    NOT_EXPORTED = "NOT_EXPORTED"
+
+
+class Step(StrEnum):
+    """The steps of ``run_deletion``, in order; ``DeletionRequest.step`` stores their names."""
+
+    SESSIONS = "sessions"
+    DEVICES_AND_ACTIVITY = "devices_and_activity"
+    FAVORITES_AND_ANSWERS = "favorites_and_answers"
+    PICTURES = "pictures"
+    FEEDBACK = "feedback"
+    SUPPORT = "support"
+    NOTIFICATIONS = "notifications"
+    CONSENT = "consent"
+    TOMBSTONE = "tombstone"
+
+
+NECESSARY = ("necessary",)
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    kind: str
+    model: type[Model]
+    #: The fields that hold personal data (ids and timestamps only where they identify).
+    fields: tuple[str, ...]
+    categories: tuple[DataCategory, ...]
+    #: Consent purpose codes (``models.consent.purposes``).
+    purposes: tuple[str, ...]
+    legal_basis: LegalBasis
+    retention: str
+    #: The setting (``accord.settings.Settings``) that governs the retention, if one does.
+    retention_setting: str | None
+    erasure: Erasure
+    #: The deletion step that erases it.
+    step: Step
+    export: Export
+    #: Why it is not exported (or what of it is), in plain words.
+    export_note: str = ""
+    account_field: str | None = None
+    device_field: str | None = None
+    subject_field: str | None = None
+    staff_field: str | None = None
+    #: ANONYMISE / KEEP_AS_TOMBSTONE: field -> what it becomes, in words.
+    anonymised: dict[str, str] = field(default_factory=dict)
+    #: Anything the erasure does beyond its method, in words (e.g. a setting's choice).
+    erasure_note: str = ""
+
+    @property
+    def table(self) -> str:
+        return str(self.model._meta.db_table)
+
+    @property
+    def found_by(self) -> tuple[str, ...]:
+        links = [
+            (self.account_field, "account"),
+            (self.device_field, "device ids of the account's devices and linked devices"),
+            (self.subject_field, "consent subjects of the account and its linked devices"),
+            (self.staff_field, "the staff account that acted"),
+        ]
+        return tuple(f"{name}: {what}" for name, what in links if name)
+
+    @property
+    def plain_delete(self) -> bool:
+        """Deleted by the generic step: every row found through the account or its devices."""
+        return self.erasure == Erasure.DELETE and (
+            self.account_field is not None or self.device_field is not None
+        )
+
+
+SECURITY_LOG = "Kept while the account exists; expired rows are swept."
+HASHED = "only a hash is stored, which tells the user nothing"
+
+DATA_MAP: tuple[PersonalData, ...] = (
+    PersonalData(
+        "Account",
+        Account,
+        (
+            "account_name",
+            "nickname",
+            "avatar_url",
+            "gender",
+            "region",
+            "signature",
+            "email",
+            "phone",
+            "password_hash",
+            "role",
+            "created_at",
+        ),
+        (DataCategory.IDENTITY, DataCategory.CONTACT, DataCategory.CREDENTIALS),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "While the account exists; a tombstone without personal data afterwards.",
+        None,
+        Erasure.KEEP_AS_TOMBSTONE,
+        Step.TOMBSTONE,
+        Export.EXPORT,
+        "every field but password_hash (" + HASHED + ")",
+        account_field="id",
+        anonymised={
+            "account_name": "deleted-<id> (the name kept only as a keyed hash in quarantine)",
+            "nickname": "''",
+            "avatar_url": "NULL",
+            "gender": "UNDISCLOSED",
+            "region": "NULL",
+            "signature": "''",
+            "email": "NULL",
+            "phone": "NULL",
+            "password_hash": "NULL",
+            "role": "USER",
+        },
+    ),
+    PersonalData(
+        "Session",
+        Session,
+        ("token_hash", "created_at", "authenticated_at", "last_seen_at", "user_agent", "network"),
+        (DataCategory.ONLINE_IDENTIFIERS, DataCategory.SECURITY),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "Until the session ends (idle or absolute timeout).",
+        "session_absolute_timeout",
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.EXPORT,
+        "every field but token_hash (" + HASHED + ")",
+        account_field="account_id",
+    ),
+    PersonalData(
+        "KnownSignIn",
+        KnownSignIn,
+        ("value_hash", "first_seen_at", "last_seen_at"),
+        (DataCategory.ONLINE_IDENTIFIERS, DataCategory.SECURITY),
+        NECESSARY,
+        LegalBasis.LEGITIMATE_INTEREST,
+        SECURITY_LOG,
+        None,
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.EXPORT,
+        "when each device or network was first and last seen; value_hash is a keyed hash",
+        account_field="account_id",
+    ),
+    PersonalData(
+        "SignInNotice",
+        SignInNotice,
+        ("session_id", "token_hash", "created_at", "device_hash", "network_hash"),
+        (DataCategory.ONLINE_IDENTIFIERS, DataCategory.SECURITY),
+        NECESSARY,
+        LegalBasis.LEGITIMATE_INTEREST,
+        "Until the notice's link expires.",
+        "sign_in_notice_ttl",
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.NOT_EXPORTED,
+        "a short-lived security link; " + HASHED,
+        account_field="account_id",
+    ),
+    PersonalData(
+        "PasswordReset",
+        PasswordReset,
+        ("token_hash", "created_at"),
+        (DataCategory.CREDENTIALS,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "Until the reset link expires.",
+        "password_reset_ttl",
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.NOT_EXPORTED,
+        "a short-lived reset link; " + HASHED,
+        account_field="account_id",
+    ),
+    PersonalData(
+        "Binding",
+        Binding,
+        ("provider", "subject", "nickname", "avatar_url", "bound_at"),
+        (DataCategory.IDENTITY, DataCategory.ONLINE_IDENTIFIERS),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "While the binding exists.",
+        None,
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.EXPORT,
+        account_field="account_id",
+    ),
+    PersonalData(
+        "ContactVerification",
+        ContactVerification,
+        ("channel", "address", "address_key", "code_hash", "created_at", "consumed_at"),
+        (DataCategory.CONTACT, DataCategory.SECURITY),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "While the account exists.",
+        None,
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.EXPORT,
+        "every field but code_hash (" + HASHED + ")",
+        account_field="account_id",
+    ),
+    PersonalData(
+        "Passkey",
+        Passkey,
+        (
+            "credential_id",
+            "public_key",
+            "aaguid",
+            "name",
+            "transports",
+            "created_at",
+            "last_used_at",
+        ),
+        (DataCategory.CREDENTIALS, DataCategory.DEVICE),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "Until the user removes it.",
+        None,
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.EXPORT,
+        account_field="account_id",
+    ),
+    PersonalData(
+        "WebAuthnUser",
+        WebAuthnUser,
+        ("handle",),
+        (DataCategory.ONLINE_IDENTIFIERS,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "While the account exists.",
+        None,
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.EXPORT,
+        account_field="account_id",
+    ),
+    PersonalData(
+        "WebAuthnChallenge",
+        WebAuthnChallenge,
+        ("challenge", "created_at"),
+        (DataCategory.SECURITY,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "Until the challenge expires.",
+        "webauthn_challenge_ttl",
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.NOT_EXPORTED,
+        "a one-time random challenge that lives minutes",
+        account_field="account_id",
+    ),
+    PersonalData(
+        "TotpCredential",
+        TotpCredential,
+        ("secret", "created_at", "confirmed_at"),
+        (DataCategory.CREDENTIALS,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "Until the user removes the authenticator.",
+        None,
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.EXPORT,
+        "when it was added and confirmed; never the secret (it would be a second factor)",
+        account_field="account_id",
+    ),
+    PersonalData(
+        "RecoveryCode",
+        RecoveryCode,
+        ("code_hash", "created_at", "used_at"),
+        (DataCategory.CREDENTIALS,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "Until used or replaced.",
+        None,
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.EXPORT,
+        "when each was made and used; code_hash is not exported (" + HASHED + ")",
+        account_field="account_id",
+    ),
+    PersonalData(
+        "SignInChallenge",
+        SignInChallenge,
+        ("token_hash", "first_factor", "created_at"),
+        (DataCategory.SECURITY,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "Until the challenge expires.",
+        "sign_in_challenge_ttl",
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.NOT_EXPORTED,
+        "a half-finished sign-in that lives minutes; " + HASHED,
+        account_field="account_id",
+    ),
+    PersonalData(
+        "SearchRecord",
+        SearchRecord,
+        ("device_id", "keywords", "client_address", "user_agent", "recorded_at"),
+        (DataCategory.ACTIVITY, DataCategory.ONLINE_IDENTIFIERS),
+        ("activity_log",),
+        LegalBasis.CONSENT,
+        "Days after recording.",
+        "activity_retention_days",
+        Erasure.DELETE,
+        Step.DEVICES_AND_ACTIVITY,
+        Export.EXPORT,
+        account_field="account_id",
+        device_field="device_id",
+    ),
+    PersonalData(
+        "ClickRecord",
+        ClickRecord,
+        ("device_id", "link", "client_address", "user_agent", "recorded_at"),
+        (DataCategory.ACTIVITY, DataCategory.ONLINE_IDENTIFIERS),
+        ("activity_log",),
+        LegalBasis.CONSENT,
+        "Days after recording.",
+        "activity_retention_days",
+        Erasure.DELETE,
+        Step.DEVICES_AND_ACTIVITY,
+        Export.EXPORT,
+        account_field="account_id",
+        device_field="device_id",
+    ),
+    PersonalData(
+        "ErrorReport",
+        ErrorReport,
+        (
+            "device_id",
+            "message",
+            "stack",
+            "device_config",
+            "app_version",
+            "client_address",
+            "created_at",
+        ),
+        (DataCategory.DEVICE, DataCategory.ONLINE_IDENTIFIERS),
+        NECESSARY,
+        LegalBasis.LEGITIMATE_INTEREST,
+        "While the account or device exists.",
+        None,
+        Erasure.DELETE,
+        Step.DEVICES_AND_ACTIVITY,
+        Export.EXPORT,
+        account_field="account_id",
+        device_field="device_id",
+    ),
+    PersonalData(
+        "Device",
+        Device,
+        (
+            "device_id",
+            "platform",
+            "model",
+            "os_version",
+            "app_version",
+            "registered_at",
+            "last_seen_at",
+        ),
+        (DataCategory.DEVICE, DataCategory.ONLINE_IDENTIFIERS),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "While the account exists.",
+        None,
+        Erasure.DELETE,
+        Step.DEVICES_AND_ACTIVITY,
+        Export.EXPORT,
+        account_field="account_id",
+    ),
+    PersonalData(
+        "Favorite",
+        Favorite,
+        ("item_type", "item_id", "note", "created_at"),
+        (DataCategory.USER_CONTENT,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "Until the user removes it.",
+        None,
+        Erasure.DELETE,
+        Step.FAVORITES_AND_ANSWERS,
+        Export.EXPORT,
+        account_field="account_id",
+    ),
+    PersonalData(
+        "QuestionnaireAnswer",
+        QuestionnaireAnswer,
+        ("answers", "answered_at"),
+        (DataCategory.USER_CONTENT,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "While the account exists.",
+        None,
+        Erasure.DELETE,
+        Step.FAVORITES_AND_ANSWERS,
+        Export.EXPORT,
+        account_field="account_id",
+    ),
+    PersonalData(
+        "Picture",
+        Picture,
+        ("storage_key", "content_type", "width", "height", "size", "created_at"),
+        (DataCategory.USER_CONTENT,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "Until the user removes it.",
+        None,
+        Erasure.DELETE,
+        Step.PICTURES,
+        Export.EXPORT,
+        "the rows and the image files",
+        account_field="owner_id",
+        erasure_note="one picture at a time, the file before the row",
+    ),
+    PersonalData(
+        "Feedback",
+        Feedback,
+        ("subject", "body", "rating", "kind", "visibility", "created_at"),
+        (DataCategory.USER_CONTENT,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "While the account exists; PUBLIC feedback per setting after deletion.",
+        "public_feedback_on_deletion",
+        Erasure.ANONYMISE,
+        Step.FEEDBACK,
+        Export.EXPORT,
+        account_field="author_id",
+        anonymised={"author_id": "NULL (shown as by 'deleted user')"},
+        erasure_note="PRIVATE feedback is deleted; PUBLIC feedback is anonymised, or deleted "
+        "when public_feedback_on_deletion is 'delete'",
+    ),
+    PersonalData(
+        "SupportThread",
+        SupportThread,
+        ("subject", "order_ref", "status", "created_at"),
+        (DataCategory.COMMUNICATIONS,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "While the account exists; kept without the account after deletion when configured.",
+        "retain_support_threads",
+        Erasure.DELETE,
+        Step.SUPPORT,
+        Export.EXPORT,
+        account_field="account_id",
+        staff_field="assignee_id",
+        anonymised={"account_id": "NULL (retain_support_threads)", "assignee_id": "NULL"},
+        erasure_note="deleted; with retain_support_threads the thread stays without its "
+        "messages and without the account",
+    ),
+    PersonalData(
+        "SupportMessage",
+        SupportMessage,
+        ("body", "from_staff", "created_at"),
+        (DataCategory.COMMUNICATIONS,),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "With its thread.",
+        "retain_support_threads",
+        Erasure.DELETE,
+        Step.SUPPORT,
+        Export.EXPORT,
+        account_field="thread__account_id",
+        staff_field="staff_id",
+        anonymised={"staff_id": "NULL"},
+    ),
+    PersonalData(
+        "StaffAccess",
+        StaffAccess,
+        ("staff_id", "subject_account_id", "resource", "resource_id", "at"),
+        (DataCategory.STAFF_RECORDS,),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "Kept as a count of staff reads.",
+        None,
+        Erasure.ANONYMISE,
+        Step.SUPPORT,
+        Export.EXPORT,
+        "which staff read what of the user's data, and when",
+        account_field="subject_account_id",
+        staff_field="staff_id",
+        anonymised={"subject_account_id": "NULL", "resource_id": "''", "staff_id": "NULL"},
+    ),
+    PersonalData(
+        "PolicyVersion",
+        PolicyVersion,
+        ("published_by_id",),
+        (DataCategory.STAFF_RECORDS,),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "The policy stays published; its publisher is kept while their account exists.",
+        None,
+        Erasure.ANONYMISE,
+        Step.SUPPORT,
+        Export.NOT_EXPORTED,
+        "only staff publish policies; the policy text is public",
+        staff_field="published_by_id",
+        anonymised={"published_by_id": "NULL"},
+    ),
+    PersonalData(
+        "Notification",
+        Notification,
+        ("kind", "channel", "title", "body", "address", "created_at", "sent_at", "read_at"),
+        (DataCategory.COMMUNICATIONS, DataCategory.CONTACT),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "While the account exists.",
+        None,
+        Erasure.DELETE,
+        Step.NOTIFICATIONS,
+        Export.EXPORT,
+        account_field="account_id",
+    ),
+    PersonalData(
+        "CampaignAudience",
+        CampaignAudience,
+        ("campaign_id",),
+        (DataCategory.COMMUNICATIONS, DataCategory.SECURITY),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "With its campaign.",
+        None,
+        Erasure.DELETE,
+        Step.NOTIFICATIONS,
+        Export.EXPORT,
+        "which listed campaigns (e.g. a security incident) reached the user",
+        account_field="account_id",
+    ),
+    PersonalData(
+        "ConsentEvent",
+        ConsentEvent,
+        (
+            "subject",
+            "purpose_code",
+            "policy_version",
+            "kind",
+            "source",
+            "device_id",
+            "client_timestamp",
+            "server_timestamp",
+            "user_agent",
+            "client_address",
+            "detail",
+            "hash",
+        ),
+        (DataCategory.CONSENT_RECORDS, DataCategory.ONLINE_IDENTIFIERS),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "For as long as the service must prove consent; under a pseudonym after deletion.",
+        None,
+        Erasure.PSEUDONYMISE,
+        Step.CONSENT,
+        Export.EXPORT,
+        "every event with its hashes, so the user can verify the chain",
+        subject_field="subject",
+        anonymised={
+            "subject": "a random pseudonym",
+            "device_id": "NULL",
+            "user_agent": "''",
+            "client_address": "''",
+        },
+        erasure_note="the chain is rebuilt under the pseudonym (rekey_subject)",
+    ),
+    PersonalData(
+        "ConsentChain",
+        ConsentChain,
+        ("subject", "hash"),
+        (DataCategory.CONSENT_RECORDS,),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "With the consent history.",
+        None,
+        Erasure.PSEUDONYMISE,
+        Step.CONSENT,
+        Export.EXPORT,
+        "the chain head (last hash) of each of the user's subjects",
+        subject_field="subject",
+        anonymised={"subject": "a random pseudonym"},
+    ),
+    PersonalData(
+        "DeviceLink",
+        DeviceLink,
+        ("device_id", "linked_at"),
+        (DataCategory.DEVICE, DataCategory.ONLINE_IDENTIFIERS),
+        NECESSARY,
+        LegalBasis.CONTRACT,
+        "While the account exists.",
+        None,
+        Erasure.DELETE,
+        Step.CONSENT,
+        Export.EXPORT,
+        account_field="account_id",
+        erasure_note="after the linked devices' consent history is pseudonymised",
+    ),
+    PersonalData(
+        "DeletionRequest",
+        DeletionRequest,
+        ("requested_at", "due_at", "reason"),
+        (DataCategory.USER_CONTENT,),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "Kept as a record that the deletion was done.",
+        None,
+        Erasure.ANONYMISE,
+        Step.TOMBSTONE,
+        Export.EXPORT,
+        account_field="account_id",
+        anonymised={"reason": "''"},
+    ),
+    PersonalData(
+        "AccountNameQuarantine",
+        AccountNameQuarantine,
+        ("name_hash",),
+        (DataCategory.IDENTITY,),
+        NECESSARY,
+        LegalBasis.LEGITIMATE_INTEREST,
+        "A deleted account's name is unavailable to others for this long.",
+        "account_name_quarantine",
+        Erasure.KEPT_UNTIL_EXPIRY,
+        Step.TOMBSTONE,
+        Export.NOT_EXPORTED,
+        "written by the deletion itself; a keyed hash with no link to the account",
+    ),
+)
+
+#: Every table without personal data, and why (a model in neither list fails a test).
+NO_PERSONAL_DATA: dict[str, str] = {
+    "questionnaire": "a questionnaire's title and questions, written by staff; the "
+    "answers are in questionnaire_answer",
+    "purpose": "the purposes consent is asked for: the service's own text",
+    "announcement": "public announcements to everyone, naming nobody",
+    "campaign": "a notification campaign's content and audience rule; its recipients are "
+    "in campaign_audience and notification",
+    "campaign_shard": "progress of a campaign's fan-out: id ranges and counters",
+    "security_incident": "the incident report itself; whom it affected is in campaign_audience",
+}
+
+BY_KIND: dict[str, PersonalData] = {entry.kind: entry for entry in DATA_MAP}
+
+
+def entries_of(step: Step) -> list[PersonalData]:
+    """The map's entries that ``step`` erases, in the map's order."""
+    return [entry for entry in DATA_MAP if entry.step == step]
