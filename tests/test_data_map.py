@@ -10,7 +10,8 @@ from tortoise.models import Model
 
 from accord.settings import Settings
 from models.accounts.account import Role
-from models.consent.purposes import DEFAULT_PURPOSES
+from models.consent.purposes import DEFAULT_PURPOSES, LegalBasis
+from models.personal.consent_bound import BOUND_KINDS
 from models.rights.data_map import DATA_MAP, NO_PERSONAL_DATA, Erasure, Export, Step
 from models.rights.deletion import _steps
 from tests.consent_helpers import register
@@ -134,3 +135,13 @@ async def test_only_the_privacy_office_reads_the_data_map(gql):
         body = await gql(DATA_MAP_QUERY, token=token, expect_errors=True)
         assert body["data"] is None
         assert [e["extensions"]["code"] for e in body["errors"]] == [code]
+
+
+def test_what_withdrawal_erases_is_declared_in_the_map_as_resting_on_that_consent():
+    """``models.personal.consent_bound`` erases a kind when its purpose is withdrawn: the map
+    must say the same, that the kind rests on consent to that one purpose."""
+    by_model = {entry.model: entry for entry in DATA_MAP}
+    for bound in BOUND_KINDS:
+        entry = by_model[bound.model]
+        assert entry.legal_basis == LegalBasis.CONSENT, entry.kind
+        assert entry.purposes == (bound.purpose,), entry.kind
