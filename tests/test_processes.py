@@ -11,6 +11,7 @@ import psutil
 import pytest
 from arq import create_pool
 
+from accord.cli.worker import run_until_stopped
 from models.queue import redis_settings
 from tests.processes import accord, clean_env, free_port, stop, wait_ready
 
@@ -115,3 +116,55 @@ async def test_api_and_worker_processes_write_one_sqlite_file_at_once(
         await pool.aclose()
         assert stop(worker) == 0, worker_log.read_text()
         stop(api)
+
+
+async def test_a_worker_stopped_in_the_middle_of_jobs_exits(tmp_path, settings, redis_url):
+    """SIGTERM while jobs run: the jobs are cancelled (arq queues them again) and the worker
+    closes its database connections and exits, rather than hanging on their threads."""
+    env = clean_env(
+        ACCORD_DATA_DIR=str(tmp_path / "var"),
+        ACCORD_REDIS_URL=redis_url,
+        ACCORD_QUEUE_NAME=f"{settings.queue_name}-stopped",
+        ACCORD_REDIS_KEY_PREFIX=f"{settings.redis_key_prefix}-stopped",
+    )
+    migrate = accord("migrate", cwd=tmp_path, env=env, log=tmp_path / "migrate.log")
+    assert migrate.wait(timeout=60) == 0, (tmp_path / "migrate.log").read_text()
+    log = tmp_path / "worker.log"
+    pool = await create_pool(
+        redis_settings(redis_url), default_queue_name=f"{settings.queue_name}-stopped"
+    )
+    worker = accord("worker", cwd=tmp_path, env=env, log=log)
+    try:
+        for i in range(400):  # more than it can finish before it is told to stop
+            await pool.enqueue_job("sweep", _job_id=f"stopped-sweep-{i}")
+        deadline = time.monotonic() + 30
+        while "stopped-sweep-20:" not in log.read_text() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0, log.read_text()[-3000:]
+    finally:
+        await pool.aclose()
+        if worker.poll() is None:
+            worker.kill()
+
+
+def test_a_stop_that_interrupts_arqs_own_shutdown_still_closes_the_database():
+    """The race the test above can only hit by chance (a job cancelled while it finishes
+    makes arq's close() raise before ``on_shutdown``), played out on a stand-in worker."""
+    closed: list[str] = []
+
+    class Interrupted:
+        loop = asyncio.new_event_loop()
+        ctx = {"name": "worker"}
+
+        def run(self) -> None:
+            raise asyncio.CancelledError
+
+        async def on_shutdown(self, ctx: dict) -> None:
+            closed.append(ctx["name"])
+
+    try:
+        run_until_stopped(Interrupted())  # type: ignore[arg-type]
+    finally:
+        Interrupted.loop.close()
+    assert closed == ["worker"]

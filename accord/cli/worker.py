@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated
 
 import typer
+from arq.worker import Worker
 
 from accord.cli.wiring import read_settings
 
@@ -30,4 +31,21 @@ def worker(
     if check:
         code = asyncio.run(async_check_health(kwargs["redis_settings"], None, kwargs["queue_name"]))
         raise typer.Exit(code)
-    create_worker(kwargs).run()
+    run_until_stopped(create_worker(kwargs))
+
+
+def run_until_stopped(worker: Worker) -> None:
+    """Run the worker until a signal stops it, then make sure its shutdown hook ran.
+
+    arq 0.28 cancels the running jobs on SIGTERM (they are queued again) and then waits for
+    them; a job cancelled while it was finishing makes that wait raise ``CancelledError``
+    before ``on_shutdown``, and the database connections left open (aiosqlite's threads)
+    then kept the process alive forever. Closing them again after a clean stop is harmless.
+    """
+    try:
+        worker.run()
+    except asyncio.CancelledError:
+        pass  # a job cancelled by the stop: arq has queued it again
+    finally:
+        if worker.on_shutdown is not None:
+            worker.loop.run_until_complete(worker.on_shutdown(worker.ctx))
