@@ -357,6 +357,24 @@ class Settings(BaseSettings):
         "is retried at the first sweep after this long (its lease).",
     )
 
+    # --- data-subject rights ---------------------------------------------------------------
+    data_request_days: int = Field(
+        15,
+        ge=1,
+        le=90,
+        description="Days to answer a verified data-subject request (the policy promises 15).",
+    )
+    data_request_days_by_region: dict[str, int] = Field(
+        default_factory=dict,
+        description="JSON: other laws' periods by the account's region (ISO 3166-1 alpha-2, "
+        'or `US-CA`), e.g. `{"DE": 30, "US-CA": 45, "BR": 15}`; a region not listed gets '
+        "ACCORD_DATA_REQUEST_DAYS. A period longer than the policy's 15 days only applies "
+        "where the policy allows it.",
+    )
+    data_request_at_risk_days: int = Field(
+        3, ge=1, description="An open request due within this many days is AT_RISK."
+    )
+
     # --- notifications ---------------------------------------------------------------------
     smtp_host: str = Field("127.0.0.1", description="SMTP server for e-mail notifications.")
     smtp_port: int = Field(
@@ -435,6 +453,14 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().isdigit():
             return int(value)
         return value
+
+    @field_validator("data_request_days_by_region")
+    @classmethod
+    def _periods_are_days(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {region: days for region, days in value.items() if not 1 <= days <= 90}
+        if bad:
+            raise ValueError(f"periods must be 1 to 90 days: {bad}")
+        return {region.upper(): days for region, days in value.items()}
 
     @field_validator("sweep_interval_seconds")
     @classmethod

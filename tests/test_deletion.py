@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import io
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -37,7 +37,13 @@ from models.personal.pictures import Picture
 from models.queue import Queue
 from models.rights.data_map import DATA_MAP, NO_PERSONAL_DATA, Erasure
 from models.rights.deletion import run_deletion
-from models.rights.requests import DeletionRequest, DeletionStatus
+from models.rights.requests import (
+    DataRequest,
+    DataRequestKind,
+    DataRequestStatus,
+    DeletionRequest,
+    DeletionStatus,
+)
 from tests.contact_helpers import add_and_verify_email, add_and_verify_phone
 from tests.device_ids import device_id
 from tests.ids import gid, pk
@@ -354,6 +360,9 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
     assert worker.jobs_failed == 0
     request = await DeletionRequest.get(account_id=alice.id)
     assert request.status == DeletionStatus.DONE and request.reason == ""
+    [answered] = await DataRequest.filter(account_id=alice.id)
+    assert answered.kind == DataRequestKind.ACCOUNT_DELETION
+    assert answered.status == DataRequestStatus.COMPLETED and answered.completed_at is not None
 
     needles = [
         "alice.deleteme",
@@ -494,9 +503,21 @@ async def test_cancel_revokes_sessions_and_restore_within_grace(world, settings)
     )
     payload = restored["data"]["restoreAccount"]
     assert payload["errors"] == [] and payload["account"]["status"] == "ACTIVE"
-    viewer = await app.gql("{ viewer { accountName } }", token=payload["token"])
+    viewer = await app.gql(
+        """{ viewer { accountName dataRequests { edges { node {
+        kind status receivedAt verifiedAt dueAt completedAt urgency } } } } }""",
+        token=payload["token"],
+    )
     assert viewer["data"]["viewer"]["accountName"] == "carol.cancels"
     assert (await DeletionRequest.get(account_id=carol.id)).status == DeletionStatus.CANCELLED
+    # The cancellation was on the list of rights: verified at once, due a period after the
+    # grace it gave the user to change their mind; restoring withdrew it.
+    [request] = [e["node"] for e in viewer["data"]["viewer"]["dataRequests"]["edges"]]
+    assert request["kind"] == "ACCOUNT_DELETION" and request["status"] == "WITHDRAWN"
+    assert request["verifiedAt"] == request["receivedAt"] and request["completedAt"]
+    grace_ends = datetime.fromisoformat(cancelled["cancelAccount"]["deletionDueAt"])
+    due = datetime.fromisoformat(request["dueAt"])
+    assert due - grace_ends == timedelta(days=settings.data_request_days)
 
     # Cancel again, let the grace period end: restoring is refused with a clear code.
     await app.gql(

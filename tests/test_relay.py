@@ -15,6 +15,7 @@ from api.schema import build_schema
 from models.accounts.account import Role
 from models.accounts.bindings import Binding
 from models.notifications.inbox import Channel, Notification, NotificationKind
+from models.rights.requests import DataRequest
 from tests.authenticator import SoftwareAuthenticator
 from tests.consent_helpers import PASSWORD, User, officer, publish, register, set_consents
 from tests.ids import gid, key, pk, type_of
@@ -209,6 +210,14 @@ async def _world(gql, client) -> dict[str, list[Case]]:
             )
         ],
         "PendingDeletion": [Case(pending, office, staff_only)],
+        # Carol's own sessions ended when she cancelled: an ADMIN reads her list of rights.
+        "DataRequest": [
+            Case(
+                gid("DataRequest", (await DataRequest.get(kind="ACCOUNT_DELETION")).id),
+                [admin.token],
+                [None, alice.token, bob.token, support.token, operator.token],
+            )
+        ],
     }
 
 

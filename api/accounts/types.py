@@ -17,6 +17,7 @@ from api.notifications.queries import AccountNotificationFields
 from api.payloads import error_code
 from api.permissions import OPERATIONS, OWNER, OWNER_OR_ADMIN, visible_to
 from api.personal.queries import AccountPersonalFields
+from api.rights.queries import AccountRightsFields
 from models import clock
 from models.accounts import account as model
 from models.accounts import contacts, levels
@@ -246,7 +247,13 @@ def live_sessions(info: Info[Context, None]) -> QuerySet[SessionModel]:
 
 
 @strawberry.type(description="An account: what the user gave at registration.")
-class Account(AccordNode, AccountConsentFields, AccountPersonalFields, AccountNotificationFields):
+class Account(
+    AccordNode,
+    AccountConsentFields,
+    AccountPersonalFields,
+    AccountNotificationFields,
+    AccountRightsFields,
+):
     #: The row id, which the per-account fields (and ``visible_to``) read.
     pk: strawberry.Private[int]
     account_name: str

@@ -1,13 +1,107 @@
-"""GraphQL types of the rights domain: the map of personal data, as declared in
-``models.rights.data_map`` (never written twice)."""
+"""GraphQL types of the rights domain: data-subject requests, and the map of personal data
+as declared in ``models.rights.data_map`` (never written twice)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
+from strawberry.types import Info
 
 from accord.settings import PREFIX, Settings
 from api.consent.types import LegalBasis
-from models.rights import data_map
+from api.context import Context
+from api.nodes import AccordNode, global_id, row_keys
+from api.payloads import error_code
+from api.permissions import OWNER_OR_ADMIN
+from models.errors import DomainError
+from models.rights import data_map, requests
+from models.rights.errors import RightsErrorCode
+
+strawberry.enum(RightsErrorCode, name="DataRequestErrorCode")
+strawberry.enum(requests.DataRequestKind, description="Which right a request exercises.")
+strawberry.enum(requests.DataRequestStatus, description="Where a data request stands.")
+strawberry.enum(
+    requests.Urgency,
+    name="DataRequestUrgency",
+    description="Where an open request stands against its due date.",
+)
+DataRequestErrorCode = RightsErrorCode
+DataRequestKind = requests.DataRequestKind
+DataRequestStatus = requests.DataRequestStatus
+DataRequestUrgency = requests.Urgency
+
+
+@strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
+class DataRequestError:
+    code: DataRequestErrorCode
+    field: str | None
+    message: str
+    retry_after: int | None = strawberry.field(
+        default=None, description="Seconds to wait, for RATE_LIMITED."
+    )
+
+    @classmethod
+    def of(cls, error: DomainError) -> DataRequestError:
+        return cls(
+            code=error_code(RightsErrorCode, error.code),
+            field=error.field,
+            message=error.message,
+            retry_after=error.retry_after,
+        )
+
+
+@strawberry.type(
+    description="A right exercised (access, correction, erasure, account deletion), from "
+    "filing to answer. The clock starts when the identity is verified."
+)
+class DataRequest(AccordNode):
+    kind: DataRequestKind
+    status: DataRequestStatus
+    received_at: datetime
+    verified_at: datetime | None = strawberry.field(
+        description="When the identity was verified: the clock starts here."
+    )
+    due_at: datetime | None = strawberry.field(
+        description="The answer is owed by then (verifiedAt + the law's period: 15 days by "
+        "the policy); for an account deletion, a period after its grace ends."
+    )
+    completed_at: datetime | None
+    urgency: DataRequestUrgency = strawberry.field(
+        description="ON_TIME, AT_RISK (due within days) or OVERDUE, while open."
+    )
+    reason: str = strawberry.field(description="Why it was rejected, or what was done.")
+
+    @classmethod
+    def of(cls, row: requests.DataRequest) -> DataRequest:
+        return cls(
+            id=global_id("DataRequest", row.id),
+            kind=row.kind,
+            status=row.status,
+            received_at=row.received_at,
+            verified_at=row.verified_at,
+            due_at=row.due_at,
+            completed_at=row.completed_at,
+            urgency=row.urgency,
+            reason=row.reason,
+        )
+
+    @classmethod
+    async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, DataRequest]:
+        """As ``Account.dataRequests``: the account itself (or an ADMIN)."""
+        ids = row_keys(keys)
+        viewer = await info.context.viewer()
+        if viewer is None or not ids:
+            return {}
+        rows = await requests.DataRequest.filter(id__in=list(ids), account_id__isnull=False)
+        staff = await info.context.may_read_subject_data()
+        return {
+            ids[r.id]: cls.of(r)
+            for r in rows
+            if r.account_id is not None
+            and OWNER_OR_ADMIN.allows_account(viewer, r.account_id, staff=staff)
+        }
+
 
 strawberry.enum(data_map.DataCategory, description="A category of personal data.")
 strawberry.enum(

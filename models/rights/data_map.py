@@ -44,7 +44,7 @@ from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.personal.questionnaires import QuestionnaireAnswer
 from models.personal.support import StaffAccess, SupportMessage, SupportThread
-from models.rights.requests import DeletionRequest
+from models.rights.requests import DataRequest, DeletionRequest
 
 
 class DataCategory(StrEnum):
@@ -687,6 +687,33 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Export.EXPORT,
         account_field="account_id",
         anonymised={"reason": "''"},
+    ),
+    PersonalData(
+        "DataRequest",
+        DataRequest,
+        (
+            "kind",
+            "status",
+            "received_at",
+            "verified_at",
+            "due_at",
+            "completed_at",
+            "region",
+            "details",
+            "reason",
+        ),
+        (DataCategory.USER_CONTENT, DataCategory.STAFF_RECORDS),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "Kept as a record that each right was answered, and when.",
+        None,
+        Erasure.ANONYMISE,
+        Step.TOMBSTONE,
+        Export.EXPORT,
+        account_field="account_id",
+        staff_field="decided_by_id",
+        anonymised={"details": "{}", "reason": "''", "region": "NULL", "decided_by_id": "NULL"},
+        erasure_note="open requests are closed (the deletion's own COMPLETED, others WITHDRAWN)",
     ),
     PersonalData(
         "AccountNameQuarantine",

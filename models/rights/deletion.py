@@ -49,7 +49,15 @@ from models.personal.pictures import Picture, delete_picture
 from models.personal.storage import Storage
 from models.personal.support import StaffAccess, SupportMessage, SupportThread
 from models.rights.data_map import DATA_MAP, Erasure, PersonalData, Step, entries_of
-from models.rights.requests import DeletionRequest, DeletionStatus
+from models.rights.data_requests import close_account_deletion, file_account_deletion
+from models.rights.requests import (
+    OPEN_STATUSES,
+    DataRequest,
+    DataRequestKind,
+    DataRequestStatus,
+    DeletionRequest,
+    DeletionStatus,
+)
 
 log = structlog.get_logger("accord.deletion")
 
@@ -97,6 +105,7 @@ async def cancel_account(account: Account, settings: Settings, reason: str | Non
         if not await DeletionRequest.filter(account_id=account.id).update(**values):
             # Tortoise's create() takes using_db before **kwargs: mypy fears values fill it.
             await DeletionRequest.create(account=account, **values)  # type: ignore[arg-type]
+        await file_account_deletion(account, settings, due)
         await revoke_all(account.id)
         await notify(
             account,
@@ -129,6 +138,7 @@ async def restore_account(account: Account) -> Account:
         await Account.filter(id=account.id).update(
             status=AccountStatus.ACTIVE, deletion_due_at=None
         )
+        await close_account_deletion(account.id, DataRequestStatus.WITHDRAWN)
         await notify(
             account,
             NotificationKind.ACCOUNT_RESTORED,
@@ -215,6 +225,17 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
             lease_token=None,
             lease_until=None,
         )
+        # Every right is answered: the deletion's own request is done, others (an export,
+        # a correction) have nothing left to act on, and what a request said is erased.
+        await DataRequest.filter(
+            account_id=account_id,
+            kind=DataRequestKind.ACCOUNT_DELETION,
+            status__in=OPEN_STATUSES,
+        ).update(status=DataRequestStatus.COMPLETED, completed_at=moment)
+        await DataRequest.filter(account_id=account_id, status__in=OPEN_STATUSES).update(
+            status=DataRequestStatus.WITHDRAWN, completed_at=moment
+        )
+        await DataRequest.filter(account_id=account_id).update(details={}, reason="", region=None)
         raise
     return DeletionOutcome.DONE
 
@@ -347,3 +368,14 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
             lease_token=None,
             lease_until=None,
         )
+        # Every right is answered: the deletion's own request is done, others (an export,
+        # a correction) have nothing left to act on, and what a request said is erased.
+        await DataRequest.filter(
+            account_id=account_id,
+            kind=DataRequestKind.ACCOUNT_DELETION,
+            status__in=OPEN_STATUSES,
+        ).update(status=DataRequestStatus.COMPLETED, completed_at=moment)
+        await DataRequest.filter(account_id=account_id, status__in=OPEN_STATUSES).update(
+            status=DataRequestStatus.WITHDRAWN, completed_at=moment
+        )
+        await DataRequest.filter(account_id=account_id).update(details={}, reason="", region=None)

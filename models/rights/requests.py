@@ -1,8 +1,10 @@
-"""The rows that record a data-subject request (today: the account deletion's)."""
+"""The rows that record a data-subject request: the account deletion's work, and every
+right a user exercises (``DataRequest``, issue 16)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -41,3 +43,79 @@ class DeletionRequest(Model):
 
     class Meta:
         table = "deletion_request"
+
+
+class DataRequestKind(StrEnum):
+    """The rights a user exercises (GDPR Art 15, 16, 17; the policy's section 3.1)."""
+
+    ACCESS = "ACCESS"
+    CORRECTION = "CORRECTION"
+    ERASURE = "ERASURE"
+    ACCOUNT_DELETION = "ACCOUNT_DELETION"
+
+
+class DataRequestStatus(StrEnum):
+    #: Filed, identity not yet verified: the clock has not started.
+    RECEIVED = "RECEIVED"
+    #: Identity verified: the clock runs (``due_at``).
+    VERIFIED = "VERIFIED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    REJECTED = "REJECTED"
+    #: The user took it back (e.g. restored a cancelled account).
+    WITHDRAWN = "WITHDRAWN"
+
+
+#: A request in one of these is still owed an answer.
+OPEN_STATUSES = (
+    DataRequestStatus.RECEIVED,
+    DataRequestStatus.VERIFIED,
+    DataRequestStatus.IN_PROGRESS,
+)
+
+
+class Urgency(StrEnum):
+    """Where an open request stands against its due date (the sweeper keeps it)."""
+
+    ON_TIME = "ON_TIME"
+    #: Due within ``data_request_at_risk_days``.
+    AT_RISK = "AT_RISK"
+    OVERDUE = "OVERDUE"
+
+
+class DataRequest(Model):
+    """One right exercised, from filing to answer: the row is the promise (and its clock)."""
+
+    id = fields.BigIntField(primary_key=True)
+    #: NULL only for an unverified request that named no account (it is answered alike).
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account",
+        null=True,
+        related_name="data_requests",
+        on_delete=fields.CASCADE,
+        db_index=True,
+    )
+    account_id: int | None  # set by the ORM
+    kind = fields.CharEnumField(DataRequestKind, max_length=24)
+    status = fields.CharEnumField(
+        DataRequestStatus, max_length=16, default=DataRequestStatus.RECEIVED
+    )
+    received_at = fields.DatetimeField()
+    verified_at = fields.DatetimeField(null=True)
+    #: ``verified_at`` + the period of the law that applies (``models.rights.data_requests``).
+    due_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+    #: The region whose period set ``due_at`` (the account's region when filed).
+    region = fields.CharField(max_length=8, null=True)
+    urgency = fields.CharEnumField(Urgency, max_length=8, default=Urgency.ON_TIME)
+    #: What the request asks, by kind (a correction's field and value, an erasure's rows).
+    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    #: Why it was rejected, or what was done (staff's words, shown to the user).
+    reason = fields.CharField(max_length=500, default="")
+    decided_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", null=True, related_name="decided_requests", on_delete=fields.SET_NULL
+    )
+    decided_by_id: int | None  # set by the ORM
+
+    class Meta:
+        table = "data_request"

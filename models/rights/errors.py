@@ -1,0 +1,32 @@
+"""The codes the data-subject rights rules raise: filing, verifying, answering and following
+requests, and exports. ``DataRequestError.code`` in GraphQL is this enum."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from models.errors import domain_codes
+
+
+@domain_codes
+class RightsErrorCode(StrEnum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    RATE_LIMITED = "RATE_LIMITED"
+    SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
+    # Recent authentication (models.accounts.reauthentication), which filing requires.
+    REAUTHENTICATION_REQUIRED = "REAUTHENTICATION_REQUIRED"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    UNKNOWN_PROVIDER = "UNKNOWN_PROVIDER"
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
+    NOT_BOUND = "NOT_BOUND"
+    ACCOUNT_INACTIVE = "ACCOUNT_INACTIVE"
+    #: A request of this kind is still open (e.g. an export being built).
+    REQUEST_IN_PROGRESS = "REQUEST_IN_PROGRESS"
+    #: The request was already answered (completed, rejected or withdrawn).
+    ALREADY_DECIDED = "ALREADY_DECIDED"
