@@ -50,7 +50,9 @@ MODEL_MODULES = [
 
 def connection_config(settings: Settings) -> dict[str, Any]:
     """asyncpg for PostgreSQL; SQLite in WAL mode with a busy timeout so that the API and a
-    worker process can both write to the same file."""
+    worker process can both write to the same file, and ``secure_delete`` so that a deleted
+    or rewritten row's bytes are overwritten with zeros, not left in free space where a copy
+    of the file would still hold them (``scrub_freed_pages`` empties the WAL too)."""
     url = settings.effective_database_url
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://")
@@ -63,12 +65,27 @@ def connection_config(settings: Settings) -> dict[str, Any]:
                 "journal_mode": "WAL",
                 "synchronous": "NORMAL",
                 "foreign_keys": "ON",
+                "secure_delete": "ON",
             },
         }
     for scheme in ("postgresql://", "postgres://"):
         if url.startswith(scheme):
             url = "asyncpg://" + url.removeprefix(scheme)
     return expand_db_url(url)
+
+
+async def scrub_freed_pages(settings: Settings) -> bool:
+    """After an erasure: move SQLite's write-ahead log into the database file and truncate
+    it, so that the log no longer holds the erased rows' old pages (``secure_delete`` has
+    zeroed them in the file). False when a reader kept part of the log (it is retried at the
+    next erasure; the WAL is also checkpointed as it grows). PostgreSQL keeps dead tuples
+    until vacuum: the README says what its operators do."""
+    if not settings.is_sqlite:
+        return True
+    rows = await Tortoise.get_connection("default").execute_query_dict(
+        "PRAGMA wal_checkpoint(TRUNCATE)"
+    )
+    return bool(rows) and rows[0].get("busy", 1) == 0
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:

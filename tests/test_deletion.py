@@ -304,6 +304,46 @@ async def run_worker(settings, redis_url, queue: Queue) -> Any:
     return worker
 
 
+def needles_of(alice: Person, alice_data: dict[str, Any]) -> list[str]:
+    """Every personal value ``fill`` gave Alice, as text a leak scan looks for."""
+    assert alice.id is not None
+    return [
+        "alice.deleteme",
+        "aliceNick",
+        "alice-avatar",
+        "alice signature",
+        "alice-sub-",
+        "aliceIdPName",
+        "alice-pic",
+        alice_data["device"],
+        alice_data["anonymous"],
+        "alicePhone",
+        "alice secret search",
+        "alice-clicked",
+        "alice-fav-item",
+        "alice note",
+        "alice private body",
+        "alice error message",
+        "alice stack",
+        "alice config",
+        "alice support subject",
+        "alice support message",
+        "ALICE-ORDER-1",
+        "dear alice",
+        "alice answer",
+        "alice reason text",
+        "AliceBrowser",
+        "198.51.100.",
+        "alice-holiday",
+        f"account:{alice.id}",
+        "alice.mail@",
+        "+3361234" + str(alice.id).zfill(4),
+        *alice_data["pictures"],
+        alice_data["totp_secret"],
+        *(p.replace("-", "") for p in alice_data["pictures"]),
+    ]
+
+
 async def every_value() -> list[tuple[str, str, str]]:
     """(table, column, text) for every value in every table of every model."""
     found = []
@@ -364,41 +404,7 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
     assert answered.kind == DataRequestKind.ACCOUNT_DELETION
     assert answered.status == DataRequestStatus.COMPLETED and answered.completed_at is not None
 
-    needles = [
-        "alice.deleteme",
-        "aliceNick",
-        "alice-avatar",
-        "alice signature",
-        "alice-sub-",
-        "aliceIdPName",
-        "alice-pic",
-        alice_data["device"],
-        alice_data["anonymous"],
-        "alicePhone",
-        "alice secret search",
-        "alice-clicked",
-        "alice-fav-item",
-        "alice note",
-        "alice private body",
-        "alice error message",
-        "alice stack",
-        "alice config",
-        "alice support subject",
-        "alice support message",
-        "ALICE-ORDER-1",
-        "dear alice",
-        "alice answer",
-        "alice reason text",
-        "AliceBrowser",
-        "198.51.100.",
-        "alice-holiday",
-        f"account:{alice.id}",
-        "alice.mail@",
-        "+3361234" + str(alice.id).zfill(4),
-        *alice_data["pictures"],
-        alice_data["totp_secret"],
-        *(p.replace("-", "") for p in alice_data["pictures"]),
-    ]
+    needles = needles_of(alice, alice_data)
     leaks = [
         (table, column, needle)
         for table, column, text in await every_value()
