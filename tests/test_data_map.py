@@ -64,7 +64,7 @@ async def test_the_map_declares_each_kind_once_with_what_it_promises(app):
     assert {
         "Account", "Session", "Binding", "Favorite", "Feedback", "Picture", "SearchRecord",
         "ClickRecord", "ErrorReport", "Device", "SupportThread", "SupportMessage",
-        "QuestionnaireAnswer", "Notification", "ConsentEvent", "DeviceLink", "StaffAccess",
+        "QuestionnaireAnswer", "Notification", "ConsentEvent", "DeviceLink", "StaffAuditEntry",
         "DeletionRequest", "ContactVerification", "TotpCredential", "RecoveryCode",
         "SignInChallenge", "Passkey", "WebAuthnUser", "WebAuthnChallenge", "KnownSignIn",
         "SignInNotice",
