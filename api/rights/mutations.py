@@ -65,9 +65,12 @@ class RightsMutations:
         session = await ctx.reauthenticate(
             password=input.password, provider=input.provider, id_token=input.id_token
         )
+        # What is asked first, then which row (a global id names its kind's type).
+        entry = corrections.kind_of(input.kind)
+        corrections.correctable(entry, input.field)
         row = None
         if input.row_id is not None:
-            row = key_of(input.row_id, corrections.kind_of(input.kind).kind)
+            row = key_of(input.row_id, entry.kind)
             if row is None:
                 raise DomainError(RightsErrorCode.NOT_FOUND, "rowId", "no such row of yours")
         request = await corrections.request_correction(
