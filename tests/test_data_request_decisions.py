@@ -22,6 +22,7 @@ from models.personal.support import SupportMessage, SupportThread
 from models.rights.data_map import DATA_MAP, DataCategory
 from models.rights.data_requests import file_request
 from models.rights.requests import DataRequest, DataRequestKind
+from tests.conftest import GraphQL
 from tests.ids import gid, key, pk
 from tests.personal_helpers import (
     PASSWORD,
@@ -36,6 +37,7 @@ from tests.personal_helpers import (
     uploaded,
 )
 from tests.rights_helpers import (
+    AUDIT_LOG,
     OPEN_REQUEST,
     correction_filed,
     decide,
@@ -46,7 +48,7 @@ from tests.rights_helpers import (
     request_correction,
     request_erasure,
 )
-from tests.second_factor_helpers import Moment
+from tests.second_factor_helpers import Moment, enroll
 
 
 async def officer(gql, name: str = "officer"):
@@ -511,3 +513,29 @@ async def test_an_officer_decides_from_a_recent_sign_in(gql, clock, settings):
     )
     assert [e["extensions"]["code"] for e in body["errors"]] == ["REAUTHENTICATION_REQUIRED"]
     assert (await DataRequest.get(id=pk(request["id"]))).status == "VERIFIED"
+
+
+async def test_officers_decide_with_a_second_factor_when_the_setting_is_on(app_with, clock):
+    moment = Moment(clock)
+    async with app_with(staff_second_factor=True) as http:
+        gql = GraphQL(http)
+        alice = await register(gql, "alice")
+        staff = await officer(gql)
+        request = await correction_filed(
+            gql,
+            alice.token,
+            kind="Favorite",
+            field="note",
+            rowId=(await favorite(gql, alice.token))["id"],
+            requestedValue="x",
+        )
+        refused = await decide(gql, staff.token, request["id"], "FULFIL")
+        assert codes(refused) == [("SECOND_FACTOR_REQUIRED", None)]
+        for query, variables in (
+            (OPEN_REQUEST, {"id": request["id"], "reason": "r"}),
+            (AUDIT_LOG, {}),
+        ):
+            body = await gql(query, variables, token=staff.token, expect_errors=True)
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["SECOND_FACTOR_REQUIRED"]
+        await enroll(gql, staff.token, moment)  # this session is now multi-factor
+        await decided(gql, staff.token, request["id"], "FULFIL")

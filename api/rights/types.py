@@ -320,6 +320,12 @@ class PersonalDataKind:
     )
     export: ExportMethod
     export_note: str
+    correctable_fields: list[str] = strawberry.field(
+        description="The fields a user may ask staff to correct (requestCorrection)."
+    )
+    erasable_on_request: bool = strawberry.field(
+        description="Whether a user may ask staff to erase rows of it (requestErasure)."
+    )
 
     @classmethod
     def of(cls, entry: data_map.PersonalData, settings: Settings) -> PersonalDataKind:
@@ -345,6 +351,8 @@ class PersonalDataKind:
             deletion_step=str(entry.step),
             export=entry.export,
             export_note=entry.export_note,
+            correctable_fields=[c.field for c in entry.correctable],
+            erasable_on_request=entry.erasure_refusal() is None,
         )
 
 
