@@ -15,7 +15,7 @@ The steps are the map's (``models.rights.data_map.Step``): each erases its kinds
 through ``Erasers``, which deletes every row the map finds for the account (through its
 account link or its devices) unless a kind has its own way: pictures (file before row),
 feedback (per setting), support threads (per setting). The same erasers erase the rows a
-user asked to erase (``models.rights.erasure_requests``). The support step also clears every
+user asked to erase (``models.rights.erasures``). The support step also clears every
 staff link the map names; the consent step re-keys the ledger first; the tombstone is
 written out here.
 
