@@ -19,7 +19,7 @@ from tests.consent_helpers import register
 DATA_MAP_QUERY = """{ dataMap {
   kinds { kind table fields categories purposes legalBasis retention
           retentionSetting { name value } foundBy erasure erasedFields { field becomes }
-          erasureNote deletionStep export exportNote }
+          erasureNote deletionStep export exportNote correctableFields erasableOnRequest }
   tablesWithoutPersonalData { table reason } } }"""
 
 
@@ -64,7 +64,7 @@ async def test_the_map_declares_each_kind_once_with_what_it_promises(app):
     assert {
         "Account", "Session", "Binding", "Favorite", "Feedback", "Picture", "SearchRecord",
         "ClickRecord", "ErrorReport", "Device", "SupportThread", "SupportMessage",
-        "QuestionnaireAnswer", "Notification", "ConsentEvent", "DeviceLink", "StaffAccess",
+        "QuestionnaireAnswer", "Notification", "ConsentEvent", "DeviceLink", "StaffAuditEntry",
         "DeletionRequest", "ContactVerification", "TotpCredential", "RecoveryCode",
         "SignInChallenge", "Passkey", "WebAuthnUser", "WebAuthnChallenge", "KnownSignIn",
         "SignInNotice",
@@ -122,6 +122,12 @@ async def test_the_privacy_office_reads_the_data_map(gql, settings):
     assert by_kind["ConsentEvent"]["erasure"] == "PSEUDONYMISE"
     assert by_kind["SignInChallenge"]["export"] == "NOT_EXPORTED"
     assert by_kind["SignInChallenge"]["exportNote"]
+    # What a user may ask staff to correct or erase.
+    assert by_kind["Feedback"]["correctableFields"] == ["subject", "body"]
+    assert by_kind["Feedback"]["erasableOnRequest"] is True
+    assert by_kind["ConsentEvent"]["correctableFields"] == []
+    assert by_kind["ConsentEvent"]["erasableOnRequest"] is False
+    assert by_kind["Account"]["erasableOnRequest"] is False
 
 
 async def test_only_the_privacy_office_reads_the_data_map(gql):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from models.accounts.account import Role
-from models.personal.support import StaffAccess, SupportMessage, SupportThread
+from models.personal.support import SupportMessage, SupportThread
+from models.rights.audit import StaffAction, StaffAuditEntry
 from tests.ids import pk
 from tests.personal_helpers import (
     MY_THREADS,
@@ -147,7 +148,7 @@ async def test_the_queue_shows_unassigned_open_threads_by_subject_only(gql):
     assert [(pk(q["id"]), q["subject"]) for q in queue] == [(pk(waiting["id"]), "Waiting")]
     assert set(queue[0]) == {"id", "subject", "createdAt"}
     # Reading the queue is not a read of anybody's correspondence.
-    assert await StaffAccess.all().count() == 0
+    assert await StaffAuditEntry.all().count() == 0
 
 
 async def test_the_queue_type_has_no_messages_or_customer(gql):
@@ -186,7 +187,7 @@ async def test_a_second_staffer_can_neither_reply_nor_read(gql):
     assert refused["message"] is None
     assert await SupportMessage.filter(body="Me too").count() == 0
     assert await read_thread(gql, second.token, opened["id"]) is None
-    assert await StaffAccess.filter(staff_id=pk(second.id)).count() == 0
+    assert await StaffAuditEntry.filter(staff_id=pk(second.id)).count() == 0
 
     mine = await read_thread(gql, first.token, opened["id"])
     assert mine["id"] == opened["id"]
@@ -198,7 +199,7 @@ async def test_staff_cannot_read_a_thread_nobody_works_yet(gql):
     staff = await register(gql, "staffer", role=Role.SUPPORT)
     opened = await thread(gql, alice.token)
     assert await read_thread(gql, staff.token, opened["id"]) is None
-    assert await StaffAccess.all().count() == 0
+    assert await StaffAuditEntry.all().count() == 0
 
 
 @pytest.mark.parametrize("thread_id", ["x", "²", "99999999999999999999", "424242"])
@@ -213,17 +214,18 @@ async def test_every_staff_read_is_recorded(gql):
     staff = await register(gql, "staffer", role=Role.SUPPORT)
     opened = await thread(gql, alice.token)
     await staff_reply(gql, staff.token, opened["id"])
-    assert await StaffAccess.all().count() == 0
+    assert await StaffAuditEntry.all().count() == 0
     for _ in range(3):
         assert (await read_thread(gql, staff.token, opened["id"]))["id"] == opened["id"]
-    rows = await StaffAccess.all().order_by("id")
+    rows = await StaffAuditEntry.all().order_by("id")
     assert len(rows) == 3
     for row in rows:
-        assert row.staff_id == pk(staff.id)
-        assert row.subject_account_id == pk(alice.id)
-        assert row.resource == "support_thread"
+        assert row.staff_id == pk(staff.id) and row.staff_role == Role.SUPPORT
+        assert row.action == StaffAction.READ_SUPPORT_THREAD
+        assert row.subject_id == pk(alice.id)
+        assert row.resource == "SupportThread"
         assert row.resource_id == str(pk(opened["id"]))
-        assert row.at is not None
+        assert row.reason and row.at is not None
 
 
 @pytest.mark.parametrize("role", [Role.USER, Role.PRIVACY_OFFICER, Role.OPERATOR])
@@ -238,7 +240,7 @@ async def test_other_roles_get_a_forbidden_top_level_error(gql, role):
     refused = await staff_reply(gql, user.token, opened["id"])
     assert codes(refused) == [("FORBIDDEN", None)]
     assert await SupportThread.filter(assignee_id__not_isnull=True).count() == 0
-    assert await StaffAccess.all().count() == 0
+    assert await StaffAuditEntry.all().count() == 0
 
 
 async def test_signed_out_callers_get_not_authenticated(gql):

@@ -134,6 +134,15 @@ async def _world(gql, client) -> dict[str, list[Case]]:
         token=support.token,
     )
     queue = (await gql("{ supportQueue { id } }", token=support.token))["data"]["supportQueue"]
+    read = await gql(
+        "query($id: ID!) { supportThread(id: $id) { id } }",
+        {"id": opened["id"]},
+        token=support.token,
+    )
+    assert read["data"]["supportThread"]["id"] == opened["id"]
+    audited = (await gql("{ staffAuditLog { edges { node { id } } } }", token=staff.token))["data"][
+        "staffAuditLog"
+    ]["edges"][0]["node"]["id"]
     public_view = (await gql('{ publicFeedback(subject: "p") { edges { node { id } } } }'))["data"][
         "publicFeedback"
     ]["edges"][0]["node"]["id"]
@@ -210,6 +219,9 @@ async def _world(gql, client) -> dict[str, list[Case]]:
             )
         ],
         "PendingDeletion": [Case(pending, office, staff_only)],
+        "StaffAuditEntry": [
+            Case(audited, [staff.token, admin.token], [*staff_only, operator.token])
+        ],
         # Carol's own sessions ended when she cancelled: an ADMIN reads her list of rights.
         "DataRequest": [
             Case(

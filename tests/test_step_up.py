@@ -13,7 +13,7 @@ from models.accounts.levels import AuthLevel, Factor
 from models.accounts.levels import level_of as level_reached
 from models.accounts.recovery_codes import RecoveryCode
 from models.accounts.sessions import Session, hash_token
-from models.personal.support import StaffAccess
+from models.rights.audit import StaffAuditEntry
 from tests.accounts_api import (
     CHANGE_PASSWORD,
     OTHER_PASSWORD,
@@ -349,7 +349,7 @@ async def test_staff_reading_a_users_thread_needs_a_recent_sign_in(gql, moment, 
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "REAUTHENTICATION_REQUIRED", "factors": ["PASSWORD"]}
     assert body["data"] is None or body["data"]["supportThread"] is None
-    assert await StaffAccess.all().count() == 1
+    assert await StaffAuditEntry.all().count() == 1
     await step_up(gql, staff["token"], password=PASSWORD)
     assert (await gql(SUPPORT_THREAD, {"id": thread}, token=staff["token"]))["data"][
         "supportThread"

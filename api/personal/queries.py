@@ -45,18 +45,19 @@ class PersonalDataQueries:
         return [SupportQueueItem.of(r) for r in rows]
 
     @strawberry.field(
-        description="SUPPORT: a thread you work, with its messages (logged). Needs a recent "
+        description="SUPPORT: a thread you work, with its messages. The read is written to "
+        "the staff audit log with `reason` (default: you work the thread). Needs a recent "
         "sign-in (stepUp): REAUTHENTICATION_REQUIRED otherwise."
     )
     @staff_only(*SUPPORT_STAFF, reads_subject_data=True)
     async def support_thread(
-        self, info: Info[Context, None], id: strawberry.ID
+        self, info: Info[Context, None], id: strawberry.ID, reason: str | None = None
     ) -> SupportThread | None:
         staff = await info.context.require_viewer()
         thread_id = row_id_of(id, "SupportThread")
         if thread_id is None:
             return None
-        row = await support.thread_for_staff(staff, thread_id)
+        row = await support.thread_for_staff(staff, thread_id, reason)
         return SupportThread.of(row) if row else None
 
     @strawberry.field(description="Questionnaires open for answers.")

@@ -6,10 +6,18 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import Context
+from api.nodes import global_id, row_id_of
 from api.pagination import Connection, connection, empty, fetch_page
 from api.permissions import OWNER_OR_ADMIN, PRIVACY_OFFICE, staff_only, visible_to
-from api.rights.types import DataMap, DataRequest, PersonalDataKind, TableWithoutPersonalData
-from models.rights import data_map, requests
+from api.rights.types import (
+    DataMap,
+    DataRequest,
+    PersonalDataKind,
+    StaffAuditCheck,
+    StaffAuditEntry,
+    TableWithoutPersonalData,
+)
+from models.rights import audit, data_map, requests
 
 
 @strawberry.type
@@ -27,6 +35,71 @@ class RightsQueries:
                 TableWithoutPersonalData(table=table, reason=reason)
                 for table, reason in sorted(data_map.NO_PERSONAL_DATA.items())
             ],
+        )
+
+    @strawberry.field(
+        description="PRIVACY_OFFICER: one data request with what it asks (`asked`), for "
+        "deciding it. Say why you open it (`reason`): the read is written to the staff audit "
+        "log. Needs a recent sign-in (stepUp). Null when no request has this id."
+    )
+    @staff_only(*PRIVACY_OFFICE, reads_subject_data=True)
+    async def data_request(
+        self, info: Info[Context, None], id: strawberry.ID, reason: str
+    ) -> DataRequest | None:
+        row_id = row_id_of(id, "DataRequest")
+        row = await requests.DataRequest.get_or_none(id=row_id) if row_id else None
+        if row is None:
+            return None
+        officer = await info.context.require_viewer()
+        # A missing reason is a top-level INVALID naming the field ``reason``.
+        await audit.record(
+            officer,
+            audit.StaffAction.READ_DATA_REQUEST,
+            subject_id=row.account_id,
+            resource="DataRequest",
+            resource_id=str(row.id),
+            reason=reason,
+        )
+        return DataRequest.of(row, opened=True)
+
+    @strawberry.field(
+        description="PRIVACY_OFFICER: the staff audit log, newest first: who among staff read "
+        "or changed whose personal data, and why; narrowed to one staff member or one subject "
+        "(account ids). Needs a recent sign-in (stepUp)."
+    )
+    @staff_only(*PRIVACY_OFFICE, reads_subject_data=True)
+    async def staff_audit_log(
+        self,
+        info: Info[Context, None],
+        staff_id: strawberry.ID | None = None,
+        subject_id: strawberry.ID | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[StaffAuditEntry]:
+        query = audit.StaffAuditEntry.all()
+        for name, raw in (("staff_id", staff_id), ("subject_id", subject_id)):
+            if raw is not None:
+                account_id = row_id_of(raw, "Account")
+                if account_id is None:
+                    return empty()
+                query = query.filter(**{name: account_id})
+        rows, more = await fetch_page(query, first, after)
+        return connection(rows, more, StaffAuditEntry.of)
+
+    @strawberry.field(
+        description="PRIVACY_OFFICER: recompute the staff audit log's hash chain; `ok` false "
+        "names the first broken entry."
+    )
+    @staff_only(*PRIVACY_OFFICE)
+    async def verify_staff_audit_log(self, info: Info[Context, None]) -> StaffAuditCheck:
+        check = await audit.verify()
+        broken = check.first_broken_entry_id
+        return StaffAuditCheck(
+            ok=check.ok,
+            checked=check.checked,
+            first_broken_entry_id=(
+                global_id("StaffAuditEntry", broken) if broken is not None else None
+            ),
         )
 
 

@@ -4,6 +4,7 @@ as declared in ``models.rights.data_map`` (never written twice)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -13,10 +14,13 @@ from api.consent.types import LegalBasis
 from api.context import Context
 from api.nodes import AccordNode, global_id, row_keys
 from api.payloads import error_code
-from api.permissions import OWNER_OR_ADMIN
+from api.permissions import OWNER_OR_ADMIN, PRIVACY_OFFICE
 from models.errors import DomainError
-from models.rights import data_map, requests
+from models.rights import audit, corrections, data_map, decisions, requests
 from models.rights.errors import RightsErrorCode
+
+if TYPE_CHECKING:
+    from api.accounts.types import Role
 
 strawberry.enum(RightsErrorCode, name="DataRequestErrorCode")
 strawberry.enum(requests.DataRequestKind, description="Which right a request exercises.")
@@ -26,10 +30,19 @@ strawberry.enum(
     name="DataRequestUrgency",
     description="Where an open request stands against its due date.",
 )
+strawberry.enum(
+    decisions.Decision,
+    name="DataRequestDecision",
+    description="FULFIL: make the change (correct the row, erase the rows); REJECT: refuse "
+    "it, with a reason the user is shown.",
+)
+strawberry.enum(audit.StaffAction, description="What a staff member did with a subject's data.")
 DataRequestErrorCode = RightsErrorCode
 DataRequestKind = requests.DataRequestKind
 DataRequestStatus = requests.DataRequestStatus
 DataRequestUrgency = requests.Urgency
+DataRequestDecision = decisions.Decision
+StaffAction = audit.StaffAction
 
 
 @strawberry.type(description="A mistake the caller can fix; switch on `code`, not `message`.")
@@ -71,9 +84,14 @@ class DataRequest(AccordNode):
         description="ON_TIME, AT_RISK (due within days) or OVERDUE, while open."
     )
     reason: str = strawberry.field(description="Why it was rejected, or what was done.")
+    #: The row behind it, for ``asked``: whose it is, what it asks, and whether a privacy
+    #: officer opened it with a reason (``dataRequest``).
+    account_id: strawberry.Private[int | None] = None
+    details: strawberry.Private[dict[str, Any] | None] = None
+    opened: strawberry.Private[bool] = False
 
     @classmethod
-    def of(cls, row: requests.DataRequest) -> DataRequest:
+    def of(cls, row: requests.DataRequest, *, opened: bool = False) -> DataRequest:
         return cls(
             id=global_id("DataRequest", row.id),
             kind=row.kind,
@@ -84,7 +102,21 @@ class DataRequest(AccordNode):
             completed_at=row.completed_at,
             urgency=row.urgency,
             reason=row.reason,
+            account_id=row.account_id,
+            details=row.details,
+            opened=opened,
         )
+
+    @strawberry.field(
+        description="What the request asks: a correction's field and value, an erasure's "
+        "rows, the note. For the requester; staff read it through dataRequest(id, reason)."
+    )
+    async def asked(self, info: Info[Context, None]) -> RequestedChange | None:
+        if not self.opened:
+            viewer = await info.context.viewer()
+            if viewer is None or self.account_id is None or viewer.id != self.account_id:
+                return None
+        return RequestedChange.of(self.account_id, self.details or {})
 
     @classmethod
     async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, DataRequest]:
@@ -101,6 +133,142 @@ class DataRequest(AccordNode):
             if r.account_id is not None
             and OWNER_OR_ADMIN.allows_account(viewer, r.account_id, staff=staff)
         }
+
+
+@strawberry.type(description="A change a correction request asks for.")
+class RequestedCorrection:
+    kind: str = strawberry.field(description="The kind of personal data (as dataMap names it).")
+    field: str
+    row_id: str = strawberry.field(description="The row's key within its kind.")
+    requested_value: str
+    account_id: strawberry.Private[int | None] = None
+
+    @strawberry.field(description="What the field holds now; null when the row is gone.")
+    async def current_value(self) -> str | None:
+        if self.account_id is None:
+            return None
+        return await corrections.current_value(
+            self.account_id, {"kind": self.kind, "field": self.field, "rowId": self.row_id}
+        )
+
+
+@strawberry.type(description="A kind of data an erasure request asks to erase.")
+class RequestedErasure:
+    kind: str
+    row_ids: list[str] | None = strawberry.field(
+        description="The rows' keys within their kind; null: every row of the kind."
+    )
+
+
+@strawberry.type(description="What a data request asks, in the requester's words.")
+class RequestedChange:
+    note: str
+    correction: RequestedCorrection | None
+    erasures: list[RequestedErasure]
+
+    @classmethod
+    def of(cls, account_id: int | None, details: dict[str, Any]) -> RequestedChange:
+        correction = None
+        if "field" in details:
+            correction = RequestedCorrection(
+                kind=str(details.get("kind", "")),
+                field=str(details["field"]),
+                row_id=str(details.get("rowId", "")),
+                requested_value=str(details.get("requestedValue", "")),
+                account_id=account_id,
+            )
+        return cls(
+            note=str(details.get("note", "")),
+            correction=correction,
+            erasures=[
+                RequestedErasure(kind=str(item.get("kind", "")), row_ids=item.get("rowIds"))
+                for item in details.get("erase", [])
+            ],
+        )
+
+
+@strawberry.type
+class RequestCorrectionPayload:
+    request: DataRequest | None = None
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RequestErasurePayload:
+    request: DataRequest | None = None
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DecideDataRequestPayload:
+    request: DataRequest | None = None
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)
+
+
+# --- the staff audit log ---------------------------------------------------------------------
+
+
+@strawberry.type(
+    description="One staff read or change of a subject's personal data, hash-chained: who "
+    "(and with which role), what, whose, which resource, why and when."
+)
+class StaffAuditEntry(AccordNode):
+    seq: int
+    at: datetime
+    staff_id: strawberry.ID = strawberry.field(description="The staff account's id.")
+    #: Lazy: ``api.accounts.types`` declares the enum, and imports this module first.
+    staff_role: Annotated[Role, strawberry.lazy("api.accounts.types")]
+    action: StaffAction
+    subject_id: strawberry.ID | None = strawberry.field(
+        description="Whose data: the account's id (a tombstone's, once it is deleted)."
+    )
+    resource: str = strawberry.field(
+        description="Which kind of data (`Kind.field` for a correction)."
+    )
+    resource_id: str = strawberry.field(description="Which rows of it; empty: every row.")
+    reason: str = strawberry.field(description="Why: the staff member's reason.")
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, row: audit.StaffAuditEntry) -> StaffAuditEntry:
+        return cls(
+            id=global_id("StaffAuditEntry", row.id),
+            seq=row.seq,
+            at=row.at,
+            staff_id=global_id("Account", row.staff_id),
+            staff_role=row.staff_role,
+            action=row.action,
+            subject_id=(
+                global_id("Account", row.subject_id) if row.subject_id is not None else None
+            ),
+            resource=row.resource,
+            resource_id=row.resource_id,
+            reason=row.reason,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+
+    @classmethod
+    async def visible(
+        cls, info: Info[Context, None], keys: list[str]
+    ) -> dict[str, StaffAuditEntry]:
+        """As ``staffAuditLog``: the privacy office."""
+        ids = row_keys(keys)
+        viewer = await info.context.viewer()
+        if viewer is None or not viewer.holds_role(*PRIVACY_OFFICE) or not ids:
+            return {}
+        rows = await audit.StaffAuditEntry.filter(id__in=list(ids))
+        return {ids[r.id]: cls.of(r) for r in rows}
+
+
+@strawberry.type(description="A recomputation of the staff audit log's hash chain.")
+class StaffAuditCheck:
+    ok: bool
+    checked: int = strawberry.field(description="Entries whose hash matched, in order.")
+    first_broken_entry_id: strawberry.ID | None = strawberry.field(
+        description="The first entry whose hash, link or place is wrong."
+    )
 
 
 strawberry.enum(data_map.DataCategory, description="A category of personal data.")
@@ -152,6 +320,12 @@ class PersonalDataKind:
     )
     export: ExportMethod
     export_note: str
+    correctable_fields: list[str] = strawberry.field(
+        description="The fields a user may ask staff to correct (requestCorrection)."
+    )
+    erasable_on_request: bool = strawberry.field(
+        description="Whether a user may ask staff to erase rows of it (requestErasure)."
+    )
 
     @classmethod
     def of(cls, entry: data_map.PersonalData, settings: Settings) -> PersonalDataKind:
@@ -177,6 +351,8 @@ class PersonalDataKind:
             deletion_step=str(entry.step),
             export=entry.export,
             export_note=entry.export_note,
+            correctable_fields=[c.field for c in entry.correctable],
+            erasable_on_request=entry.erasure_refusal() is None,
         )
 
 

@@ -48,6 +48,8 @@ class NotificationKind(StrEnum):
     CONTACT_CHANGED = "CONTACT_CHANGED"
     #: To the verified address just removed.
     CONTACT_REMOVED = "CONTACT_REMOVED"
+    #: A privacy officer fulfilled or declined a correction or erasure request.
+    DATA_REQUEST_DECIDED = "DATA_REQUEST_DECIDED"
 
 
 #: Kinds whose body holds a secret (a code): blanked once the row is sent or given up on.

@@ -1,9 +1,10 @@
-"""Support correspondence, and the log of every staff read of it.
+"""Support correspondence, and the need-to-know rule for staff.
 
 The rule for staff (need-to-know): a SUPPORT staffer sees the *queue* of unassigned open
 threads by subject only; a thread's messages and its customer become visible to the one
 staffer working it, who takes it by replying first (``staff_reply``). Every time staff read
-a thread, a ``StaffAccess`` row records who read what, when.
+a thread, the staff audit log (``models.rights.audit``) records who read whose thread,
+when and why.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tortoise.transactions import in_transaction
 from models.accounts.account import Account
 from models.errors import DomainError
 from models.personal.errors import PersonalDataErrorCode
+from models.rights import audit
 from models.text import clean_text
 
 SUBJECT_MAX = 200
@@ -81,34 +83,6 @@ class SupportMessage(Model):
         table = "support_message"
 
 
-class StaffAccess(Model):
-    """Who among staff read whose personal data, and when."""
-
-    id = fields.BigIntField(primary_key=True)
-    staff: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account",
-        null=True,
-        related_name="staff_reads",
-        on_delete=fields.SET_NULL,
-        db_index=True,
-    )
-    staff_id: int | None  # set by the ORM
-    subject_account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
-        "models.Account",
-        null=True,
-        related_name="read_by_staff",
-        on_delete=fields.CASCADE,
-        db_index=True,
-    )
-    subject_account_id: int | None  # set by the ORM
-    resource = fields.CharField(max_length=64)
-    resource_id = fields.CharField(max_length=64)
-    at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "staff_access"
-
-
 async def contact_support(
     account: Account, subject: str, message: str, order_ref: str | None
 ) -> SupportThread:
@@ -154,14 +128,24 @@ async def staff_reply(staff: Account, thread_id: int, message: str) -> SupportMe
         return await SupportMessage.create(thread=thread, body=body, from_staff=True, staff=staff)
 
 
-async def thread_for_staff(staff: Account, thread_id: int) -> SupportThread | None:
-    """The thread if this staffer works it, the read recorded; else None."""
+#: Why a staffer reads a thread when they give no reason of their own: need-to-know is the
+#: assignment itself.
+WORKING_THE_THREAD = "works this support thread (assigned to them)"
+
+
+async def thread_for_staff(
+    staff: Account, thread_id: int, reason: str | None = None
+) -> SupportThread | None:
+    """The thread if this staffer works it, the read written to the staff audit log; else
+    None."""
     thread = await SupportThread.get_or_none(id=thread_id, assignee_id=staff.id)
     if thread is not None:
-        await StaffAccess.create(
-            staff=staff,
-            subject_account_id=thread.account_id,
-            resource="support_thread",
+        await audit.record(
+            staff,
+            audit.StaffAction.READ_SUPPORT_THREAD,
+            subject_id=thread.account_id,
+            resource="SupportThread",
             resource_id=str(thread.id),
+            reason=(reason or "").strip() or WORKING_THE_THREAD,
         )
     return thread

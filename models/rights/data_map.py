@@ -5,7 +5,15 @@ Every Tortoise model is in exactly one of two places: ``DATA_MAP`` (one ``Person
 per model that holds personal data) or ``NO_PERSONAL_DATA`` (the table name and why it holds
 none); ``tests/test_data_map.py`` fails for a model in neither. Account deletion
 (``models.rights.deletion``) takes its plain deletes and the staff-link anonymising from
-here, and the ``dataMap`` query publishes this declaration as it stands.
+here, the erasure of selected rows a user asks for (``requestErasure``) runs the same code
+per kind, and the ``dataMap`` query publishes this declaration as it stands.
+
+What a user may ask staff to change is declared here too: ``correctable`` names the fields a
+correction request may name (with the text rule the new value meets), and
+``erasable_on_request`` the kinds an erasure request may name. Hashes, ids, timestamps and
+consent records are never correctable (the ledger is append-only), and the account itself,
+consent records and what the law makes Accord keep are never erased on request
+(``erasure_refusal`` says why, in words the user reads).
 
 How a subject's rows are found: ``account_field`` (a lookup from the row to the account id,
 e.g. ``account_id`` or ``thread__account_id``), ``device_field`` (the row's device id, matched
@@ -36,6 +44,7 @@ from models.consent.policies import PolicyVersion
 from models.consent.purposes import LegalBasis
 from models.notifications.campaigns import CampaignAudience
 from models.notifications.inbox import Notification
+from models.personal import favorites, feedback, support
 from models.personal.activity import ClickRecord, SearchRecord
 from models.personal.devices import Device
 from models.personal.error_reports import ErrorReport
@@ -43,7 +52,8 @@ from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.personal.questionnaires import QuestionnaireAnswer
-from models.personal.support import StaffAccess, SupportMessage, SupportThread
+from models.personal.support import SupportMessage, SupportThread
+from models.rights.audit import StaffAuditEntry
 from models.rights.requests import DataRequest, DeletionRequest
 
 
@@ -73,6 +83,9 @@ class Erasure(StrEnum):
     KEEP_AS_TOMBSTONE = "KEEP_AS_TOMBSTONE"
     #: Written by the deletion itself and deleted when its retention ends.
     KEPT_UNTIL_EXPIRY = "KEPT_UNTIL_EXPIRY"
+    #: Kept unchanged as a record the service is accountable by; it names the subject only
+    #: by the account's id, which after deletion is a tombstone's.
+    KEEP_AS_RECORD = "KEEP_AS_RECORD"
 
 
 class Export(StrEnum):
@@ -95,6 +108,17 @@ class Step(StrEnum):
 
 
 NECESSARY = ("necessary",)
+
+
+@dataclass(frozen=True)
+class Correctable:
+    """A field a user may ask staff to correct, and the rule its new value meets
+    (``models.text.clean_text``), the same as when the user first wrote it."""
+
+    field: str
+    limit: int
+    multiline: bool = False
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -124,6 +148,13 @@ class PersonalData:
     anonymised: dict[str, str] = field(default_factory=dict)
     #: Anything the erasure does beyond its method, in words (e.g. a setting's choice).
     erasure_note: str = ""
+    #: The fields a correction request may name (``requestCorrection``).
+    correctable: tuple[Correctable, ...] = ()
+    #: Whether an erasure request may name this kind (``requestErasure``); see
+    #: ``erasure_refusal`` for what never may.
+    erasable_on_request: bool = False
+    #: How users change it themselves, when they can (named when a correction is refused).
+    self_service: str = ""
 
     @property
     def table(self) -> str:
@@ -145,6 +176,25 @@ class PersonalData:
         return self.erasure == Erasure.DELETE and (
             self.account_field is not None or self.device_field is not None
         )
+
+    def correctable_field(self, name: str) -> Correctable | None:
+        return next((c for c in self.correctable if c.field == name), None)
+
+    def erasure_refusal(self) -> str | None:
+        """Why an erasure request may not name this kind, in words for the user; None when
+        it may."""
+        if self.model is Account:
+            return "the account itself is deleted with cancelAccount, with everything in it"
+        if DataCategory.CONSENT_RECORDS in self.categories:
+            return (
+                "consent records prove what you decided and stay; withdraw a consent instead "
+                "(withdrawing activity_log erases your search and click records)"
+            )
+        if self.legal_basis == LegalBasis.LEGAL_OBLIGATION:
+            return f"kept because the law requires it: {self.retention}"
+        if not self.erasable_on_request or self.erasure not in (Erasure.DELETE, Erasure.ANONYMISE):
+            return "managed by its own operations (sign-in methods, sessions, security records)"
+        return None
 
 
 SECURITY_LOG = "Kept while the account exists; expired rows are swept."
@@ -177,6 +227,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Export.EXPORT,
         "every field but password_hash (" + HASHED + ")",
         account_field="id",
+        self_service="updateProfile (and the contact operations for e-mail and phone)",
         anonymised={
             "account_name": "deleted-<id> (the name kept only as a keyed hash in quarantine)",
             "nickname": "''",
@@ -389,6 +440,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Export.EXPORT,
         account_field="account_id",
         device_field="device_id",
+        erasable_on_request=True,
     ),
     PersonalData(
         "ClickRecord",
@@ -404,6 +456,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Export.EXPORT,
         account_field="account_id",
         device_field="device_id",
+        erasable_on_request=True,
     ),
     PersonalData(
         "ErrorReport",
@@ -427,6 +480,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Export.EXPORT,
         account_field="account_id",
         device_field="device_id",
+        erasable_on_request=True,
     ),
     PersonalData(
         "Device",
@@ -449,6 +503,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Step.DEVICES_AND_ACTIVITY,
         Export.EXPORT,
         account_field="account_id",
+        erasable_on_request=True,
     ),
     PersonalData(
         "Favorite",
@@ -463,6 +518,8 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Step.FAVORITES_AND_ANSWERS,
         Export.EXPORT,
         account_field="account_id",
+        correctable=(Correctable("note", favorites.NOTE_MAX, multiline=True, required=False),),
+        erasable_on_request=True,
     ),
     PersonalData(
         "QuestionnaireAnswer",
@@ -477,6 +534,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Step.FAVORITES_AND_ANSWERS,
         Export.EXPORT,
         account_field="account_id",
+        erasable_on_request=True,
     ),
     PersonalData(
         "Picture",
@@ -493,6 +551,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
         "the rows and the image files",
         account_field="owner_id",
         erasure_note="one picture at a time, the file before the row",
+        erasable_on_request=True,
     ),
     PersonalData(
         "Feedback",
@@ -510,6 +569,11 @@ DATA_MAP: tuple[PersonalData, ...] = (
         anonymised={"author_id": "NULL (shown as by 'deleted user')"},
         erasure_note="PRIVATE feedback is deleted; PUBLIC feedback is anonymised, or deleted "
         "when public_feedback_on_deletion is 'delete'",
+        correctable=(
+            Correctable("subject", feedback.SUBJECT_MAX),
+            Correctable("body", feedback.BODY_MAX, multiline=True),
+        ),
+        erasable_on_request=True,
     ),
     PersonalData(
         "SupportThread",
@@ -528,6 +592,11 @@ DATA_MAP: tuple[PersonalData, ...] = (
         anonymised={"account_id": "NULL (retain_support_threads)", "assignee_id": "NULL"},
         erasure_note="deleted; with retain_support_threads the thread stays without its "
         "messages and without the account",
+        correctable=(
+            Correctable("subject", support.SUBJECT_MAX),
+            Correctable("order_ref", support.ORDER_REF_MAX, required=False),
+        ),
+        erasable_on_request=True,
     ),
     PersonalData(
         "SupportMessage",
@@ -544,23 +613,34 @@ DATA_MAP: tuple[PersonalData, ...] = (
         account_field="thread__account_id",
         staff_field="staff_id",
         anonymised={"staff_id": "NULL"},
+        correctable=(Correctable("body", support.MESSAGE_MAX, multiline=True),),
+        erasable_on_request=True,
     ),
     PersonalData(
-        "StaffAccess",
-        StaffAccess,
-        ("staff_id", "subject_account_id", "resource", "resource_id", "at"),
+        "StaffAuditEntry",
+        StaffAuditEntry,
+        (
+            "staff_id",
+            "staff_role",
+            "action",
+            "subject_id",
+            "resource",
+            "resource_id",
+            "reason",
+            "at",
+        ),
         (DataCategory.STAFF_RECORDS,),
         NECESSARY,
         LegalBasis.LEGAL_OBLIGATION,
-        "Kept as a count of staff reads.",
+        "Kept: the hash-chained record of which staff read or changed whose data, and why.",
         None,
-        Erasure.ANONYMISE,
-        Step.SUPPORT,
+        Erasure.KEEP_AS_RECORD,
+        Step.TOMBSTONE,
         Export.EXPORT,
-        "which staff read what of the user's data, and when",
-        account_field="subject_account_id",
-        staff_field="staff_id",
-        anonymised={"subject_account_id": "NULL", "resource_id": "''", "staff_id": "NULL"},
+        "which staff read or changed what of the user's data, when and why",
+        account_field="subject_id",
+        erasure_note="kept unchanged so the chain verifies: subject_id and staff_id become "
+        "the ids of tombstones that name nobody; nothing else in an entry is the subject's",
     ),
     PersonalData(
         "PolicyVersion",
@@ -591,6 +671,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Step.NOTIFICATIONS,
         Export.EXPORT,
         account_field="account_id",
+        erasable_on_request=True,
     ),
     PersonalData(
         "CampaignAudience",
@@ -741,6 +822,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "in campaign_audience and notification",
     "campaign_shard": "progress of a campaign's fan-out: id ranges and counters",
     "security_incident": "the incident report itself; whom it affected is in campaign_audience",
+    "staff_audit_head": "the staff audit log's last sequence number and hash",
 }
 
 BY_KIND: dict[str, PersonalData] = {entry.kind: entry for entry in DATA_MAP}

@@ -11,27 +11,31 @@ given the same job sees the lease and returns. Each step runs in its own transac
 only deletes or rewrites what is still there, so a step interrupted half-way is simply done
 again. Failures are recorded on the request (``last_error``) and retried with backoff.
 
-The steps are the map's (``models.rights.data_map.Step``): a step with no special handling
-deletes every row the map finds for the account (through its account link or its devices),
-and the support step clears every staff link the map names. Pictures (file before row),
-feedback (per setting), support threads (per setting), the consent ledger (re-keyed) and the
-tombstone are written out here.
+The steps are the map's (``models.rights.data_map.Step``): each erases its kinds of the map
+through ``Erasers``, which deletes every row the map finds for the account (through its
+account link or its devices) unless a kind has its own way: pictures (file before row),
+feedback (per setting), support threads (per setting). The same erasers erase the rows a
+user asked to erase (``models.rights.erasures``). The support step also clears every
+staff link the map names; the consent step re-keys the ledger first; the tombstone is
+written out here.
 
 What survives: the account row as a tombstone (status DELETED, every personal field
 erased), a keyed hash of the account name until its quarantine ends, PUBLIC feedback
 anonymised (per setting), support threads stripped of their messages (only if configured),
-and the consent history under a random pseudonym (``models.consent.ledger.rekey_subject``).
+the consent history under a random pseudonym (``models.consent.ledger.rekey_subject``), and
+the staff audit log, which names the account by the tombstone's id (``models.rights.audit``).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import structlog
 from tortoise.expressions import F, Q
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
@@ -40,15 +44,14 @@ from models.accounts.account import Account, AccountStatus, Gender, Role
 from models.accounts.errors import AccountErrorCode
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
 from models.accounts.sessions import revoke_all
-from models.consent.ledger import DeviceLink, rekey_subject, subjects_of
+from models.consent.ledger import rekey_subject, subjects_of
 from models.errors import DomainError
 from models.notifications.inbox import NotificationKind, notify
-from models.personal.devices import Device
 from models.personal.feedback import Feedback, Visibility
 from models.personal.pictures import Picture, delete_picture
 from models.personal.storage import Storage
-from models.personal.support import StaffAccess, SupportMessage, SupportThread
-from models.rights.data_map import DATA_MAP, Erasure, PersonalData, Step, entries_of
+from models.personal.support import SupportMessage, SupportThread
+from models.rights.data_map import DATA_MAP, PersonalData, Step, entries_of
 from models.rights.data_requests import close_account_deletion, file_account_deletion
 from models.rights.requests import (
     OPEN_STATUSES,
@@ -58,6 +61,7 @@ from models.rights.requests import (
     DeletionRequest,
     DeletionStatus,
 )
+from models.rights.rows import device_ids
 
 log = structlog.get_logger("accord.deletion")
 
@@ -240,95 +244,120 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
     return DeletionOutcome.DONE
 
 
-async def _device_ids(account_id: int) -> list[str]:
-    """The account's devices and the devices linked to it: their rows are the account's."""
-    owned = await Device.filter(account_id=account_id).values_list("device_id", flat=True)
-    linked = await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
-    return [str(device_id) for device_id in [*owned, *linked]]
+#: Row keys of one kind (its primary keys), or None for every row of the account.
+Keys = Sequence[object] | None
 
 
-async def _delete_rows(entries: list[PersonalData], account_id: int) -> None:
-    """Delete every row the map finds for the account, in the map's order (devices last, so
-    their ids are gathered first)."""
-    device_ids = await _device_ids(account_id) if any(e.device_field for e in entries) else []
-    for entry in entries:
-        # Two indexed deletes, not one OR (SQLite scanned the table for the OR).
-        if entry.account_field is not None:
-            await entry.model.filter(**{entry.account_field: account_id}).delete()
-        if entry.device_field is not None and device_ids:
-            await entry.model.filter(**{f"{entry.device_field}__in": device_ids}).delete()
+class Erasers:
+    """How each kind of the map is erased for one account: every row (account deletion), or
+    the rows a user asked to erase (``keys``, a fulfilled erasure request). One code path
+    for both, so a request erases exactly as the deletion would."""
+
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self.settings, self.storage = settings, storage
+        self._special: dict[type[Model], Callable[[int, Keys], Awaitable[None]]] = {
+            Picture: self._pictures,
+            Feedback: self._feedback,
+            SupportThread: self._threads,
+        }
+
+    def handles(self, entry: PersonalData) -> bool:
+        return entry.model in self._special or entry.plain_delete
+
+    async def erase(self, entry: PersonalData, account_id: int, keys: Keys = None) -> None:
+        """Erase the account's rows of ``entry`` (only ``keys`` among them, when given); only
+        what is still there, so running it again is harmless."""
+        special = self._special.get(entry.model)
+        if special is not None:
+            await special(account_id, keys)
+        elif entry.plain_delete:
+            await _delete_rows(entry, account_id, keys)
+        else:
+            raise ValueError(f"{entry.kind} is not erased row by row")
+
+    async def _pictures(self, account_id: int, keys: Keys) -> None:
+        # One picture at a time, file before row (see delete_picture): resumable.
+        pictures = Picture.filter(owner_id=account_id)
+        if keys is not None:
+            pictures = pictures.filter(id__in=list(keys))
+        for picture in await pictures:
+            await delete_picture(picture, self.storage)
+
+    async def _feedback(self, account_id: int, keys: Keys) -> None:
+        items = Feedback.filter(author_id=account_id)
+        pictures = Picture.filter(feedback__author_id=account_id)
+        if keys is not None:
+            items = items.filter(id__in=list(keys))
+            pictures = pictures.filter(feedback_id__in=list(keys))
+        # Its pictures go with it, kept or not (a whole account's went in the PICTURES step).
+        for picture in await pictures:
+            await delete_picture(picture, self.storage)
+        if self.settings.public_feedback_on_deletion == "anonymize":
+            await items.filter(visibility=Visibility.PRIVATE).delete()
+            await items.update(author_id=None)
+        else:
+            await items.delete()
+
+    async def _threads(self, account_id: int, keys: Keys) -> None:
+        threads = SupportThread.filter(account_id=account_id)
+        if keys is not None:
+            threads = threads.filter(id__in=list(keys))
+        if self.settings.retain_support_threads:
+            ids = list(await threads.values_list("id", flat=True))
+            await SupportMessage.filter(thread_id__in=ids).delete()
+            await SupportThread.filter(id__in=ids).update(account_id=None)
+        else:
+            await threads.delete()
 
 
-def _plain(step: Step) -> list[PersonalData]:
-    """What ``step`` simply deletes: the map's DELETE entries found through the account."""
-    return [
-        entry
-        for entry in entries_of(step)
-        if entry.erasure == Erasure.DELETE
-        and (entry.account_field is not None or entry.device_field is not None)
-    ]
+async def _delete_rows(entry: PersonalData, account_id: int, keys: Keys) -> None:
+    """Delete the rows the map finds for the account (through its account link or its
+    devices), only ``keys`` among them when given."""
+    rows = entry.model.filter(pk__in=list(keys)) if keys is not None else entry.model.all()
+    # Two indexed deletes, not one OR (SQLite scanned the table for the OR).
+    if entry.account_field is not None:
+        found = rows.filter(**{entry.account_field: account_id})
+        if "__" in entry.account_field:  # found through a relation: no DELETE ... JOIN
+            keys_found = await found.values_list(entry.model._meta.pk_attr, flat=True)
+            found = entry.model.filter(pk__in=list(keys_found))
+        await found.delete()
+    if entry.device_field is not None and (devices := await device_ids(account_id)):
+        await rows.filter(**{f"{entry.device_field}__in": devices}).delete()
 
 
 def _steps(
     settings: Settings, storage: Storage
 ) -> list[tuple[str, Callable[[int], Awaitable[None]]]]:
-    def deleting(step: Step) -> Callable[[int], Awaitable[None]]:
+    erasers = Erasers(settings, storage)
+
+    def step_of(step: Step) -> Callable[[int], Awaitable[None]]:
+        # The map's order: a step's devices go last, after the rows found through them.
+        entries = [entry for entry in entries_of(step) if erasers.handles(entry)]
+
+        async def erase_all(account_id: int) -> None:
+            for entry in entries:
+                await erasers.erase(entry, account_id)
+
         async def run(account_id: int) -> None:
+            if step == Step.CONSENT:
+                for subject in await subjects_of(account_id):
+                    await rekey_subject(subject)
+            if step == Step.PICTURES:  # one picture at a time: progress is kept
+                await erase_all(account_id)
+                return
             async with in_transaction():
-                await _delete_rows(_plain(step), account_id)
+                await erase_all(account_id)
+                if step == Step.SUPPORT:
+                    # As staff: keep the work, not the person (every staff link the map names).
+                    for entry in DATA_MAP:
+                        if entry.staff_field is not None:
+                            await entry.model.filter(**{entry.staff_field: account_id}).update(
+                                **{entry.staff_field: None}
+                            )
 
         return run
 
-    async def pictures(account_id: int) -> None:
-        # One picture at a time, file before row (see delete_picture): resumable.
-        for picture in await Picture.filter(owner_id=account_id):
-            await delete_picture(picture, storage)
-
-    async def feedback(account_id: int) -> None:
-        async with in_transaction():
-            private = Feedback.filter(author_id=account_id)
-            if settings.public_feedback_on_deletion == "anonymize":
-                private = private.filter(visibility=Visibility.PRIVATE)
-                await private.delete()
-                await Feedback.filter(author_id=account_id).update(author_id=None)
-            else:
-                await private.delete()
-
-    async def support(account_id: int) -> None:
-        async with in_transaction():
-            threads = SupportThread.filter(account_id=account_id)
-            if settings.retain_support_threads:
-                ids = list(await threads.values_list("id", flat=True))
-                await SupportMessage.filter(thread_id__in=ids).delete()
-                await SupportThread.filter(id__in=ids).update(account_id=None)
-            else:
-                await threads.delete()
-            # As staff: keep the work, not the person (every staff link the map names).
-            for entry in DATA_MAP:
-                if entry.staff_field is not None:
-                    await entry.model.filter(**{entry.staff_field: account_id}).update(
-                        **{entry.staff_field: None}
-                    )
-            # Staff reads of this account stay as a count of reads, not of whom.
-            await StaffAccess.filter(subject_account_id=account_id).update(
-                subject_account_id=None, resource_id=""
-            )
-
-    async def consent(account_id: int) -> None:
-        for subject in await subjects_of(account_id):
-            await rekey_subject(subject)
-        async with in_transaction():
-            await _delete_rows(_plain(Step.CONSENT), account_id)
-
-    special: dict[Step, Callable[[int], Awaitable[None]]] = {
-        Step.PICTURES: pictures,
-        Step.FEEDBACK: feedback,
-        Step.SUPPORT: support,
-        Step.CONSENT: consent,
-    }
-    return [
-        (str(step), special.get(step) or deleting(step)) for step in Step if step != Step.TOMBSTONE
-    ]
+    return [(str(step), step_of(step)) for step in Step if step != Step.TOMBSTONE]
 
 
 async def _finish(account_id: int, token: str, settings: Settings) -> None:

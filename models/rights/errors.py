@@ -30,3 +30,13 @@ class RightsErrorCode(StrEnum):
     REQUEST_IN_PROGRESS = "REQUEST_IN_PROGRESS"
     #: The request was already answered (completed, rejected or withdrawn).
     ALREADY_DECIDED = "ALREADY_DECIDED"
+    #: The map does not let a correction request name this field (``correctable``).
+    NOT_CORRECTABLE = "NOT_CORRECTABLE"
+    #: The map does not let an erasure request name this kind (``erasure_refusal``).
+    NOT_ERASABLE = "NOT_ERASABLE"
+    #: The row a correction names was deleted since the request was filed.
+    ROW_GONE = "ROW_GONE"
+    #: Exports and account deletions are answered by their own process, not by staff.
+    NOT_DECIDABLE = "NOT_DECIDABLE"
+    #: The requester's identity is not verified: the request cannot be fulfilled yet.
+    IDENTITY_NOT_VERIFIED = "IDENTITY_NOT_VERIFIED"
