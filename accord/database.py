@@ -37,6 +37,7 @@ MODEL_MODULES = [
     "models.personal.questionnaires",
     "models.notifications.inbox",
     "models.rights.requests",
+    "models.rights.identity",
     "models.accounts.quarantine",
     "models.notifications.campaigns",
     "models.accounts.totp",

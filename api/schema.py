@@ -35,6 +35,8 @@ from api.notifications.queries import NotificationQueries
 from api.notifications.subscriptions import NotificationSubscriptions
 from api.personal.mutations import PersonalDataMutations
 from api.personal.queries import PersonalDataQueries
+from api.rights.deadline_mutations import DeadlineMutations
+from api.rights.identity_mutations import IdentityMutations
 from api.rights.queries import RightsQueries
 
 # Each domain's fields in one class per root type; the order here is the order of the
@@ -60,6 +62,8 @@ Mutation = merge_types(
         ConsentMutations,
         PersonalDataMutations,
         NotificationMutations,
+        IdentityMutations,
+        DeadlineMutations,
     ),
 )
 Subscription = merge_types("Subscription", (ConsentSubscriptions, NotificationSubscriptions))

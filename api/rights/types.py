@@ -13,7 +13,7 @@ from api.consent.types import LegalBasis
 from api.context import Context
 from api.nodes import AccordNode, global_id, row_keys
 from api.payloads import error_code
-from api.permissions import OWNER_OR_ADMIN
+from api.permissions import DATA_REQUEST_READERS
 from models.errors import DomainError
 from models.rights import data_map, requests
 from models.rights.errors import RightsErrorCode
@@ -71,6 +71,16 @@ class DataRequest(AccordNode):
         description="ON_TIME, AT_RISK (due within days) or OVERDUE, while open."
     )
     reason: str = strawberry.field(description="Why it was rejected, or what was done.")
+    extended_at: datetime | None = strawberry.field(
+        description="When a privacy officer extended the due date (once at most)."
+    )
+    extension_reason: str = strawberry.field(
+        description="Why it was extended, as the user was told; empty if it was not."
+    )
+    account_id: strawberry.ID | None = strawberry.field(
+        description="The id of the account whose right it is (null for a request filed "
+        "without signing in that named no account on file)."
+    )
 
     @classmethod
     def of(cls, row: requests.DataRequest) -> DataRequest:
@@ -84,11 +94,15 @@ class DataRequest(AccordNode):
             completed_at=row.completed_at,
             urgency=row.urgency,
             reason=row.reason,
+            extended_at=row.extended_at,
+            extension_reason=row.extension_reason,
+            account_id=global_id("Account", row.account_id) if row.account_id else None,
         )
 
     @classmethod
     async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, DataRequest]:
-        """As ``Account.dataRequests``: the account itself (or an ADMIN)."""
+        """As ``Account.dataRequests`` (the account itself, or an ADMIN) and ``dataRequests``
+        (the privacy office)."""
         ids = row_keys(keys)
         viewer = await info.context.viewer()
         if viewer is None or not ids:
@@ -99,8 +113,34 @@ class DataRequest(AccordNode):
             ids[r.id]: cls.of(r)
             for r in rows
             if r.account_id is not None
-            and OWNER_OR_ADMIN.allows_account(viewer, r.account_id, staff=staff)
+            and DATA_REQUEST_READERS.allows_account(viewer, r.account_id, staff=staff)
         }
+
+
+@strawberry.type
+class FileDataRequestPayload:
+    handle: str | None = strawberry.field(
+        default=None,
+        description="Opaque: give it back to verifyDataRequest with the code. Not a node id.",
+    )
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="Until when the code works."
+    )
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class VerifyDataRequestPayload:
+    request: DataRequest | None = strawberry.field(
+        default=None, description="The request, VERIFIED: its clock runs from `verifiedAt`."
+    )
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ExtendDataRequestPayload:
+    request: DataRequest | None = None
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)
 
 
 strawberry.enum(data_map.DataCategory, description="A category of personal data.")

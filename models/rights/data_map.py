@@ -44,6 +44,7 @@ from models.personal.feedback import Feedback
 from models.personal.pictures import Picture
 from models.personal.questionnaires import QuestionnaireAnswer
 from models.personal.support import StaffAccess, SupportMessage, SupportThread
+from models.rights.identity import IdentityCheck
 from models.rights.requests import DataRequest, DeletionRequest
 
 
@@ -701,6 +702,8 @@ DATA_MAP: tuple[PersonalData, ...] = (
             "region",
             "details",
             "reason",
+            "extended_at",
+            "extension_reason",
         ),
         (DataCategory.USER_CONTENT, DataCategory.STAFF_RECORDS),
         NECESSARY,
@@ -712,8 +715,31 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Export.EXPORT,
         account_field="account_id",
         staff_field="decided_by_id",
-        anonymised={"details": "{}", "reason": "''", "region": "NULL", "decided_by_id": "NULL"},
+        anonymised={
+            "details": "{}",
+            "reason": "''",
+            "extension_reason": "''",
+            "region": "NULL",
+            "decided_by_id": "NULL",
+        },
         erasure_note="open requests are closed (the deletion's own COMPLETED, others WITHDRAWN)",
+    ),
+    PersonalData(
+        "IdentityCheck",
+        IdentityCheck,
+        ("channel", "name_hash", "address_hash", "code_hash", "created_at", "used_at"),
+        (DataCategory.IDENTITY, DataCategory.SECURITY),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "Until an hour after its code expires (the sending limits count it that long); a "
+        "request it never verified goes with it.",
+        "contact_code_ttl",
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.NOT_EXPORTED,
+        "a short-lived one-time code for a request filed without signing in; keyed hashes "
+        "only, which tell the user nothing",
+        account_field="request__account_id",
     ),
     PersonalData(
         "AccountNameQuarantine",

@@ -30,3 +30,18 @@ class RightsErrorCode(StrEnum):
     REQUEST_IN_PROGRESS = "REQUEST_IN_PROGRESS"
     #: The request was already answered (completed, rejected or withdrawn).
     ALREADY_DECIDED = "ALREADY_DECIDED"
+    # Identity of a requester who cannot sign in (models.rights.identity, verifyDataRequest).
+    #: The code is not the one sent (the attempt counts).
+    INVALID_CODE = "INVALID_CODE"
+    CODE_EXPIRED = "CODE_EXPIRED"
+    #: Too many wrong codes: file the request again for a new one.
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    #: The code already verified its request: it works once.
+    CODE_USED = "CODE_USED"
+    # The clock (models.rights.deadlines, extendDataRequest).
+    #: The identity is not verified yet: no clock runs to extend.
+    NOT_VERIFIED = "NOT_VERIFIED"
+    #: A request is extended once.
+    ALREADY_EXTENDED = "ALREADY_EXTENDED"
+    #: The due date has passed: too late to extend.
+    PAST_DUE = "PAST_DUE"
