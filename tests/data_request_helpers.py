@@ -11,8 +11,8 @@ from accord.settings import Settings
 from models.accounts.account import Account
 from models.rights.data_requests import file_request
 from models.rights.requests import DataRequest, DataRequestKind
-from tests.contact_helpers import code_of, deliver
 from tests.conftest import MAILBOX
+from tests.contact_helpers import code_of, deliver
 from tests.notification_helpers import body_of, recipients
 
 FILE = """
