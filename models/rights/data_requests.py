@@ -40,16 +40,22 @@ from models.rights.requests import (
 log = structlog.get_logger("accord.rights")
 
 
-def period_for(settings: Settings, region: str | None) -> timedelta:
-    """How long the law that applies to ``region`` gives to answer a verified request."""
-    by_region = settings.data_request_days_by_region
+def for_region(by_region: Mapping[str, int], region: str | None, default: int) -> int:
+    """What a per-region table of the settings gives ``region``: "US-CA" falls back to
+    "US", then to ``default``."""
     if region:
         region = region.upper()
-        # "US-CA" falls back to "US", then to the default.
         for key in (region, region.split("-")[0]):
             if key in by_region:
-                return timedelta(days=by_region[key])
-    return timedelta(days=settings.data_request_days)
+                return by_region[key]
+    return default
+
+
+def period_for(settings: Settings, region: str | None) -> timedelta:
+    """How long the law that applies to ``region`` gives to answer a verified request."""
+    return timedelta(
+        days=for_region(settings.data_request_days_by_region, region, settings.data_request_days)
+    )
 
 
 def due_date(settings: Settings, region: str | None, verified_at: datetime) -> datetime:

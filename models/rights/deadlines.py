@@ -30,8 +30,15 @@ from accord.settings import Settings
 from models import clock
 from models.accounts.account import Account, AccountStatus, Role
 from models.errors import DomainError
-from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
+from models.notifications.inbox import (
+    Channel,
+    DeliveryStatus,
+    Notification,
+    NotificationKind,
+    notify,
+)
 from models.notifications.messages import render
+from models.rights.data_requests import for_region
 from models.rights.errors import RightsErrorCode
 from models.rights.requests import (
     CLOCKED_STATUSES,
@@ -171,13 +178,11 @@ async def keep_the_clock(settings: Settings) -> dict[str, int]:
 
 def max_extension_days(settings: Settings, region: str | None) -> int:
     """The most days one extension may add under the law that applies to ``region``."""
-    by_region = settings.data_request_max_extension_days_by_region
-    if region:
-        region = region.upper()
-        for key in (region, region.split("-")[0]):
-            if key in by_region:
-                return by_region[key]
-    return settings.data_request_max_extension_days
+    return for_region(
+        settings.data_request_max_extension_days_by_region,
+        region,
+        settings.data_request_max_extension_days,
+    )
 
 
 def _not_extendable(request: DataRequest, moment: datetime) -> DomainError | None:
@@ -248,14 +253,14 @@ async def extend(request_id: int, days: int, reason: str, settings: Settings) ->
             raise _not_extendable(fresh, moment) or DomainError(
                 RightsErrorCode.CONFLICT, "id", "the request changed meanwhile: try again"
             )
-        await _tell_user(request, old_due, new_due, reason, moment)
+        await _tell_user(request, old_due, new_due, reason)
     return await DataRequest.get(id=request.id)
 
 
 async def _tell_user(
-    request: DataRequest, old_due: datetime, new_due: datetime, reason: str, moment: datetime
+    request: DataRequest, old_due: datetime, new_due: datetime, reason: str
 ) -> None:
-    """In the app, and by e-mail where the account has a verified address."""
+    """In the app, and by e-mail (to the verified address, if the account has one)."""
     account = await Account.get(id=request.account_id)
     message = render(
         NotificationKind.DATA_REQUEST_EXTENDED,
@@ -267,28 +272,7 @@ async def _tell_user(
             "reason": reason,
         },
     )
-    rows = [
-        Notification(
-            account=account,
-            kind=NotificationKind.DATA_REQUEST_EXTENDED,
-            channel=Channel.IN_APP,
-            title=message.subject,
-            body=message.body,
-            sent_at=moment,
-            status=DeliveryStatus.SENT,
-        )
-    ]
-    if account.email:
-        rows.append(
-            Notification(
-                account=account,
-                kind=NotificationKind.DATA_REQUEST_EXTENDED,
-                channel=Channel.EMAIL,
-                title=message.subject,
-                body=message.body,
-            )
-        )
-    await Notification.bulk_create(rows)
+    await notify(account, NotificationKind.DATA_REQUEST_EXTENDED, message.subject, message.body)
 
 
 # --- figures --------------------------------------------------------------------------------
