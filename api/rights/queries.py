@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 from strawberry.types import Info
@@ -54,7 +54,8 @@ class RightsQueries:
     @strawberry.field(
         description="PRIVACY_OFFICER: data requests by due date, soonest first; by default "
         "those whose clock runs (VERIFIED, IN_PROGRESS), or those in `status` that have a due "
-        "date (a RECEIVED request has none yet). `urgency` and `dueBefore` narrow the list. "
+        "date (a RECEIVED request has none yet). `urgency` and `dueBefore` (UTC unless it "
+        "says otherwise) narrow the list. "
         "Each names its account by id only."
     )
     @staff_only(*PRIVACY_OFFICE)
@@ -73,6 +74,8 @@ class RightsQueries:
         if urgency is not None:
             query = query.filter(urgency=urgency)
         if due_before is not None:
+            if due_before.tzinfo is None:  # a time without an offset is read as UTC
+                due_before = due_before.replace(tzinfo=UTC)
             query = query.filter(due_at__lt=due_before)
         position = decode_position(DUE_CURSOR, after)
         if position is not None:

@@ -61,7 +61,8 @@ from models.rights.errors import RightsErrorCode
 from models.rights.requests import DataRequest, DataRequestKind, DataRequestStatus
 from models.text import clean_text
 
-#: The rights a user who cannot sign in may ask for: every one.
+#: The rights a user who cannot sign in may ask for: every one (what a CORRECTION or an
+#: ERASURE is about, the note says; staff decide those and an ACCOUNT_DELETION).
 SIGNED_OUT_KINDS = tuple(DataRequestKind)
 NOTE_MAX = 2000
 HANDLE_BYTES = 24
@@ -160,6 +161,8 @@ async def file_signed_out(
 ) -> Filed:
     """File a request for whoever holds ``account_name`` and the address given, and send
     them a code; the answer never says whether they exist (see the module's doc)."""
+    if kind not in SIGNED_OUT_KINDS:
+        raise DomainError(RightsErrorCode.INVALID, "kind", "sign in to ask for this")
     name = normalize_account_name(account_name)
     channel, key = _given_address(email, phone, settings)
     text = clean_text(note, "note", NOTE_MAX, required=False, multiline=True)
