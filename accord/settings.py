@@ -472,20 +472,14 @@ class Settings(BaseSettings):
             return int(value)
         return value
 
-    @field_validator("data_request_days_by_region")
+    @field_validator("data_request_days_by_region", "data_request_max_extension_days_by_region")
     @classmethod
-    def _periods_are_days(cls, value: dict[str, int]) -> dict[str, int]:
-        bad = {region: days for region, days in value.items() if not 1 <= days <= 90}
+    def _days_by_region(cls, value: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        """Periods are 1 to 90 days, extensions 0 (none) to 90; regions in upper case."""
+        lowest = 1 if info.field_name == "data_request_days_by_region" else 0
+        bad = {region: days for region, days in value.items() if not lowest <= days <= 90}
         if bad:
-            raise ValueError(f"periods must be 1 to 90 days: {bad}")
-        return {region.upper(): days for region, days in value.items()}
-
-    @field_validator("data_request_max_extension_days_by_region")
-    @classmethod
-    def _extensions_are_days(cls, value: dict[str, int]) -> dict[str, int]:
-        bad = {region: days for region, days in value.items() if not 0 <= days <= 90}
-        if bad:
-            raise ValueError(f"extensions must be 0 to 90 days: {bad}")
+            raise ValueError(f"days must be {lowest} to 90: {bad}")
         return {region.upper(): days for region, days in value.items()}
 
     @field_validator("sweep_interval_seconds")
