@@ -38,6 +38,7 @@ MODEL_MODULES = [
     "models.notifications.inbox",
     "models.rights.requests",
     "models.rights.audit",
+    "models.rights.identity",
     "models.accounts.quarantine",
     "models.notifications.campaigns",
     "models.accounts.totp",

@@ -178,15 +178,20 @@ class Settings(BaseSettings):
     contact_code_ttl: timedelta = Field(
         timedelta(minutes=15),
         gt=timedelta(0),
-        description="How long a code sent to a new e-mail address or phone number is valid.",
+        description="How long a one-time code is valid (sent to a new e-mail address or "
+        "phone number, or for a data request filed without signing in).",
     )
     contact_code_max_attempts: int = Field(
-        5, ge=1, description="Wrong codes after which a pending address must be added again."
+        5,
+        ge=1,
+        description="Wrong one-time codes after which a pending address must be added again "
+        "(or a data request filed again).",
     )
     contact_codes_per_hour: int = Field(
         5,
         ge=1,
-        description="Verification codes sent per account, and per address, in any hour.",
+        description="One-time codes sent per account, and per address, in any hour (each "
+        "for contact points and for data requests filed without signing in).",
     )
     email_check_deliverability: bool = Field(
         False,
@@ -374,6 +379,19 @@ class Settings(BaseSettings):
     data_request_at_risk_days: int = Field(
         3, ge=1, description="An open request due within this many days is AT_RISK."
     )
+    data_request_max_extension_days: int = Field(
+        15,
+        ge=0,
+        le=90,
+        description="The most days a privacy officer's one extension of a request may add "
+        "(0: no extension).",
+    )
+    data_request_max_extension_days_by_region: dict[str, int] = Field(
+        default_factory=dict,
+        description="JSON: other laws' longest extension by the account's region, as "
+        'ACCORD_DATA_REQUEST_DAYS_BY_REGION, e.g. `{"DE": 60, "US-CA": 45}`; a region not '
+        "listed gets ACCORD_DATA_REQUEST_MAX_EXTENSION_DAYS.",
+    )
 
     # --- notifications ---------------------------------------------------------------------
     smtp_host: str = Field("127.0.0.1", description="SMTP server for e-mail notifications.")
@@ -454,12 +472,14 @@ class Settings(BaseSettings):
             return int(value)
         return value
 
-    @field_validator("data_request_days_by_region")
+    @field_validator("data_request_days_by_region", "data_request_max_extension_days_by_region")
     @classmethod
-    def _periods_are_days(cls, value: dict[str, int]) -> dict[str, int]:
-        bad = {region: days for region, days in value.items() if not 1 <= days <= 90}
+    def _days_by_region(cls, value: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        """Periods are 1 to 90 days, extensions 0 (none) to 90; regions in upper case."""
+        lowest = 1 if info.field_name == "data_request_days_by_region" else 0
+        bad = {region: days for region, days in value.items() if not lowest <= days <= 90}
         if bad:
-            raise ValueError(f"periods must be 1 to 90 days: {bad}")
+            raise ValueError(f"days must be {lowest} to 90: {bad}")
         return {region.upper(): days for region, days in value.items()}
 
     @field_validator("sweep_interval_seconds")

@@ -1,7 +1,11 @@
-"""``/metrics`` for Prometheus: request latency here, job and message counts from Redis.
+"""``/metrics`` for Prometheus: request latency here, job and message counts from Redis,
+data requests' clock from the database.
 
 Workers count jobs and messages in Redis (``models.queue.JobStats``), so any API process
-can report the whole system's figures; the queue depth is read from arq's queue at scrape.
+can report the whole system's figures; the queue depth is read from arq's queue at scrape,
+and the data requests open, at risk and overdue by kind from their due dates
+(``models.rights.deadlines.open_figures``), so an alert on overdue requests fires even if
+the sweeper has stopped.
 """
 
 from __future__ import annotations
@@ -16,7 +20,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from models.rights.deadlines import open_figures
+
 log = structlog.get_logger("accord.metrics")
+
+
+DATA_REQUEST_GAUGES = {
+    "open": "Data requests whose clock runs (identity verified, not answered), by kind.",
+    "at_risk": "Open data requests due within ACCORD_DATA_REQUEST_AT_RISK_DAYS, by kind.",
+    "overdue": "Open data requests past their due date, by kind.",
+}
 
 
 class _Snapshot:
@@ -26,6 +39,8 @@ class _Snapshot:
         self.jobs: dict[str, int] = {}
         self.sent: dict[str, int] = {}
         self.queued = 0
+        #: ``open_figures``: {"open" | "at_risk" | "overdue": {kind: count}}.
+        self.data_requests: dict[str, dict[str, int]] = {}
 
     def collect(self):
         jobs = CounterMetricFamily(
@@ -45,6 +60,11 @@ class _Snapshot:
             sent.add_metric([channel, kind], value)
         yield sent
         yield GaugeMetricFamily("accord_queue_depth", "Jobs waiting in the queue.", self.queued)
+        for name, words in DATA_REQUEST_GAUGES.items():
+            gauge = GaugeMetricFamily(f"accord_data_requests_{name}", words, labels=["kind"])
+            for kind, value in sorted(self.data_requests.get(name, {}).items()):
+                gauge.add_metric([kind], value)
+            yield gauge
 
 
 class Metrics:
@@ -72,6 +92,10 @@ class Metrics:
             self.snapshot.queued = await stats.pool.zcard(stats.queue_name)
         except Exception as error:  # Redis down: report what this process knows
             log.warning("metrics: redis unavailable", error=repr(error))
+        try:
+            self.snapshot.data_requests = await open_figures(request.app.state.settings)
+        except Exception as error:  # the database down: the last figures stand
+            log.warning("metrics: database unavailable", error=repr(error))
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -82,6 +82,8 @@ OWNER_OR_ADMIN = OwnerOr((Role.ADMIN,))
 OWNER = OwnerOr()
 #: A consent event (and its signed receipt): its subject's account, or the privacy office.
 CONSENT_READERS = OwnerOr((Role.PRIVACY_OFFICER,))
+#: A data request: its subject's account, or the privacy office (and ADMIN) that answers it.
+DATA_REQUEST_READERS = OwnerOr((Role.PRIVACY_OFFICER,))
 
 
 def visible_to(permission: OwnerOr, *, otherwise: Callable[[], Any]) -> Callable[[F], F]:

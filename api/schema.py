@@ -35,6 +35,8 @@ from api.notifications.queries import NotificationQueries
 from api.notifications.subscriptions import NotificationSubscriptions
 from api.personal.mutations import PersonalDataMutations
 from api.personal.queries import PersonalDataQueries
+from api.rights.deadline_mutations import DeadlineMutations
+from api.rights.identity_mutations import IdentityMutations
 from api.rights.mutations import RightsMutations
 from api.rights.queries import RightsQueries
 
@@ -62,6 +64,8 @@ Mutation = merge_types(
         PersonalDataMutations,
         NotificationMutations,
         RightsMutations,
+        IdentityMutations,
+        DeadlineMutations,
     ),
 )
 Subscription = merge_types("Subscription", (ConsentSubscriptions, NotificationSubscriptions))

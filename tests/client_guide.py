@@ -18,7 +18,7 @@ The convention, for whoever edits the guide:
   same text is the same time throughout: a retry resends what was sent), ``{{devIdToken:SUBJECT}}``,
   ``{{demo.staffPassword}}``, ``{{totp:Name.path.to.secret}}`` (the current TOTP code of a
   secret from an earlier answer, from a later time step at every use: a code works once),
-  ``{{mailCode:ADDRESS}}`` (the newest verification code the dev
+  ``{{mailCode:ADDRESS}}`` (the newest verification code, not handed out before, the dev
   server mailed to ADDRESS, read from its mail folder ``var/mail/``),
   ``{{passkeyCreate:Ref.path}}``/``{{passkeyGet:Ref.path}}``
   (a software authenticator's answer, as ``JSON.stringify(credential.toJSON())``, to the

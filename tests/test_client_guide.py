@@ -134,6 +134,9 @@ class GuideRun:
         self.started = datetime.now(UTC)
         #: The TOTP step each secret last gave a code for (a code is accepted once).
         self.totp_steps: dict[str, int] = {}
+        #: Codes ``{{mailCode:...}}`` handed out: a code works once, so an older one still
+        #: in the mail folder is never the answer while the newer one is on its way.
+        self.mailed_codes: set[str] = set()
         # One authenticator for the whole run: the passkey it makes signs in later on. Its
         # pages are on http://localhost:<port> (browsers refuse WebAuthn on an IP address).
         self.authenticator = SoftwareAuthenticator()
@@ -194,8 +197,9 @@ class GuideRun:
         return totp.generate_otp(step)
 
     def mailed_code(self, address: str) -> str:
-        """The newest verification code the dev server mailed to ``address``: its worker
-        sends it a moment after the mutation that asked, so the folder is watched a while."""
+        """The newest verification code the dev server mailed to ``address`` and not handed
+        out before: its worker sends it a moment after the mutation that asked, so the
+        folder is watched a while."""
         assert self.mail_folder is not None, "this run has no mail folder"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -206,8 +210,11 @@ class GuideRun:
                     continue
                 payload = message.get_payload(decode=True)
                 found = re.search(r"Your code is (\d{6})\.", payload.decode() if payload else "")
-                if found:
+                if found and found.group(1) not in self.mailed_codes:
+                    self.mailed_codes.add(found.group(1))
                     return found.group(1)
+                if found:  # the newest is spent: the one asked for is still on its way
+                    break
             time.sleep(0.2)
         raise AssertionError(f"no code mailed to {address} in {self.mail_folder} within 60 s")
 

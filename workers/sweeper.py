@@ -19,6 +19,7 @@ from models.notifications.campaign_jobs import resume_campaigns
 from models.notifications.delivery import recover_stuck, stuck_after
 from models.notifications.inbox import NOTICE_CHANNELS, notices_owed
 from models.personal.retention import clean_up
+from models.rights.deadlines import keep_the_clock
 from models.rights.deletion import enqueue_due
 
 log = structlog.get_logger("accord.sweeper")
@@ -37,4 +38,12 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         await recover_stuck(None, channel, stuck_after(settings))
     if await notices_owed():
         await jobs.deliver_account_notices(queue)
-    return {**removed, "deletions_enqueued": deletions, "campaign_jobs_enqueued": campaign_jobs}
+    clock_kept = await keep_the_clock(settings)
+    if any(clock_kept.values()):
+        log.info("data requests' clock", **clock_kept)
+    return {
+        **removed,
+        "deletions_enqueued": deletions,
+        "campaign_jobs_enqueued": campaign_jobs,
+        **clock_kept,
+    }

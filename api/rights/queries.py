@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import strawberry
 from strawberry.types import Info
+from tortoise.expressions import Q
 
 from api.context import Context
 from api.nodes import global_id, row_id_of
-from api.pagination import Connection, connection, empty, fetch_page
+from api.pagination import (
+    Connection,
+    Edge,
+    clamp,
+    connection,
+    decode_position,
+    empty,
+    encode_position,
+    fetch_page,
+    page,
+)
 from api.permissions import OWNER_OR_ADMIN, PRIVACY_OFFICE, staff_only, visible_to
 from api.rights.types import (
     DataMap,
     DataRequest,
+    DataRequestStatus,
+    DataRequestUrgency,
     PersonalDataKind,
     StaffAuditCheck,
     StaffAuditEntry,
     TableWithoutPersonalData,
 )
 from models.rights import audit, data_map, requests
+
+DUE_CURSOR = "data-request-due"
 
 
 @strawberry.type
@@ -101,6 +118,44 @@ class RightsQueries:
                 global_id("StaffAuditEntry", broken) if broken is not None else None
             ),
         )
+
+    @strawberry.field(
+        description="PRIVACY_OFFICER: data requests by due date, soonest first; by default "
+        "those whose clock runs (VERIFIED, IN_PROGRESS), or those in `status` that have a due "
+        "date (a RECEIVED request has none yet). `urgency` and `dueBefore` (UTC unless it "
+        "says otherwise) narrow the list. "
+        "Each names its account by id only."
+    )
+    @staff_only(*PRIVACY_OFFICE)
+    async def data_requests(
+        self,
+        info: Info[Context, None],
+        status: list[DataRequestStatus] | None = None,
+        urgency: DataRequestUrgency | None = None,
+        due_before: datetime | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[DataRequest]:
+        first = clamp(first)
+        wanted = requests.CLOCKED_STATUSES if status is None else status
+        query = requests.DataRequest.filter(status__in=list(wanted), due_at__isnull=False)
+        if urgency is not None:
+            query = query.filter(urgency=urgency)
+        if due_before is not None:
+            if due_before.tzinfo is None:  # a time without an offset is read as UTC
+                due_before = due_before.replace(tzinfo=UTC)
+            query = query.filter(due_at__lt=due_before)
+        position = decode_position(DUE_CURSOR, after)
+        if position is not None:
+            moment, last_id = position
+            query = query.filter(Q(due_at__gt=moment) | Q(due_at=moment, id__gt=last_id))
+        rows = await query.order_by("due_at", "id").limit(first + 1)
+        edges = []
+        for row in rows[:first]:
+            assert row.due_at is not None  # filtered
+            cursor = encode_position(DUE_CURSOR, row.due_at, row.id)
+            edges.append(Edge(cursor=cursor, node=DataRequest.of(row)))
+        return page(edges, len(rows) > first)
 
 
 @strawberry.type

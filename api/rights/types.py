@@ -14,7 +14,7 @@ from api.consent.types import LegalBasis
 from api.context import Context
 from api.nodes import AccordNode, global_id, row_keys
 from api.payloads import error_code
-from api.permissions import OWNER_OR_ADMIN, PRIVACY_OFFICE
+from api.permissions import DATA_REQUEST_READERS, PRIVACY_OFFICE
 from models.errors import DomainError
 from models.rights import audit, corrections, data_map, decisions, requests
 from models.rights.errors import RightsErrorCode
@@ -84,9 +84,19 @@ class DataRequest(AccordNode):
         description="ON_TIME, AT_RISK (due within days) or OVERDUE, while open."
     )
     reason: str = strawberry.field(description="Why it was rejected, or what was done.")
+    extended_at: datetime | None = strawberry.field(
+        description="When a privacy officer extended the due date (once at most)."
+    )
+    extension_reason: str = strawberry.field(
+        description="Why it was extended, as the user was told; empty if it was not."
+    )
+    account_id: strawberry.ID | None = strawberry.field(
+        description="The id of the account whose right it is (null for a request filed "
+        "without signing in that named no account on file)."
+    )
     #: The row behind it, for ``asked``: whose it is, what it asks, and whether a privacy
     #: officer opened it with a reason (``dataRequest``).
-    account_id: strawberry.Private[int | None] = None
+    account_pk: strawberry.Private[int | None] = None
     details: strawberry.Private[dict[str, Any] | None] = None
     opened: strawberry.Private[bool] = False
 
@@ -102,7 +112,10 @@ class DataRequest(AccordNode):
             completed_at=row.completed_at,
             urgency=row.urgency,
             reason=row.reason,
-            account_id=row.account_id,
+            extended_at=row.extended_at,
+            extension_reason=row.extension_reason,
+            account_id=global_id("Account", row.account_id) if row.account_id else None,
+            account_pk=row.account_id,
             details=row.details,
             opened=opened,
         )
@@ -114,13 +127,14 @@ class DataRequest(AccordNode):
     async def asked(self, info: Info[Context, None]) -> RequestedChange | None:
         if not self.opened:
             viewer = await info.context.viewer()
-            if viewer is None or self.account_id is None or viewer.id != self.account_id:
+            if viewer is None or self.account_pk is None or viewer.id != self.account_pk:
                 return None
-        return RequestedChange.of(self.account_id, self.details or {})
+        return RequestedChange.of(self.account_pk, self.details or {})
 
     @classmethod
     async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, DataRequest]:
-        """As ``Account.dataRequests``: the account itself (or an ADMIN)."""
+        """As ``Account.dataRequests`` (the account itself, or an ADMIN) and ``dataRequests``
+        (the privacy office)."""
         ids = row_keys(keys)
         viewer = await info.context.viewer()
         if viewer is None or not ids:
@@ -131,7 +145,7 @@ class DataRequest(AccordNode):
             ids[r.id]: cls.of(r)
             for r in rows
             if r.account_id is not None
-            and OWNER_OR_ADMIN.allows_account(viewer, r.account_id, staff=staff)
+            and DATA_REQUEST_READERS.allows_account(viewer, r.account_id, staff=staff)
         }
 
 
@@ -194,13 +208,40 @@ class RequestCorrectionPayload:
 
 
 @strawberry.type
+@strawberry.type
+class FileDataRequestPayload:
+    handle: str | None = strawberry.field(
+        default=None,
+        description="Opaque: give it back to verifyDataRequest with the code. Not a node id.",
+    )
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="Until when the code works."
+    )
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class RequestErasurePayload:
     request: DataRequest | None = None
     errors: list[DataRequestError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
+class VerifyDataRequestPayload:
+    request: DataRequest | None = strawberry.field(
+        default=None, description="The request, VERIFIED: its clock runs from `verifiedAt`."
+    )
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class DecideDataRequestPayload:
+    request: DataRequest | None = None
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ExtendDataRequestPayload:
     request: DataRequest | None = None
     errors: list[DataRequestError] = strawberry.field(default_factory=list)
 

@@ -9,11 +9,11 @@ derived from ``Settings.secret()``; the code itself travels only in the outbox r
 sends it, blanked once sent), when it expires, the wrong attempts so far. At most one row
 per (account, channel) is PENDING: adding another address replaces it.
 
-A code is six digits from ``secrets``, compared in constant time, good once. Each attempt
-is counted before the code is compared, so guesses sent at once cannot slip past the limit;
-the attempt that reaches ``contact_code_max_attempts`` without the right code locks the row
-and the address must be added again. Codes sent are limited per account and per address
-(``contact_codes_per_hour``), so Accord cannot be used to flood someone's inbox.
+A code (``models.one_time_codes``: six digits, compared in constant time, good once, each
+attempt counted before the comparison) that reaches ``contact_code_max_attempts`` wrong
+attempts locks the row and the address must be added again. Codes sent are limited per
+account and per address (``contact_codes_per_hour``), so Accord cannot be used to flood
+someone's inbox.
 
 When a verified address is replaced or removed, the old address hears of it (its own
 ``Notification.address``: the account's is already the new one).
@@ -21,30 +21,23 @@ When a verified address is replaced or removed, the old address hears of it (its
 
 from __future__ import annotations
 
-import hmac
 import math
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from tortoise import fields
-from tortoise.expressions import F
 from tortoise.indexes import Index
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
-from models import clock
+from models import clock, one_time_codes
 from models.accounts.account import Account, clean_email, clean_phone, email_key
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
 from models.keyed_hashes import keyed_hash
 from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
 from models.notifications.messages import render
-
-CODE_DIGITS = 6
-#: The window ``contact_codes_per_hour`` counts in.
-SENDING_WINDOW = timedelta(hours=1)
 
 
 class ContactChannel(StrEnum):
@@ -121,13 +114,14 @@ class ContactVerification(Model):
 def clean_address(
     channel: ContactChannel,
     raw: str,
-    account: Account,
+    account: Account | None,
     settings: Settings,
     *,
     region: str | None = None,
 ) -> tuple[str, str]:
     """The normalised address and what it compares as; INVALID naming the field. A phone
-    number without ``+`` is read as one of ``region``, else of the account's region."""
+    number without ``+`` is read as one of ``region``, else of the account's region (no
+    account, no region: it must start with ``+``)."""
     if channel == ContactChannel.EMAIL:
         email = clean_email(
             raw, channel.field, check_deliverability=settings.email_check_deliverability
@@ -135,7 +129,7 @@ def clean_address(
         if email is None:
             raise DomainError(AccountErrorCode.REQUIRED, channel.field, "give an e-mail address")
         return email, email_key(email)
-    phone = clean_phone(raw, channel.field, region=region or account.region)
+    phone = clean_phone(raw, channel.field, region=region or (account.region if account else None))
     if phone is None:
         raise DomainError(AccountErrorCode.REQUIRED, channel.field, "give a phone number")
     return phone, phone
@@ -145,7 +139,8 @@ def verified_address(account: Account, channel: ContactChannel) -> str | None:
     return account.email if channel == ContactChannel.EMAIL else account.phone
 
 
-def _key_of(channel: ContactChannel, address: str) -> str:
+def key_of(channel: ContactChannel, address: str) -> str:
+    """What an address of ``channel`` compares as."""
     return email_key(address) if channel == ContactChannel.EMAIL else address
 
 
@@ -159,41 +154,22 @@ def code_hash(settings: Settings, row: ContactVerification, code: str) -> str:
     )
 
 
-def new_code() -> str:
-    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-
-
 # --- sending --------------------------------------------------------------------------------
 
 
 async def _check_sending_limits(
     account: Account, address_key: str, field: str, settings: Settings
 ) -> None:
-    """RATE_LIMITED, with when to try again, past ``contact_codes_per_hour`` codes in the
-    last hour for this account, or for this address whoever asked."""
-    moment = clock.now()
-    since = moment - SENDING_WINDOW
-    limit = settings.contact_codes_per_hour
-    for who, query in (
-        ("this account", ContactVerification.filter(account_id=account.id)),
-        ("this address", ContactVerification.filter(address_key=address_key)),
-    ):
-        sent = list(
-            await query.filter(created_at__gt=since)
-            .order_by("-created_at")
-            .limit(limit)
-            .values_list("created_at", flat=True)
-        )
-        if len(sent) >= limit:
-            # The oldest of the last ``limit`` leaves the window first.
-            frees_at: datetime = sent[-1] + SENDING_WINDOW  # type: ignore[operator]
-            retry_after = max(1, math.ceil((frees_at - moment).total_seconds()))
-            raise DomainError(
-                AccountErrorCode.RATE_LIMITED,
-                field,
-                f"too many codes sent to {who}; try again in {retry_after} s",
-                retry_after=retry_after,
-            )
+    """RATE_LIMITED past ``contact_codes_per_hour`` codes in the last hour for this account,
+    or for this address whoever asked."""
+    await one_time_codes.check_sending_limits(
+        (
+            ("this account", ContactVerification.filter(account_id=account.id)),
+            ("this address", ContactVerification.filter(address_key=address_key)),
+        ),
+        settings.contact_codes_per_hour,
+        field,
+    )
 
 
 async def profile_changes(
@@ -216,7 +192,7 @@ async def profile_changes(
             continue
         address, key = clean_address(channel, raw, account, settings, region=region)
         current = verified_address(account, channel)
-        if current is not None and _key_of(channel, current) == key:
+        if current is not None and key_of(channel, current) == key:
             continue
         waiting = await pending_verification(account.id, channel)
         if waiting is not None and waiting.address_key == key:
@@ -233,13 +209,13 @@ async def start_verification(
     becomes the account's once ``verify`` gets the code back."""
     address, key = clean_address(channel, raw, account, settings)
     current = verified_address(account, channel)
-    if current is not None and _key_of(channel, current) == key:
+    if current is not None and key_of(channel, current) == key:
         raise DomainError(
             AccountErrorCode.INVALID, channel.field, f"this is already your {channel.words}"
         )
     await _check_sending_limits(account, key, channel.field, settings)
     moment = clock.now()
-    code = new_code()
+    code = one_time_codes.new_code()
     ttl = settings.contact_code_ttl
     row = ContactVerification(
         account=account,
@@ -326,24 +302,25 @@ async def verify(
             f"this code has expired: add the {channel.words} again for a new one",
         )
     limit = settings.contact_code_max_attempts
-    # The attempt is counted before the code is compared: concurrent guesses each take one.
-    counted = await ContactVerification.filter(
-        id=row.id, status=VerificationStatus.PENDING, attempts__lt=limit
-    ).update(attempts=F("attempts") + 1)
-    if not counted:
+    tried = await one_time_codes.attempt(
+        ContactVerification.filter(id=row.id, status=VerificationStatus.PENDING),
+        row.attempts,
+        limit,
+        row.code_hash,
+        code_hash(settings, row, one_time_codes.offered(code)),
+    )
+    if not tried.counted:
         raise locked
-    given = "".join(code.split())
-    if not hmac.compare_digest(code_hash(settings, row, given), row.code_hash):
+    if not tried.right:
         await ContactVerification.filter(
             id=row.id, status=VerificationStatus.PENDING, attempts__gte=limit
         ).update(status=VerificationStatus.LOCKED, consumed_at=moment)
-        left = limit - (row.attempts + 1)
-        if left <= 0:
+        if tried.left <= 0:
             raise locked
         raise DomainError(
             AccountErrorCode.INVALID_CODE,
             "code",
-            f"this is not the code; {left} attempt{'s' if left != 1 else ''} left",
+            f"this is not the code; {one_time_codes.attempts_left_words(tried.left)}",
         )
     return await _adopt(account, row, moment)
 
@@ -361,7 +338,7 @@ async def _adopt(account: Account, row: ContactVerification, moment: datetime) -
                 AccountErrorCode.NOT_FOUND, "channel", f"no {channel.words} waits for a code"
             )
         await Account.filter(id=account.id).update(**{channel.field: row.address})
-        if old is not None and _key_of(channel, old) != row.address_key:
+        if old is not None and key_of(channel, old) != row.address_key:
             await _tell_old_address(account, channel, old, NotificationKind.CONTACT_CHANGED)
     setattr(account, channel.field, row.address)
     return account

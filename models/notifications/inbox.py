@@ -50,10 +50,18 @@ class NotificationKind(StrEnum):
     CONTACT_REMOVED = "CONTACT_REMOVED"
     #: A privacy officer fulfilled or declined a correction or erasure request.
     DATA_REQUEST_DECIDED = "DATA_REQUEST_DECIDED"
+    #: A one-time code for a data request filed without signing in (``models.rights.identity``).
+    DATA_REQUEST_CODE = "DATA_REQUEST_CODE"
+    #: To the privacy officers: a request is due within days (``models.rights.deadlines``).
+    DATA_REQUEST_AT_RISK = "DATA_REQUEST_AT_RISK"
+    #: To the privacy officers: a request is past its due date.
+    DATA_REQUEST_OVERDUE = "DATA_REQUEST_OVERDUE"
+    #: To the user: their request's due date was extended, why, and the new date.
+    DATA_REQUEST_EXTENDED = "DATA_REQUEST_EXTENDED"
 
 
 #: Kinds whose body holds a secret (a code): blanked once the row is sent or given up on.
-SECRET_KINDS = (NotificationKind.CONTACT_CODE,)
+SECRET_KINDS = (NotificationKind.CONTACT_CODE, NotificationKind.DATA_REQUEST_CODE)
 #: What such a body reads afterwards.
 REDACTED = "(not kept once sent)"
 

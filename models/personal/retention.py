@@ -18,6 +18,7 @@ from models.accounts.sign_in_challenges import purge_spent
 from models.accounts.sign_ins import purge_expired_notices
 from models.batches import delete_in_batches
 from models.personal.activity import purge_older_than
+from models.rights import identity
 
 
 async def purge_spent_resets(batch_size: int) -> int:
@@ -36,4 +37,5 @@ async def clean_up(settings: Settings) -> dict[str, int]:
         "name_quarantine": await purge_expired_quarantine(settings.sweep_batch_size),
         "webauthn_challenges": await purge_spent_challenges(settings.sweep_batch_size),
         "sign_in_notices": await purge_expired_notices(settings.sweep_batch_size),
+        "identity_checks": await identity.purge_spent(settings.sweep_batch_size),
     }

@@ -54,6 +54,7 @@ from models.personal.pictures import Picture
 from models.personal.questionnaires import QuestionnaireAnswer
 from models.personal.support import SupportMessage, SupportThread
 from models.rights.audit import StaffAuditEntry
+from models.rights.identity import IdentityCheck
 from models.rights.requests import DataRequest, DeletionRequest
 
 
@@ -782,6 +783,8 @@ DATA_MAP: tuple[PersonalData, ...] = (
             "region",
             "details",
             "reason",
+            "extended_at",
+            "extension_reason",
         ),
         (DataCategory.USER_CONTENT, DataCategory.STAFF_RECORDS),
         NECESSARY,
@@ -793,8 +796,31 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Export.EXPORT,
         account_field="account_id",
         staff_field="decided_by_id",
-        anonymised={"details": "{}", "reason": "''", "region": "NULL", "decided_by_id": "NULL"},
+        anonymised={
+            "details": "{}",
+            "reason": "''",
+            "extension_reason": "''",
+            "region": "NULL",
+            "decided_by_id": "NULL",
+        },
         erasure_note="open requests are closed (the deletion's own COMPLETED, others WITHDRAWN)",
+    ),
+    PersonalData(
+        "IdentityCheck",
+        IdentityCheck,
+        ("channel", "name_hash", "address_hash", "code_hash", "created_at", "used_at"),
+        (DataCategory.IDENTITY, DataCategory.SECURITY),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "Until an hour after its code expires (the sending limits count it that long); a "
+        "request it never verified goes with it.",
+        "contact_code_ttl",
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.NOT_EXPORTED,
+        "a short-lived one-time code for a request filed without signing in; keyed hashes "
+        "only, which tell the user nothing",
+        account_field="request__account_id",
     ),
     PersonalData(
         "AccountNameQuarantine",

@@ -7,9 +7,12 @@ time plus the period of the law that applies (``period_for``): the policy's 15 d
 default (``ACCORD_DATA_REQUEST_DAYS``), another law's by the account's region.
 
 A signed-in user who has just proven who they are (recent authentication) is verified at
-once (``file_request(..., verified=True)``). An account deletion's clock starts when its
-grace period ends: the grace is the user's time to change their mind, not the service's
-delay (``file_account_deletion``).
+once (``file_request(..., verified=True)``); one who cannot sign in files without signing in
+and is verified by a code sent to the address on file (``models.rights.identity``), after
+which ``after_verification`` sets the answer going. An account deletion's clock starts when
+its grace period ends: the grace is the user's time to change their mind, not the service's
+delay (``file_account_deletion``). The clock itself (AT_RISK, OVERDUE, the officers' notices,
+one extension) is ``models.rights.deadlines``.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
 from models import clock
 from models.accounts.account import Account
 from models.errors import DomainError
+from models.queue import Queue
 from models.rights.errors import RightsErrorCode
 from models.rights.requests import (
     OPEN_STATUSES,
@@ -32,17 +37,25 @@ from models.rights.requests import (
     DataRequestStatus,
 )
 
+log = structlog.get_logger("accord.rights")
+
+
+def for_region(by_region: Mapping[str, int], region: str | None, default: int) -> int:
+    """What a per-region table of the settings gives ``region``: "US-CA" falls back to
+    "US", then to ``default``."""
+    if region:
+        region = region.upper()
+        for key in (region, region.split("-")[0]):
+            if key in by_region:
+                return by_region[key]
+    return default
+
 
 def period_for(settings: Settings, region: str | None) -> timedelta:
     """How long the law that applies to ``region`` gives to answer a verified request."""
-    by_region = settings.data_request_days_by_region
-    if region:
-        region = region.upper()
-        # "US-CA" falls back to "US", then to the default.
-        for key in (region, region.split("-")[0]):
-            if key in by_region:
-                return timedelta(days=by_region[key])
-    return timedelta(days=settings.data_request_days)
+    return timedelta(
+        days=for_region(settings.data_request_days_by_region, region, settings.data_request_days)
+    )
 
 
 def due_date(settings: Settings, region: str | None, verified_at: datetime) -> datetime:
@@ -104,6 +117,29 @@ async def mark_verified(request: DataRequest, settings: Settings) -> DataRequest
             due,
         )
     return request
+
+
+async def after_verification(request: DataRequest, settings: Settings, queue: Queue) -> None:
+    """What a request verified by a code (filed without signing in,
+    ``models.rights.identity.verify``) sets going, once its clock has started. The one
+    place to extend: requests filed signed in are verified at once by the mutation that
+    files them, which starts their answer itself.
+
+    - ACCESS: answered by the export job (to be wired here: queue the export of
+      ``request`` through ``models.jobs``; the archive's link goes to the account's own
+      address, never to whoever typed one).
+    - CORRECTION, ERASURE (the user's ``details["note"]`` says what), ACCOUNT_DELETION:
+      wait for a privacy officer's decision (``decideDataRequest``); ``dataRequests``
+      lists them soonest due first and the sweeper warns the officers before they are late.
+    """
+    waits_for = "export" if request.kind == DataRequestKind.ACCESS else "privacy officer"
+    log.info(
+        "data request verified",
+        request=request.id,
+        kind=str(request.kind),
+        due_at=str(request.due_at),
+        waits_for=waits_for,
+    )
 
 
 async def start(request_id: int) -> bool:

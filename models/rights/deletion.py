@@ -239,7 +239,9 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
         await DataRequest.filter(account_id=account_id, status__in=OPEN_STATUSES).update(
             status=DataRequestStatus.WITHDRAWN, completed_at=moment
         )
-        await DataRequest.filter(account_id=account_id).update(details={}, reason="", region=None)
+        await DataRequest.filter(account_id=account_id).update(
+            details={}, reason="", extension_reason="", region=None
+        )
         raise
     return DeletionOutcome.DONE
 
@@ -407,4 +409,6 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
         await DataRequest.filter(account_id=account_id, status__in=OPEN_STATUSES).update(
             status=DataRequestStatus.WITHDRAWN, completed_at=moment
         )
-        await DataRequest.filter(account_id=account_id).update(details={}, reason="", region=None)
+        await DataRequest.filter(account_id=account_id).update(
+            details={}, reason="", extension_reason="", region=None
+        )

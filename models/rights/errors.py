@@ -38,5 +38,19 @@ class RightsErrorCode(StrEnum):
     ROW_GONE = "ROW_GONE"
     #: Exports and account deletions are answered by their own process, not by staff.
     NOT_DECIDABLE = "NOT_DECIDABLE"
-    #: The requester's identity is not verified: the request cannot be fulfilled yet.
+    #: The requester's identity is not verified: the request cannot be fulfilled yet,
+    #: and no clock runs to extend.
     IDENTITY_NOT_VERIFIED = "IDENTITY_NOT_VERIFIED"
+    # Identity of a requester who cannot sign in (models.rights.identity, verifyDataRequest).
+    #: The code is not the one sent (the attempt counts).
+    INVALID_CODE = "INVALID_CODE"
+    CODE_EXPIRED = "CODE_EXPIRED"
+    #: Too many wrong codes: file the request again for a new one.
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    #: The code already verified its request: it works once.
+    CODE_USED = "CODE_USED"
+    # The clock (models.rights.deadlines, extendDataRequest).
+    #: A request is extended once.
+    ALREADY_EXTENDED = "ALREADY_EXTENDED"
+    #: The due date has passed: too late to extend.
+    PAST_DUE = "PAST_DUE"

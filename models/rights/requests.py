@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.accounts.account import Account
@@ -53,6 +54,16 @@ class DataRequestKind(StrEnum):
     ERASURE = "ERASURE"
     ACCOUNT_DELETION = "ACCOUNT_DELETION"
 
+    @property
+    def words(self) -> str:
+        """What the user asked for, as a message to them says it."""
+        return {
+            DataRequestKind.ACCESS: "a copy of your data",
+            DataRequestKind.CORRECTION: "a correction of your data",
+            DataRequestKind.ERASURE: "the erasure of some of your data",
+            DataRequestKind.ACCOUNT_DELETION: "the deletion of your account",
+        }[self]
+
 
 class DataRequestStatus(StrEnum):
     #: Filed, identity not yet verified: the clock has not started.
@@ -72,6 +83,21 @@ OPEN_STATUSES = (
     DataRequestStatus.VERIFIED,
     DataRequestStatus.IN_PROGRESS,
 )
+
+
+#: An open request whose clock runs: identity verified, not answered yet.
+CLOCKED_STATUSES = (DataRequestStatus.VERIFIED, DataRequestStatus.IN_PROGRESS)
+
+
+class ClockedIndex(Index):
+    """An index of the requests whose clock runs only (a partial index, SQLite and
+    PostgreSQL alike): the sweeper and the officers' list read them by due date, while the
+    answered ones pile up for good."""
+
+    def __init__(self, *, fields: tuple[str, ...] | list[str], name: str | None = None) -> None:
+        super().__init__(fields=fields, name=name)
+        statuses = ", ".join(f"'{status}'" for status in CLOCKED_STATUSES)
+        self.extra = f" WHERE status IN ({statuses})"
 
 
 class Urgency(StrEnum):
@@ -116,6 +142,13 @@ class DataRequest(Model):
         "models.Account", null=True, related_name="decided_requests", on_delete=fields.SET_NULL
     )
     decided_by_id: int | None  # set by the ORM
+    #: When a privacy officer extended the due date (once at most).
+    extended_at = fields.DatetimeField(null=True)
+    #: Why, in the officer's words: the user is told it with the new date.
+    extension_reason = fields.CharField(max_length=500, default="")
+    #: The urgency the privacy officers were last told of (``models.rights.deadlines``).
+    urgency_notified = fields.CharEnumField(Urgency, max_length=8, default=Urgency.ON_TIME)
 
     class Meta:
         table = "data_request"
+        indexes = (ClockedIndex(fields=("due_at", "id"), name="data_request_clocked_due"),)
