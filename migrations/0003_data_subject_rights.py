@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('staff_id', fields.BigIntField(db_index=True, description="The staff account (its tombstone's id once deleted): a plain column, see the module.")),
                 ('staff_role', fields.CharEnumField(description='USER: USER\nSUPPORT: SUPPORT\nPRIVACY_OFFICER: PRIVACY_OFFICER\nOPERATOR: OPERATOR\nADMIN: ADMIN', enum_type=Role, max_length=16)),
-                ('action', fields.CharEnumField(description='READ_SUPPORT_THREAD: READ_SUPPORT_THREAD\nREAD_DATA_REQUEST: READ_DATA_REQUEST\nREAD_EXPORT: READ_EXPORT\nDECIDE_DATA_REQUEST: DECIDE_DATA_REQUEST\nCORRECT: CORRECT\nERASE: ERASE', enum_type=StaffAction, max_length=24)),
+                ('action', fields.CharEnumField(description='READ_SUPPORT_THREAD: READ_SUPPORT_THREAD\nREAD_DATA_REQUEST: READ_DATA_REQUEST\nDECIDE_DATA_REQUEST: DECIDE_DATA_REQUEST\nEXTEND_DATA_REQUEST: EXTEND_DATA_REQUEST\nCORRECT: CORRECT\nERASE: ERASE', enum_type=StaffAction, max_length=24)),
                 ('subject_id', fields.BigIntField(null=True, db_index=True, description="Whose data (the account's tombstone id once deleted), NULL if no account's.")),
                 ('resource', fields.CharField(description='Which kind of data (a kind of the map, ``Kind.field`` for a correction).', max_length=64)),
                 ('resource_id', fields.TextField(default='', description='Which rows of it ("" for every row of the kind).', unique=False)),

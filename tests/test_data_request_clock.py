@@ -16,6 +16,7 @@ from models import clock as domain_clock
 from models.accounts.account import Role
 from models.queue import Queue
 from models.rights import deadlines
+from models.rights.audit import StaffAction, StaffAuditEntry
 from models.rights.requests import DataRequest, DataRequestKind, DataRequestStatus, Urgency
 from tests.conftest import GraphQL
 from tests.consent_helpers import register
@@ -171,6 +172,10 @@ async def test_an_extension_once_with_a_reason_and_the_user_told(gql, settings, 
     assert iso(answer["dueAt"]) == old_due + 10 * DAY
     assert answer["extensionReason"] == reason and answer["urgency"] == "ON_TIME"
     assert iso(answer["extendedAt"]) <= domain_clock.now()
+    # A staff change to a subject's request: the staff audit log says who, whose and why.
+    [entry] = await StaffAuditEntry.filter(action=StaffAction.EXTEND_DATA_REQUEST)
+    assert (entry.staff_id, entry.subject_id) == (pk(officer.id), pk(wes.id))
+    assert entry.reason == reason and entry.resource_id == str(request.id)
 
     # The user is told at once, in the app and by e-mail: the reason and both dates.
     [told] = await inbox(gql, wes.token)

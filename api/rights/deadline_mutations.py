@@ -34,6 +34,9 @@ class DeadlineMutations:
         request_id = row_id_of(input.id, "DataRequest")
         if request_id is None:
             raise DomainError(RightsErrorCode.NOT_FOUND, "id", "no such data request")
-        request = await deadlines.extend(request_id, input.days, input.reason, ctx.settings)
+        officer = await ctx.require_viewer()
+        request = await deadlines.extend(
+            officer, request_id, input.days, input.reason, ctx.settings
+        )
         await send_notices(ctx)
         return ExtendDataRequestPayload(request=DataRequest.of(request))

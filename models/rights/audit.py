@@ -50,9 +50,10 @@ class StaffAction(StrEnum):
     READ_SUPPORT_THREAD = "READ_SUPPORT_THREAD"
     #: Opened a data request's details (``dataRequest(id, reason)``).
     READ_DATA_REQUEST = "READ_DATA_REQUEST"
-    READ_EXPORT = "READ_EXPORT"
     #: Fulfilled or rejected a correction or erasure request.
     DECIDE_DATA_REQUEST = "DECIDE_DATA_REQUEST"
+    #: Gave a request more time (``extendDataRequest``).
+    EXTEND_DATA_REQUEST = "EXTEND_DATA_REQUEST"
     #: Changed a row as a fulfilled correction asked.
     CORRECT = "CORRECT"
     #: Erased rows as a fulfilled erasure asked.

@@ -38,6 +38,7 @@ from models.notifications.inbox import (
     notify,
 )
 from models.notifications.messages import render
+from models.rights import audit
 from models.rights.data_requests import for_region
 from models.rights.errors import RightsErrorCode
 from models.rights.requests import (
@@ -210,9 +211,11 @@ def _not_extendable(request: DataRequest, moment: datetime) -> DomainError | Non
     return None
 
 
-async def extend(request_id: int, days: int, reason: str, settings: Settings) -> DataRequest:
+async def extend(
+    officer: Account, request_id: int, days: int, reason: str, settings: Settings
+) -> DataRequest:
     """Move the due date of an open request ``days`` later, once, for ``reason``; the user
-    is told at once."""
+    is told at once, and the staff audit log records who extended whose request, and why."""
     reason = clean_text(reason, "reason", REASON_MAX, multiline=True)
     request = await DataRequest.get_or_none(id=request_id)
     if request is None:
@@ -254,6 +257,14 @@ async def extend(request_id: int, days: int, reason: str, settings: Settings) ->
                 RightsErrorCode.CONFLICT, "id", "the request changed meanwhile: try again"
             )
         await _tell_user(request, old_due, new_due, reason)
+        await audit.record(
+            officer,
+            audit.StaffAction.EXTEND_DATA_REQUEST,
+            subject_id=request.account_id,
+            resource="DataRequest",
+            resource_id=str(request.id),
+            reason=reason,
+        )
     return await DataRequest.get(id=request.id)
 
 
