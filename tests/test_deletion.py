@@ -610,6 +610,9 @@ async def test_a_failed_step_is_retried_to_the_same_end_state(
     assert request.status == DeletionStatus.FAILED
     assert request.last_error == "RuntimeError: consent store unavailable"
     assert request.step == "notifications"  # every step before consent is done
+    # The user's request stays open until the deletion is really done.
+    [asked] = await DataRequest.filter(account_id=account_id)
+    assert asked.status == DataRequestStatus.IN_PROGRESS and asked.completed_at is None
     queue_view = await app.gql(
         "{ deletionQueue { edges { node { accountId status lastError attempts } } } }",
         token=await staff(app, "ops.viewer", Role.OPERATOR),
@@ -624,6 +627,8 @@ async def test_a_failed_step_is_retried_to_the_same_end_state(
     second = await run_worker(settings, redis_url, queue)
     assert second.jobs_failed == 0 and second.jobs_complete >= 1
     await _assert_erased(account_id)
+    [asked] = await DataRequest.filter(account_id=account_id)
+    assert asked.status == DataRequestStatus.COMPLETED
 
 
 async def test_flushed_redis_loses_no_deletion(world, settings, redis_url):

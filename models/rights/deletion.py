@@ -229,19 +229,6 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
             lease_token=None,
             lease_until=None,
         )
-        # Every right is answered: the deletion's own request is done, others (an export,
-        # a correction) have nothing left to act on, and what a request said is erased.
-        await DataRequest.filter(
-            account_id=account_id,
-            kind=DataRequestKind.ACCOUNT_DELETION,
-            status__in=OPEN_STATUSES,
-        ).update(status=DataRequestStatus.COMPLETED, completed_at=moment)
-        await DataRequest.filter(account_id=account_id, status__in=OPEN_STATUSES).update(
-            status=DataRequestStatus.WITHDRAWN, completed_at=moment
-        )
-        await DataRequest.filter(account_id=account_id).update(
-            details={}, reason="", extension_reason="", region=None
-        )
         raise
     return DeletionOutcome.DONE
 
