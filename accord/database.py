@@ -45,6 +45,7 @@ MODEL_MODULES = [
     "models.accounts.contacts",
     "models.accounts.passkeys",
     "models.accounts.sign_ins",
+    "models.rights.exports",
 ]
 
 

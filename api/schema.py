@@ -35,6 +35,7 @@ from api.notifications.queries import NotificationQueries
 from api.notifications.subscriptions import NotificationSubscriptions
 from api.personal.mutations import PersonalDataMutations
 from api.personal.queries import PersonalDataQueries
+from api.rights.export_mutations import ExportMutations
 from api.rights.queries import RightsQueries
 
 # Each domain's fields in one class per root type; the order here is the order of the
@@ -60,6 +61,7 @@ Mutation = merge_types(
         ConsentMutations,
         PersonalDataMutations,
         NotificationMutations,
+        ExportMutations,
     ),
 )
 Subscription = merge_types("Subscription", (ConsentSubscriptions, NotificationSubscriptions))

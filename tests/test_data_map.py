@@ -19,7 +19,7 @@ from tests.consent_helpers import register
 DATA_MAP_QUERY = """{ dataMap {
   kinds { kind table fields categories purposes legalBasis retention
           retentionSetting { name value } foundBy erasure erasedFields { field becomes }
-          erasureNote deletionStep export exportNote }
+          erasureNote deletionStep export exportNote notExported }
   tablesWithoutPersonalData { table reason } } }"""
 
 
@@ -122,6 +122,8 @@ async def test_the_privacy_office_reads_the_data_map(gql, settings):
     assert by_kind["ConsentEvent"]["erasure"] == "PSEUDONYMISE"
     assert by_kind["SignInChallenge"]["export"] == "NOT_EXPORTED"
     assert by_kind["SignInChallenge"]["exportNote"]
+    assert by_kind["Account"]["notExported"] == ["password_hash"]
+    assert by_kind["TotpCredential"]["notExported"] == ["secret"]
 
 
 async def test_only_the_privacy_office_reads_the_data_map(gql):

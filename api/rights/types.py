@@ -152,6 +152,9 @@ class PersonalDataKind:
     )
     export: ExportMethod
     export_note: str
+    not_exported: list[str] = strawberry.field(
+        description="Fields an export leaves out although they are personal (hashes, secrets)."
+    )
 
     @classmethod
     def of(cls, entry: data_map.PersonalData, settings: Settings) -> PersonalDataKind:
@@ -177,6 +180,7 @@ class PersonalDataKind:
             deletion_step=str(entry.step),
             export=entry.export,
             export_note=entry.export_note,
+            not_exported=list(entry.not_exported),
         )
 
 
@@ -192,3 +196,13 @@ class TableWithoutPersonalData:
 class DataMap:
     kinds: list[PersonalDataKind]
     tables_without_personal_data: list[TableWithoutPersonalData]
+
+
+@strawberry.type
+class ExportMyDataPayload:
+    request: DataRequest | None = strawberry.field(
+        default=None,
+        description="The ACCESS request filed: COMPLETED once the archive is ready, when its "
+        "link is sent to you in-app and by e-mail.",
+    )
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)

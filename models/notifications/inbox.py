@@ -48,6 +48,8 @@ class NotificationKind(StrEnum):
     CONTACT_CHANGED = "CONTACT_CHANGED"
     #: To the verified address just removed.
     CONTACT_REMOVED = "CONTACT_REMOVED"
+    #: The archive of an export is ready, with its single-use link (``models.rights``).
+    EXPORT_READY = "EXPORT_READY"
 
 
 #: Kinds whose body holds a secret (a code): blanked once the row is sent or given up on.

@@ -40,16 +40,17 @@ from models.accounts.account import Account, AccountStatus, Gender, Role
 from models.accounts.errors import AccountErrorCode
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
 from models.accounts.sessions import revoke_all
-from models.consent.ledger import DeviceLink, rekey_subject, subjects_of
+from models.consent.ledger import rekey_subject, subjects_of
 from models.errors import DomainError
 from models.notifications.inbox import NotificationKind, notify
-from models.personal.devices import Device
 from models.personal.feedback import Feedback, Visibility
 from models.personal.pictures import Picture, delete_picture
 from models.personal.storage import Storage
 from models.personal.support import StaffAccess, SupportMessage, SupportThread
 from models.rights.data_map import DATA_MAP, Erasure, PersonalData, Step, entries_of
 from models.rights.data_requests import close_account_deletion, file_account_deletion
+from models.rights.export_files import ExportFiles
+from models.rights.exports import remove_account_exports
 from models.rights.requests import (
     OPEN_STATUSES,
     DataRequest,
@@ -58,6 +59,7 @@ from models.rights.requests import (
     DeletionRequest,
     DeletionStatus,
 )
+from models.rights.subject_rows import device_ids_of
 
 log = structlog.get_logger("accord.deletion")
 
@@ -240,17 +242,10 @@ async def run_deletion(account_id: int, settings: Settings, storage: Storage) ->
     return DeletionOutcome.DONE
 
 
-async def _device_ids(account_id: int) -> list[str]:
-    """The account's devices and the devices linked to it: their rows are the account's."""
-    owned = await Device.filter(account_id=account_id).values_list("device_id", flat=True)
-    linked = await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
-    return [str(device_id) for device_id in [*owned, *linked]]
-
-
 async def _delete_rows(entries: list[PersonalData], account_id: int) -> None:
     """Delete every row the map finds for the account, in the map's order (devices last, so
     their ids are gathered first)."""
-    device_ids = await _device_ids(account_id) if any(e.device_field for e in entries) else []
+    device_ids = await device_ids_of(account_id) if any(e.device_field for e in entries) else []
     for entry in entries:
         # Two indexed deletes, not one OR (SQLite scanned the table for the OR).
         if entry.account_field is not None:
@@ -280,9 +275,10 @@ def _steps(
         return run
 
     async def pictures(account_id: int) -> None:
-        # One picture at a time, file before row (see delete_picture): resumable.
+        # One picture (or export archive) at a time, file before row: resumable.
         for picture in await Picture.filter(owner_id=account_id):
             await delete_picture(picture, storage)
+        await remove_account_exports(account_id, ExportFiles.of(settings))
 
     async def feedback(account_id: int) -> None:
         async with in_transaction():
