@@ -31,7 +31,7 @@ from models.rights.consent_proofs import write_consent_proofs
 from models.rights.data_map import BY_KIND, PersonalData
 from models.rights.export_readme import PICTURES, README, exported_kinds, file_name, readme
 from models.rights.subject_rows import DataSubject, batches
-from models.rights.zip_entries import write_array, write_bytes
+from models.rights.zip_entries import COMPRESS_LEVEL, write_array, write_bytes
 
 log = structlog.get_logger("accord.export")
 
@@ -53,7 +53,9 @@ async def write_archive(
     account = await Account.get(id=account_id)
     made_at = clock.now()
     counts: dict[str, int] = {}
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+    with zipfile.ZipFile(
+        out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
+    ) as archive:
         for entry in exported_kinds():
             rows = batches(entry, subject, entry.export_columns, batch_size)
             counts[file_name(entry)] = await write_array(archive, file_name(entry), rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 import zipfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import IO, Any, TypeVar
@@ -17,6 +18,7 @@ from typing import IO, Any, TypeVar
 import orjson
 
 T = TypeVar("T")
+COMPRESS_LEVEL = 1
 
 
 def _default(value: object) -> Any:
@@ -44,7 +46,7 @@ async def write_array(
 ) -> int:
     """A JSON array of every row the batches yield; ``encode`` turns a batch into its bytes
     (in the worker thread, so it may be CPU work, e.g. signing); how many rows."""
-    handle = archive.open(name, "w", force_zip64=True)
+    handle = archive.open(_entry(name), "w", force_zip64=True)
     count = 0
     try:
         await asyncio.to_thread(handle.write, b"[")
@@ -55,6 +57,17 @@ async def write_array(
     finally:
         await asyncio.to_thread(handle.close)
     return count
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """What ``ZipFile.open(name, "w")`` makes, dated now rather than 1980, and compressed
+    fast: JSON shrinks about as well at level 1, for a fraction of level 6's time."""
+    entry = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    # ZipFile.open sets the same from the archive; the attribute is public (compress_level)
+    # only from Python 3.13.
+    entry._compresslevel = COMPRESS_LEVEL  # type: ignore[attr-defined]
+    return entry
 
 
 def _write_encoded(
