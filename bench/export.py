@@ -1,20 +1,24 @@
 """A data export of a large account: the archive's build time against a raw dump of the same
 rows, and the worker's memory while it builds.
 
-    .venv/bin/python bench/export.py [--rows 20000] [--rounds 5] [--postgres]
+    .venv/bin/python bench/export.py [--rows 20000] [--consent-share 0.1] [--rounds 5]
+                                     [--postgres]
 
-One account holds ``--rows`` rows (a quarter each consent events, as one valid hash chain,
-search records and click records, an eighth each favorites and feedback), and a second
-account as many, bulk-loaded, then ANALYZE. A child process, the worker, runs the export
-job's rule (``models.rights.export_jobs.run_export``: lease, the streamed ZIP with a signed
-receipt per consent decision, the link, the request answered and the user notified) while
-this process samples its resident memory (``VmRSS`` in ``/proc/<pid>/status``) for the
-first, cold build. Then the worker times, in turn, a raw dump of the same rows (one ``SELECT
-*`` per table and ``json.dumps`` of the result, no archive) and an export, ``--rounds``
-times each. Prints `metric: value` lines: the export's rows/s as a ratio of the raw dump's
-(goal >= 0.3) and the worker's RSS growth (goal < 32 MiB). SQLite by default; with
-``--postgres`` also PostgreSQL at DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test;
-a temporary database is created and dropped). Always exits 0.
+One account holds ``--rows`` rows: ``--consent-share`` of them consent decisions (one valid
+hash chain; each gets a signed receipt in the archive, by far the costliest row), the rest
+search and click records (35 % each of the whole by default) and favorites and feedback
+(the remainder, halved); a second account holds as many. Bulk-loaded, then ANALYZE.
+
+A child process, the worker, runs the export job's rule
+(``models.rights.export_jobs.run_export``: lease, the streamed ZIP, the link, the request
+answered and the user notified) while this process samples the child's resident memory
+(``VmRSS`` in ``/proc/<pid>/status``) during its first, cold build. Then the worker times,
+in turn, a raw dump of the same rows (one ``SELECT *`` per table and ``json.dumps`` of the
+result, no archive) and an export, ``--rounds`` times each. Prints `metric: value` lines:
+the export's rows/s as a ratio of the raw dump's (goal >= 0.3) and the worker's RSS growth
+(goal < 32 MiB). SQLite by default; with ``--postgres`` also PostgreSQL at DATABASE_URL
+(default postgres://postgres@127.0.0.1:5432/test; a temporary database is created and
+dropped). Always exits 0.
 """
 
 from __future__ import annotations
@@ -71,7 +75,21 @@ def settings_for(database_url: str, data_dir: str):
     )
 
 
-async def load(account: int, rows: int, sqlite: bool) -> None:
+def shares(rows: int, consent_share: float) -> dict[str, int]:
+    """How many rows of each table an account gets."""
+    consent = int(rows * consent_share)
+    activity = (rows - consent) * 7 // 18  # 35 % each with the default share
+    rest = rows - consent - 2 * activity
+    return {
+        "consent_event": consent,
+        "search_record": activity,
+        "click_record": activity,
+        "favorite": rest // 2,
+        "feedback": rest - rest // 2,
+    }
+
+
+async def load(account: int, count: dict[str, int], sqlite: bool) -> None:
     """One account and its rows, bulk-inserted (a valid consent chain included)."""
     moment = datetime.now(UTC) - timedelta(days=1)
     stamp = timestamp_text if sqlite else (lambda value: value)
@@ -82,9 +100,8 @@ async def load(account: int, rows: int, sqlite: bool) -> None:
         columns.split(),
         [[account, name, name, "UNDISCLOSED", "", "USER", "ACTIVE", at, at, f"{name}@x.org"]],
     )
-    quarter, eighth = rows // 4, rows // 8
     subject, previous, events = f"account:{account}", GENESIS, []
-    for n in range(quarter):
+    for n in range(count["consent_event"]):
         at = moment + timedelta(seconds=n)
         record = EventRecord(
             subject=subject,
@@ -107,7 +124,7 @@ async def load(account: int, rows: int, sqlite: bool) -> None:
         values[EVENT_COLUMNS.index("server_timestamp")] = stamp(at)
         events.append(values)
     await insert("consent_event", EVENT_COLUMNS, events)
-    await insert("consent_chain", ["subject", "seq", "hash"], [[subject, quarter, previous]])
+    await insert("consent_chain", ["subject", "seq", "hash"], [[subject, len(events), previous]])
     agent, address = "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0", "203.0.113.0"
     activity = ["account_id", "device_id", "client_address", "user_agent", "recorded_at"]
     await insert(
@@ -115,7 +132,7 @@ async def load(account: int, rows: int, sqlite: bool) -> None:
         [*activity, "keywords"],
         [
             [account, None, address, agent, stamp(moment), f"running shoes size {n}"]
-            for n in range(quarter)
+            for n in range(count["search_record"])
         ],
     )
     await insert(
@@ -123,32 +140,35 @@ async def load(account: int, rows: int, sqlite: bool) -> None:
         [*activity, "link"],
         [
             [account, None, address, agent, stamp(moment), f"https://shop.example/p/{n}"]
-            for n in range(quarter)
+            for n in range(count["click_record"])
         ],
     )
     await insert(
         "favorite",
         ["account_id", "item_type", "item_id", "note", "created_at"],
-        [[account, "product", f"sku-{n}", "for the summer", stamp(moment)] for n in range(eighth)],
+        [
+            [account, "product", f"sku-{n}", "for the summer", stamp(moment)]
+            for n in range(count["favorite"])
+        ],
     )
     await insert(
         "feedback",
         ["author_id", "kind", "subject", "body", "rating", "visibility", "created_at"],
         [
             [account, "RATING", f"product-{n}", "Fits well, on time.", 4, "PRIVATE", stamp(moment)]
-            for n in range(eighth)
+            for n in range(count["feedback"])
         ],
     )
 
 
-async def prepare(database_url: str, data_dir: str, rows: int) -> None:
+async def prepare(database_url: str, data_dir: str, count: dict[str, int]) -> None:
     settings = settings_for(database_url, data_dir)
     await migrate_database(settings)
     async with TortoiseContext() as orm:
         await orm.init(config=tortoise_config(settings))
         sqlite = settings.is_sqlite
-        await load(TARGET, rows, sqlite)
-        await load(TARGET + 1, rows, sqlite)  # another account, as many rows
+        await load(TARGET, count, sqlite)
+        await load(TARGET + 1, count, sqlite)  # another account, as many rows
         db = connections.get("default")
         await db.execute_script("ANALYZE" if sqlite else "VACUUM ANALYZE")
 
@@ -225,8 +245,10 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def measure(name: str, database_url: str, data_dir: str, rows: int, rounds: int) -> None:
-    asyncio.run(prepare(database_url, data_dir, rows))
+def measure(
+    name: str, database_url: str, data_dir: str, count: dict[str, int], rounds: int
+) -> None:
+    asyncio.run(prepare(database_url, data_dir, count))
     child = subprocess.Popen(
         [sys.executable, __file__, "--worker", database_url, data_dir, "--rounds", str(rounds)],
         stdin=subprocess.PIPE,
@@ -271,10 +293,10 @@ def measure(name: str, database_url: str, data_dir: str, rows: int, rounds: int)
     print(f"{name}_worker_rss_growth_mib: {(peak - baseline) / 1024:.1f}")
 
 
-def run(backend: str, rows: int, rounds: int) -> None:
+def run(backend: str, count: dict[str, int], rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if backend == "sqlite":
-            measure("sqlite", f"sqlite:///{tmp}/bench.sqlite3", tmp, rows, rounds)
+            measure("sqlite", f"sqlite:///{tmp}/bench.sqlite3", tmp, count, rounds)
             return
         admin_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
         created = asyncio.run(postgres_database(admin_url))
@@ -283,7 +305,7 @@ def run(backend: str, rows: int, rounds: int) -> None:
             return
         url, name = created
         try:
-            measure("postgres", url, tmp, rows, rounds)
+            measure("postgres", url, tmp, count, rounds)
         finally:
             asyncio.run(drop_database(admin_url, name))
 
@@ -291,6 +313,7 @@ def run(backend: str, rows: int, rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--consent-share", type=float, default=0.1)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
@@ -299,11 +322,14 @@ def main() -> None:
     if args.worker:
         asyncio.run(worker(*args.worker, args.rounds))
         return
-    print(f"rows_per_account: {args.rows}")
+    count = shares(args.rows, args.consent_share)
+    print(f"rows_per_account: {sum(count.values())}")
+    for table, rows in count.items():
+        print(f"{table}_rows: {rows}")
     print(f"rounds: {args.rounds}")
     for backend in ("sqlite", "postgres") if args.postgres else ("sqlite",):
         try:
-            run(backend, args.rows, args.rounds)
+            run(backend, count, args.rounds)
         except Exception as error:  # a benchmark reports, it does not fail the build
             print(f"{backend}_error: {error!r}")
     sys.exit(0)
