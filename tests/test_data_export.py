@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import time
 import zipfile
 from dataclasses import replace
@@ -26,7 +27,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from tortoise import Tortoise
 
-from models.accounts.account import Role
+from models.accounts.account import Account, AccountStatus, Role
 from models.accounts.sessions import Session
 from models.clock import now
 from models.consent.ledger import DeviceLink, account_subject, device_subject
@@ -51,6 +52,7 @@ from tests.ids import pk
 from tests.oidc_provider import provider_app
 from tests.passkeys_api import add_passkey
 from tests.test_deletion import PASSWORD, PROXY, Person, fill, run_worker, staff
+from workers.sweeper import sweep
 
 EXPORT = """mutation($i: ExportMyDataInput!) { exportMyData(input: $i) {
   request { id kind status receivedAt verifiedAt dueAt } errors { code field message } } }"""
@@ -58,6 +60,12 @@ INBOX = """{ viewer { notifications(first: 50) { edges { node { kind title body 
 REQUESTS = """{ viewer { dataRequests { edges { node { kind status reason completedAt } } } } }"""
 LINK = re.compile(r"/exports/([A-Za-z0-9_-]{30,})")
 LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture(autouse=True)
+def no_archives(settings):
+    """Tables are emptied after every test and row ids start again; so are archive files."""
+    shutil.rmtree(ExportFiles.of(settings).root, ignore_errors=True)
 
 
 @pytest.fixture
@@ -511,3 +519,63 @@ def test_what_an_export_leaves_out_is_declared_in_the_map():
         for field in entry.fields:  # a hash of a secret, or a secret, is never exported
             if (field.endswith("_hash") and field != "prev_hash") or field == "secret":
                 assert field not in entry.exported_fields, (entry.kind, field)
+
+
+async def test_two_downloads_at_once_get_one_archive(world, settings, redis_url):
+    app, _, queue = world
+    ivy, _ = await _filed(app, "ivy.races")
+    await run_worker(settings, redis_url, queue)
+    token = await link_token(app, ivy.token)
+    first, second = await asyncio.gather(
+        app.http.post(f"/exports/{token}"), app.http.post(f"/exports/{token}")
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 410]
+    won = first if first.status_code == 200 else second
+    assert zipfile.ZipFile(io.BytesIO(won.content)).testzip() is None
+
+
+async def test_an_export_answered_otherwise_meanwhile_leaves_nothing(world, settings, monkeypatch):
+    """The account's deletion withdrew the request while its archive was being written: the
+    run finishes nothing, keeps no file and no row, tells nobody."""
+    app, _, _ = world
+    _, request_id = await _filed(app, "jack.leaves")
+    import models.rights.export_jobs as export_jobs
+
+    real = export_jobs.write_archive
+
+    async def withdrawn_meanwhile(*args, **kwargs):
+        counts = await real(*args, **kwargs)
+        await DataRequest.filter(id=request_id).update(status=DataRequestStatus.WITHDRAWN)
+        return counts
+
+    monkeypatch.setattr(export_jobs, "write_archive", withdrawn_meanwhile)
+    storage = LocalStorage(settings.data_dir / "files")
+    assert await run_export(request_id, settings, storage, LEASE) == ExportOutcome.ALREADY_DONE
+    assert not await DataExport.filter(request_id=request_id).exists()
+    assert not list(ExportFiles.of(settings).root.glob("*"))
+    assert not await Notification.filter(kind=NotificationKind.EXPORT_READY).exists()
+    assert (await DataRequest.get(id=request_id)).status == DataRequestStatus.WITHDRAWN
+
+
+async def test_the_sweeper_removes_abandoned_and_deleted_accounts_exports(
+    world, settings, redis_url
+):
+    app, _, queue = world
+    _, kim_request = await _filed(app, "kim.abandoned")
+    lou, _ = await _filed(app, "lou.deleted")
+    await run_worker(settings, redis_url, queue)  # both archives ready
+    # Kim's row is turned into one a crashed run left for a request answered otherwise.
+    await DataExport.filter(request_id=kim_request).update(
+        ready_at=None, token_hash=None, lease_token="dead", lease_until=now()
+    )
+    await DataRequest.filter(id=kim_request).update(status=DataRequestStatus.REJECTED)
+    lou_export = await DataExport.get(account_id=lou.id)
+    await Account.filter(id=lou.id).update(status=AccountStatus.DELETED)
+    files = ExportFiles.of(settings)
+    assert len(list(files.root.glob("*.zip"))) == 2
+    swept = await sweep({"settings": settings, "queue": queue})
+    assert swept["exports_removed"] == 2
+    assert not await DataExport.all().exists() and not list(files.root.glob("*"))
+    assert not files.path(lou_export.file_key or "x").exists()
+    again = await sweep({"settings": settings, "queue": queue})
+    assert again["exports_removed"] == 0 and again["exports_enqueued"] == 0

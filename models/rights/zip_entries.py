@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+import uuid
 import zipfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import IO, Any, TypeVar
@@ -24,6 +25,8 @@ COMPRESS_LEVEL = 1
 def _default(value: object) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.urlsafe_b64encode(bytes(value)).rstrip(b"=").decode()
+    if isinstance(value, uuid.UUID):  # asyncpg's own UUID class, which orjson does not know
+        return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
