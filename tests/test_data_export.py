@@ -579,3 +579,16 @@ async def test_the_sweeper_removes_abandoned_and_deleted_accounts_exports(
     assert not files.path(lou_export.file_key or "x").exists()
     again = await sweep({"settings": settings, "queue": queue})
     assert again["exports_removed"] == 0 and again["exports_enqueued"] == 0
+
+
+async def test_a_link_is_never_written_to_the_logs(world, settings, redis_url, capfd):
+    app, _, queue = world
+    max_, _ = await _filed(app, "max.logged")
+    await run_worker(settings, redis_url, queue)
+    token = await link_token(app, max_.token)
+    capfd.readouterr()
+    assert (await app.http.get(f"/exports/{token}")).status_code == 200
+    assert (await app.http.post(f"/exports/{token}")).status_code == 200
+    logged = capfd.readouterr()
+    assert "/exports/{token}" in logged.out + logged.err
+    assert token not in logged.out + logged.err
