@@ -269,6 +269,8 @@ async def test_an_export_holds_everything_the_map_names_and_nothing_of_anyone_el
     page = await app.http.get(f"/exports/{token}")
     assert page.status_code == 200 and "Download" in page.text
     assert page.headers["cache-control"] == "no-store"
+    assert (await app.http.head(f"/exports/{token}")).status_code == 200
+    assert (await app.http.get(f"/exports/{token}")).status_code == 200  # still unspent
     response = await app.http.post(f"/exports/{token}")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/zip"

@@ -25,5 +25,8 @@ async def export_data(ctx: dict[str, Any], request_id: int) -> ExportOutcome:
     outcome = await run_export(request_id, settings, ctx["storage"], lease)
     log.info("export_data", request_id=request_id, outcome=outcome)
     if outcome == ExportOutcome.DONE:
-        await jobs.deliver_account_notices(ctx["queue"])
+        try:
+            await jobs.deliver_account_notices(ctx["queue"])
+        except Exception as error:  # the e-mail's row is the promise: the sweeper sends it
+            log.warning("notice delivery not enqueued; the sweeper will", error=repr(error))
     return outcome

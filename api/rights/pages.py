@@ -64,10 +64,10 @@ def _page(state: LinkState, export: exports.DataExport | None = None) -> HTMLRes
 
 
 async def export_download(request: Request) -> Response:
-    """GET: what the link holds (reads only); POST: the archive, once."""
+    """GET (and HEAD): what the link holds, reading only; POST: the archive, once."""
     token = request.path_params["token"]
     settings = request.app.state.settings
-    if request.method == "GET":
+    if request.method != "POST":
         state, export = await exports.link_state(token, settings)
         return _page(state, export)
     state, download = await exports.open_download(token, settings)
