@@ -38,7 +38,6 @@ MODEL_MODULES = [
     "models.notifications.inbox",
     "models.rights.requests",
     "models.rights.audit",
-    "models.rights.identity",
     "models.accounts.quarantine",
     "models.notifications.campaigns",
     "models.accounts.totp",
@@ -47,6 +46,7 @@ MODEL_MODULES = [
     "models.accounts.contacts",
     "models.accounts.passkeys",
     "models.accounts.sign_ins",
+    "models.rights.exports",
 ]
 
 

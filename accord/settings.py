@@ -234,8 +234,10 @@ class Settings(BaseSettings):
         None,
         description="This API's address as people's browsers reach it "
         "(`https://accounts.example.com`), for the links in e-mails (a sign-in notice's "
-        '"this wasn\'t me"). Unset: `accord dev` uses its own address, `http://127.0.0.1:8000` '
-        "elsewhere in dev, and in prod the e-mails point to the app's list of sessions instead.",
+        "\"this wasn't me\", a data export's download). Unset: `accord dev` uses its own "
+        "address, `http://127.0.0.1:8000` elsewhere in dev, and in prod the e-mails point to "
+        "the app's list of sessions instead (and an export's message gives only the link's "
+        "path: set it in prod).",
     )
     sign_in_notice_ttl: timedelta = Field(
         timedelta(days=7),
@@ -392,6 +394,11 @@ class Settings(BaseSettings):
         'ACCORD_DATA_REQUEST_DAYS_BY_REGION, e.g. `{"DE": 60, "US-CA": 45}`; a region not '
         "listed gets ACCORD_DATA_REQUEST_MAX_EXTENSION_DAYS.",
     )
+    export_link_ttl: timedelta = Field(
+        timedelta(days=7),
+        description="How long the single-use download link of a data export (exportMyData) "
+        "works; the archive is deleted when it is used or expires.",
+    )
 
     # --- notifications ---------------------------------------------------------------------
     smtp_host: str = Field("127.0.0.1", description="SMTP server for e-mail notifications.")
@@ -463,6 +470,7 @@ class Settings(BaseSettings):
         "deletion_grace",
         "account_name_quarantine",
         "sign_in_notice_ttl",
+        "export_link_ttl",
         mode="before",
     )
     @classmethod

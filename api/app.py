@@ -1,5 +1,5 @@
 """The Starlette application: /graphql, /healthz, /readyz, /metrics, and the pages a
-link in an e-mail opens (/sign-in/not-me).
+link in an e-mail opens (/sign-in/not-me, /exports/{token}).
 
 Built by ``create_app(settings)`` so the CLI, the tests and the benchmarks each build their
 own with their own settings; nothing happens at import time.
@@ -39,6 +39,7 @@ from api.limits import BodySizeLimit
 from api.metrics import Metrics, RequestMetrics
 from api.pictures import serve_picture
 from api.request_context import RequestContext
+from api.rights.pages import export_download
 from api.schema import build_schema
 from models.accounts.login_limits import LoginLimits
 from models.accounts.passwords import Passwords
@@ -47,6 +48,7 @@ from models.accounts.sign_ins import NOT_ME_PATH
 from models.accounts.user_agents import warm_up as warm_up_user_agents
 from models.personal.storage import LocalStorage
 from models.queue import Broadcast, JobStats, Queue
+from models.rights.exports import EXPORT_PATH
 
 
 class AccordGraphQL(GraphQL[Context, None]):
@@ -234,6 +236,7 @@ def create_app(
             Route("/.well-known/jwks.json", jwks),
             Route("/pictures/{picture_id}", serve_picture),
             Route(NOT_ME_PATH, not_me, methods=["GET", "POST"]),
+            Route(EXPORT_PATH + "{token}", export_download, methods=["GET", "POST"]),
             Route("/metrics", metrics.endpoint),
             *(() if settings.is_prod else dev_routes),
         ],

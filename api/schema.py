@@ -36,6 +36,7 @@ from api.notifications.subscriptions import NotificationSubscriptions
 from api.personal.mutations import PersonalDataMutations
 from api.personal.queries import PersonalDataQueries
 from api.rights.deadline_mutations import DeadlineMutations
+from api.rights.export_mutations import ExportMutations
 from api.rights.identity_mutations import IdentityMutations
 from api.rights.mutations import RightsMutations
 from api.rights.queries import RightsQueries
@@ -66,6 +67,7 @@ Mutation = merge_types(
         RightsMutations,
         IdentityMutations,
         DeadlineMutations,
+        ExportMutations,
     ),
 )
 Subscription = merge_types("Subscription", (ConsentSubscriptions, NotificationSubscriptions))

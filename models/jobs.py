@@ -36,6 +36,8 @@ class Job(StrEnum):
     DELIVER_NOTIFICATIONS = "deliver_notifications"
     #: Send the e-mails to one user that belong to no campaign (cancellation, restoration).
     DELIVER_ACCOUNT_NOTICES = "deliver_account_notices"
+    #: Build the archive answering one ACCESS request (a data export).
+    EXPORT_DATA = "export_data"
 
     def timeout(self, settings: Settings) -> int:
         """Seconds a run may take; a lease in the database lasts as long (see the settings)."""
@@ -60,6 +62,7 @@ _ID_WORDS = {
     Job.FAN_OUT: "fan-out",
     Job.DELIVER_NOTIFICATIONS: "deliver",
     Job.DELIVER_ACCOUNT_NOTICES: "notices",
+    Job.EXPORT_DATA: "export",
 }
 
 
@@ -90,3 +93,8 @@ async def deliver_notifications(queue: Queue, campaign_id: int, channel: str) ->
 
 async def deliver_account_notices(queue: Queue) -> bool:
     return await _enqueue(queue, Job.DELIVER_ACCOUNT_NOTICES)
+
+
+async def export_data(queue: Queue, request_id: int) -> bool:
+    """The archive of one ACCESS request (``models.rights.export_jobs``)."""
+    return await _enqueue(queue, Job.EXPORT_DATA, request_id)

@@ -19,7 +19,8 @@ from tests.consent_helpers import register
 DATA_MAP_QUERY = """{ dataMap {
   kinds { kind table fields categories purposes legalBasis retention
           retentionSetting { name value } foundBy erasure erasedFields { field becomes }
-          erasureNote deletionStep export exportNote correctableFields erasableOnRequest }
+          erasureNote deletionStep export exportNote notExported correctableFields
+          erasableOnRequest }
   tablesWithoutPersonalData { table reason } } }"""
 
 
@@ -128,6 +129,8 @@ async def test_the_privacy_office_reads_the_data_map(gql, settings):
     assert by_kind["ConsentEvent"]["correctableFields"] == []
     assert by_kind["ConsentEvent"]["erasableOnRequest"] is False
     assert by_kind["Account"]["erasableOnRequest"] is False
+    assert by_kind["Account"]["notExported"] == ["password_hash"]
+    assert by_kind["TotpCredential"]["notExported"] == ["secret"]
 
 
 async def test_only_the_privacy_office_reads_the_data_map(gql):

@@ -7,9 +7,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models import clock as domain_clock
+from models.accounts.account import Account, AccountStatus
 from models.personal.retention import clean_up
-from models.rights.identity import IdentityCheck
-from models.rights.requests import DataRequest, DataRequestStatus
+from models.rights.requests import (
+    DataRequest,
+    DataRequestStatus,
+    DeletionRequest,
+    DeletionStatus,
+    IdentityCheck,
+)
 from tests.conftest import MAILBOX, GraphQL
 from tests.consent_helpers import PASSWORD
 from tests.contact_helpers import add_and_verify_email, code_of, deliver
@@ -81,13 +87,13 @@ async def test_unknown_and_known_accounts_answer_alike(gql, clock, mailbox):
 
 async def test_the_code_verifies_the_request_and_starts_the_clock(gql, mailbox, settings):
     cy = await person(gql, "cy.lost")
-    filed = await file(gql, kind="ERASURE", accountName="Cy.Lost", email=cy.email.upper())
+    filed = await file(gql, kind="ACCESS", accountName="Cy.Lost", email=cy.email.upper())
     assert filed["errors"] == []
 
     verified = await verify(gql, filed["handle"], " " + await mailed_code(cy.email) + " ")
     assert verified["errors"] == []
     request = verified["request"]
-    assert request["kind"] == "ERASURE" and request["status"] == "VERIFIED"
+    assert request["kind"] == "ACCESS" and request["status"] == "VERIFIED"
     assert request["accountId"] == cy.id and request["urgency"] == "ON_TIME"
     assert iso(request["dueAt"]) - iso(request["verifiedAt"]) == timedelta(days=15)
     assert settings.data_request_days == 15
@@ -123,15 +129,36 @@ async def test_a_region_s_law_sets_the_period(app_with, mailbox):
     assert iso(request["dueAt"]) - iso(request["verifiedAt"]) == timedelta(days=30)
 
 
-async def test_a_phone_on_file_gets_the_code_by_sms(gql, settings):
+async def test_a_phone_on_file_gets_the_code_by_sms_and_a_deletion_starts_its_grace(gql, settings):
+    """Promise 15 (cancel -> delete) for someone who cannot sign in: the code proves the
+    phone on file, and the account's grace period starts as cancelAccount's would."""
     eve = await person(gql, "eve.phone", email=False, phone=True)
-    filed = await file(gql, kind="CORRECTION", accountName="eve.phone", phone=eve.phone)
+    filed = await file(gql, kind="ACCOUNT_DELETION", accountName="eve.phone", phone=eve.phone)
     async with sms_gateway() as gateway:
         await deliver(sms_gateway_url=gateway.url)
         texts = gateway.to(eve.phone)
     assert len(texts) == 1
     verified = await verify(gql, filed["handle"], code_of(texts[0]["body"]))
-    assert verified["errors"] == [] and verified["request"]["kind"] == "CORRECTION"
+    assert verified["errors"] == []
+    request = verified["request"]
+    assert request["kind"] == "ACCOUNT_DELETION" and request["status"] == "IN_PROGRESS"
+    account = await Account.get(id=pk(eve.id))
+    assert account.status == AccountStatus.PENDING_DELETION
+    deletion = await DeletionRequest.get(account_id=pk(eve.id))
+    assert deletion.status == DeletionStatus.PENDING
+    # One request on the list, due a period after the grace ends; the session is over.
+    [row] = await DataRequest.filter(account_id=pk(eve.id))
+    assert row.due_at == deletion.due_at + timedelta(days=settings.data_request_days)
+    assert (await gql("{ viewer { id } }", token=eve.token))["data"]["viewer"] is None
+
+
+async def test_correcting_or_erasing_some_rows_needs_signing_in(gql):
+    """Those name rows only a signed-in user sees (requestCorrection, requestErasure)."""
+    ivy = await person(gql, "ivy.out")
+    for kind in ("CORRECTION", "ERASURE"):
+        refused = await file(gql, kind=kind, accountName="ivy.out", email=ivy.email)
+        assert errors(refused) == [("INVALID", "kind")] and refused["handle"] is None
+    assert not await DataRequest.filter(account_id=pk(ivy.id)).exists()
 
 
 async def test_wrong_codes_count_and_the_fifth_locks(gql, mailbox, settings):

@@ -37,6 +37,8 @@ from models.personal.pictures import Picture
 from models.queue import Queue
 from models.rights.data_map import DATA_MAP, NO_PERSONAL_DATA, Erasure
 from models.rights.deletion import run_deletion
+from models.rights.export_files import ExportFiles
+from models.rights.exports import DataExport
 from models.rights.requests import (
     DataRequest,
     DataRequestKind,
@@ -385,6 +387,16 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
     bob = Person(app, "bob.keeps", "192.0.2.55", "BobBrowser/3.0")
     alice_data = await fill(app, alice, "alice", **tokens)
     bob_data = await fill(app, bob, "bob", **tokens)
+    # An export she made before: its archive holds all of the above.
+    exported = await alice(
+        """mutation { exportMyData(input: {password: "correct horse battery staple"})
+        { errors { code } } }"""
+    )
+    assert exported["exportMyData"]["errors"] == []
+    assert (await run_worker(settings, redis_url, queue)).jobs_failed == 0
+    [archive] = await DataExport.filter(account_id=alice.id, ready_at__isnull=False)
+    archive_file = ExportFiles.of(settings).path(archive.file_key or "")
+    assert archive_file.exists()
     alice_files = [
         settings.data_dir / "files" / p.storage_key for p in await Picture.filter(owner_id=alice.id)
     ]
@@ -400,9 +412,10 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
     assert worker.jobs_failed == 0
     request = await DeletionRequest.get(account_id=alice.id)
     assert request.status == DeletionStatus.DONE and request.reason == ""
-    [answered] = await DataRequest.filter(account_id=alice.id)
-    assert answered.kind == DataRequestKind.ACCOUNT_DELETION
+    answered = await DataRequest.get(account_id=alice.id, kind=DataRequestKind.ACCOUNT_DELETION)
     assert answered.status == DataRequestStatus.COMPLETED and answered.completed_at is not None
+    access = await DataRequest.get(account_id=alice.id, kind=DataRequestKind.ACCESS)
+    assert access.status == DataRequestStatus.COMPLETED  # the export, answered before
 
     needles = needles_of(alice, alice_data)
     leaks = [
@@ -413,6 +426,7 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, setti
     ]
     assert leaks == []
     assert not any(f.exists() for f in alice_files)
+    assert not archive_file.exists() and not list(archive_file.parent.glob(f"{archive.id}-*"))
     # Kept only as keyed hashes, and still about her: gone too.
     assert await KnownSignIn.filter(account_id=bob.id).exists()
     assert not await KnownSignIn.filter(account_id=alice.id).exists()

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import workers.deletion
+import workers.export
 import workers.notifications
 import workers.sweeper
 from models.jobs import Job, job_id
@@ -26,7 +27,7 @@ def test_every_job_has_a_worker_function_and_every_function_a_job(settings, redi
     # under a registered name.
     defined = {
         function
-        for module in (workers.deletion, workers.notifications, workers.sweeper)
+        for module in (workers.deletion, workers.export, workers.notifications, workers.sweeper)
         for _, function in inspect.getmembers(module, inspect.iscoroutinefunction)
         if function.__module__ == module.__name__
         and next(iter(inspect.signature(function).parameters), None) == "ctx"

@@ -23,6 +23,7 @@ from models.jobs import Job
 from models.personal.storage import LocalStorage
 from models.queue import JobStats, Queue, redis_settings
 from workers.deletion import delete_account
+from workers.export import export_data
 from workers.notifications import deliver_account_notices, deliver_notifications, fan_out
 from workers.sweeper import sweep
 
@@ -60,6 +61,7 @@ def jobs() -> dict[Job, Callable[..., Awaitable[Any]]]:
         Job.FAN_OUT: fan_out,
         Job.DELIVER_NOTIFICATIONS: deliver_notifications,
         Job.DELIVER_ACCOUNT_NOTICES: deliver_account_notices,
+        Job.EXPORT_DATA: export_data,
     }
 
 

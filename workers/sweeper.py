@@ -19,8 +19,10 @@ from models.notifications.campaign_jobs import resume_campaigns
 from models.notifications.delivery import recover_stuck, stuck_after
 from models.notifications.inbox import NOTICE_CHANNELS, notices_owed
 from models.personal.retention import clean_up
+from models.rights import export_jobs, exports
 from models.rights.deadlines import keep_the_clock
 from models.rights.deletion import enqueue_due
+from models.rights.export_files import ExportFiles
 
 log = structlog.get_logger("accord.sweeper")
 
@@ -33,6 +35,12 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     deletions = await enqueue_due(partial(jobs.delete_account, queue), settings.sweep_batch_size)
     if deletions:
         log.info("deletions enqueued", count=deletions)
+    exports_queued = await export_jobs.enqueue_due(
+        partial(jobs.export_data, queue), settings.sweep_batch_size
+    )
+    exports_removed = await exports.purge_finished(
+        ExportFiles.of(settings), settings.sweep_batch_size
+    )
     campaign_jobs = await resume_campaigns(queue, stuck_after(settings))
     for channel in NOTICE_CHANNELS:
         await recover_stuck(None, channel, stuck_after(settings))
@@ -44,6 +52,8 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     return {
         **removed,
         "deletions_enqueued": deletions,
+        "exports_enqueued": exports_queued,
+        "exports_removed": exports_removed,
         "campaign_jobs_enqueued": campaign_jobs,
         **clock_kept,
     }

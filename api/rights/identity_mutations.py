@@ -4,6 +4,7 @@ verifyDataRequest (rules in ``models.rights.identity``)."""
 from __future__ import annotations
 
 import strawberry
+import structlog
 from strawberry.types import Info
 
 from api.accounts.sign_in import send_notices
@@ -16,7 +17,11 @@ from api.rights.types import (
     FileDataRequestPayload,
     VerifyDataRequestPayload,
 )
+from models import jobs
 from models.rights import identity
+from models.rights.requests import DataRequestKind
+
+log = structlog.get_logger("accord.rights")
 
 
 @strawberry.type
@@ -25,8 +30,9 @@ class IdentityMutations:
     on file, and the answer never tells whether an account exists."""
 
     @strawberry.mutation(
-        description="No sign-in: file a request (any kind) for the account named, proven by "
-        "a code sent to its e-mail address or phone number on file. The answer is the same "
+        description="No sign-in: ask for an export (ACCESS) or the deletion of the account "
+        "named (ACCOUNT_DELETION), proven by a code sent to its e-mail address or phone "
+        "number on file; correcting or erasing some rows needs signing in. The answer is the same "
         "whether or not the account exists or the address is its own; only then does a code "
         "go out. Codes are limited per account name and per address (`RATE_LIMITED`)."
     )
@@ -52,5 +58,11 @@ class IdentityMutations:
         self, info: Info[Context, None], input: VerifyDataRequestInput
     ) -> VerifyDataRequestPayload:
         ctx = info.context
-        request = await identity.verify(input.handle, input.code, ctx.settings, ctx.queue)
+        request = await identity.verify(input.handle, input.code, ctx.settings)
+        if request.kind == DataRequestKind.ACCESS:
+            try:
+                await jobs.export_data(ctx.queue, request.id)
+            except Exception as error:  # the row is the promise: the sweeper queues it
+                log.warning("export not enqueued; the sweeper will", error=repr(error))
+        await send_notices(ctx)  # a cancellation's notice
         return VerifyDataRequestPayload(request=DataRequest.of(request))

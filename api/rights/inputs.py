@@ -93,3 +93,13 @@ class ExtendDataRequestInput:
     id: strawberry.ID
     days: int
     reason: str = strawberry.field(description="Shown to the user, as it is written.")
+
+
+@strawberry.input(
+    description="Recent authentication: nothing if you signed in minutes ago; otherwise your "
+    "password, or a bound provider with a fresh ID token."
+)
+class ExportMyDataInput:
+    password: str | None = None
+    provider: str | None = None
+    id_token: str | None = None

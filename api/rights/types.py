@@ -367,6 +367,9 @@ class PersonalDataKind:
     erasable_on_request: bool = strawberry.field(
         description="Whether a user may ask staff to erase rows of it (requestErasure)."
     )
+    not_exported: list[str] = strawberry.field(
+        description="Fields an export leaves out although they are personal (hashes, secrets)."
+    )
 
     @classmethod
     def of(cls, entry: data_map.PersonalData, settings: Settings) -> PersonalDataKind:
@@ -394,6 +397,7 @@ class PersonalDataKind:
             export_note=entry.export_note,
             correctable_fields=[c.field for c in entry.correctable],
             erasable_on_request=entry.erasure_refusal() is None,
+            not_exported=list(entry.not_exported),
         )
 
 
@@ -409,3 +413,13 @@ class TableWithoutPersonalData:
 class DataMap:
     kinds: list[PersonalDataKind]
     tables_without_personal_data: list[TableWithoutPersonalData]
+
+
+@strawberry.type
+class ExportMyDataPayload:
+    request: DataRequest | None = strawberry.field(
+        default=None,
+        description="The ACCESS request filed: COMPLETED once the archive is ready, when its "
+        "link is sent to you in-app and by e-mail.",
+    )
+    errors: list[DataRequestError] = strawberry.field(default_factory=list)

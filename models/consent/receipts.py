@@ -8,6 +8,7 @@ a receipt can be checked against the ledger as well as against the published key
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -15,7 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from accord.settings import Settings
-from models.consent.ledger import ConsentEvent, EventKind
+from models.consent.ledger import ConsentEvent, EventKind, EventRecord
 from models.consent.policies import PolicyVersion
 from models.consent.purposes import Purpose
 
@@ -54,7 +55,7 @@ def public_jwks(settings: Settings) -> dict[str, Any]:
 
 
 def receipt_claims(
-    event: ConsentEvent,
+    event: ConsentEvent | EventRecord,
     purpose: Purpose | None,
     policy: PolicyVersion | None,
     settings: Settings,
@@ -107,5 +108,12 @@ def receipt_claims(
 
 
 def sign_receipt(claims: dict[str, Any], settings: Settings) -> str:
+    return receipt_signer(settings)(claims)
+
+
+def receipt_signer(settings: Settings) -> Callable[[dict[str, Any]], str]:
+    """``sign_receipt`` with the key found once, for signing many (an export's receipts):
+    finding it (a file in dev) and its key id cost about as much as the signature."""
     key = signing_key(settings)
-    return jwt.encode({"alg": "ES256", "kid": key_id(key), "typ": "JWT"}, claims, key)
+    header = {"alg": "ES256", "kid": key_id(key), "typ": "JWT"}
+    return lambda claims: jwt.encode(header, claims, key)

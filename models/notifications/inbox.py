@@ -58,6 +58,8 @@ class NotificationKind(StrEnum):
     DATA_REQUEST_OVERDUE = "DATA_REQUEST_OVERDUE"
     #: To the user: their request's due date was extended, why, and the new date.
     DATA_REQUEST_EXTENDED = "DATA_REQUEST_EXTENDED"
+    #: The archive of an export is ready, with its single-use link (``models.rights``).
+    EXPORT_READY = "EXPORT_READY"
 
 
 #: Kinds whose body holds a secret (a code): blanked once the row is sent or given up on.

@@ -54,8 +54,8 @@ from models.personal.pictures import Picture
 from models.personal.questionnaires import QuestionnaireAnswer
 from models.personal.support import SupportMessage, SupportThread
 from models.rights.audit import StaffAuditEntry
-from models.rights.identity import IdentityCheck
-from models.rights.requests import DataRequest, DeletionRequest
+from models.rights.exports import DataExport
+from models.rights.requests import DataRequest, DeletionRequest, IdentityCheck
 
 
 class DataCategory(StrEnum):
@@ -141,6 +141,9 @@ class PersonalData:
     export: Export
     #: Why it is not exported (or what of it is), in plain words.
     export_note: str = ""
+    #: Fields an export leaves out although they are personal: hashes and secrets, which
+    #: tell the user nothing or would hand over a credential (``export_note`` says why).
+    not_exported: tuple[str, ...] = ()
     account_field: str | None = None
     device_field: str | None = None
     subject_field: str | None = None
@@ -170,6 +173,21 @@ class PersonalData:
             (self.staff_field, "the staff account that acted"),
         ]
         return tuple(f"{name}: {what}" for name, what in links if name)
+
+    @property
+    def exported_fields(self) -> tuple[str, ...]:
+        """What an export of the subject's rows holds of each row (``models.rights.archive``)."""
+        if self.export != Export.EXPORT:
+            return ()
+        return tuple(name for name in self.fields if name not in self.not_exported)
+
+    @property
+    def export_columns(self) -> tuple[str, ...]:
+        """Each exported row's columns: its primary key, then its exported fields."""
+        if self.export != Export.EXPORT:
+            return ()
+        key = str(self.model._meta.pk_attr)
+        return (key, *(name for name in self.exported_fields if name != key))
 
     @property
     def plain_delete(self) -> bool:
@@ -226,7 +244,8 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.KEEP_AS_TOMBSTONE,
         Step.TOMBSTONE,
         Export.EXPORT,
-        "every field but password_hash (" + HASHED + ")",
+        "the password is stored only as a hash, which tells the user nothing",
+        not_exported=("password_hash",),
         account_field="id",
         self_service="updateProfile (and the contact operations for e-mail and phone)",
         anonymised={
@@ -254,13 +273,14 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.DELETE,
         Step.SESSIONS,
         Export.EXPORT,
-        "every field but token_hash (" + HASHED + ")",
+        "a session's token is stored only as a hash, which tells the user nothing",
+        not_exported=("token_hash",),
         account_field="account_id",
     ),
     PersonalData(
         "KnownSignIn",
         KnownSignIn,
-        ("value_hash", "first_seen_at", "last_seen_at"),
+        ("kind", "value_hash", "first_seen_at", "last_seen_at"),
         (DataCategory.ONLINE_IDENTIFIERS, DataCategory.SECURITY),
         NECESSARY,
         LegalBasis.LEGITIMATE_INTEREST,
@@ -269,7 +289,9 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.DELETE,
         Step.SESSIONS,
         Export.EXPORT,
-        "when each device or network was first and last seen; value_hash is a keyed hash",
+        "whether a device or a network, and when it was first and last seen; which one is "
+        "stored only as a keyed hash, which tells the user nothing",
+        not_exported=("value_hash",),
         account_field="account_id",
     ),
     PersonalData(
@@ -328,7 +350,8 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.DELETE,
         Step.SESSIONS,
         Export.EXPORT,
-        "every field but code_hash (" + HASHED + ")",
+        "a code is stored only as a hash, which tells the user nothing",
+        not_exported=("code_hash",),
         account_field="account_id",
     ),
     PersonalData(
@@ -394,7 +417,9 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.DELETE,
         Step.SESSIONS,
         Export.EXPORT,
-        "when it was added and confirmed; never the secret (it would be a second factor)",
+        "when it was added and confirmed; never the secret, which would hand over the "
+        "second factor",
+        not_exported=("secret",),
         account_field="account_id",
     ),
     PersonalData(
@@ -409,7 +434,9 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.DELETE,
         Step.SESSIONS,
         Export.EXPORT,
-        "when each was made and used; code_hash is not exported (" + HASHED + ")",
+        "when each was made and used; the codes are stored only as hashes, which tell the "
+        "user nothing",
+        not_exported=("code_hash",),
         account_field="account_id",
     ),
     PersonalData(
@@ -694,6 +721,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
         ConsentEvent,
         (
             "subject",
+            "seq",
             "purpose_code",
             "policy_version",
             "kind",
@@ -701,9 +729,11 @@ DATA_MAP: tuple[PersonalData, ...] = (
             "device_id",
             "client_timestamp",
             "server_timestamp",
+            "idempotency_key",
             "user_agent",
             "client_address",
             "detail",
+            "prev_hash",
             "hash",
         ),
         (DataCategory.CONSENT_RECORDS, DataCategory.ONLINE_IDENTIFIERS),
@@ -714,7 +744,8 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.PSEUDONYMISE,
         Step.CONSENT,
         Export.EXPORT,
-        "every event with its hashes, so the user can verify the chain",
+        "every event with its hashes and every field they are computed from, so the user "
+        "can verify the chain",
         subject_field="subject",
         anonymised={
             "subject": "a random pseudonym",
@@ -821,6 +852,24 @@ DATA_MAP: tuple[PersonalData, ...] = (
         "a short-lived one-time code for a request filed without signing in; keyed hashes "
         "only, which tell the user nothing",
         account_field="request__account_id",
+    ),
+    PersonalData(
+        "DataExport",
+        DataExport,
+        ("created_at", "ready_at", "expires_at", "downloaded_at", "size", "file_key", "token_hash"),
+        (DataCategory.USER_CONTENT, DataCategory.SECURITY),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "Until its link is used or expires; then the archive and the row are deleted.",
+        "export_link_ttl",
+        Erasure.DELETE,
+        Step.PICTURES,
+        Export.NOT_EXPORTED,
+        "the archive itself, which the user downloads; the request it answers is in "
+        "data_request.json",
+        account_field="account_id",
+        not_exported=("file_key", "token_hash"),
+        erasure_note="with the pictures: each archive's file before its row",
     ),
     PersonalData(
         "AccountNameQuarantine",

@@ -28,7 +28,6 @@ from accord.settings import Settings
 from models import clock
 from models.accounts.account import Account
 from models.errors import DomainError
-from models.queue import Queue
 from models.rights.errors import RightsErrorCode
 from models.rights.requests import (
     OPEN_STATUSES,
@@ -119,29 +118,6 @@ async def mark_verified(request: DataRequest, settings: Settings) -> DataRequest
     return request
 
 
-async def after_verification(request: DataRequest, settings: Settings, queue: Queue) -> None:
-    """What a request verified by a code (filed without signing in,
-    ``models.rights.identity.verify``) sets going, once its clock has started. The one
-    place to extend: requests filed signed in are verified at once by the mutation that
-    files them, which starts their answer itself.
-
-    - ACCESS: answered by the export job (to be wired here: queue the export of
-      ``request`` through ``models.jobs``; the archive's link goes to the account's own
-      address, never to whoever typed one).
-    - CORRECTION, ERASURE (the user's ``details["note"]`` says what), ACCOUNT_DELETION:
-      wait for a privacy officer's decision (``decideDataRequest``); ``dataRequests``
-      lists them soonest due first and the sweeper warns the officers before they are late.
-    """
-    waits_for = "export" if request.kind == DataRequestKind.ACCESS else "privacy officer"
-    log.info(
-        "data request verified",
-        request=request.id,
-        kind=str(request.kind),
-        due_at=str(request.due_at),
-        waits_for=waits_for,
-    )
-
-
 async def start(request_id: int) -> bool:
     """VERIFIED -> IN_PROGRESS; False when it was not VERIFIED (taken, or answered)."""
     return bool(
@@ -178,21 +154,36 @@ async def reject(request_id: int, reason: str, *, decided_by: int | None = None)
 # --- the account deletion's request ---------------------------------------------------------
 
 
-async def file_account_deletion(account: Account, settings: Settings, grace_ends: datetime) -> None:
+async def file_account_deletion(
+    account: Account,
+    settings: Settings,
+    grace_ends: datetime,
+    request: DataRequest | None = None,
+) -> None:
     """``cancelAccount``'s entry on the list of rights: verified (cancelling takes a recent
-    authentication), IN_PROGRESS through the grace period, due a period after it ends.
-    Called inside the cancellation's transaction."""
+    authentication, or ``request``, filed without signing in, was verified by a code),
+    IN_PROGRESS through the grace period, due a period after it ends. Called inside the
+    cancellation's transaction."""
     moment = clock.now()
-    await DataRequest.filter(
+    superseded = DataRequest.filter(
         account_id=account.id, kind=DataRequestKind.ACCOUNT_DELETION, status__in=OPEN_STATUSES
-    ).update(status=DataRequestStatus.WITHDRAWN, completed_at=moment)
+    )
+    if request is not None:
+        superseded = superseded.exclude(id=request.id)
+    await superseded.update(status=DataRequestStatus.WITHDRAWN, completed_at=moment)
+    due = due_date(settings, account.region, grace_ends)
+    if request is not None:
+        await DataRequest.filter(id=request.id).update(
+            status=DataRequestStatus.IN_PROGRESS, due_at=due
+        )
+        return
     await DataRequest.create(
         account=account,
         kind=DataRequestKind.ACCOUNT_DELETION,
         status=DataRequestStatus.IN_PROGRESS,
         received_at=moment,
         verified_at=moment,
-        due_at=due_date(settings, account.region, grace_ends),
+        due_at=due,
         region=account.region,
     )
 

@@ -53,6 +53,8 @@ from models.personal.storage import Storage
 from models.personal.support import SupportMessage, SupportThread
 from models.rights.data_map import DATA_MAP, PersonalData, Step, entries_of
 from models.rights.data_requests import close_account_deletion, file_account_deletion
+from models.rights.export_files import ExportFiles
+from models.rights.exports import DataExport, remove_account_exports
 from models.rights.requests import (
     OPEN_STATUSES,
     DataRequest,
@@ -61,7 +63,7 @@ from models.rights.requests import (
     DeletionRequest,
     DeletionStatus,
 )
-from models.rights.rows import device_ids
+from models.rights.subject_rows import device_ids_of
 
 log = structlog.get_logger("accord.deletion")
 
@@ -81,8 +83,15 @@ class DeletionOutcome(StrEnum):
 # --- cancel and restore --------------------------------------------------------------------
 
 
-async def cancel_account(account: Account, settings: Settings, reason: str | None) -> datetime:
-    """Start the grace period: sessions end, the account stops being used, the user is told."""
+async def cancel_account(
+    account: Account,
+    settings: Settings,
+    reason: str | None,
+    request: DataRequest | None = None,
+) -> datetime:
+    """Start the grace period: sessions end, the account stops being used, the user is told.
+    ``request``: the ACCOUNT_DELETION request this answers, when it was filed without
+    signing in and verified by a code (``models.rights.identity``)."""
     reason = (reason or "").strip()
     if len(reason) > 500:
         raise DomainError(AccountErrorCode.INVALID, "reason", "must be at most 500 characters")
@@ -109,7 +118,7 @@ async def cancel_account(account: Account, settings: Settings, reason: str | Non
         if not await DeletionRequest.filter(account_id=account.id).update(**values):
             # Tortoise's create() takes using_db before **kwargs: mypy fears values fill it.
             await DeletionRequest.create(account=account, **values)  # type: ignore[arg-type]
-        await file_account_deletion(account, settings, due)
+        await file_account_deletion(account, settings, due, request)
         await revoke_all(account.id)
         await notify(
             account,
@@ -246,6 +255,7 @@ class Erasers:
         self.settings, self.storage = settings, storage
         self._special: dict[type[Model], Callable[[int, Keys], Awaitable[None]]] = {
             Picture: self._pictures,
+            DataExport: self._exports,
             Feedback: self._feedback,
             SupportThread: self._threads,
         }
@@ -271,6 +281,10 @@ class Erasers:
             pictures = pictures.filter(id__in=list(keys))
         for picture in await pictures:
             await delete_picture(picture, self.storage)
+
+    async def _exports(self, account_id: int, keys: Keys) -> None:
+        # Each archive's file before its row, as pictures.
+        await remove_account_exports(account_id, ExportFiles.of(self.settings), keys)
 
     async def _feedback(self, account_id: int, keys: Keys) -> None:
         items = Feedback.filter(author_id=account_id)
@@ -310,7 +324,7 @@ async def _delete_rows(entry: PersonalData, account_id: int, keys: Keys) -> None
             keys_found = await found.values_list(entry.model._meta.pk_attr, flat=True)
             found = entry.model.filter(pk__in=list(keys_found))
         await found.delete()
-    if entry.device_field is not None and (devices := await device_ids(account_id)):
+    if entry.device_field is not None and (devices := await device_ids_of(account_id)):
         await rows.filter(**{f"{entry.device_field}__in": devices}).delete()
 
 

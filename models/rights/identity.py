@@ -13,19 +13,20 @@ as typed), and the request belongs to the account; otherwise the request has no 
 ``verify`` takes the handle and the code back (``models.one_time_codes``: constant-time,
 single use, attempts counted first, ``contact_code_max_attempts`` wrong ones at most, expiry
 ``contact_code_ttl``): the request becomes VERIFIED and its clock starts
-(``data_requests.mark_verified``), then ``data_requests.after_verification`` decides what
-follows. Codes are limited per account name and per address, whoever asks and whether or
-not the account exists (``contact_codes_per_hour``, counted from these rows), so the limit
-tells nothing either.
+(``data_requests.mark_verified``), then ``after_verification`` sets its answer going.
+Codes are limited per account name and per address, whoever asks and whether or not the
+account exists (``contact_codes_per_hour``, counted from these rows), so the limit tells
+nothing either.
 
 The handle, the account name and the address are kept only as keyed hashes
 (``models.keyed_hashes``): enough to find the row and count the limits, nothing to read
 back. Requests never verified, and the checks, are purged an hour after their code expires
 (``purge_spent``), once the limits no longer count them.
 
-Every right may be asked for this way (``SIGNED_OUT_KINDS``): the note says what to correct
-or erase, and staff decide (``decideDataRequest``); an ACCESS request is answered by the
-export, sent to the account's own address.
+Two rights may be asked for this way (``SIGNED_OUT_KINDS``), and ``after_verification``
+answers both with no one's decision: ACCESS by the export (its link goes to the account's
+own address, never to whoever typed one), ACCOUNT_DELETION by starting the cancellation's
+grace period, as ``cancelAccount`` would.
 """
 
 from __future__ import annotations
@@ -35,10 +36,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from tortoise import fields
 from tortoise.expressions import Q
-from tortoise.indexes import Index
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
@@ -55,50 +53,23 @@ from models.errors import DomainError
 from models.keyed_hashes import keyed_hash
 from models.notifications.inbox import Notification, NotificationKind
 from models.notifications.messages import render
-from models.queue import Queue
 from models.rights import data_requests
+from models.rights.deletion import cancel_account
 from models.rights.errors import RightsErrorCode
-from models.rights.requests import DataRequest, DataRequestKind, DataRequestStatus
+from models.rights.requests import (
+    DataRequest,
+    DataRequestKind,
+    DataRequestStatus,
+    IdentityCheck,
+)
 from models.text import clean_text
 
-#: The rights a user who cannot sign in may ask for: every one (what a CORRECTION or an
-#: ERASURE is about, the note says; staff decide those and an ACCOUNT_DELETION).
-SIGNED_OUT_KINDS = tuple(DataRequestKind)
+#: The rights a user who cannot sign in may ask for: the two that name no row. A correction or
+#: an erasure of some rows names rows only a signed-in user sees (``requestCorrection``,
+#: ``requestErasure``); without signing in the whole account can still be had, or deleted.
+SIGNED_OUT_KINDS = (DataRequestKind.ACCESS, DataRequestKind.ACCOUNT_DELETION)
 NOTE_MAX = 2000
 HANDLE_BYTES = 24
-
-
-class IdentityCheck(Model):
-    """The one-time code a signed-out data request waits for."""
-
-    id = fields.BigIntField(primary_key=True)
-    request: fields.OneToOneRelation[DataRequest] = fields.OneToOneField(
-        "models.DataRequest", related_name="identity_check", on_delete=fields.CASCADE
-    )
-    request_id: int  # set by the ORM
-    #: Keyed hash of the opaque handle the filer was given (found by its value).
-    handle_hash = fields.CharField(max_length=64, unique=True)
-    channel = fields.CharEnumField(ContactChannel, max_length=8)
-    #: Keyed hash of the account name as given (the per-name limit counts it, account or not).
-    name_hash = fields.CharField(max_length=64)
-    #: Keyed hash of the address as given (the per-address limit counts it).
-    address_hash = fields.CharField(max_length=64)
-    #: Keyed hash of the code (``code_hash``).
-    code_hash = fields.CharField(max_length=64)
-    attempts = fields.SmallIntField(default=0)
-    #: From ``clock.now()``, as the limits count it.
-    created_at = fields.DatetimeField()
-    expires_at = fields.DatetimeField()
-    #: When its code verified the request: it works once.
-    used_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "identity_check"
-        indexes = (
-            Index(fields=("name_hash", "created_at")),
-            Index(fields=("address_hash", "created_at")),
-            Index(fields=("expires_at",)),
-        )
 
 
 def code_hash(settings: Settings, check: IdentityCheck, code: str) -> str:
@@ -220,7 +191,7 @@ async def file_signed_out(
     return Filed(handle=handle, expires_at=check.expires_at)
 
 
-async def verify(handle: str, code: str, settings: Settings, queue: Queue) -> DataRequest:
+async def verify(handle: str, code: str, settings: Settings) -> DataRequest:
     """The code sent for the request ``handle`` names: right, and the request is VERIFIED
     (its clock starts) and ``after_verification`` runs; wrong, and the attempt counts."""
     check = (
@@ -275,8 +246,26 @@ async def verify(handle: str, code: str, settings: Settings, queue: Queue) -> Da
         if not await waiting.update(used_at=moment):  # a concurrent request used it first
             raise DomainError(RightsErrorCode.CODE_USED, "code", "this code was already used")
         request = await data_requests.mark_verified(check.request, settings)
-    await data_requests.after_verification(request, settings, queue)
+    await after_verification(request, settings)
     return request
+
+
+async def after_verification(request: DataRequest, settings: Settings) -> None:
+    """What a request verified by its code sets going. ACCESS: nothing here, the export job
+    answers it (the caller queues it; the sweeper queues any VERIFIED one it missed).
+    ACCOUNT_DELETION: the grace period starts, as ``cancelAccount``'s would, and this
+    request follows it to the deletion; an account already on its way out has its answer."""
+    if request.kind != DataRequestKind.ACCOUNT_DELETION or request.account_id is None:
+        return
+    account = await Account.get(id=request.account_id)
+    if account.status == AccountStatus.ACTIVE:
+        await cancel_account(account, settings, None, request)
+        request.status = DataRequestStatus.IN_PROGRESS
+        return
+    await data_requests.complete(
+        request.id, reason="The account was already scheduled for deletion."
+    )
+    request.status = DataRequestStatus.COMPLETED
 
 
 async def purge_spent(batch_size: int) -> int:

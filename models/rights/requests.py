@@ -11,6 +11,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.accounts.account import Account
+from models.accounts.contacts import ContactChannel
 
 
 class DeletionStatus(StrEnum):
@@ -152,3 +153,36 @@ class DataRequest(Model):
     class Meta:
         table = "data_request"
         indexes = (ClockedIndex(fields=("due_at", "id"), name="data_request_clocked_due"),)
+
+
+class IdentityCheck(Model):
+    """The one-time code a signed-out data request waits for."""
+
+    id = fields.BigIntField(primary_key=True)
+    request: fields.OneToOneRelation[DataRequest] = fields.OneToOneField(
+        "models.DataRequest", related_name="identity_check", on_delete=fields.CASCADE
+    )
+    request_id: int  # set by the ORM
+    #: Keyed hash of the opaque handle the filer was given (found by its value).
+    handle_hash = fields.CharField(max_length=64, unique=True)
+    channel = fields.CharEnumField(ContactChannel, max_length=8)
+    #: Keyed hash of the account name as given (the per-name limit counts it, account or not).
+    name_hash = fields.CharField(max_length=64)
+    #: Keyed hash of the address as given (the per-address limit counts it).
+    address_hash = fields.CharField(max_length=64)
+    #: Keyed hash of the code (``code_hash``).
+    code_hash = fields.CharField(max_length=64)
+    attempts = fields.SmallIntField(default=0)
+    #: From ``clock.now()``, as the limits count it.
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    #: When its code verified the request: it works once.
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "identity_check"
+        indexes = (
+            Index(fields=("name_hash", "created_at")),
+            Index(fields=("address_hash", "created_at")),
+            Index(fields=("expires_at",)),
+        )

@@ -1,6 +1,5 @@
-"""A subject's rows of one kind of personal data, found as the map says (``account_field``,
-or ``device_field`` through the account's devices and linked devices): what a correction or
-erasure request may name, and what account deletion erases."""
+"""Which rows of one kind of personal data a correction or erasure request may name: the
+subject's own, found as an export finds them (``models.rights.subject_rows``)."""
 
 from __future__ import annotations
 
@@ -9,19 +8,11 @@ from collections.abc import Sequence
 
 from tortoise import fields
 
-from models.consent.ledger import DeviceLink
-from models.personal.devices import Device
 from models.rights.data_map import PersonalData
+from models.rights.subject_rows import DataSubject, conditions
 
 #: The largest value a BIGINT primary key holds.
 _MAX_ID = 2**63 - 1
-
-
-async def device_ids(account_id: int) -> list[str]:
-    """The account's devices and the devices linked to it: their rows are the account's."""
-    owned = await Device.filter(account_id=account_id).values_list("device_id", flat=True)
-    linked = await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
-    return [str(device_id) for device_id in [*owned, *linked]]
 
 
 def parse_key(entry: PersonalData, raw: str) -> object | None:
@@ -43,25 +34,20 @@ async def owned(entry: PersonalData, account_id: int, keys: Sequence[object]) ->
     """Which of ``keys`` are rows of this kind that belong to the account, in their order."""
     if not keys:
         return []
+    subject = await DataSubject.of(account_id)
     named = entry.model.filter(pk__in=list(keys))
     pk = entry.model._meta.pk_attr
     found: set[object] = set()
-    # Two indexed lookups, not one OR (SQLite scans the table for the OR).
-    if entry.account_field is not None:
-        mine = named.filter(**{entry.account_field: account_id})
-        found.update(await mine.values_list(pk, flat=True))
-    if entry.device_field is not None and (devices := await device_ids(account_id)):
-        by_device = named.filter(**{f"{entry.device_field}__in": devices})
-        found.update(await by_device.values_list(pk, flat=True))
+    # One indexed lookup per way of finding the kind, not one OR (SQLite scans for the OR).
+    for condition in conditions(entry, subject):
+        found.update(await named.filter(condition).values_list(pk, flat=True))
     return [key for key in dict.fromkeys(keys) if key in found]
 
 
 async def holds_any(entry: PersonalData, account_id: int) -> bool:
     """Whether the account has any row of this kind."""
-    if entry.account_field is not None and (
-        await entry.model.filter(**{entry.account_field: account_id}).exists()
-    ):
-        return True
-    if entry.device_field is not None and (devices := await device_ids(account_id)):
-        return bool(await entry.model.filter(**{f"{entry.device_field}__in": devices}).exists())
+    subject = await DataSubject.of(account_id)
+    for condition in conditions(entry, subject):
+        if await entry.model.filter(condition).exists():
+            return True
     return False
