@@ -43,7 +43,7 @@ class DeletionRequest(Model):
     #: The user's own words, erased when the deletion completes.
     reason = fields.CharField(max_length=500, default="")
     #: The erasure receipt's pseudonymous request id (a random UUID, new at each cancellation).
-    receipt_id = fields.CharField(max_length=36, null=True, db_index=True)
+    receipt_id = fields.CharField(max_length=36, null=True)
     #: The secret handed to the user at cancellation, only as a keyed hash.
     receipt_secret_hash = fields.CharField(max_length=64, null=True)
     #: The signed receipt (a compact JWS), written once when the deletion completes.
@@ -52,6 +52,7 @@ class DeletionRequest(Model):
 
     class Meta:
         table = "deletion_request"
+        indexes = (Index(fields=("receipt_id",)),)
 
 
 class DataRequestKind(StrEnum):
