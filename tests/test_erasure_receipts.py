@@ -17,6 +17,9 @@ from models.personal.support import SupportThread
 from models.rights.data_map import DATA_MAP, Erasure
 from models.rights.deletion import run_deletion
 from models.rights.requests import DeletionRequest, DeletionStatus
+from tests.contact_helpers import add_and_verify_email
+from tests.data_request_helpers import file, mailed_code
+from tests.ids import pk
 from tests.test_deletion import (
     PASSWORD,
     Person,
@@ -183,3 +186,40 @@ async def test_a_resumed_deletion_issues_one_receipt(
     got = await receipt(app, request_id, secret)
     assert got is not None
     assert len(await receipt_mails(mailbox, "erin.mail@example.org")) == 1
+
+
+async def test_a_deletion_asked_for_signed_out_hands_over_its_receipt_too(
+    world,  # noqa: F811
+    settings,
+    redis_url,
+    mailbox,
+):
+    """The code proves the address on file; verifyDataRequest hands over the id and the
+    secret as cancelAccount does, and the receipt follows the deletion."""
+    app, _, queue = world
+    body = await app.gql(
+        """mutation($i: RegisterInput!) { register(input: $i) { token account { id } } }""",
+        {"i": {"accountName": "ivy.signedout", "password": PASSWORD, "nickname": "Ivy"}},
+    )
+    token = body["data"]["register"]["token"]
+    account_id = pk(body["data"]["register"]["account"]["id"])
+    await add_and_verify_email(app.gql, token, "ivy@mail.example")
+    filed = await file(
+        app.gql, kind="ACCOUNT_DELETION", accountName="ivy.signedout", email="ivy@mail.example"
+    )
+    answer = await app.gql(
+        """mutation($i: VerifyDataRequestInput!) { verifyDataRequest(input: $i) {
+        request { status } erasureReceiptId erasureReceiptSecret errors { code } } }""",
+        {"i": {"handle": filed["handle"], "code": await mailed_code("ivy@mail.example")}},
+    )
+    verified = answer["data"]["verifyDataRequest"]
+    assert verified["errors"] == [] and verified["request"]["status"] == "IN_PROGRESS"
+    request_id, secret = verified["erasureReceiptId"], verified["erasureReceiptSecret"]
+    assert request_id and secret
+    assert await receipt(app, request_id, secret) is None
+    await make_due(account_id)
+    assert (await run_worker(settings, redis_url, queue)).jobs_failed == 0
+    got = await receipt(app, request_id, secret)
+    assert got is not None and got["requestId"] == request_id
+    assert "ivy" not in json.dumps(got).lower()
+    assert len(await receipt_mails(mailbox, "ivy@mail.example")) == 1

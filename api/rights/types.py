@@ -231,6 +231,14 @@ class VerifyDataRequestPayload:
     request: DataRequest | None = strawberry.field(
         default=None, description="The request, VERIFIED: its clock runs from `verifiedAt`."
     )
+    erasure_receipt_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="An ACCOUNT_DELETION that started the grace period: as cancelAccount's, "
+        "the id that with `erasureReceiptSecret` fetches the erasure receipt (erasureReceipt).",
+    )
+    erasure_receipt_secret: str | None = strawberry.field(
+        default=None, description="Shown once, never stored in clear: keep it with the id."
+    )
     errors: list[DataRequestError] = strawberry.field(default_factory=list)
 
 
