@@ -16,6 +16,7 @@ from models.personal.feedback import Feedback
 from models.personal.support import SupportThread
 from models.rights.data_map import DATA_MAP, Erasure
 from models.rights.deletion import run_deletion
+from models.rights.erasure_receipts import Disposition, outcomes
 from models.rights.requests import DeletionRequest, DeletionStatus
 from tests.contact_helpers import add_and_verify_email
 from tests.data_request_helpers import file, mailed_code
@@ -223,3 +224,26 @@ async def test_a_deletion_asked_for_signed_out_hands_over_its_receipt_too(
     assert got is not None and got["requestId"] == request_id
     assert "ivy" not in json.dumps(got).lower()
     assert len(await receipt_mails(mailbox, "ivy@mail.example")) == 1
+
+
+def test_the_settings_in_force_move_kinds_between_erased_and_anonymised(settings):
+    """PUBLIC feedback and support threads are what the settings choose: the receipt says
+    what this deployment did, not what the defaults would."""
+
+    def grouped(given) -> dict[str, Disposition]:
+        return {outcome.kind: outcome.disposition for outcome in outcomes(given)}
+
+    default = grouped(settings)
+    assert default["Feedback"] == Disposition.ANONYMISED
+    assert default["SupportThread"] == Disposition.ERASED
+    changed = grouped(
+        settings.model_copy(
+            update={"public_feedback_on_deletion": "delete", "retain_support_threads": True}
+        )
+    )
+    assert changed["Feedback"] == Disposition.ERASED
+    assert changed["SupportThread"] == Disposition.ANONYMISED
+    assert changed["SupportMessage"] == Disposition.ERASED
+    retained = settings.model_copy(update={"retain_support_threads": True})
+    erased = {kind for kind, d in grouped(retained).items() if d == Disposition.ERASED}
+    assert erased == expected_kinds(retained)["erased"]
