@@ -381,7 +381,11 @@ async def world(app_with, tmp_path, settings, redis_url):
             await queue.close()
 
 
-async def test_deleting_an_account_leaves_nothing_personal_anywhere(world, settings, redis_url):
+async def test_deleting_an_account_leaves_nothing_personal_anywhere(
+    world, settings, redis_url, mailbox
+):
+    """The mailbox is up: the erasure receipt owed to her address is sent, and its row,
+    the last place the address was, goes with it."""
     app, tokens, queue = world
     alice = Person(app, "alice.deleteme", "198.51.100.23", "AliceBrowser/7.1")
     bob = Person(app, "bob.keeps", "192.0.2.55", "BobBrowser/3.0")

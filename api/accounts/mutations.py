@@ -309,10 +309,15 @@ class AccountMutations:
         session = await ctx.reauthenticate(
             password=input.password, provider=input.provider, id_token=input.id_token
         )
-        due = await deletion.cancel_account(session.account, ctx.settings, input.reason)
+        cancelled = await deletion.cancel_account(session.account, ctx.settings, input.reason)
         await announce_sessions_changed(ctx, session.account_id)
         await send_notices(ctx)
-        return CancelAccountPayload(account=Account.of(session.account), deletion_due_at=due)
+        return CancelAccountPayload(
+            account=Account.of(session.account),
+            deletion_due_at=cancelled.due,
+            erasure_receipt_id=strawberry.ID(cancelled.receipt_id),
+            erasure_receipt_secret=cancelled.receipt_secret,
+        )
 
     @strawberry.mutation(description="Within the grace period, undo cancelAccount.")
     @payload(AccountError)

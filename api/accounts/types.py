@@ -483,6 +483,16 @@ class ResetPasswordPayload:
 class CancelAccountPayload:
     account: Account | None = None
     deletion_due_at: datetime | None = None
+    erasure_receipt_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The pseudonymous id of this deletion request: with "
+        "`erasureReceiptSecret`, fetches the signed erasure receipt (erasureReceipt) once "
+        "the deletion has completed.",
+    )
+    erasure_receipt_secret: str | None = strawberry.field(
+        default=None,
+        description="Shown once, never stored in clear: keep it with the id.",
+    )
     errors: list[AccountError] = strawberry.field(default_factory=list)
 
 

@@ -58,11 +58,17 @@ class IdentityMutations:
         self, info: Info[Context, None], input: VerifyDataRequestInput
     ) -> VerifyDataRequestPayload:
         ctx = info.context
-        request = await identity.verify(input.handle, input.code, ctx.settings)
+        request, cancelled = await identity.verify(input.handle, input.code, ctx.settings)
         if request.kind == DataRequestKind.ACCESS:
             try:
                 await jobs.export_data(ctx.queue, request.id)
             except Exception as error:  # the row is the promise: the sweeper queues it
                 log.warning("export not enqueued; the sweeper will", error=repr(error))
         await send_notices(ctx)  # a cancellation's notice
-        return VerifyDataRequestPayload(request=DataRequest.of(request))
+        if cancelled is None:
+            return VerifyDataRequestPayload(request=DataRequest.of(request))
+        return VerifyDataRequestPayload(
+            request=DataRequest.of(request),
+            erasure_receipt_id=strawberry.ID(cancelled.receipt_id),
+            erasure_receipt_secret=cancelled.receipt_secret,
+        )

@@ -27,12 +27,13 @@ from api.rights.types import (
     DataRequest,
     DataRequestStatus,
     DataRequestUrgency,
+    ErasureReceipt,
     PersonalDataKind,
     StaffAuditCheck,
     StaffAuditEntry,
     TableWithoutPersonalData,
 )
-from models.rights import audit, data_map, requests
+from models.rights import audit, data_map, erasure_receipts, requests
 
 DUE_CURSOR = "data-request-due"
 
@@ -53,6 +54,21 @@ class RightsQueries:
                 for table, reason in sorted(data_map.NO_PERSONAL_DATA.items())
             ],
         )
+
+    @strawberry.field(
+        description="No sign-in: the signed erasure receipt of a deleted account, by the "
+        "request id and secret cancelAccount handed out. Null until the deletion has "
+        "completed, and null alike for an unknown id or a wrong secret."
+    )
+    async def erasure_receipt(
+        self, info: Info[Context, None], request_id: strawberry.ID, secret: str
+    ) -> ErasureReceipt | None:
+        settings = info.context.settings
+        row = await erasure_receipts.find_receipt(str(request_id), secret, settings)
+        if row is None or row.receipt_token is None:
+            return None
+        token = row.receipt_token
+        return ErasureReceipt.of(token, erasure_receipts.claims_of(token, settings))
 
     @strawberry.field(
         description="PRIVACY_OFFICER: one data request with what it asks (`asked`), for "

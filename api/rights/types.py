@@ -3,7 +3,7 @@ as declared in ``models.rights.data_map`` (never written twice)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -231,6 +231,14 @@ class VerifyDataRequestPayload:
     request: DataRequest | None = strawberry.field(
         default=None, description="The request, VERIFIED: its clock runs from `verifiedAt`."
     )
+    erasure_receipt_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="An ACCOUNT_DELETION that started the grace period: as cancelAccount's, "
+        "the id that with `erasureReceiptSecret` fetches the erasure receipt (erasureReceipt).",
+    )
+    erasure_receipt_secret: str | None = strawberry.field(
+        default=None, description="Shown once, never stored in clear: keep it with the id."
+    )
     errors: list[DataRequestError] = strawberry.field(default_factory=list)
 
 
@@ -423,3 +431,58 @@ class ExportMyDataPayload:
         "link is sent to you in-app and by e-mail.",
     )
     errors: list[DataRequestError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(
+    description="One kind of the map of personal data, as an erasure receipt names it."
+)
+class ErasureReceiptKind:
+    kind: str
+    note: str = strawberry.field(
+        description="How it was anonymised, or why it was kept; empty for an erased kind."
+    )
+
+
+@strawberry.type(
+    description="The signed erasure receipt of a completed account deletion: `token` is a "
+    "compact JWS (ES256) verifiable with the key at /.well-known/jwks.json; the other fields "
+    "repeat its claims. It names no personal data."
+)
+class ErasureReceipt:
+    request_id: strawberry.ID = strawberry.field(
+        description="The pseudonymous request id handed out at cancellation."
+    )
+    token: str
+    cancelled_at: datetime
+    completed_at: datetime
+    key_destroyed_at: datetime | None = strawberry.field(
+        description="When the account's data key was destroyed: null until keys exist."
+    )
+    erased: list[ErasureReceiptKind]
+    anonymised: list[ErasureReceiptKind]
+    kept: list[ErasureReceiptKind]
+
+    @classmethod
+    def of(cls, token: str, claims: dict[str, Any]) -> ErasureReceipt:
+        """The fields read from the signed claims: the token is the record."""
+
+        def kinds(name: str) -> list[ErasureReceiptKind]:
+            return [
+                ErasureReceiptKind(kind=item["kind"], note=item.get("how") or item.get("why", ""))
+                for item in claims[name]
+            ]
+
+        def moment(name: str) -> datetime | None:
+            value = claims.get(name)
+            return None if value is None else datetime.fromtimestamp(value, UTC)
+
+        return cls(
+            request_id=strawberry.ID(claims["requestId"]),
+            token=token,
+            cancelled_at=datetime.fromtimestamp(claims["cancelledAt"], UTC),
+            completed_at=datetime.fromtimestamp(claims["completedAt"], UTC),
+            key_destroyed_at=moment("keyDestroyedAt"),
+            erased=kinds("erased"),
+            anonymised=kinds("anonymised"),
+            kept=kinds("kept"),
+        )

@@ -24,6 +24,7 @@ from models import clock, retry
 from models.accounts.account import AccountStatus
 from models.notifications.campaigns import Campaign, CampaignStatus
 from models.notifications.inbox import (
+    GONE_ONCE_SENT,
     NOTICE_CHANNELS,
     REDACTED,
     SECRET_KINDS,
@@ -191,6 +192,10 @@ async def recover_stuck(campaign_id: int | None, channel: Channel, claim_timeout
         **uncertain, body=REDACTED
     )
     given_up += await stuck.filter(resent=True).update(**uncertain)
+    # An erasure receipt given up on keeps no address (``GONE_ONCE_SENT``).
+    await Notification.filter(
+        campaign_id=campaign_id, kind__in=GONE_ONCE_SENT, status=DeliveryStatus.FAILED
+    ).delete()
     retried = await Notification.filter(
         campaign_id=campaign_id,
         channel=channel,
@@ -372,7 +377,9 @@ async def deliver_notices(settings: Settings) -> dict[Channel, int]:
     sent within its lifetime is given up on rather than sent late.
 
     An account pending deletion still gets these: they are about the cancellation itself.
-    A deleted account gets nothing (its rows are gone with it anyway).
+    A deleted account gets only its erasure receipt, to the address written on the row,
+    and that row is deleted once sent or given up on (``GONE_ONCE_SENT``): it is the last
+    place the address was.
     """
     sent: dict[Channel, int] = {}
     for channel in NOTICE_CHANNELS:
@@ -417,9 +424,11 @@ async def _deliver_notices_on(channel: Channel, settings: Settings, sender: Send
         )
         stale_before = moment - settings.contact_code_ttl
         secret_rows = [row[0] for row in rows if row[2] in SECRET_KINDS]
+        gone_rows = [row[0] for row in rows if row[2] in GONE_ONCE_SENT]
         for row_id, attempts, kind, created_at, title, body, given, own, status in rows:
             address = given or own
-            if not address or status == AccountStatus.DELETED:
+            deleted = status == AccountStatus.DELETED and kind not in GONE_ONCE_SENT
+            if not address or deleted:
                 await _fail(row_id, "account has no address on this channel or is deleted")
                 continue
             if kind in SECRET_KINDS and created_at < stale_before:
@@ -442,3 +451,7 @@ async def _deliver_notices_on(channel: Channel, settings: Settings, sender: Send
             claimed_at=None,
             claim_token=None,
         )
+        if gone_rows:  # sent or given up on: the row goes, address and all (a retry keeps it)
+            await Notification.filter(
+                id__in=gone_rows, status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED]
+            ).delete()

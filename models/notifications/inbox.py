@@ -60,12 +60,18 @@ class NotificationKind(StrEnum):
     DATA_REQUEST_EXTENDED = "DATA_REQUEST_EXTENDED"
     #: The archive of an export is ready, with its single-use link (``models.rights``).
     EXPORT_READY = "EXPORT_READY"
+    #: The signed erasure receipt, to the address the deleted account had
+    #: (``models.rights.erasure_receipts``).
+    ERASURE_RECEIPT = "ERASURE_RECEIPT"
 
 
 #: Kinds whose body holds a secret (a code): blanked once the row is sent or given up on.
 SECRET_KINDS = (NotificationKind.CONTACT_CODE, NotificationKind.DATA_REQUEST_CODE)
 #: What such a body reads afterwards.
 REDACTED = "(not kept once sent)"
+#: Kinds written for an account already deleted (its tombstone): the only rows a deleted
+#: account is still sent, and deleted once sent or given up on, address and all.
+GONE_ONCE_SENT = (NotificationKind.ERASURE_RECEIPT,)
 
 
 class DeliveryStatus(StrEnum):

@@ -699,6 +699,10 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Step.NOTIFICATIONS,
         Export.EXPORT,
         account_field="account_id",
+        erasure_note="the tombstone step then writes one row: the erasure receipt to the "
+        "verified address, read before the account's is erased; the sender deletes that row, "
+        "address and all, once sent or given up on (GONE_ONCE_SENT), and the receipt itself "
+        "names no personal data",
         erasable_on_request=True,
     ),
     PersonalData(
@@ -800,6 +804,8 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Export.EXPORT,
         account_field="account_id",
         anonymised={"reason": "''"},
+        erasure_note="kept with its signed erasure receipt, its random request id and the "
+        "keyed hash of the user's secret (models.rights.erasure_receipts); none names the user",
     ),
     PersonalData(
         "DataRequest",

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -53,6 +54,7 @@ from models.personal.storage import Storage
 from models.personal.support import SupportMessage, SupportThread
 from models.rights.data_map import DATA_MAP, PersonalData, Step, entries_of
 from models.rights.data_requests import close_account_deletion, file_account_deletion
+from models.rights.erasure_receipts import issue_receipt, new_handle
 from models.rights.export_files import ExportFiles
 from models.rights.exports import DataExport, remove_account_exports
 from models.rights.requests import (
@@ -83,12 +85,21 @@ class DeletionOutcome(StrEnum):
 # --- cancel and restore --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    due: datetime
+    #: The erasure receipt's pseudonymous request id and the secret that opens it, shown to
+    #: the user once (``models.rights.erasure_receipts``).
+    receipt_id: str
+    receipt_secret: str
+
+
 async def cancel_account(
     account: Account,
     settings: Settings,
     reason: str | None,
     request: DataRequest | None = None,
-) -> datetime:
+) -> Cancellation:
     """Start the grace period: sessions end, the account stops being used, the user is told.
     ``request``: the ACCOUNT_DELETION request this answers, when it was filed without
     signing in and verified by a code (``models.rights.identity``)."""
@@ -99,6 +110,7 @@ async def cancel_account(
         raise DomainError(AccountErrorCode.ACCOUNT_INACTIVE, None, "this account is not active")
     moment = clock.now()
     due = moment + settings.deletion_grace
+    receipt_id, receipt_secret, receipt_secret_hash = new_handle(settings)
     async with in_transaction():
         await Account.filter(id=account.id).update(
             status=AccountStatus.PENDING_DELETION, deletion_due_at=due
@@ -114,6 +126,10 @@ async def cancel_account(
             "lease_token": None,
             "lease_until": None,
             "reason": reason,
+            "receipt_id": receipt_id,
+            "receipt_secret_hash": receipt_secret_hash,
+            "receipt_token": None,
+            "receipt_issued_at": None,
         }
         if not await DeletionRequest.filter(account_id=account.id).update(**values):
             # Tortoise's create() takes using_db before **kwargs: mypy fears values fill it.
@@ -129,7 +145,7 @@ async def cancel_account(
             "with restoreAccount.",
         )
     account.status, account.deletion_due_at = AccountStatus.PENDING_DELETION, due
-    return due
+    return Cancellation(due, receipt_id, receipt_secret)
 
 
 async def restore_account(account: Account) -> Account:
@@ -363,10 +379,18 @@ def _steps(
     return [(str(step), step_of(step)) for step in Step if step != Step.TOMBSTONE]
 
 
-async def _finish(account_id: int, token: str, settings: Settings) -> None:
-    """The tombstone: status DELETED and nothing personal; the name only as a keyed hash."""
+async def _finish(
+    account_id: int, token: str, settings: Settings, key_destroyed_at: datetime | None = None
+) -> None:
+    """The tombstone: status DELETED and nothing personal; the name only as a keyed hash.
+    First the erasure receipt, signed and owed to the verified address while it is still
+    there (the NOTIFICATIONS step is over, so nothing deletes the row before it is sent).
+    ``key_destroyed_at``: when the account's data key was destroyed (None until keys exist)."""
     async with in_transaction():
         account = await Account.get(id=account_id)
+        moment = clock.now()
+        if account.status != AccountStatus.DELETED:
+            await issue_receipt(account_id, account.email, moment, settings, key_destroyed_at)
         if account.status != AccountStatus.DELETED:
             await AccountNameQuarantine.filter(
                 name_hash=name_hash(settings, account.account_name)
@@ -375,7 +399,6 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
                 name_hash=name_hash(settings, account.account_name),
                 until=clock.now() + settings.account_name_quarantine,
             )
-        moment = clock.now()
         await Account.filter(id=account_id).update(
             account_name=f"deleted-{account_id}",
             nickname="",

@@ -54,7 +54,7 @@ from models.keyed_hashes import keyed_hash
 from models.notifications.inbox import Notification, NotificationKind
 from models.notifications.messages import render
 from models.rights import data_requests
-from models.rights.deletion import cancel_account
+from models.rights.deletion import Cancellation, cancel_account
 from models.rights.errors import RightsErrorCode
 from models.rights.requests import (
     DataRequest,
@@ -191,7 +191,9 @@ async def file_signed_out(
     return Filed(handle=handle, expires_at=check.expires_at)
 
 
-async def verify(handle: str, code: str, settings: Settings) -> DataRequest:
+async def verify(
+    handle: str, code: str, settings: Settings
+) -> tuple[DataRequest, Cancellation | None]:
     """The code sent for the request ``handle`` names: right, and the request is VERIFIED
     (its clock starts) and ``after_verification`` runs; wrong, and the attempt counts."""
     check = (
@@ -246,26 +248,27 @@ async def verify(handle: str, code: str, settings: Settings) -> DataRequest:
         if not await waiting.update(used_at=moment):  # a concurrent request used it first
             raise DomainError(RightsErrorCode.CODE_USED, "code", "this code was already used")
         request = await data_requests.mark_verified(check.request, settings)
-    await after_verification(request, settings)
-    return request
+    return request, await after_verification(request, settings)
 
 
-async def after_verification(request: DataRequest, settings: Settings) -> None:
+async def after_verification(request: DataRequest, settings: Settings) -> Cancellation | None:
     """What a request verified by its code sets going. ACCESS: nothing here, the export job
     answers it (the caller queues it; the sweeper queues any VERIFIED one it missed).
     ACCOUNT_DELETION: the grace period starts, as ``cancelAccount``'s would, and this
-    request follows it to the deletion; an account already on its way out has its answer."""
+    request follows it to the deletion; an account already on its way out has its answer.
+    Returns the cancellation (its erasure receipt's id and secret) when one started."""
     if request.kind != DataRequestKind.ACCOUNT_DELETION or request.account_id is None:
-        return
+        return None
     account = await Account.get(id=request.account_id)
     if account.status == AccountStatus.ACTIVE:
-        await cancel_account(account, settings, None, request)
+        cancelled = await cancel_account(account, settings, None, request)
         request.status = DataRequestStatus.IN_PROGRESS
-        return
+        return cancelled
     await data_requests.complete(
         request.id, reason="The account was already scheduled for deletion."
     )
     request.status = DataRequestStatus.COMPLETED
+    return None
 
 
 async def purge_spent(batch_size: int) -> int:

@@ -42,9 +42,17 @@ class DeletionRequest(Model):
     completed_at = fields.DatetimeField(null=True)
     #: The user's own words, erased when the deletion completes.
     reason = fields.CharField(max_length=500, default="")
+    #: The erasure receipt's pseudonymous request id (a random UUID, new at each cancellation).
+    receipt_id = fields.CharField(max_length=36, null=True)
+    #: The secret handed to the user at cancellation, only as a keyed hash.
+    receipt_secret_hash = fields.CharField(max_length=64, null=True)
+    #: The signed receipt (a compact JWS), written once when the deletion completes.
+    receipt_token = fields.TextField(null=True)
+    receipt_issued_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "deletion_request"
+        indexes = (Index(fields=("receipt_id",)),)
 
 
 class DataRequestKind(StrEnum):
