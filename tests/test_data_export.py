@@ -509,6 +509,7 @@ async def test_the_job_run_twice_or_at_once_makes_one_archive(world, settings):
     export_row = await DataExport.get(request_id=request_id)
     assert export_row.attempts == 2 and export_row.file_key
     assert sorted(p.name for p in files.root.glob(f"{export_row.id}-*")) == [export_row.file_key]
+    assert not files.path(export_row.file_key).read_bytes().startswith(b"PK")  # sealed
     sealed = files.path(export_row.file_key).open("rb")
     plain = await opened(
         settings, data_subject(fred.id), sealed, export_row.file_key, export_row.encryption

@@ -14,12 +14,12 @@ again. Failures are recorded on the request (``last_error``) and retried with ba
 The first step destroys the account's data keys (crypto-shredding, ``destroy_data_keys``),
 in its own committed transaction: from then on its pictures and archives, in any copy or
 backup, are unreadable. The other steps are the map's (``models.rights.data_map.Step``):
-each erases its kinds of the map through ``Erasers``, which deletes every row the map
-finds for the account (through its account link or its devices) unless a kind has its own way: pictures (file before row),
-feedback (per setting), support threads (per setting). The same erasers erase the rows a
-user asked to erase (``models.rights.erasures``). The support step also clears every
-staff link the map names; the consent step re-keys the ledger first; the tombstone is
-written out here.
+each erases its kinds of the map through ``Erasers``, which deletes every row the map finds
+for the account (through its account link or its devices) unless a kind has its own way:
+pictures (file before row), feedback (per setting), support threads (per setting). The same
+erasers erase the rows a user asked to erase (``models.rights.erasures``). The support step
+also clears every staff link the map names; the consent step re-keys the ledger first; the
+tombstone is written out here.
 
 What survives: the account row as a tombstone (status DELETED, every personal field
 erased), a keyed hash of the account name until its quarantine ends, PUBLIC feedback
