@@ -391,3 +391,20 @@ async def test_vault_transit_wraps_the_data_keys(
     intruder = VaultTransitKey(hvac.Client(url=vault_addr, token="s.wrong"), "accord")
     with pytest.raises(tink.TinkError):
         rewrap(subject, row.keysets, intruder, intruder)
+
+
+async def test_a_data_key_is_made_once_when_many_ask_at_once(app, settings):
+    import asyncio
+
+    subject = "account:31337"
+    primitives = await asyncio.gather(
+        *(streaming_aead_of(settings, subject, create=True) for _ in range(8))
+    )
+    assert await SubjectKey.filter(subject=subject).count() == 1
+    sealed = io.BytesIO()
+    writer = primitives[0].new_encrypting_stream(_Keep(sealed), b"k")
+    writer.write(b"same key for all")
+    writer.close()
+    for primitive in primitives[1:]:  # whoever lost the insert reads the winner's key
+        plain = primitive.new_decrypting_stream(io.BytesIO(sealed.getvalue()), b"k").read()
+        assert plain == b"same key for all"
