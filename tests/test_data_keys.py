@@ -188,6 +188,22 @@ async def test_a_wrong_master_key_refuses_start_up_and_writes_nothing(
         await check_master_keys(settings)
     await MasterKeyCheck.filter(id=check.id).update(canary=check.canary)
 
+    # A forged key file keeping the right key id: refused by the data keys themselves,
+    # even with no check value recorded.
+    import json
+
+    real = json.loads((data_dir / "master-key.json").read_text())
+    other = json.loads(new_keyset_json())
+    real["key"][0]["keyData"] = other["key"][0]["keyData"]
+    forged = make_settings(data_dir, database_url, redis_url, master_key=json.dumps(real))
+    assert master_keys(forged).current.key_id == good.key_id
+    await MasterKeyCheck.all().delete()
+    with pytest.raises(MasterKeyError) as refused:
+        await check_master_keys(forged)
+    assert "cannot decrypt the data keys" in _one_line(refused.value)
+    assert await MasterKeyCheck.all().count() == 0  # nothing written
+    await check_master_keys(settings)
+
     # The command itself: one line on stderr, exit code 2, before it listens anywhere.
     env = {
         **os.environ,

@@ -200,6 +200,8 @@ async def _row(
             ignore_conflicts=True,  # another process made it first: use the winner's
         )
         row = await SubjectKey.get(subject=subject)
+        if not await MasterKeyCheck.exists(master_key_id=keys.current.key_id):
+            await _record_check(keys.current)  # the master key's first use
     return row
 
 
@@ -298,6 +300,17 @@ async def check_master_keys(settings: Settings) -> None:
             raise MasterKeyError(
                 f"wrong master key: {key_id} cannot decrypt its check value; start-up refused"
             )
+    for key_id in keys.ids:  # and one data key each configured key wraps, if any
+        sample = await SubjectKey.filter(master_key_id=key_id, keysets__isnull=False).first()
+        master = keys.by_id(key_id)
+        if sample is None or sample.keysets is None or master is None:
+            continue
+        try:
+            await asyncio.to_thread(_unwrap, sample.subject, sample.keysets, master)
+        except tink.TinkError:
+            raise MasterKeyError(
+                f"wrong master key: {key_id} cannot decrypt the data keys; start-up refused"
+            ) from None
     if checks and not set(checks) & set(keys.ids):
         raise MasterKeyError(
             "wrong master key: the data keys were wrapped by "
@@ -316,17 +329,22 @@ async def check_master_keys(settings: Settings) -> None:
             "(give it as the previous master key until the rotation ends); start-up refused"
         )
     if keys.current.key_id not in checks:
-        canary = await asyncio.to_thread(keys.current.encrypt, CANARY, CANARY)
-        await MasterKeyCheck.bulk_create(
-            [
-                MasterKeyCheck(
-                    master_key_id=keys.current.key_id,
-                    canary=base64.b64encode(canary).decode(),
-                    created_at=clock.now(),
-                )
-            ],
-            ignore_conflicts=True,
-        )
+        await _record_check(keys.current)
+
+
+async def _record_check(master: MasterKey) -> None:
+    """The master key's check value, when it has none yet (its first use)."""
+    canary = await asyncio.to_thread(master.encrypt, CANARY, CANARY)
+    await MasterKeyCheck.bulk_create(
+        [
+            MasterKeyCheck(
+                master_key_id=master.key_id,
+                canary=base64.b64encode(canary).decode(),
+                created_at=clock.now(),
+            )
+        ],
+        ignore_conflicts=True,
+    )
 
 
 async def rotate_master(settings: Settings, batch_size: int, limit: int | None = None) -> int:
