@@ -166,9 +166,6 @@ class _Cache:
             self.entries.clear()
         self.entries[digest] = (time.monotonic(), primitives)
 
-    def forget(self, digest: bytes) -> None:
-        self.entries.pop(digest, None)
-
 
 _cache = _Cache()
 
