@@ -47,6 +47,7 @@ MODEL_MODULES = [
     "models.accounts.passkeys",
     "models.accounts.sign_ins",
     "models.rights.exports",
+    "models.keys.data_keys",
 ]
 
 

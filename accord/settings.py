@@ -99,6 +99,38 @@ class Settings(BaseSettings):
         description="At least 32 characters; keys every HMAC Accord makes. "
         "Required in prod; in dev a random one is kept in `<data_dir>/secret.key`.",
     )
+    master_key_file: Path | None = Field(
+        None,
+        description="Tink JSON keyset (an AES256_GCM AEAD key) that wraps every data key "
+        "(envelope encryption). In dev one is made in `<data_dir>/master-key.json`; prod "
+        "requires a master key (this, `ACCORD_MASTER_KEY` or Vault).",
+    )
+    master_key: SecretStr | None = Field(
+        None, description="The master keyset itself (tink JSON), instead of a file."
+    )
+    previous_master_key_file: Path | None = Field(
+        None,
+        description="During a master key rotation: the old master keyset, still read "
+        "until `accord keys rotate-master` has re-wrapped every data key.",
+    )
+    previous_master_key: SecretStr | None = Field(
+        None, description="The old master keyset itself (tink JSON), during a rotation."
+    )
+    vault_addr: str | None = Field(
+        None, description="HashiCorp Vault address, when the master key is a transit key."
+    )
+    vault_token: SecretStr | None = Field(
+        None, description="Vault token (transit encrypt/decrypt)."
+    )
+    vault_transit_key: str | None = Field(
+        None, description="Vault transit key that wraps the data keys (takes precedence)."
+    )
+    vault_previous_transit_key: str | None = Field(
+        None, description="During a rotation away from a Vault transit key: the old key's name."
+    )
+    data_key_cache_seconds: int = Field(
+        60, ge=0, description="How long a process keeps a decrypted data key in memory."
+    )
     sqlite_busy_timeout_ms: int = Field(
         10_000, ge=0, description="How long a SQLite writer waits for another's lock."
     )
@@ -647,6 +679,12 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(_describe(error)) from None
     if settings.is_prod and settings.secret_key is None:
         raise SettingsError("invalid setting ACCORD_SECRET_KEY: required when ACCORD_ENV=prod")
+    if settings.is_prod and not (
+        settings.master_key_file or settings.master_key or settings.vault_transit_key
+    ):
+        raise SettingsError(
+            "invalid setting ACCORD_MASTER_KEY_FILE: a master key is required when ACCORD_ENV=prod"
+        )
     if settings.is_prod and settings.receipt_signing_key is None:
         raise SettingsError(
             "invalid setting ACCORD_RECEIPT_SIGNING_KEY: required when ACCORD_ENV=prod"

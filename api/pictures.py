@@ -4,17 +4,29 @@ With ``?expires=&signature=`` (the link ``Picture.url`` gives, ``models.personal
 anyone holding the link reads it until it expires, no header needed; a link expired or not
 signed for this picture is refused (403). Without them, the owner (bearer token) reads it,
 others only if its feedback is public (``models.personal.feedback.picture_readable_by``).
+
+The file is decrypted as it is sent (``models.keys.sealed_files``), a chunk at a time. The
+first chunk is read before answering, so an altered file (or one whose owner's key was
+destroyed) answers 410 with a plain line, never garbage; an alteration further in cuts the
+response short (tink releases no segment whose tag fails).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
+import structlog
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from models.accounts.sessions import session_for_token
+from models.keys.data_keys import KeyDestroyed
+from models.keys.sealed_files import CHUNK, FileUnreadable, OpenedFile
 from models.personal import feedback, picture_links, pictures
+
+log = structlog.get_logger("accord.pictures")
 
 
 async def serve_picture(request: Request) -> Response:
@@ -49,15 +61,36 @@ async def serve_picture(request: Request) -> Response:
 
 
 async def _file(request: Request, row: pictures.Picture, cache_control: str) -> Response:
-    data = await request.app.state.storage.get(row.storage_key)
-    if data is None:
-        return Response(status_code=404)
-    return Response(
-        data,
+    app = request.app
+    try:
+        file = await pictures.open_picture(row, app.state.settings, app.state.storage)
+        if file is None:
+            return Response(status_code=404)
+        try:
+            first = await asyncio.to_thread(file.read, CHUNK)
+        except BaseException:
+            await asyncio.to_thread(file.close)
+            raise
+    except (FileUnreadable, KeyDestroyed) as error:
+        log.error("picture unreadable", picture_id=str(row.id), error=str(error))
+        return PlainTextResponse("this picture can no longer be read", status_code=410)
+    return StreamingResponse(
+        _rest(first, file),
         media_type=row.content_type,
         headers={
             "cache-control": cache_control,
+            "content-length": str(row.size),
             "x-content-type-options": "nosniff",
             "content-security-policy": "default-src 'none'",
         },
     )
+
+
+async def _rest(first: bytes, file: OpenedFile) -> AsyncIterator[bytes]:
+    """The first chunk, then the others as they are decrypted; closed however it ends."""
+    try:
+        yield first
+        while chunk := await asyncio.to_thread(file.read, CHUNK):
+            yield chunk
+    finally:
+        await asyncio.to_thread(file.close)

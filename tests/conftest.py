@@ -31,6 +31,7 @@ from accord.cli.wiring import migrate_database
 from accord.database import MODEL_MODULES  # noqa: F401
 from accord.dev_mail import DevMailbox
 from accord.embedded_redis import EmbeddedRedis
+from accord.master_keys import dev_key_file
 from accord.settings import Settings, load_settings
 from models import clock as domain_clock
 from models.consent.purposes import ensure_default_purposes
@@ -149,6 +150,10 @@ def make_settings(data_dir: Path, database_url: str, redis_url: str, **overrides
         **FAST_HASHING,
     }
     values.update(overrides)
+    master = ("master_key", "master_key_file", "vault_transit_key")
+    if values["env"] == "prod" and not any(values.get(name) for name in master):
+        # Prod needs a master key: the one the tests' database already uses in dev.
+        values["master_key_file"] = dev_key_file(load_settings(data_dir=data_dir))
     return load_settings(**values)
 
 

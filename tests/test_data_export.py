@@ -31,10 +31,12 @@ from models.accounts.account import Account, AccountStatus, Role
 from models.accounts.sessions import Session
 from models.clock import now
 from models.consent.ledger import DeviceLink, account_subject, device_subject
+from models.keys.data_keys import account_subject as data_subject
+from models.keys.sealed_files import opened
 from models.notifications.inbox import Channel, Notification, NotificationKind
 from models.personal.devices import Device
 from models.personal.error_reports import ErrorReport
-from models.personal.pictures import Picture
+from models.personal.pictures import Picture, open_picture
 from models.personal.storage import LocalStorage
 from models.queue import Queue
 from models.rights import data_map
@@ -322,12 +324,18 @@ async def test_an_export_holds_everything_the_map_names_and_nothing_of_anyone_el
     assert [v for v in bob_only if v.lower() in text] == []
     assert "bob.stays" not in text and "bob on a borrowed phone" not in text
 
-    # The pictures, byte for byte.
+    # The pictures, byte for byte, decrypted (stored sealed with alice's key: no PNG there).
     pictures = await Picture.filter(owner_id=alice.id)
     assert len(pictures) == 3
+    storage = LocalStorage(settings.data_dir / "files")
     for picture in pictures:
         stored_bytes = (settings.data_dir / "files" / picture.storage_key).read_bytes()
-        assert archive.read(f"pictures/{picture.id}.png") == stored_bytes
+        opened = await open_picture(picture, settings, storage)
+        assert opened is not None
+        plain = opened.read()
+        opened.close()
+        assert plain.startswith(b"\x89PNG") and b"PNG" not in stored_bytes
+        assert archive.read(f"pictures/{picture.id}.png") == plain
 
     # The consent history verifies, by the archive's own instructions, and so do receipts.
     verification = json.loads(archive.read("consent_verification.json"))
@@ -501,7 +509,13 @@ async def test_the_job_run_twice_or_at_once_makes_one_archive(world, settings):
     export_row = await DataExport.get(request_id=request_id)
     assert export_row.attempts == 2 and export_row.file_key
     assert sorted(p.name for p in files.root.glob(f"{export_row.id}-*")) == [export_row.file_key]
-    assert zipfile.ZipFile(files.path(export_row.file_key)).testzip() is None
+    assert not files.path(export_row.file_key).read_bytes().startswith(b"PK")  # sealed
+    sealed = files.path(export_row.file_key).open("rb")
+    plain = await opened(
+        settings, data_subject(fred.id), sealed, export_row.file_key, export_row.encryption
+    )
+    with plain:
+        assert zipfile.ZipFile(io.BytesIO(plain.read())).testzip() is None
     notices = await Notification.filter(account_id=fred.id, kind=NotificationKind.EXPORT_READY)
     assert sorted(n.channel for n in notices) == [Channel.EMAIL, Channel.IN_APP]
     request = await DataRequest.get(id=request_id)

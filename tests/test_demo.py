@@ -15,6 +15,7 @@ import pytest
 
 from accord.cli.demo import STAFF_FILE, STAFF_NAME
 from accord.cli.dev_oidc import DISCOVERY_PATH, DevProvider
+from accord.master_keys import new_keyset_json
 from tests.conftest import RECEIPT_KEY, make_settings
 from tests.processes import accord, clean_env, free_port, stop, wait_ready
 
@@ -140,6 +141,7 @@ def test_dev_with_env_prod_has_no_demo(tmp_path):
         ACCORD_ENV="prod",
         ACCORD_SECRET_KEY="prod-secret-" + "x" * 40,
         ACCORD_RECEIPT_SIGNING_KEY=RECEIPT_KEY,
+        ACCORD_MASTER_KEY=new_keyset_json(),
     )
     with Dev(tmp_path, env) as dev:
         for path in ("/dev/oidc", f"/dev/oidc{DISCOVERY_PATH}", "/dev/oidc/id-token"):

@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 
 import models.notifications.delivery as delivery_module
 import workers.notifications as notification_jobs
+from accord.master_keys import dev_key_file
 from models.accounts.account import Account, AccountStatus, Role
 from models.clock import now
 from models.notifications.campaign_jobs import enqueue_fan_out
@@ -663,6 +664,8 @@ def _worker_process(settings, redis_url, smtp_port: int, folder: Path, name: str
         ACCORD_QUEUE_NAME=settings.queue_name,
         ACCORD_REDIS_KEY_PREFIX=settings.redis_key_prefix,
         ACCORD_SECRET_KEY=settings.secret_key.get_secret_value(),
+        # The tests' database: its data keys are wrapped by the tests' master key.
+        ACCORD_MASTER_KEY_FILE=str(dev_key_file(settings)),
         ACCORD_SMTP_PORT=str(smtp_port),
         ACCORD_JOB_TIMEOUT_SECONDS=str(JOB_TIMEOUT),
         ACCORD_SWEEP_INTERVAL_SECONDS=str(SWEEP_INTERVAL),

@@ -8,7 +8,8 @@ import io
 import pytest
 from PIL import Image
 
-from models.personal.pictures import Picture
+from models.personal.pictures import Picture, open_picture
+from models.personal.storage import LocalStorage
 from tests.ids import key, pk
 from tests.personal_helpers import (
     codes,
@@ -32,6 +33,16 @@ def stored_path(settings, row: Picture):
     return settings.data_dir / "files" / row.storage_key
 
 
+async def stored_plain(settings, row: Picture) -> bytes:
+    """The stored file, decrypted with its owner's key (what is on disk is sealed)."""
+    opened = await open_picture(row, settings, LocalStorage(settings.data_dir / "files"))
+    assert opened is not None
+    try:
+        return opened.read()
+    finally:
+        opened.close()
+
+
 @pytest.mark.parametrize(("fmt", "content_type", "name"), ACCEPTED)
 async def test_png_jpeg_and_webp_are_accepted(gql, client, settings, fmt, content_type, name):
     alice = await register(gql, "alice")
@@ -44,7 +55,7 @@ async def test_png_jpeg_and_webp_are_accepted(gql, client, settings, fmt, conten
     assert row.owner_id == pk(alice.id)
     assert row.content_type == content_type
     assert row.feedback_id is None
-    data = stored_path(settings, row).read_bytes()
+    data = await stored_plain(settings, row)
     assert row.size == len(data)
     with Image.open(io.BytesIO(data)) as image:
         assert image.format == fmt
@@ -163,7 +174,7 @@ async def test_a_jpeg_with_gps_exif_is_stored_and_served_without_any_exif(gql, c
 
     picture = await uploaded(client, alice.token, original, filename="IMG_0001.JPG")
     row = await Picture.get(id=key(picture["id"]))
-    stored = stored_path(settings, row).read_bytes()
+    stored = await stored_plain(settings, row)
     _has_no_metadata(stored)
     with Image.open(io.BytesIO(stored)) as image:
         assert image.format == "JPEG" and image.size == (80, 60)
@@ -183,7 +194,7 @@ async def test_png_and_webp_lose_their_exif_too(gql, client, settings, fmt):
     with Image.open(io.BytesIO(source.getvalue())) as check:
         assert len(check.getexif()) > 0
     picture = await uploaded(client, alice.token, source.getvalue(), filename=f"x.{fmt}")
-    _has_no_metadata(stored_path(settings, await Picture.get(id=key(picture["id"]))).read_bytes())
+    _has_no_metadata(await stored_plain(settings, await Picture.get(id=key(picture["id"]))))
 
 
 async def test_the_exif_orientation_is_applied_to_the_pixels(gql, client):
@@ -213,7 +224,7 @@ async def test_a_camera_jpeg_with_a_multi_picture_index_is_a_jpeg(gql, client, s
     picture = await uploaded(client, alice.token, source.getvalue(), filename="IMG.JPG")
     row = await Picture.get(id=key(picture["id"]))
     assert row.content_type == "image/jpeg"
-    stored = stored_path(settings, row).read_bytes()
+    stored = await stored_plain(settings, row)
     _has_no_metadata(stored)
     with Image.open(io.BytesIO(stored)) as image:
         assert image.format == "JPEG" and image.size == (40, 30)
@@ -333,7 +344,7 @@ async def test_text_xmp_and_icc_metadata_is_stripped(gql, client, settings, fmt)
     with Image.open(io.BytesIO(original)) as check:  # the premise: the metadata is there
         assert check.info["icc_profile"] == b"SECRET-ICC" * 10
     picture = await uploaded(client, alice.token, original)
-    stored = stored_path(settings, await Picture.get(id=key(picture["id"]))).read_bytes()
+    stored = await stored_plain(settings, await Picture.get(id=key(picture["id"])))
     for secret in (b"SECRET-TEXT", b"SECRET-XMP", b"SECRET-ICC"):
         assert secret not in stored
     with Image.open(io.BytesIO(stored)) as image:
@@ -388,7 +399,7 @@ async def test_a_picture_with_broken_exif_is_accepted_without_it(gql, client, se
             check.getexif()
     picture = await uploaded(client, alice.token, broken, filename=f"x.{fmt}")
     assert (picture["width"], picture["height"]) == (30, 20)
-    stored = stored_path(settings, await Picture.get(id=key(picture["id"]))).read_bytes()
+    stored = await stored_plain(settings, await Picture.get(id=key(picture["id"])))
     _has_no_metadata(stored)
 
 
@@ -412,7 +423,7 @@ async def test_orientation_6_turns_the_pixels_clockwise(gql, client, settings):
     source = io.BytesIO()
     image.save(source, format="PNG", exif=exif.tobytes())
     picture = await uploaded(client, alice.token, source.getvalue(), filename="x.png")
-    stored = stored_path(settings, await Picture.get(id=key(picture["id"]))).read_bytes()
+    stored = await stored_plain(settings, await Picture.get(id=key(picture["id"])))
     with Image.open(io.BytesIO(stored)) as upright:
         assert upright.size == (2, 4)
         assert upright.convert("RGB").getpixel((1, 0)) == (255, 0, 0)

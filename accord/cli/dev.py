@@ -16,7 +16,7 @@ import typer
 
 from accord.cli import demo
 from accord.cli.serve import Host, Port, redis_for, run_server, serve_api
-from accord.cli.wiring import migrate_database, read_settings
+from accord.cli.wiring import check_master_key, migrate_database, read_settings
 from accord.settings import Settings
 
 
@@ -25,6 +25,7 @@ def dev(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     with a sample policy, a staff account and a sign-in provider to try (accord/cli/demo.py)."""
     settings = read_settings()
     asyncio.run(migrate_database(settings))
+    check_master_key(settings)  # made in <data_dir>/master-key.json on first run
     settings, seeded = demo.prepare(settings, host, port)  # the demo: dev only
     with redis_for(settings) as redis_url, _dev_mailbox(settings) as mailbox:
         typer.echo(f"Accord is running: http://{host}:{port}/graphql  (Ctrl-C stops it)")

@@ -10,6 +10,7 @@ import typer
 
 from accord.cli.deletions import deletions_cli
 from accord.cli.dev import dev
+from accord.cli.keys import keys_cli
 from accord.cli.migrate import makemigrations, migrate
 from accord.cli.schema import export_schema
 from accord.cli.serve import serve
@@ -31,6 +32,7 @@ cli.command()(makemigrations)
 cli.command("export-schema")(export_schema)
 cli.command("create-staff")(create_staff)
 cli.add_typer(deletions_cli, name="deletions")
+cli.add_typer(keys_cli, name="keys")
 cli.command("settings")(show_settings)
 
 

@@ -15,7 +15,7 @@ import typer
 import uvicorn
 from starlette.routing import BaseRoute
 
-from accord.cli.wiring import read_settings
+from accord.cli.wiring import check_master_key, read_settings
 from accord.embedded_redis import EmbeddedRedis, _die_with_parent
 from accord.settings import Settings
 
@@ -113,5 +113,6 @@ async def serve_api(
 def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run the API only (a worker runs separately: `accord worker`)."""
     settings = read_settings()
+    check_master_key(settings)
     with redis_for(settings) as redis_url:
         run_server(serve_api(settings, redis_url, host, port))

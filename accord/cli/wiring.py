@@ -47,3 +47,30 @@ async def migrate_database(settings: Settings) -> None:
     await apply_migrations(settings)
     async with orm(settings):
         await ensure_default_purposes()
+
+
+def check_master_key(settings: Settings) -> None:
+    """Start-up refuses a master key that cannot read the stored data keys (or none in
+    prod): one line, exit code 2, nothing written (``models.keys.data_keys``)."""
+    import asyncio
+
+    from tortoise.exceptions import OperationalError
+
+    from accord.master_keys import MasterKeyError
+    from models.keys.data_keys import check_master_keys
+
+    async def run() -> None:
+        async with orm(settings):
+            try:
+                await check_master_keys(settings)
+            except OperationalError as error:
+                if "master_key_check" not in str(error):
+                    raise
+                # Not migrated yet: nothing is encrypted, so no master key can be wrong
+                # (the first data key records the key's check value).
+
+    try:
+        asyncio.run(run())
+    except MasterKeyError as error:
+        typer.echo(f"accord: {error}", err=True)
+        raise typer.Exit(2) from None

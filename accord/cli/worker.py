@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from arq.worker import Worker
 
-from accord.cli.wiring import read_settings
+from accord.cli.wiring import check_master_key, read_settings
 
 
 def worker(
@@ -28,6 +28,8 @@ def worker(
         )
         raise typer.Exit(2)
     kwargs = worker_settings(settings, settings.redis_url)
+    if not check:
+        check_master_key(settings)
     if check:
         code = asyncio.run(async_check_health(kwargs["redis_settings"], None, kwargs["queue_name"]))
         raise typer.Exit(code)

@@ -161,6 +161,7 @@ class PersonalDataMutations:
             account,
             data,
             ctx.storage,
+            ctx.settings,
             max_bytes=ctx.settings.picture_max_bytes,
             max_pixels=ctx.settings.picture_max_pixels,
         )

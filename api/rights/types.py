@@ -456,7 +456,8 @@ class ErasureReceipt:
     cancelled_at: datetime
     completed_at: datetime
     key_destroyed_at: datetime | None = strawberry.field(
-        description="When the account's data key was destroyed: null until keys exist."
+        description="When the account's data key was destroyed (the first step of the "
+        "deletion): from then on the service cannot read its files."
     )
     erased: list[ErasureReceiptKind]
     anonymised: list[ErasureReceiptKind]

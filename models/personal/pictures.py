@@ -18,8 +18,11 @@ from PIL import Image, UnidentifiedImageError
 from tortoise import fields
 from tortoise.models import Model
 
+from accord.settings import Settings
 from models.accounts.account import Account
 from models.errors import DomainError
+from models.keys.data_keys import account_subject
+from models.keys.sealed_files import FileEncryption, OpenedFile, open_stored, put_sealed
 from models.personal.errors import PersonalDataErrorCode
 from models.personal.storage import Storage
 
@@ -53,6 +56,14 @@ class Picture(Model):
     height = fields.IntField()
     size = fields.IntField()
     created_at = fields.DatetimeField(auto_now_add=True)
+    #: How the file is sealed (``models.keys.sealed_files``): pictures stored before files
+    #: were encrypted are NONE (the migration's default for existing rows).
+    encryption = fields.CharEnumField(
+        FileEncryption,
+        max_length=24,
+        default=FileEncryption.TINK_STREAMING_V1,
+        db_default=FileEncryption.NONE,
+    )
 
     class Meta:
         table = "picture"
@@ -122,7 +133,13 @@ def _clean(data: bytes, max_pixels: int) -> tuple[bytes, str, int, int]:
 
 
 async def store_picture(
-    owner: Account, data: bytes, storage: Storage, *, max_bytes: int, max_pixels: int
+    owner: Account,
+    data: bytes,
+    storage: Storage,
+    settings: Settings,
+    *,
+    max_bytes: int,
+    max_pixels: int,
 ) -> Picture:
     if len(data) > max_bytes:
         raise DomainError(PersonalDataErrorCode.TOO_LARGE, "file", f"at most {max_bytes} bytes")
@@ -131,7 +148,7 @@ async def store_picture(
     clean, content_type, width, height = await asyncio.to_thread(_clean, data, max_pixels)
     picture_id = uuid.uuid4()
     key = f"pictures/{picture_id.hex[:2]}/{picture_id.hex}"
-    await storage.put(key, clean)
+    await put_sealed(settings, storage, account_subject(owner.id), key, clean)
     return await Picture.create(
         id=picture_id,
         owner=owner,
@@ -140,6 +157,19 @@ async def store_picture(
         width=width,
         height=height,
         size=len(clean),
+        encryption=FileEncryption.TINK_STREAMING_V1,
+    )
+
+
+async def open_picture(picture: Picture, settings: Settings, storage: Storage) -> OpenedFile | None:
+    """The picture's bytes as a stream (None when its file is missing). Raises
+    FileUnreadable (altered) or KeyDestroyed (its owner was deleted)."""
+    return await open_stored(
+        settings,
+        storage,
+        account_subject(picture.owner_id),
+        picture.storage_key,
+        FileEncryption(picture.encryption),
     )
 
 

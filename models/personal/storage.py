@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 _KEY = re.compile(r"[a-z0-9][a-z0-9/_.-]{0,200}")
 
@@ -14,6 +16,8 @@ class Storage(Protocol):
     async def put(self, key: str, data: bytes) -> None: ...
     async def get(self, key: str) -> bytes | None: ...
     async def delete(self, key: str) -> None: ...
+    def open_write(self, key: str) -> contextlib.AbstractContextManager[IO[bytes]]: ...
+    def open_read(self, key: str) -> IO[bytes] | None: ...
 
 
 class LocalStorage:
@@ -37,6 +41,27 @@ class LocalStorage:
             partial.replace(path)
 
         await asyncio.to_thread(write)
+
+    @contextlib.contextmanager
+    def open_write(self, key: str) -> Iterator[IO[bytes]]:
+        """A file to stream into (blocking: run it in a thread); it becomes ``key`` only
+        once the block ends without an error."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(path.suffix + ".part")
+        try:
+            with partial.open("wb") as out:
+                yield out
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def open_read(self, key: str) -> IO[bytes] | None:
+        """The stored bytes as a file (blocking), or None when there is no such file."""
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            return None
 
     async def get(self, key: str) -> bytes | None:
         path = self._path(key)

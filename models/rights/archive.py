@@ -15,6 +15,7 @@ batch of rows, or one picture.
 
 from __future__ import annotations
 
+import asyncio
 import zipfile
 from collections.abc import AsyncIterator
 from typing import IO, Any
@@ -25,6 +26,8 @@ from accord.settings import Settings
 from models import clock
 from models.accounts.account import Account
 from models.consent.purposes import Purpose
+from models.keys.data_keys import account_subject
+from models.keys.sealed_files import FileEncryption, open_stored
 from models.personal.pictures import Picture
 from models.personal.storage import Storage
 from models.rights.consent_proofs import write_consent_proofs
@@ -60,7 +63,7 @@ async def write_archive(
             rows = batches(entry, subject, entry.export_columns, batch_size)
             counts[file_name(entry)] = await write_array(archive, file_name(entry), rows)
         counts.update(await write_consent_proofs(archive, subject, settings, batch_size))
-        counts[PICTURES] = await _write_pictures(archive, subject, storage, batch_size)
+        counts[PICTURES] = await _write_pictures(archive, subject, settings, storage, batch_size)
         titles = dict(await Purpose.all().values_list("code", "title"))
         text = readme(account.account_name, made_at, counts, titles, settings)
         await write_bytes(archive, README, text.encode(), stored=False)
@@ -68,13 +71,17 @@ async def write_archive(
 
 
 async def _write_pictures(
-    archive: zipfile.ZipFile, subject: DataSubject, storage: Storage, batch_size: int
+    archive: zipfile.ZipFile,
+    subject: DataSubject,
+    settings: Settings,
+    storage: Storage,
+    batch_size: int,
 ) -> int:
-    """Each picture's file as stored (already compressed: stored as is), one at a time."""
+    """Each picture's file, decrypted (already compressed: stored as is), one at a time."""
     written = 0
     async for batch in _picture_rows(BY_KIND["Picture"], subject, batch_size):
         for row in batch:
-            data = await storage.get(row["storage_key"])
+            data = await _picture_bytes(row, subject.account_id, settings, storage)
             if data is None:  # removed meanwhile (its row too, a moment later)
                 log.warning("picture file missing from export", picture_id=str(row["id"]))
                 continue
@@ -84,9 +91,28 @@ async def _write_pictures(
     return written
 
 
+async def _picture_bytes(
+    row: dict[str, Any], account_id: int, settings: Settings, storage: Storage
+) -> bytes | None:
+    """One picture's plaintext (at most ``ACCORD_PICTURE_MAX_BYTES``), None when missing."""
+    file = await open_stored(
+        settings,
+        storage,
+        account_subject(account_id),
+        row["storage_key"],
+        FileEncryption(row["encryption"]),
+    )
+    if file is None:
+        return None
+    try:
+        return await asyncio.to_thread(file.read)
+    finally:
+        await asyncio.to_thread(file.close)
+
+
 def _picture_rows(
     entry: PersonalData, subject: DataSubject, batch_size: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
     assert entry.model is Picture
     key = str(entry.model._meta.pk_attr)
-    return batches(entry, subject, (key, "storage_key", "content_type"), batch_size)
+    return batches(entry, subject, (key, "storage_key", "content_type", "encryption"), batch_size)

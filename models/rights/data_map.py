@@ -97,6 +97,10 @@ class Export(StrEnum):
 class Step(StrEnum):
     """The steps of ``run_deletion``, in order; ``DeletionRequest.step`` stores their names."""
 
+    #: First, in its own transaction: the account's data keys are destroyed
+    #: (``models.keys.data_keys.destroy``), so every copy of what they encrypted is
+    #: unreadable from then on, backups included.
+    DATA_KEYS = "data_keys"
     SESSIONS = "sessions"
     DEVICES_AND_ACTIVITY = "devices_and_activity"
     FAVORITES_AND_ANSWERS = "favorites_and_answers"
@@ -904,6 +908,9 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "campaign_shard": "progress of a campaign's fan-out: id ranges and counters",
     "security_incident": "the incident report itself; whom it affected is in campaign_audience",
     "staff_audit_head": "the staff audit log's last sequence number and hash",
+    "subject_key": "a data subject's keys, wrapped by the master key, and the subject's "
+    "kind and id (account:<id>); the keys are destroyed first when the account is deleted",
+    "master_key_check": "a fixed value encrypted by each master key, to recognise it",
 }
 
 BY_KIND: dict[str, PersonalData] = {entry.kind: entry for entry in DATA_MAP}

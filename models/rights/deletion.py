@@ -11,13 +11,15 @@ given the same job sees the lease and returns. Each step runs in its own transac
 only deletes or rewrites what is still there, so a step interrupted half-way is simply done
 again. Failures are recorded on the request (``last_error``) and retried with backoff.
 
-The steps are the map's (``models.rights.data_map.Step``): each erases its kinds of the map
-through ``Erasers``, which deletes every row the map finds for the account (through its
-account link or its devices) unless a kind has its own way: pictures (file before row),
-feedback (per setting), support threads (per setting). The same erasers erase the rows a
-user asked to erase (``models.rights.erasures``). The support step also clears every
-staff link the map names; the consent step re-keys the ledger first; the tombstone is
-written out here.
+The first step destroys the account's data keys (crypto-shredding, ``destroy_data_keys``),
+in its own committed transaction: from then on its pictures and archives, in any copy or
+backup, are unreadable. The other steps are the map's (``models.rights.data_map.Step``):
+each erases its kinds of the map through ``Erasers``, which deletes every row the map finds
+for the account (through its account link or its devices) unless a kind has its own way:
+pictures (file before row), feedback (per setting), support threads (per setting). The same
+erasers erase the rows a user asked to erase (``models.rights.erasures``). The support step
+also clears every staff link the map names; the consent step re-keys the ledger first; the
+tombstone is written out here.
 
 What survives: the account row as a tombstone (status DELETED, every personal field
 erased), a keyed hash of the account name until its quarantine ends, PUBLIC feedback
@@ -47,6 +49,7 @@ from models.accounts.quarantine import AccountNameQuarantine, name_hash
 from models.accounts.sessions import revoke_all
 from models.consent.ledger import rekey_subject, subjects_of
 from models.errors import DomainError
+from models.keys.data_keys import account_subject, destroy
 from models.notifications.inbox import NotificationKind, notify
 from models.personal.feedback import Feedback, Visibility
 from models.personal.pictures import Picture, delete_picture
@@ -358,6 +361,9 @@ def _steps(
                 await erasers.erase(entry, account_id)
 
         async def run(account_id: int) -> None:
+            if step == Step.DATA_KEYS:
+                await destroy_data_keys(account_id, settings)
+                return
             if step == Step.CONSENT:
                 for subject in await subjects_of(account_id):
                     await rekey_subject(subject)
@@ -379,18 +385,26 @@ def _steps(
     return [(str(step), step_of(step)) for step in Step if step != Step.TOMBSTONE]
 
 
-async def _finish(
-    account_id: int, token: str, settings: Settings, key_destroyed_at: datetime | None = None
-) -> None:
+async def destroy_data_keys(account_id: int, settings: Settings) -> None:
+    """Crypto-shred the account, committed before anything else is removed: a crash after
+    this leaves only unreadable rows and files, which the next steps still remove."""
+    async with in_transaction():
+        moment = await destroy(settings, account_subject(account_id))
+        await DeletionRequest.filter(account_id=account_id, key_destroyed_at__isnull=True).update(
+            key_destroyed_at=moment
+        )
+
+
+async def _finish(account_id: int, token: str, settings: Settings) -> None:
     """The tombstone: status DELETED and nothing personal; the name only as a keyed hash.
     First the erasure receipt, signed and owed to the verified address while it is still
-    there (the NOTIFICATIONS step is over, so nothing deletes the row before it is sent).
-    ``key_destroyed_at``: when the account's data key was destroyed (None until keys exist)."""
+    there (the NOTIFICATIONS step is over, so nothing deletes the row before it is sent),
+    stating when the account's data key was destroyed (``destroy_data_keys``)."""
     async with in_transaction():
         account = await Account.get(id=account_id)
         moment = clock.now()
         if account.status != AccountStatus.DELETED:
-            await issue_receipt(account_id, account.email, moment, settings, key_destroyed_at)
+            await issue_receipt(account_id, account.email, moment, settings)
         if account.status != AccountStatus.DELETED:
             await AccountNameQuarantine.filter(
                 name_hash=name_hash(settings, account.account_name)

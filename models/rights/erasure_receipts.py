@@ -14,8 +14,9 @@ answers it; before completion it answers null, as for a wrong secret or an unkno
 
 The claims name no personal data: the random id, three times, the map's kinds (generated
 from ``DATA_MAP`` and the settings in force) and the controller's own details.
-``keyDestroyedAt`` is when the account's data key was destroyed: null until keys exist
-(the caller passes it; the per-account keys fill it).
+``keyDestroyedAt`` is when the account's data keys were destroyed, the deletion's first
+step (``DeletionRequest.key_destroyed_at``; null only for a deletion that began before keys
+existed).
 """
 
 from __future__ import annotations
@@ -137,7 +138,6 @@ async def issue_receipt(
     email: str | None,
     completed_at: datetime,
     settings: Settings,
-    key_destroyed_at: datetime | None = None,
 ) -> None:
     """Sign the receipt once and owe it to ``email`` (the account's verified address, read
     before the tombstone erases it). Run inside the transaction that erases the account, so
@@ -148,7 +148,7 @@ async def issue_receipt(
     if request.receipt_id is None:  # cancelled before receipts existed
         request.receipt_id = str(uuid.uuid4())
     token = receipt_signer(settings)(
-        receipt_claims(request, completed_at, key_destroyed_at, settings)
+        receipt_claims(request, completed_at, request.key_destroyed_at, settings)
     )
     if not await DeletionRequest.filter(id=request.id, receipt_issued_at__isnull=True).update(
         receipt_id=request.receipt_id, receipt_token=token, receipt_issued_at=clock.now()

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
-from typing import cast
+from typing import IO, cast
 
 import structlog
 from tortoise.expressions import F, Q
@@ -28,6 +28,8 @@ from tortoise.transactions import in_transaction
 from accord.settings import Settings
 from models import clock
 from models.accounts.account import Account
+from models.keys.data_keys import account_subject, streaming_aead_of
+from models.keys.sealed_files import close_sealed, seal_writer
 from models.notifications.inbox import NotificationKind, notify
 from models.notifications.messages import render
 from models.personal.storage import Storage
@@ -90,12 +92,20 @@ async def run_export(
     await data_requests.start(request_id)
     key = files.key_for(export.id, run)
     try:
+        primitive = await streaming_aead_of(
+            settings, account_subject(request.account_id), create=True
+        )
         out = await asyncio.to_thread(files.create, key)
         try:
-            counts = await write_archive(out, request.account_id, settings, storage)
+            sealed = seal_writer(primitive, out, key)
+            counts = await write_archive(
+                cast("IO[bytes]", sealed), request.account_id, settings, storage
+            )
+            await asyncio.to_thread(close_sealed, sealed)
         finally:
             await asyncio.to_thread(out.close)
-        size = await files.publish(key)
+        await files.publish(key)
+        size = sealed.count  # what the download sends: the archive, decrypted
         await _finish(export, request.account_id, run, key, size, settings)
     except _Abandoned:
         await asyncio.to_thread(files.partial(key).unlink, missing_ok=True)

@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import IO
+from typing import IO, cast
 
 from tortoise import fields
 from tortoise.expressions import Q
@@ -27,6 +27,8 @@ from accord.settings import Settings
 from models import clock
 from models.accounts.account import Account, AccountStatus
 from models.keyed_hashes import keyed_hash
+from models.keys.data_keys import KeyDestroyed, account_subject
+from models.keys.sealed_files import FileEncryption, FileUnreadable, opened
 from models.rights.data_requests import file_request
 from models.rights.export_files import ExportFiles
 from models.rights.requests import OPEN_STATUSES, DataRequest, DataRequestKind
@@ -62,6 +64,14 @@ class DataExport(Model):
     #: Keyed hash of the link's token (``link_hash``): the token itself is never stored.
     token_hash = fields.CharField(max_length=64, null=True, unique=True)
     downloaded_at = fields.DatetimeField(null=True)
+    #: How the archive is sealed (``models.keys.sealed_files``, its file key as associated
+    #: data); archives made before files were encrypted are NONE. ``size`` is the plaintext's.
+    encryption = fields.CharEnumField(
+        FileEncryption,
+        max_length=24,
+        default=FileEncryption.TINK_STREAMING_V1,
+        db_default=FileEncryption.NONE,
+    )
 
     class Meta:
         table = "data_export"
@@ -103,7 +113,8 @@ class LinkState(StrEnum):
 @dataclass
 class Download:
     export: DataExport
-    #: Opened before the link was spent, so removing the file cannot cut the download.
+    #: Opened before the link was spent, so removing the file cannot cut the download;
+    #: decrypted as it is read.
     file: IO[bytes]
 
 
@@ -132,8 +143,19 @@ async def open_download(token: str, settings: Settings) -> tuple[LinkState, Down
     if export is None or export.file_key is None or state != LinkState.READY:
         return state, None
     try:
-        file = await asyncio.to_thread(ExportFiles.of(settings).path(export.file_key).open, "rb")
+        source = await asyncio.to_thread(ExportFiles.of(settings).path(export.file_key).open, "rb")
     except FileNotFoundError:
+        return LinkState.SPENT, None
+    try:
+        file = await opened(
+            settings,
+            account_subject(export.account_id),
+            source,
+            export.file_key,
+            FileEncryption(export.encryption),
+        )
+    except (FileUnreadable, KeyDestroyed):
+        await asyncio.to_thread(source.close)
         return LinkState.SPENT, None
     moment = clock.now()
     claimed = await DataExport.filter(
@@ -143,7 +165,7 @@ async def open_download(token: str, settings: Settings) -> tuple[LinkState, Down
         await asyncio.to_thread(file.close)
         return LinkState.SPENT, None
     export.downloaded_at = moment
-    return LinkState.READY, Download(export, file)
+    return LinkState.READY, Download(export, cast("IO[bytes]", file))
 
 
 # --- removal -----------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ class DeletionRequest(Model):
     lease_token = fields.CharField(max_length=32, null=True)
     lease_until = fields.DatetimeField(null=True)
     completed_at = fields.DatetimeField(null=True)
+    #: When the account's data keys were destroyed (the deletion's first step): from then
+    #: on nothing they encrypted can be read, in any copy (the erasure receipt states it).
+    key_destroyed_at = fields.DatetimeField(null=True)
     #: The user's own words, erased when the deletion completes.
     reason = fields.CharField(max_length=500, default="")
     #: The erasure receipt's pseudonymous request id (a random UUID, new at each cancellation).

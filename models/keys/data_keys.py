@@ -1,0 +1,377 @@
+"""Data keys: one per data subject (``account:<id>``; later ``device:<id>``), so that
+destroying one key makes everything encrypted under it unreadable everywhere at once, in
+every copy and backup (crypto-shredding, ``destroy``).
+
+What is stored (``SubjectKey``): for each purpose (``KeyPurpose``) one tink keyset, in
+tink's *encrypted keyset* format (the ``EncryptedKeyset`` protocol buffer) encrypted by the
+master key (``accord.master_keys``) with ``accord data key|<subject>|<purpose>`` as
+associated data, so a wrapped keyset copied onto another subject's row does not decrypt;
+the map of purposes is a JSON object of base64 strings, so a purpose added later (a
+deterministic AEAD, say) is one more entry, not a new format. The row also names the master
+key that wrapped it (``master_key_id``), so both keys are read during a rotation.
+
+The ciphertexts are tink's own, not ours:
+
+- AEAD (``AES256_GCM``, for fields): 5 bytes of tink output prefix (0x01 and the 4-byte
+  key id, so a keyset holding rotated keys knows which one to use) + 12-byte nonce +
+  ciphertext + 16-byte GCM tag.
+- Streaming AEAD (``AES256_GCM_HKDF_1MB``, for files): a header (its length, a per-file
+  salt from which HKDF derives the file's own AES key, and a nonce prefix), then segments
+  of at most 1 MiB, each sealed with its own GCM tag and a nonce marking its position and
+  whether it is the last, so truncating, reordering or flipping any byte is detected. The
+  file's storage key is its associated data (a file moved to another key does not open).
+
+Keys are made lazily, on first use, race-safe (one row per subject; a loser of the insert
+reads the winner's). A decrypted keyset is kept in the process for
+``ACCORD_DATA_KEY_CACHE_SECONDS``, keyed by the wrapped bytes, and every use reads the row
+first (one indexed lookup), so a destroyed key is never used again by any process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import time
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import tink
+from tink import aead, streaming_aead
+from tortoise import fields
+from tortoise.models import Model
+
+from accord.master_keys import MasterKey, MasterKeyError, MasterKeys, master_keys
+from accord.settings import Settings
+from models import clock
+from models.keyed_hashes import keyed_hash
+
+#: The start of a destroyed key's row name (``tombstone``).
+DESTROYED = "destroyed:"
+
+
+class KeyPurpose(StrEnum):
+    #: AES256_GCM, for personal fields (the next slice of issue 17).
+    AEAD = "aead"
+    #: AES256_GCM_HKDF_1MB, for files (pictures, export archives).
+    STREAMING = "streaming"
+
+
+TEMPLATES = {
+    KeyPurpose.AEAD: aead.aead_key_templates.AES256_GCM,
+    KeyPurpose.STREAMING: streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB,
+}
+
+
+class SubjectKey(Model):
+    """The data keys of one data subject, wrapped by the master key. Once ``destroyed_at``
+    is set the keysets are gone (NULL) and the row stays, so no new key is ever made for
+    the subject again."""
+
+    id = fields.BigIntField(primary_key=True)
+    #: ``account:<id>`` (later ``device:<id>``), or ``destroyed:<keyed hash>`` once destroyed.
+    subject = fields.CharField(max_length=64, unique=True)
+    #: JSON ``{purpose: base64(tink encrypted keyset)}``, NULL once destroyed.
+    keysets = fields.TextField(null=True)
+    #: The master key that wrapped ``keysets`` (``accord.master_keys``).
+    master_key_id = fields.CharField(max_length=100, null=True, db_index=True)
+    created_at = fields.DatetimeField()
+    destroyed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "subject_key"
+
+
+class MasterKeyCheck(Model):
+    """A known value encrypted by each master key in use, so start-up can tell a wrong
+    master key (one that cannot decrypt the data keys) before anything is written."""
+
+    id = fields.BigIntField(primary_key=True)
+    master_key_id = fields.CharField(max_length=100, unique=True)
+    canary = fields.TextField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "master_key_check"
+
+
+class KeyDestroyed(Exception):
+    """The subject's data key was destroyed (its deletion): what it encrypted is gone."""
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(f"the data key of {subject} was destroyed; its data cannot be read")
+        self.subject = subject
+
+
+def account_subject(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def _associated(subject: str, purpose: KeyPurpose) -> bytes:
+    return f"accord data key|{subject}|{purpose}".encode()
+
+
+def _new_keysets(subject: str, master: MasterKey) -> str:
+    wrapped = {}
+    for purpose, template in TEMPLATES.items():
+        handle = tink.new_keyset_handle(template)
+        blob = tink.proto_keyset_format.serialize_encrypted(
+            handle, master, _associated(subject, purpose)
+        )
+        wrapped[str(purpose)] = base64.b64encode(blob).decode()
+    return json.dumps(wrapped, sort_keys=True)
+
+
+def _unwrap(subject: str, keysets: str, master: MasterKey) -> dict[str, tink.KeysetHandle]:
+    return {
+        purpose: tink.proto_keyset_format.parse_encrypted(
+            base64.b64decode(blob), master, _associated(subject, KeyPurpose(purpose))
+        )
+        for purpose, blob in json.loads(keysets).items()
+    }
+
+
+def rewrap(subject: str, keysets: str, old: MasterKey, new: MasterKey) -> str:
+    """The same keysets wrapped by another master key (a rotation)."""
+    handles = _unwrap(subject, keysets, old)
+    return json.dumps(
+        {
+            purpose: base64.b64encode(
+                tink.proto_keyset_format.serialize_encrypted(
+                    handle, new, _associated(subject, KeyPurpose(purpose))
+                )
+            ).decode()
+            for purpose, handle in handles.items()
+        },
+        sort_keys=True,
+    )
+
+
+class _Cache:
+    """Decrypted keysets by the digest of their wrapped form, for a short while."""
+
+    def __init__(self) -> None:
+        self.entries: dict[bytes, tuple[float, dict[str, Any]]] = {}
+
+    def get(self, digest: bytes, ttl: int) -> dict[str, Any] | None:
+        found = self.entries.get(digest)
+        if found is None or time.monotonic() - found[0] > ttl:
+            return None
+        return found[1]
+
+    def put(self, digest: bytes, primitives: dict[str, Any]) -> None:
+        if len(self.entries) > 4096:  # a burst of subjects: start over rather than grow
+            self.entries.clear()
+        self.entries[digest] = (time.monotonic(), primitives)
+
+
+_cache = _Cache()
+
+
+def tombstone(settings: Settings, subject: str) -> str:
+    """What a destroyed key's row is called: a keyed hash, so that the row left behind does
+    not name the subject (``account:<id>`` also names the consent history before its
+    re-keying), while a new key for the subject can still be refused."""
+    return DESTROYED + keyed_hash(settings, "destroyed data key", subject)[:48]
+
+
+async def _row(
+    settings: Settings, subject: str, keys: MasterKeys, create: bool
+) -> SubjectKey | None:
+    row = await SubjectKey.get_or_none(subject=subject)
+    if row is None and await SubjectKey.exists(subject=tombstone(settings, subject)):
+        raise KeyDestroyed(subject)
+    if row is None and create:
+        wrapped = await asyncio.to_thread(_new_keysets, subject, keys.current)
+        await SubjectKey.bulk_create(
+            [
+                SubjectKey(
+                    subject=subject,
+                    keysets=wrapped,
+                    master_key_id=keys.current.key_id,
+                    created_at=clock.now(),
+                )
+            ],
+            ignore_conflicts=True,  # another process made it first: use the winner's
+        )
+        row = await SubjectKey.get(subject=subject)
+        if not await MasterKeyCheck.exists(master_key_id=keys.current.key_id):
+            await _record_check(keys.current)  # the master key's first use
+    return row
+
+
+async def _primitives(settings: Settings, subject: str, create: bool) -> dict[str, Any] | None:
+    keys = master_keys(settings)
+    row = await _row(settings, subject, keys, create)
+    if row is None:
+        return None
+    if row.keysets is None:
+        raise KeyDestroyed(subject)
+    digest = hashlib.sha256(f"{row.subject}|{row.master_key_id}|{row.keysets}".encode()).digest()
+    found = _cache.get(digest, settings.data_key_cache_seconds)
+    if found is not None:
+        return found
+    master = keys.by_id(row.master_key_id)
+    if master is None:
+        raise MasterKeyError(
+            f"the data key of {subject} is wrapped by master key {row.master_key_id}, "
+            "which is not configured"
+        )
+    handles = await asyncio.to_thread(_unwrap, subject, row.keysets, master)
+    primitives = {
+        str(KeyPurpose.AEAD): handles[KeyPurpose.AEAD].primitive(aead.Aead),
+        str(KeyPurpose.STREAMING): handles[KeyPurpose.STREAMING].primitive(
+            streaming_aead.StreamingAead
+        ),
+    }
+    _cache.put(digest, primitives)
+    return primitives
+
+
+async def streaming_aead_of(
+    settings: Settings, subject: str, *, create: bool = False
+) -> streaming_aead.StreamingAead:
+    """The subject's file key (made now if ``create`` and it has none). Raises
+    KeyDestroyed after its deletion, LookupError if it has none."""
+    primitives = await _primitives(settings, subject, create)
+    if primitives is None:
+        raise LookupError(f"{subject} has no data key")
+    primitive: streaming_aead.StreamingAead = primitives[KeyPurpose.STREAMING]
+    return primitive
+
+
+async def aead_of(settings: Settings, subject: str, *, create: bool = False) -> aead.Aead:
+    """The subject's field key (see ``streaming_aead_of``)."""
+    primitives = await _primitives(settings, subject, create)
+    if primitives is None:
+        raise LookupError(f"{subject} has no data key")
+    primitive: aead.Aead = primitives[KeyPurpose.AEAD]
+    return primitive
+
+
+async def destroy(settings: Settings, subject: str) -> datetime:
+    """Crypto-shred the subject: its wrapped keysets are deleted for good; the row stays
+    under its ``tombstone`` name, so no new key is ever made for the subject. Idempotent:
+    returns when it was destroyed."""
+    moment, name = clock.now(), tombstone(settings, subject)
+    if await SubjectKey.exists(subject=name):
+        await SubjectKey.filter(subject=subject).delete()
+    else:
+        await SubjectKey.filter(subject=subject).update(
+            subject=name, keysets=None, master_key_id=None, destroyed_at=moment
+        )
+        await SubjectKey.bulk_create(
+            [SubjectKey(subject=name, keysets=None, created_at=moment, destroyed_at=moment)],
+            ignore_conflicts=True,  # it had no key: the tombstone alone
+        )
+    _cache.entries.clear()  # this process forgets at once; others re-read the row each use
+    row = await SubjectKey.get(subject=name)
+    assert row.destroyed_at is not None
+    return row.destroyed_at
+
+
+# --- the master key at start-up, and its rotation ---------------------------------------------
+
+CANARY = b"accord master key check"
+
+
+async def check_master_keys(settings: Settings) -> None:
+    """Refuse (MasterKeyError, one line) a master key that cannot read what is stored: a
+    canary of a configured key that does not decrypt, or data keys (or canaries) only under
+    keys that are not configured. Writes nothing unless the keys pass; then records the
+    current key's canary if it has none yet."""
+    keys = master_keys(settings)
+    checks = {check.master_key_id: check for check in await MasterKeyCheck.all()}
+    for key_id in keys.ids:
+        check = checks.get(key_id)
+        master = keys.by_id(key_id)
+        if check is None or master is None:
+            continue
+        try:
+            plain = await asyncio.to_thread(master.decrypt, base64.b64decode(check.canary), CANARY)
+        except tink.TinkError:
+            plain = b""
+        if plain != CANARY:
+            raise MasterKeyError(
+                f"wrong master key: {key_id} cannot decrypt its check value; start-up refused"
+            )
+    for key_id in keys.ids:  # and one data key each configured key wraps, if any
+        sample = await SubjectKey.filter(master_key_id=key_id, keysets__isnull=False).first()
+        master = keys.by_id(key_id)
+        if sample is None or sample.keysets is None or master is None:
+            continue
+        try:
+            await asyncio.to_thread(_unwrap, sample.subject, sample.keysets, master)
+        except tink.TinkError:
+            raise MasterKeyError(
+                f"wrong master key: {key_id} cannot decrypt the data keys; start-up refused"
+            ) from None
+    if checks and not set(checks) & set(keys.ids):
+        raise MasterKeyError(
+            "wrong master key: the data keys were wrapped by "
+            f"{', '.join(sorted(checks))}, not by {', '.join(keys.ids)}; start-up refused"
+        )
+    strays = (
+        await SubjectKey.filter(keysets__isnull=False)
+        .exclude(master_key_id__in=keys.ids)
+        .limit(1)
+        .values_list("master_key_id", flat=True)
+    )
+    if strays:
+        stray = strays[0]
+        raise MasterKeyError(
+            f"data keys are wrapped by master key {stray}, which is not configured "
+            "(give it as the previous master key until the rotation ends); start-up refused"
+        )
+    if keys.current.key_id not in checks:
+        await _record_check(keys.current)
+
+
+async def _record_check(master: MasterKey) -> None:
+    """The master key's check value, when it has none yet (its first use)."""
+    canary = await asyncio.to_thread(master.encrypt, CANARY, CANARY)
+    await MasterKeyCheck.bulk_create(
+        [
+            MasterKeyCheck(
+                master_key_id=master.key_id,
+                canary=base64.b64encode(canary).decode(),
+                created_at=clock.now(),
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+async def rotate_master(settings: Settings, batch_size: int, limit: int | None = None) -> int:
+    """Re-wrap every data key not yet under the current master key, a keyset batch at a
+    time (by id), each row by a conditional update on the key id it was read with: online
+    (a reader uses the id on the row), resumable (what is done is skipped next time) and
+    harmless twice. ``limit``: stop after that many (an interrupted run). How many."""
+    keys = master_keys(settings)
+    await check_master_keys(settings)
+    current, after, done = keys.current, 0, 0
+    while True:
+        batch = (
+            await SubjectKey.filter(keysets__isnull=False, id__gt=after)
+            .exclude(master_key_id=current.key_id)
+            .order_by("id")
+            .limit(batch_size)
+        )
+        for row in batch:
+            if limit is not None and done >= limit:
+                return done
+            after = row.id
+            old = keys.by_id(row.master_key_id)
+            if old is None or row.keysets is None:
+                raise MasterKeyError(
+                    f"data key {row.subject} is wrapped by {row.master_key_id}, which is "
+                    "not configured as the previous master key"
+                )
+            wrapped = await asyncio.to_thread(rewrap, row.subject, row.keysets, old, current)
+            done += await SubjectKey.filter(
+                id=row.id, master_key_id=row.master_key_id, keysets=row.keysets
+            ).update(keysets=wrapped, master_key_id=current.key_id)
+        if len(batch) < batch_size:
+            return done
