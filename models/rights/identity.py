@@ -248,7 +248,10 @@ async def verify(
         if not await waiting.update(used_at=moment):  # a concurrent request used it first
             raise DomainError(RightsErrorCode.CODE_USED, "code", "this code was already used")
         request = await data_requests.mark_verified(check.request, settings)
-    return request, await after_verification(request, settings)
+        # In the same transaction: a verified deletion request never waits without its
+        # grace period (nothing would start it again).
+        started = await after_verification(request, settings)
+    return request, started
 
 
 async def after_verification(request: DataRequest, settings: Settings) -> Cancellation | None:
