@@ -127,26 +127,14 @@ async def start(request_id: int) -> bool:
     )
 
 
-async def complete(request_id: int, *, reason: str = "", decided_by: int | None = None) -> bool:
-    """Answered: an open request becomes COMPLETED; False when it was already answered."""
+async def complete(request_id: int, *, reason: str = "") -> bool:
+    """Answered: an open request becomes COMPLETED; False when it was already answered.
+    (Staff decisions write theirs in ``models.rights.decisions``, with who decided.)"""
     return bool(
         await DataRequest.filter(id=request_id, status__in=OPEN_STATUSES).update(
             status=DataRequestStatus.COMPLETED,
             completed_at=clock.now(),
             reason=reason[:500],
-            decided_by_id=decided_by,
-        )
-    )
-
-
-async def reject(request_id: int, reason: str, *, decided_by: int | None = None) -> bool:
-    """Refused, with the reason the user is shown; False when it was already answered."""
-    return bool(
-        await DataRequest.filter(id=request_id, status__in=OPEN_STATUSES).update(
-            status=DataRequestStatus.REJECTED,
-            completed_at=clock.now(),
-            reason=reason[:500],
-            decided_by_id=decided_by,
         )
     )
 
