@@ -46,6 +46,7 @@ from models.accounts.passwords import Passwords
 from models.accounts.provider_keys import ProviderKeys
 from models.accounts.sign_ins import NOT_ME_PATH
 from models.accounts.user_agents import warm_up as warm_up_user_agents
+from models.keys import key_ring
 from models.personal.storage import LocalStorage
 from models.queue import Broadcast, JobStats, Queue
 from models.rights.exports import EXPORT_PATH
@@ -197,6 +198,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette):
         app.state.settings = settings
+        key_ring.install(settings)  # the keys this process's sealed fields use
         app.state.passwords = Passwords(settings)
         await asyncio.to_thread(warm_up_user_agents)  # not on the first sign-in's time
         app.state.queue = await Queue.connect(

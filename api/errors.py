@@ -6,6 +6,8 @@
   and pass through, minus field suggestions ("Did you mean ...?") in prod.
 - ``ClientError`` (a typed code for top-level errors, e.g. FORBIDDEN on a staff query) passes
   through with its code in ``extensions``.
+- Stored data that fails its integrity check (``SealedValueUnreadable``) is DATA_UNREADABLE:
+  not the caller's mistake, and not masked either, since it says the data was tampered with.
 - Anything else is a bug: the client sees "Internal server error" with the request id, and
   the log has the stack trace under the same id.
 """
@@ -22,8 +24,12 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedValueUnreadable
 
 log = structlog.get_logger("accord.graphql")
+
+#: The code of a top-level error for stored data that does not authenticate.
+DATA_UNREADABLE = "DATA_UNREADABLE"
 
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
@@ -52,6 +58,21 @@ def request_id() -> str | None:
     return structlog.contextvars.get_contextvars().get("request_id")
 
 
+def _unreadable(error: GraphQLError, original: SealedValueUnreadable) -> GraphQLError:
+    """Stored data that failed its integrity check (changed on disk, or moved between rows):
+    the caller is told plainly, and gets no value rather than a wrong one; the log names
+    the row (table, column, id), never its content."""
+    rid = request_id()
+    log.error("stored value failed its integrity check", where=original.where, path=error.path)
+    return GraphQLError(
+        f"Stored data failed its integrity check and cannot be shown (request id {rid}).",
+        nodes=error.nodes,
+        path=error.path,
+        original_error=None,
+        extensions={"code": DATA_UNREADABLE, "requestId": rid},
+    )
+
+
 def error_policy(hide_suggestions: bool) -> type[SchemaExtension]:
     """The extension class for this deployment (classes, not instances, go to Schema)."""
 
@@ -71,6 +92,8 @@ def error_policy(hide_suggestions: bool) -> type[SchemaExtension]:
                     result.errors = [self._process(e) for e in result.errors]
 
         def _process(self, error: GraphQLError) -> GraphQLError:
+            if isinstance(error.original_error, SealedValueUnreadable):
+                return _unreadable(error, error.original_error)
             if not _is_expected(error):
                 rid = request_id()
                 log.error(

@@ -37,6 +37,7 @@ from accord.cli.wiring import migrate_database  # noqa: E402
 from accord.database import tortoise_config  # noqa: E402
 from accord.settings import load_settings  # noqa: E402
 from bench.deletion import insert  # noqa: E402
+from models.keys import key_ring  # noqa: E402
 from models.notifications.campaigns import COLUMNS, NotificationRow  # noqa: E402
 
 
@@ -56,6 +57,7 @@ async def prepare(tmp: str, accounts: int, smtp_port: int) -> float:
     settings = settings_for(tmp, smtp_port)
     await migrate_database(settings)
     async with TortoiseContext() as orm:
+        key_ring.install(settings)
         await orm.init(config=tortoise_config(settings))
         moment = datetime.now(UTC)
         await insert(
@@ -129,6 +131,7 @@ async def campaign(tmp: str, smtp_port: int) -> None:
 
     settings = settings_for(tmp, smtp_port)
     async with TortoiseContext() as orm:
+        key_ring.install(settings)
         await orm.init(config=tortoise_config(settings))
         await Account.filter(id=1).first()  # connection open: the process is at rest now
         print("ready", flush=True)

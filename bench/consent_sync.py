@@ -156,7 +156,7 @@ async def measure(name: str, database_url: str, redis_url: str, data_dir: str, b
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-            from models.accounts.account import Account, Role
+            from models.accounts.account import Account, Role, account_name_index
 
             await http.post(
                 "/graphql",
@@ -166,7 +166,9 @@ async def measure(name: str, database_url: str, redis_url: str, data_dir: str, b
                 nickname: "B"}) { token } }"""
                 },
             )
-            await Account.filter(account_name="bench.officer").update(role=Role.PRIVACY_OFFICER)
+            await Account.filter(
+                account_name_index=await account_name_index("bench.officer")
+            ).update(role=Role.PRIVACY_OFFICER)
             token = (
                 await http.post(
                     "/graphql",

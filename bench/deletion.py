@@ -41,6 +41,7 @@ from accord.settings import load_settings  # noqa: E402
 from bench.consent_sync import drop_database, postgres_database  # noqa: E402
 from models.accounts.sessions import COLUMNS as SESSION_COLUMNS  # noqa: E402
 from models.consent.ledger import COLUMNS as EVENT_COLUMNS  # noqa: E402
+from models.keys import key_ring  # noqa: E402
 from models.personal.storage import LocalStorage  # noqa: E402
 from models.placeholders import placeholders  # noqa: E402
 from models.rights.deletion import DeletionOutcome, run_deletion  # noqa: E402
@@ -239,6 +240,7 @@ async def measure(name: str, database_url: str, data_dir: str, targets: int, lar
     await migrate_database(settings)
     storage = LocalStorage(Path(data_dir) / "files")
     async with TortoiseContext() as orm:
+        key_ring.install(settings)
         await orm.init(config=tortoise_config(settings))
         next_id = 1
         await add_accounts(next_id, SMALL, 6, pending=False)

@@ -52,6 +52,7 @@ from bench.consent_sync import drop_database, postgres_database  # noqa: E402
 from bench.deletion import insert  # noqa: E402
 from models.consent.ledger import COLUMNS as EVENT_COLUMNS  # noqa: E402
 from models.consent.ledger import GENESIS, EventKind, EventRecord, Source, chain_hash  # noqa: E402
+from models.keys import key_ring  # noqa: E402
 from models.placeholders import placeholders  # noqa: E402
 
 PURPOSES = ["personalization", "analytics", "advertising", "activity_log"]
@@ -165,6 +166,7 @@ async def prepare(database_url: str, data_dir: str, count: dict[str, int]) -> No
     settings = settings_for(database_url, data_dir)
     await migrate_database(settings)
     async with TortoiseContext() as orm:
+        key_ring.install(settings)
         await orm.init(config=tortoise_config(settings))
         sqlite = settings.is_sqlite
         await load(TARGET, count, sqlite)
@@ -216,6 +218,7 @@ async def worker(database_url: str, data_dir: str, rounds: int) -> None:
         return elapsed, size
 
     async with TortoiseContext() as orm:
+        key_ring.install(settings)
         await orm.init(config=tortoise_config(settings))
         await Account.filter(id=TARGET).first()  # connected: the process is at rest now
         print("ready", flush=True)

@@ -35,6 +35,7 @@ from accord.master_keys import dev_key_file
 from accord.settings import Settings, load_settings
 from models import clock as domain_clock
 from models.consent.purposes import ensure_default_purposes
+from models.keys import key_ring
 
 RUN_ID = secrets.token_hex(4)
 
@@ -212,6 +213,7 @@ async def clean_slate(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     else:
         quoted = ", ".join(f'"{t}"' for t in tables)
         await db.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    key_ring.forget()  # the key rows it held are gone
     await ensure_default_purposes()
     client = aioredis.from_url(request.getfixturevalue("redis_url"))
     try:

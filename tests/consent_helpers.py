@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.accounts.account import Account, Role
+from models.accounts.account import Account, Role, account_name_index
 
 PASSWORD = "correct horse battery staple"
 
@@ -96,7 +96,7 @@ async def register(gql, name: str, *, role: Role | None = None) -> User:
     result = body["data"]["register"]
     assert result["errors"] == [], result
     if role is not None:
-        await Account.filter(account_name=name).update(role=role)
+        await Account.filter(account_name_index=await account_name_index(name)).update(role=role)
     return User(name, result["token"], result["account"]["id"])
 
 

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from accord.settings import Settings
-from models.accounts.account import Account, Role
+from models.accounts.account import Account, Role, account_name_index
 from models.notifications.inbox import Notification
 from models.queue import Queue
 from tests.conftest import make_settings
@@ -186,7 +186,7 @@ async def rows_by_account(campaign_id: int) -> dict[int, Counter]:
 
 
 async def account_id(name: str) -> int:
-    return (await Account.get(account_name=name)).id
+    return (await Account.get(account_name_index=await account_name_index(name))).id
 
 
 def recipients(message: Message) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from models.accounts.account import Account, Role
+from models.accounts.account import Account, Role, account_name_index
 from tests.ids import key
 
 PASSWORD = "correct horse battery staple"
@@ -175,7 +175,7 @@ async def register(
     result = body["data"]["register"]
     assert result["errors"] == [], result
     if role is not None:
-        await Account.filter(account_name=name).update(role=role)
+        await Account.filter(account_name_index=await account_name_index(name)).update(role=role)
     return User(name, result["token"], result["account"]["id"])
 
 

@@ -32,6 +32,7 @@ from models.accounts.sessions import Session
 from models.clock import now
 from models.consent.ledger import DeviceLink, account_subject, device_subject
 from models.keys.data_keys import account_subject as data_subject
+from models.keys.sealed_fields import open_values
 from models.keys.sealed_files import opened
 from models.notifications.inbox import Channel, Notification, NotificationKind
 from models.personal.devices import Device
@@ -185,7 +186,9 @@ async def found_rows(entry: PersonalData, account_id: int) -> dict[Any, dict[str
         queries.append(entry.model.filter(**{f"{entry.subject_field}__in": subjects}))
     rows: dict[Any, dict[str, Any]] = {}
     for query in queries:
-        for row in await query.values():
+        found = await query.values()
+        await open_values(entry.model, found)
+        for row in found:
             rows[json.loads(dumps(row[key]))] = row
     return rows
 

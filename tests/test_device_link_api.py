@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.accounts.account import Account
+from models.accounts.account import Account, account_name_index
 from models.consent.ledger import ConsentEvent, verify_chain
 from tests.consent_helpers import officer, publish
 from tests.device_ids import device_id
@@ -86,7 +86,7 @@ async def test_login_links_once_and_a_bad_device_id_writes_nothing(gql):
             login, {"i": {"accountName": "eli.device", "password": PASSWORD, "deviceId": DEVICE}}
         )
         assert body["data"]["login"]["errors"] == []
-    account = await Account.get(account_name="eli.device")
+    account = await Account.get(account_name_index=await account_name_index("eli.device"))
     links = await ConsentEvent.filter(subject=f"account:{account.id}", kind="DEVICE_LINKED")
     assert len(links) == 1
     bad = await gql(
@@ -101,4 +101,6 @@ async def test_login_links_once_and_a_bad_device_id_writes_nothing(gql):
         },
     )
     assert bad["data"]["register"]["errors"] == [{"code": "INVALID", "field": "deviceId"}]
-    assert not await Account.filter(account_name="fay.device").exists()
+    assert not await Account.filter(
+        account_name_index=await account_name_index("fay.device")
+    ).exists()

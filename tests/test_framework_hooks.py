@@ -32,7 +32,7 @@ from tortoise.models import Model
 
 from accord.sqlite_backend import ImmediateSqliteClient
 from api.execution import PlainFieldsExecutor
-from models.accounts.account import Account, account_named
+from models.accounts.account import Account, account_name_index, account_named
 
 EXECUTION = "api/execution.py (PlainFieldsExecutor)"
 SQLITE = "accord/sqlite_backend.py (ImmediateSqliteClient)"
@@ -184,7 +184,9 @@ async def test_model_meta_db_and_pk_attr(app) -> None:
         f"Model._meta.db is no longer the model's client: re-check {TORTOISE_ROWS}"
     )
     assert Account._meta.pk_attr == "id", f"Model._meta.pk_attr changed: {TORTOISE_ROWS}"
-    assert isinstance(Account.filter(account_name="").limit(1).sql(), str)
+    assert isinstance(
+        Account.filter(account_name_index=await account_name_index("")).limit(1).sql(), str
+    )
 
 
 # --- tortoise-orm and aiosqlite: accord/sqlite_backend.py -------------------------------

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from models.accounts.account import account_name_index
 from models.accounts.bindings import Binding
 from models.accounts.sessions import Session
 from models.clock import now
@@ -129,7 +130,9 @@ async def test_a_payload_shows_the_new_accounts_own_lists_not_the_callers(gql):
     )
     account = body["data"]["register"]["account"]
     assert account["accountName"] == "carl"
-    carls = await Session.filter(account__account_name="carl").values_list("id", flat=True)
+    carls = await Session.filter(
+        account__account_name_index=await account_name_index("carl")
+    ).values_list("id", flat=True)
     assert account["sessions"] == [{"id": gid("Session", carls[0]), "current": True}]
     assert account["bindings"] == []
 
@@ -151,11 +154,11 @@ async def _stale_tokens(gql) -> dict[str, str | None]:
     logged_out = (await register(gql, "olga"))["token"]
     await gql(LOGOUT, token=logged_out)
     idle = (await register(gql, "ivan"))["token"]
-    await Session.filter(account__account_name="ivan").update(
+    await Session.filter(account__account_name_index=await account_name_index("ivan")).update(
         last_seen_at=now() - timedelta(days=365)
     )
     expired = (await register(gql, "ezra"))["token"]
-    await Session.filter(account__account_name="ezra").update(
+    await Session.filter(account__account_name_index=await account_name_index("ezra")).update(
         expires_at=now() - timedelta(seconds=1)
     )
     return {

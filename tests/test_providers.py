@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from models.accounts.account import Account
+from models.accounts.account import Account, account_name_index
 from models.accounts.bindings import Binding, PasswordReset
 from models.accounts.sessions import Session
 from models.clock import now
@@ -92,7 +92,9 @@ async def reset(p, reset_token: str, new_password: str = NEW_PASSWORD) -> dict:
 async def make_sessions_old(account_name: str, settings) -> None:
     """As if every session of the account signed in longer ago than the recent-auth window."""
     long_ago = now() - settings.recent_auth_window - timedelta(minutes=1)
-    await Session.filter(account__account_name=account_name).update(authenticated_at=long_ago)
+    await Session.filter(account__account_name_index=await account_name_index(account_name)).update(
+        authenticated_at=long_ago
+    )
 
 
 # --- signInWithProvider --------------------------------------------------------------------
@@ -442,7 +444,7 @@ async def test_an_old_but_unexpired_token_is_not_recent_authentication(provider,
 async def test_recent_auth_window_comes_from_settings(app_with, tmp_path):
     async with provider_app(app_with, tmp_path, recent_auth_window=1) as p:
         me, _ = await _bound(p)
-        await Session.filter(account__account_name="bea").update(
+        await Session.filter(account__account_name_index=await account_name_index("bea")).update(
             authenticated_at=now() - timedelta(seconds=3)
         )
         assert codes(await unbind(p, me["token"])) == [("REAUTHENTICATION_REQUIRED", None)]

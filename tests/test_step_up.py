@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from models.accounts.account import Account, Role
+from models.accounts.account import Account, Role, account_name_index
 from models.accounts.levels import AuthLevel, Factor
 from models.accounts.levels import level_of as level_reached
 from models.accounts.recovery_codes import RecoveryCode
@@ -334,7 +334,9 @@ async def _support_thread(gql: GraphQL, customer: str) -> str:
 async def test_staff_reading_a_users_thread_needs_a_recent_sign_in(gql, moment, settings):
     customer = await register(gql, "carol")
     staff = await register(gql, "helper")
-    await Account.filter(account_name="helper").update(role=Role.SUPPORT)
+    await Account.filter(account_name_index=await account_name_index("helper")).update(
+        role=Role.SUPPORT
+    )
     thread = await _support_thread(gql, customer["token"])
     reply = {"input": {"threadId": thread, "message": "On it."}}
     assert (await gql(STAFF_REPLY, reply, token=staff["token"]))["data"]["staffReply"][
@@ -362,7 +364,9 @@ async def test_staff_need_a_second_factor_when_the_setting_is_on(app_with, clock
         gql = GraphQL(http)
         customer = await register(gql, "carol")
         staff = await register(gql, "helper")
-        await Account.filter(account_name="helper").update(role=Role.SUPPORT)
+        await Account.filter(account_name_index=await account_name_index("helper")).update(
+            role=Role.SUPPORT
+        )
         thread = await _support_thread(gql, customer["token"])
         # A plain user is not concerned.
         assert (await viewer(gql, customer["token"]))["accountName"] == "carol"
@@ -392,7 +396,9 @@ async def test_staff_need_a_second_factor_when_the_setting_is_on(app_with, clock
 async def test_staff_act_without_a_second_factor_when_the_setting_is_off(gql, settings):
     assert settings.staff_need_second_factor is False
     staff = await register(gql, "helper")
-    await Account.filter(account_name="helper").update(role=Role.SUPPORT)
+    await Account.filter(account_name_index=await account_name_index("helper")).update(
+        role=Role.SUPPORT
+    )
     assert (await gql(SUPPORT_QUEUE, token=staff["token"]))["data"]["supportQueue"] == []
 
 
@@ -415,7 +421,9 @@ async def test_staff_reach_through_node_needs_a_recent_sign_in_too(gql, moment, 
     """``node(id:)`` answers null, as to a stranger, where the staff query would refuse."""
     customer = await register(gql, "carol")
     staff = await register(gql, "helper")
-    await Account.filter(account_name="helper").update(role=Role.ADMIN)
+    await Account.filter(account_name_index=await account_name_index("helper")).update(
+        role=Role.ADMIN
+    )
     thread = await _support_thread(gql, customer["token"])
     read = await gql(NODE, {"id": thread}, token=staff["token"])
     assert read["data"]["node"] == {"id": thread, "subject": "Help"}
@@ -458,7 +466,9 @@ async def test_staff_with_a_passkey_may_act_after_a_passkey_sign_in(app_with, cl
     async with app_with(staff_second_factor=True) as http:
         gql = GraphQL(http)
         staff = await register(gql, "helper")
-        await Account.filter(account_name="helper").update(role=Role.SUPPORT)
+        await Account.filter(account_name_index=await account_name_index("helper")).update(
+            role=Role.SUPPORT
+        )
         body = await gql(SUPPORT_QUEUE, token=staff["token"], expect_errors=True)
         assert [e["extensions"]["code"] for e in body["errors"]] == ["SECOND_FACTOR_REQUIRED"]
         await add_passkey(gql, staff["token"], device)

@@ -20,6 +20,7 @@ from tortoise.context import TortoiseContext
 from accord.database import ensure_data_dir, tortoise_config
 from accord.settings import Settings
 from models.jobs import Job
+from models.keys import key_ring
 from models.personal.storage import LocalStorage
 from models.queue import JobStats, Queue, redis_settings
 from workers.deletion import delete_account
@@ -84,6 +85,7 @@ def functions(settings: Settings) -> list[Any]:
 def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
         ensure_data_dir(settings)
+        key_ring.install(settings)  # the keys this process's sealed fields use
         # A context of the worker's own, entered in this (the worker's main) task: jobs run
         # in tasks copied from it and inherit it, and shutdown, which runs in another task,
         # closes exactly this one. It never touches an ORM context that a host process (a

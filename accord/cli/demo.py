@@ -27,7 +27,7 @@ from accord.cli.dev_oidc import PROVIDER, DevProvider, base_url
 from accord.database import tortoise_config
 from accord.settings import Settings
 from models import clock
-from models.accounts.account import Account, Role
+from models.accounts.account import Account, Role, account_name_index
 from models.accounts.authentication import set_password
 from models.accounts.passwords import Passwords
 from models.accounts.staff import grant_role
@@ -141,7 +141,9 @@ async def _seed(settings: Settings, password: str, kept: bool) -> tuple[str, str
                 material=True,
                 change_categories=[ChangeCategory.SERVICE_MODE, ChangeCategory.USER_RIGHTS],
                 purpose_codes=[p["code"] for p in DEFAULT_PURPOSES],
-                published_by=await Account.get_or_none(account_name=STAFF_NAME),
+                published_by=await Account.get_or_none(
+                    account_name_index=await account_name_index(STAFF_NAME)
+                ),
                 shards=settings.fanout_shards,
             )
             return state, POLICY_VERSION, True
@@ -152,7 +154,7 @@ async def _seed(settings: Settings, password: str, kept: bool) -> tuple[str, str
 async def _staff(passwords: Passwords, password: str, kept: bool) -> str:
     """Make sure the demo ADMIN exists with ``password`` (the kept one, or a new one when
     the file was deleted); "created", "reset", "kept" or "changed"."""
-    account = await Account.get_or_none(account_name=STAFF_NAME)
+    account = await Account.get_or_none(account_name_index=await account_name_index(STAFF_NAME))
     if account is None:
         await grant_role(passwords, STAFF_NAME, Role.ADMIN, password, "Demo admin")
         return "created"

@@ -33,20 +33,27 @@ def read_settings() -> Settings:
 
 @contextlib.asynccontextmanager
 async def orm(settings: Settings) -> AsyncIterator[None]:
-    """The ORM, connected for as long as the block runs (a command's own, not the app's)."""
+    """The ORM, connected for as long as the block runs (a command's own, not the app's),
+    with the keys its sealed fields use."""
+    from models.keys import key_ring
+
+    key_ring.install(settings)
     async with TortoiseContext() as context:
         await context.init(config=tortoise_config(settings))
         yield
 
 
 async def migrate_database(settings: Settings) -> None:
-    """Bring the database up to the newest migration and add the default purposes that are
-    missing (what ``accord migrate`` and ``accord dev`` run)."""
+    """Bring the database up to the newest migration, add the default purposes that are
+    missing and seal personal values stored in the clear by an earlier version (what
+    ``accord migrate`` and ``accord dev`` run)."""
     from models.consent.purposes import ensure_default_purposes
+    from models.keys.backfill import seal_plain_values
 
     await apply_migrations(settings)
     async with orm(settings):
         await ensure_default_purposes()
+        await seal_plain_values()
 
 
 def check_master_key(settings: Settings) -> None:

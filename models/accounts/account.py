@@ -13,10 +13,12 @@ import phonenumbers
 import pycountry
 from tortoise import fields
 from tortoise.indexes import Index
-from tortoise.models import Model
 
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
+from models.keys.blind_indexes import blind_index
+from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel, open_rows
 
 ACCOUNT_NAME_RE = re.compile(r"[a-z0-9._-]{3,32}")
 NICKNAME_MAX = 32
@@ -46,17 +48,32 @@ class Role(StrEnum):
     ADMIN = "ADMIN"
 
 
-class Account(Model):
+#: The blind indexes' purposes (``models.keys.blind_indexes``).
+ACCOUNT_NAME_INDEX = "account name"
+EMAIL_INDEX = "e-mail address"
+PHONE_INDEX = "phone number"
+
+
+class Account(SealedModel):
+    """Its personal fields are sealed under the account's own data key
+    (``models.keys.sealed_fields``); the name, e-mail and phone are found by their blind
+    indexes, the name's unique."""
+
     id = fields.BigIntField(primary_key=True)
-    account_name = fields.CharField(max_length=32, unique=True)
-    nickname = fields.CharField(max_length=NICKNAME_MAX)
-    avatar_url = fields.CharField(max_length=AVATAR_URL_MAX, null=True)
+    account_name = SealedField(
+        max_length=32, blind_index=("account_name_index", ACCOUNT_NAME_INDEX)
+    )
+    account_name_index = fields.CharField(max_length=32, null=True, unique=True)
+    nickname = SealedField(max_length=NICKNAME_MAX)
+    avatar_url = SealedField(max_length=AVATAR_URL_MAX, null=True)
     gender = fields.CharEnumField(Gender, max_length=16, default=Gender.UNDISCLOSED)
     region = fields.CharField(max_length=2, null=True)
-    signature = fields.CharField(max_length=SIGNATURE_MAX, default="")
+    signature = SealedField(max_length=SIGNATURE_MAX, default="")
     #: Where e-mail and SMS notifications go. Unset: in-app only.
-    email = fields.CharField(max_length=254, null=True)
-    phone = fields.CharField(max_length=16, null=True)
+    email = SealedField(max_length=254, null=True, blind_index=("email_index", EMAIL_INDEX))
+    email_index = fields.CharField(max_length=32, null=True)
+    phone = SealedField(max_length=16, null=True, blind_index=("phone_index", PHONE_INDEX))
+    phone_index = fields.CharField(max_length=32, null=True)
     #: None for an account created by a third-party sign-in that never set a password.
     password_hash = fields.CharField(max_length=255, null=True)
     role = fields.CharEnumField(Role, max_length=24, default=Role.USER)
@@ -69,12 +86,25 @@ class Account(Model):
 
     class Meta:
         table = "account"
+        manager = SealedManager()
         # Declared here, not as db_index=True: a migration adding a field ignores that flag.
-        indexes = (Index(fields=("deletion_due_at",)),)
+        indexes = (
+            Index(fields=("deletion_due_at",)),
+            Index(fields=("email_index",)),
+            Index(fields=("phone_index",)),
+        )
+
+    def sealed_subject(self) -> str | None:
+        return None if self.id is None else account_subject(self.id)
 
     def holds_role(self, *roles: Role) -> bool:
         """ADMIN holds every role; anyone else only their own."""
         return self.role == Role.ADMIN or self.role in roles
+
+
+async def account_name_index(name: str) -> str:
+    """The blind index an (already normalised) account name is found by."""
+    return await blind_index(ACCOUNT_NAME_INDEX, name)
 
 
 async def account_named(name: str) -> Account | None:
@@ -82,16 +112,21 @@ async def account_named(name: str) -> Account | None:
 
     The SQL is Tortoise's own, built once per database rather than at every call (building
     it was two thirds of the lookup's CPU); the row becomes a model as in Tortoise's own
-    select.
+    select, and is opened as a query's rows are.
     """
     db = Account._meta.db
-    rows = await db.execute_query_dict(_account_named_sql(db.capabilities.dialect), [name, 1])
-    return Account._init_from_db(**rows[0]) if rows else None
+    index = await account_name_index(name)
+    rows = await db.execute_query_dict(_account_named_sql(db.capabilities.dialect), [index, 1])
+    if not rows:
+        return None
+    account = Account._init_from_db(**rows[0])
+    await open_rows([account])
+    return account
 
 
 @functools.cache
 def _account_named_sql(dialect: str) -> str:
-    return Account.filter(account_name="").limit(1).sql()
+    return Account.filter(account_name_index="").limit(1).sql()
 
 
 # --- validation: every rule raises DomainError naming the field --------------------------

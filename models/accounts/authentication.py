@@ -16,6 +16,7 @@ from models.accounts.account import (
     Account,
     AccountStatus,
     Gender,
+    account_name_index,
     account_named,
     check_password_shape,
     clean_avatar_url,
@@ -79,7 +80,7 @@ async def register(
         lambda: check_password_shape(password, account_name),
     )
     await passwords.check_strength(password, [name, nickname])
-    if await Account.filter(account_name=name).exists():
+    if await Account.filter(account_name_index=await account_name_index(name)).exists():
         raise _taken()
     if await name_in_quarantine(settings, name):
         raise DomainError(

@@ -19,6 +19,7 @@ from models.accounts.account import (
     NICKNAME_MAX,
     Account,
     AccountStatus,
+    account_name_index,
     check_password_shape,
     clean_avatar_url,
     clean_nickname,
@@ -30,6 +31,7 @@ from models.accounts.passkeys import Passkey
 from models.accounts.passwords import Passwords
 from models.accounts.sessions import hash_token
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 
 
 class Binding(Model):
@@ -47,6 +49,7 @@ class Binding(Model):
 
     class Meta:
         table = "binding"
+        manager = SealedManager()  # opens the account it is loaded with
         unique_together = (("provider", "subject"), ("account", "provider"))
 
 
@@ -63,6 +66,7 @@ class PasswordReset(Model):
     expires_at = fields.DatetimeField()
 
     class Meta:
+        manager = SealedManager()
         table = "password_reset"
 
 
@@ -88,7 +92,7 @@ async def _free_account_name(identity: Identity) -> str:
     for _ in range(10):
         name = f"{identity.provider[:12]}-{secrets.token_hex(5)}".lower()
         name = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in name)
-        if not await Account.filter(account_name=name).exists():
+        if not await Account.filter(account_name_index=await account_name_index(name)).exists():
             return name
     raise RuntimeError("could not find a free account name")
 

@@ -36,6 +36,7 @@ from models.accounts.account import Account, clean_email, clean_phone, email_key
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
 from models.keyed_hashes import keyed_hash
+from models.keys.sealed_fields import SealedManager
 from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
 from models.notifications.messages import render
 
@@ -96,6 +97,7 @@ class ContactVerification(Model):
     consumed_at = fields.DatetimeField(null=True)
 
     class Meta:
+        manager = SealedManager()
         table = "contact_verification"
         # Column names: Tortoise does not map FK field names in Index.
         indexes = (
@@ -337,10 +339,10 @@ async def _adopt(account: Account, row: ContactVerification, moment: datetime) -
             raise DomainError(
                 AccountErrorCode.NOT_FOUND, "channel", f"no {channel.words} waits for a code"
             )
-        await Account.filter(id=account.id).update(**{channel.field: row.address})
+        setattr(account, channel.field, row.address)  # sealed, with its blind index
+        await account.save(update_fields=[channel.field])
         if old is not None and key_of(channel, old) != row.address_key:
             await _tell_old_address(account, channel, old, NotificationKind.CONTACT_CHANGED)
-    setattr(account, channel.field, row.address)
     return account
 
 
@@ -355,7 +357,8 @@ async def remove(account: Account, channel: ContactChannel) -> Account:
     async with in_transaction():
         await _close_pending(account.id, channel, VerificationStatus.REPLACED, moment)
         if old is not None:
-            await Account.filter(id=account.id).update(**{channel.field: None})
+            setattr(account, channel.field, None)  # and its blind index
+            await account.save(update_fields=[channel.field])
             await _tell_old_address(account, channel, old, NotificationKind.CONTACT_REMOVED)
     setattr(account, channel.field, None)
     return account

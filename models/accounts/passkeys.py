@@ -74,6 +74,7 @@ from models.accounts.errors import AccountErrorCode
 from models.accounts.login_limits import LoginLimits
 from models.batches import delete_in_batches
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 from models.text import clean_text
 
 C = TypeVar("C")
@@ -114,6 +115,7 @@ class WebAuthnChallenge(Model):
     consumed_at = fields.DatetimeField(null=True)
 
     class Meta:
+        manager = SealedManager()
         table = "webauthn_challenge"
 
 
@@ -129,6 +131,7 @@ class WebAuthnUser(Model):
     handle = fields.CharField(max_length=64, unique=True)
 
     class Meta:
+        manager = SealedManager()
         table = "webauthn_user"
 
 
@@ -156,6 +159,7 @@ class Passkey(Model):
 
     class Meta:
         table = "passkey"
+        manager = SealedManager()  # opens the account it is loaded with
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from accord.settings import Settings
 from models import clock
 from models.accounts.account import Account
 from models.keyed_hashes import keyed_hash
+from models.keys.sealed_fields import SealedManager
 
 COUNT = 10
 #: Base32 characters per code: 5 bits each, 50 bits in all.
@@ -49,6 +50,7 @@ class RecoveryCode(Model):
     used_at = fields.DatetimeField(null=True)
 
     class Meta:
+        manager = SealedManager()
         table = "recovery_code"
         unique_together = (("account", "code_hash"),)
 

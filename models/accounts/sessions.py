@@ -25,6 +25,7 @@ from models import clock
 from models.accounts.account import Account, AccountStatus, Role
 from models.accounts.levels import AuthLevel
 from models.batches import delete_in_batches
+from models.keys.sealed_fields import SealedManager
 from models.networks import approximate_network
 from models.placeholders import placeholders
 
@@ -60,6 +61,7 @@ class Session(Model):
 
     class Meta:
         table = "session"
+        manager = SealedManager()  # opens the account it is loaded with
 
 
 def hash_token(token: str) -> str:

@@ -35,6 +35,7 @@ from models.accounts.proofs import prove_second_factor
 from models.accounts.sessions import TOKEN_BYTES, hash_token
 from models.batches import delete_in_batches
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 
 #: Wrong codes a challenge takes before it dies.
 MAX_ATTEMPTS = 5
@@ -65,6 +66,7 @@ class SignInChallenge(Model):
 
     class Meta:
         table = "sign_in_challenge"
+        manager = SealedManager()  # opens the account it is loaded with
         indexes = (Index(fields=("account_id",)), Index(fields=("expires_at",)))
 
 

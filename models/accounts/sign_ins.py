@@ -41,6 +41,7 @@ from models.accounts.user_agents import device_key, device_label
 from models.batches import delete_in_batches
 from models.errors import DomainError
 from models.keyed_hashes import keyed_hash
+from models.keys.sealed_fields import SealedManager
 from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
 from models.notifications.messages import render
 from models.placeholders import placeholders
@@ -74,6 +75,7 @@ class KnownSignIn(Model):
     last_seen_at = fields.DatetimeField()
 
     class Meta:
+        manager = SealedManager()
         table = "known_sign_in"
         # Also the index a sign-in reads the account's rows by (its first column).
         unique_together = (("account", "kind", "value_hash"),)
@@ -98,6 +100,7 @@ class SignInNotice(Model):
     network_hash = fields.CharField(max_length=64, null=True)
 
     class Meta:
+        manager = SealedManager()
         table = "sign_in_notice"
 
 

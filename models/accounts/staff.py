@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from models.accounts.account import Account, Role, check_password_shape, normalize_account_name
+from models.accounts.account import (
+    Account,
+    Role,
+    account_name_index,
+    check_password_shape,
+    normalize_account_name,
+)
 from models.accounts.passwords import Passwords
 from models.errors import DomainError, DomainErrors
 
@@ -12,7 +18,7 @@ async def grant_role(
 ) -> tuple[Account, bool]:
     """Give ``role`` to the named account, creating it with ``password`` if it is new."""
     name = normalize_account_name(account_name)
-    account = await Account.get_or_none(account_name=name)
+    account = await Account.get_or_none(account_name_index=await account_name_index(name))
     if account is not None:
         account.role = role
         await account.save(update_fields=["role", "updated_at"])

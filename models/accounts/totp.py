@@ -31,6 +31,7 @@ from models import clock
 from models.accounts.account import Account
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 
 DIGITS = 6
 #: Steps either side of the server's own that a code may belong to.
@@ -54,6 +55,7 @@ class TotpCredential(Model):
     last_used_step = fields.BigIntField(null=True)
 
     class Meta:
+        manager = SealedManager()
         table = "totp_credential"
 
 

@@ -47,6 +47,7 @@ from models import clock
 from models.accounts.account import Account
 from models.consent.errors import ConsentErrorCode
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 from models.networks import approximate_network
 from models.placeholders import placeholders
 
@@ -137,6 +138,7 @@ class DeviceLink(Model):
     linked_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
+        manager = SealedManager()
         table = "device_link"
 
 

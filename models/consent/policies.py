@@ -22,6 +22,7 @@ from models.accounts.account import Account
 from models.consent.errors import ConsentErrorCode
 from models.consent.purposes import Purpose
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 from models.notifications.campaigns import Announcement, Campaign, create_campaign
 from models.notifications.inbox import Channel, NotificationKind
 
@@ -60,6 +61,7 @@ class PolicyVersion(Model):
     published_by_id: int | None  # set by the ORM
 
     class Meta:
+        manager = SealedManager()
         table = "policy_version"
         ordering = ["-effective_at", "-id"]
 

@@ -23,8 +23,14 @@ The ciphertexts are tink's own, not ours:
 
 Keys are made lazily, on first use, race-safe (one row per subject; a loser of the insert
 reads the winner's). A decrypted keyset is kept in the process for
-``ACCORD_DATA_KEY_CACHE_SECONDS``, keyed by the wrapped bytes, and every use reads the row
-first (one indexed lookup), so a destroyed key is never used again by any process.
+``ACCORD_DATA_KEY_CACHE_SECONDS``, keyed by the wrapped bytes. A file's use reads the row
+first (one indexed lookup), so a destroyed key opens no file in any process; sealed fields
+(``field_key``, ``field_keys``) keep the key itself for the same time, since reading a row
+must not cost a lookup, so another process may open a destroyed subject's fields for up to
+that long (the destroying process forgets at once, ``key_ring.forget``).
+
+One more row is not a subject's: ``BLIND_INDEX_SUBJECT``, the deployment's blind-index key
+(``KeyPurpose.PRF``), never destroyed.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from enum import StrEnum
 from typing import Any
 
 import tink
-from tink import aead, streaming_aead
+from tink import aead, prf, streaming_aead
 from tortoise import fields
 from tortoise.models import Model
 
@@ -47,22 +53,39 @@ from accord.master_keys import MasterKey, MasterKeyError, MasterKeys, master_key
 from accord.settings import Settings
 from models import clock
 from models.keyed_hashes import keyed_hash
+from models.keys import key_ring
 
 #: The start of a destroyed key's row name (``tombstone``).
 DESTROYED = "destroyed:"
 
 
+prf.register()
+
+
 class KeyPurpose(StrEnum):
-    #: AES256_GCM, for personal fields (the next slice of issue 17).
+    #: AES256_GCM, for personal fields (``models.keys.sealed_fields``).
     AEAD = "aead"
     #: AES256_GCM_HKDF_1MB, for files (pictures, export archives).
     STREAMING = "streaming"
+    #: HMAC_SHA256_PRF, for the blind indexes (``models.keys.blind_indexes``); only the
+    #: deployment's one ``BLIND_INDEX_SUBJECT`` has it.
+    PRF = "prf"
 
 
 TEMPLATES = {
     KeyPurpose.AEAD: aead.aead_key_templates.AES256_GCM,
     KeyPurpose.STREAMING: streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB,
+    KeyPurpose.PRF: prf.prf_key_templates.HMAC_SHA256,
 }
+PRIMITIVES: dict[KeyPurpose, Any] = {
+    KeyPurpose.AEAD: aead.Aead,
+    KeyPurpose.STREAMING: streaming_aead.StreamingAead,
+    KeyPurpose.PRF: prf.PrfSet,
+}
+#: What a data subject's row holds.
+SUBJECT_PURPOSES = (KeyPurpose.AEAD, KeyPurpose.STREAMING)
+#: The deployment's blind-index key: one, never destroyed, wrapped like the others.
+BLIND_INDEX_SUBJECT = "deployment:blind-index"
 
 
 class SubjectKey(Model):
@@ -113,10 +136,14 @@ def _associated(subject: str, purpose: KeyPurpose) -> bytes:
     return f"accord data key|{subject}|{purpose}".encode()
 
 
+def _purposes_of(subject: str) -> tuple[KeyPurpose, ...]:
+    return (KeyPurpose.PRF,) if subject == BLIND_INDEX_SUBJECT else SUBJECT_PURPOSES
+
+
 def _new_keysets(subject: str, master: MasterKey) -> str:
     wrapped = {}
-    for purpose, template in TEMPLATES.items():
-        handle = tink.new_keyset_handle(template)
+    for purpose in _purposes_of(subject):
+        handle = tink.new_keyset_handle(TEMPLATES[purpose])
         blob = tink.proto_keyset_format.serialize_encrypted(
             handle, master, _associated(subject, purpose)
         )
@@ -207,8 +234,13 @@ async def _primitives(settings: Settings, subject: str, create: bool) -> dict[st
     row = await _row(settings, subject, keys, create)
     if row is None:
         return None
+    return await _opened(settings, row, keys)
+
+
+async def _opened(settings: Settings, row: SubjectKey, keys: MasterKeys) -> dict[str, Any]:
+    """The row's primitives by purpose, from the cache or unwrapped now."""
     if row.keysets is None:
-        raise KeyDestroyed(subject)
+        raise KeyDestroyed(row.subject)
     digest = hashlib.sha256(f"{row.subject}|{row.master_key_id}|{row.keysets}".encode()).digest()
     found = _cache.get(digest, settings.data_key_cache_seconds)
     if found is not None:
@@ -216,18 +248,19 @@ async def _primitives(settings: Settings, subject: str, create: bool) -> dict[st
     master = keys.by_id(row.master_key_id)
     if master is None:
         raise MasterKeyError(
-            f"the data key of {subject} is wrapped by master key {row.master_key_id}, "
+            f"the data key of {row.subject} is wrapped by master key {row.master_key_id}, "
             "which is not configured"
         )
-    handles = await asyncio.to_thread(_unwrap, subject, row.keysets, master)
-    primitives = {
-        str(KeyPurpose.AEAD): handles[KeyPurpose.AEAD].primitive(aead.Aead),
-        str(KeyPurpose.STREAMING): handles[KeyPurpose.STREAMING].primitive(
-            streaming_aead.StreamingAead
-        ),
-    }
+    primitives = await asyncio.to_thread(_open_keysets, row.subject, row.keysets, master)
     _cache.put(digest, primitives)
     return primitives
+
+
+def _open_keysets(subject: str, keysets: str, master: MasterKey) -> dict[str, Any]:
+    return {
+        purpose: handle.primitive(PRIMITIVES[KeyPurpose(purpose)])
+        for purpose, handle in _unwrap(subject, keysets, master).items()
+    }
 
 
 async def streaming_aead_of(
@@ -251,6 +284,36 @@ async def aead_of(settings: Settings, subject: str, *, create: bool = False) -> 
     return primitive
 
 
+async def field_key(settings: Settings, subject: str) -> tuple[int, aead.Aead]:
+    """The subject's field key and its reference (the key row's id, which sealed values
+    name: ``models.keys.sealed_fields``), made now if the subject has none."""
+    keys = master_keys(settings)
+    row = await _row(settings, subject, keys, create=True)
+    assert row is not None  # made above
+    primitive: aead.Aead = (await _opened(settings, row, keys))[KeyPurpose.AEAD]
+    return row.id, primitive
+
+
+async def field_keys(settings: Settings, refs: set[int]) -> dict[int, tuple[str, aead.Aead] | None]:
+    """The field keys by reference, with their subjects, in one read of the key store;
+    None for a key that was destroyed (or never existed): what it sealed is gone."""
+    keys = master_keys(settings)
+    found: dict[int, tuple[str, aead.Aead] | None] = dict.fromkeys(refs)
+    for row in await SubjectKey.filter(id__in=refs):
+        if row.keysets is not None:
+            found[row.id] = (row.subject, (await _opened(settings, row, keys))[KeyPurpose.AEAD])
+    return found
+
+
+async def blind_index_key(settings: Settings) -> prf.Prf:
+    """The deployment's blind-index key (made on first use, race-safe like any other)."""
+    keys = master_keys(settings)
+    row = await _row(settings, BLIND_INDEX_SUBJECT, keys, create=True)
+    assert row is not None
+    prf_set: prf.PrfSet = (await _opened(settings, row, keys))[KeyPurpose.PRF]
+    return prf_set.primary()
+
+
 async def destroy(settings: Settings, subject: str) -> datetime:
     """Crypto-shred the subject: its wrapped keysets are deleted for good; the row stays
     under its ``tombstone`` name, so no new key is ever made for the subject. Idempotent:
@@ -266,7 +329,8 @@ async def destroy(settings: Settings, subject: str) -> datetime:
             [SubjectKey(subject=name, keysets=None, created_at=moment, destroyed_at=moment)],
             ignore_conflicts=True,  # it had no key: the tombstone alone
         )
-    _cache.entries.clear()  # this process forgets at once; others re-read the row each use
+    _cache.entries.clear()  # this process forgets at once (others: see sealed_fields)
+    key_ring.forget()
     row = await SubjectKey.get(subject=name)
     assert row.destroyed_at is not None
     return row.destroyed_at

@@ -26,6 +26,7 @@ from tortoise.transactions import in_transaction
 from models import clock
 from models.accounts.account import Account, AccountStatus
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 from models.notifications.errors import NotificationErrorCode
 from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
 from models.placeholders import placeholders
@@ -98,6 +99,7 @@ class CampaignAudience(Model):
     account_id: int  # set by the ORM
 
     class Meta:
+        manager = SealedManager()
         table = "campaign_audience"
         unique_together = (("campaign", "account"),)
 

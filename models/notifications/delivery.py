@@ -21,7 +21,8 @@ from tortoise.expressions import Q, Subquery
 
 from accord.settings import Settings
 from models import clock, retry
-from models.accounts.account import AccountStatus
+from models.accounts.account import Account, AccountStatus
+from models.keys.sealed_fields import open_column
 from models.notifications.campaigns import Campaign, CampaignStatus
 from models.notifications.inbox import (
     GONE_ONCE_SENT,
@@ -237,8 +238,9 @@ async def deliver_batch(
     rows = await Notification.filter(claim_token=token, status=DeliveryStatus.SENDING).values_list(
         "id", "attempts", contact, "account__status"
     )
+    addresses = await open_column(Account, contact.split("__")[1], [row[2] for row in rows])
     reachable: list[Recipient] = []
-    for row_id, attempts, address, status in rows:
+    for (row_id, attempts, _, status), address in zip(rows, addresses, strict=True):
         if address and status == AccountStatus.ACTIVE:
             reachable.append((row_id, address, attempts))
         else:
@@ -425,7 +427,9 @@ async def _deliver_notices_on(channel: Channel, settings: Settings, sender: Send
         stale_before = moment - settings.contact_code_ttl
         secret_rows = [row[0] for row in rows if row[2] in SECRET_KINDS]
         gone_rows = [row[0] for row in rows if row[2] in GONE_ONCE_SENT]
-        for row_id, attempts, kind, created_at, title, body, given, own, status in rows:
+        owns = await open_column(Account, own_address.split("__")[1], [row[7] for row in rows])
+        for row, own in zip(rows, owns, strict=True):
+            row_id, attempts, kind, created_at, title, body, given, _, status = row
             address = given or own
             deleted = status == AccountStatus.DELETED and kind not in GONE_ONCE_SENT
             if not address or deleted:

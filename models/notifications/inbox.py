@@ -23,6 +23,7 @@ from tortoise.models import Model
 
 from models import clock
 from models.accounts.account import Account
+from models.keys.sealed_fields import SealedManager
 
 if TYPE_CHECKING:  # campaigns imports this module
     from models.notifications.campaigns import Campaign
@@ -114,6 +115,7 @@ class Notification(Model):
     address = fields.CharField(max_length=254, null=True)
 
     class Meta:
+        manager = SealedManager()
         table = "notification"
         unique_together = (("campaign", "account", "channel"),)
         # Column names: Tortoise does not map FK field names in Index (it indexed "campaign").

@@ -27,6 +27,7 @@ from models.consent.ledger import (
     truncate_address,
 )
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 from models.personal.errors import PersonalDataErrorCode
 
 PURPOSE = "activity_log"
@@ -51,6 +52,7 @@ class SearchRecord(Model):
     recorded_at = fields.DatetimeField(db_index=True)
 
     class Meta:
+        manager = SealedManager()
         table = "search_record"
 
 
@@ -71,6 +73,7 @@ class ClickRecord(Model):
     recorded_at = fields.DatetimeField(db_index=True)
 
     class Meta:
+        manager = SealedManager()
         table = "click_record"
 
 

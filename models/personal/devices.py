@@ -26,6 +26,7 @@ from models.consent.ledger import (
     device_subject,
 )
 from models.errors import DomainError, SharedErrorCode
+from models.keys.sealed_fields import SealedManager
 from models.personal.activity import ClickRecord, SearchRecord
 from models.personal.error_reports import ErrorReport
 
@@ -44,6 +45,7 @@ class Device(Model):
     last_seen_at = fields.DatetimeField()
 
     class Meta:
+        manager = SealedManager()
         table = "device"
 
 

@@ -16,6 +16,7 @@ from tortoise.models import Model
 from models.accounts.account import Account
 from models.consent.ledger import clean_device_id, truncate_address
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 from models.personal.errors import PersonalDataErrorCode
 from models.stored_json import storable_json
 
@@ -39,6 +40,7 @@ class ErrorReport(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
+        manager = SealedManager()
         table = "error_report"
 
 

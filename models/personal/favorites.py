@@ -10,6 +10,7 @@ from tortoise.models import Model
 
 from models.accounts.account import Account
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 from models.personal.errors import PersonalDataErrorCode
 
 ITEM_TYPE_MAX = 64
@@ -29,6 +30,7 @@ class Favorite(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
+        manager = SealedManager()
         table = "favorite"
         unique_together = (("account", "item_type", "item_id"),)
 

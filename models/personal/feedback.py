@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 
 from models.accounts.account import Account
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 from models.personal.errors import PersonalDataErrorCode
 from models.personal.pictures import Picture, delete_picture
 from models.personal.storage import Storage
@@ -58,6 +59,7 @@ class Feedback(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
+        manager = SealedManager()
         table = "feedback"
 
 

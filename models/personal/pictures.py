@@ -22,6 +22,7 @@ from accord.settings import Settings
 from models.accounts.account import Account
 from models.errors import DomainError
 from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedManager
 from models.keys.sealed_files import FileEncryption, OpenedFile, open_stored, put_sealed
 from models.personal.errors import PersonalDataErrorCode
 from models.personal.storage import Storage
@@ -66,6 +67,7 @@ class Picture(Model):
     )
 
     class Meta:
+        manager = SealedManager()
         table = "picture"
 
 

@@ -11,6 +11,7 @@ from tortoise.models import Model
 
 from models.accounts.account import Account
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 from models.personal.errors import PersonalDataErrorCode
 from models.stored_json import storable_json
 
@@ -49,6 +50,7 @@ class QuestionnaireAnswer(Model):
     answered_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
+        manager = SealedManager()
         table = "questionnaire_answer"
         unique_together = (("questionnaire", "account"),)
 

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from models.accounts.account import Account
 from models.errors import DomainError
+from models.keys.sealed_fields import SealedManager
 from models.personal.errors import PersonalDataErrorCode
 from models.rights import audit
 from models.text import clean_text
@@ -57,6 +58,7 @@ class SupportThread(Model):
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
+        manager = SealedManager()
         table = "support_thread"
 
 
@@ -80,6 +82,7 @@ class SupportMessage(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
+        manager = SealedManager()
         table = "support_message"
 
 

@@ -129,7 +129,9 @@ async def apply_correction(account_id: int, details: dict[str, Any]) -> None:
             "id",
             f"the {entry.kind} to correct no longer exists; reject the request with a reason",
         )
-    await entry.model.filter(pk=key).update(**{rule.field: details["requestedValue"]})
+    row = await entry.model.get(pk=key)  # saved as a row, so a sealed field is sealed
+    setattr(row, rule.field, details["requestedValue"])
+    await row.save(update_fields=[rule.field])
 
 
 async def current_value(account_id: int, details: dict[str, Any]) -> str | None:
@@ -141,5 +143,6 @@ async def current_value(account_id: int, details: dict[str, Any]) -> str | None:
         return None
     if not await rows.owned(entry, account_id, [key]):
         return None
-    values = await entry.model.filter(pk=key).values_list(rule.field, flat=True)
-    return str(values[0]) if values else None
+    row = await entry.model.get_or_none(pk=key)  # opened, if the field is sealed
+    value = None if row is None else getattr(row, rule.field)
+    return None if value is None else str(value)

@@ -50,6 +50,7 @@ from models.accounts.sessions import revoke_all
 from models.consent.ledger import rekey_subject, subjects_of
 from models.errors import DomainError
 from models.keys.data_keys import account_subject, destroy
+from models.keys.sealed_fields import Cleartext
 from models.notifications.inbox import NotificationKind, notify
 from models.personal.feedback import Feedback, Visibility
 from models.personal.pictures import Picture, delete_picture
@@ -67,6 +68,7 @@ from models.rights.requests import (
     DataRequestStatus,
     DeletionRequest,
     DeletionStatus,
+    receipt_subject,
 )
 from models.rights.subject_rows import device_ids_of
 
@@ -387,7 +389,26 @@ def _steps(
 
 async def destroy_data_keys(account_id: int, settings: Settings) -> None:
     """Crypto-shred the account, committed before anything else is removed: a crash after
-    this leaves only unreadable rows and files, which the next steps still remove."""
+    this leaves only unreadable rows and files, which the next steps still remove.
+
+    What the deletion itself needs of the sealed fields afterwards is taken first: the
+    name's quarantine (a keyed hash) and the receipt's address (sealed under the request's
+    own key, destroyed once the receipt is owed to it, ``_finish``)."""
+    request = await DeletionRequest.get(account_id=account_id)
+    if request.key_destroyed_at is None:
+        account = await Account.get(id=account_id)
+        if account.account_name:  # empty: a run before this one destroyed the key
+            async with in_transaction():
+                await AccountNameQuarantine.filter(
+                    name_hash=name_hash(settings, account.account_name)
+                ).delete()
+                await AccountNameQuarantine.create(
+                    name_hash=name_hash(settings, account.account_name),
+                    until=clock.now() + settings.account_name_quarantine,
+                )
+        if account.email and request.receipt_address is None:
+            request.receipt_address = account.email
+            await request.save(update_fields=["receipt_address"])
     async with in_transaction():
         moment = await destroy(settings, account_subject(account_id))
         await DeletionRequest.filter(account_id=account_id, key_destroyed_at__isnull=True).update(
@@ -400,28 +421,24 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
     First the erasure receipt, signed and owed to the verified address while it is still
     there (the NOTIFICATIONS step is over, so nothing deletes the row before it is sent),
     stating when the account's data key was destroyed (``destroy_data_keys``)."""
+    request = await DeletionRequest.get(account_id=account_id)
     async with in_transaction():
         account = await Account.get(id=account_id)
         moment = clock.now()
         if account.status != AccountStatus.DELETED:
-            await issue_receipt(account_id, account.email, moment, settings)
-        if account.status != AccountStatus.DELETED:
-            await AccountNameQuarantine.filter(
-                name_hash=name_hash(settings, account.account_name)
-            ).delete()
-            await AccountNameQuarantine.create(
-                name_hash=name_hash(settings, account.account_name),
-                until=clock.now() + settings.account_name_quarantine,
-            )
+            await issue_receipt(account_id, request.receipt_address, moment, settings)
         await Account.filter(id=account_id).update(
-            account_name=f"deleted-{account_id}",
-            nickname="",
+            account_name=Cleartext(f"deleted-{account_id}"),
+            account_name_index=None,
+            nickname=Cleartext(""),
             avatar_url=None,
             gender=Gender.UNDISCLOSED,
             region=None,
-            signature="",
+            signature=Cleartext(""),
             email=None,
+            email_index=None,
             phone=None,
+            phone_index=None,
             password_hash=None,
             role=Role.USER,
             status=AccountStatus.DELETED,
@@ -436,6 +453,7 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
             last_error="",
             lease_token=None,
             lease_until=None,
+            receipt_address=None,
         )
         # Every right is answered: the deletion's own request is done, others (an export,
         # a correction) have nothing left to act on, and what a request said is erased.
@@ -450,3 +468,6 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
         await DataRequest.filter(account_id=account_id).update(
             details={}, reason="", extension_reason="", region=None
         )
+    # The receipt is owed (its notification holds the address until it is sent): the
+    # request's own key goes, and with it every copy of the address it sealed.
+    await destroy(settings, receipt_subject(request.id))

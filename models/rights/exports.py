@@ -28,6 +28,7 @@ from models import clock
 from models.accounts.account import Account, AccountStatus
 from models.keyed_hashes import keyed_hash
 from models.keys.data_keys import KeyDestroyed, account_subject
+from models.keys.sealed_fields import SealedManager
 from models.keys.sealed_files import FileEncryption, FileUnreadable, opened
 from models.rights.data_requests import file_request
 from models.rights.export_files import ExportFiles
@@ -74,6 +75,7 @@ class DataExport(Model):
     )
 
     class Meta:
+        manager = SealedManager()
         table = "data_export"
 
 

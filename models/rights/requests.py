@@ -12,6 +12,7 @@ from tortoise.models import Model
 
 from models.accounts.account import Account
 from models.accounts.contacts import ContactChannel
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
 
 
 class DeletionStatus(StrEnum):
@@ -22,7 +23,12 @@ class DeletionStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-class DeletionRequest(Model):
+def receipt_subject(request_id: int) -> str:
+    """Whose key seals a deletion's receipt address."""
+    return f"erasure-receipt:{request_id}"
+
+
+class DeletionRequest(SealedModel):
     id = fields.BigIntField(primary_key=True)
     account: fields.OneToOneRelation[Account] = fields.OneToOneField(
         "models.Account", related_name="deletion_request", on_delete=fields.CASCADE
@@ -52,10 +58,18 @@ class DeletionRequest(Model):
     #: The signed receipt (a compact JWS), written once when the deletion completes.
     receipt_token = fields.TextField(null=True)
     receipt_issued_at = fields.DatetimeField(null=True)
+    #: Where the receipt goes: the account's e-mail, copied before the account's key is
+    #: destroyed and sealed under a key of the request's own, destroyed once the receipt
+    #: is owed to it (``models.rights.deletion``).
+    receipt_address = SealedField(max_length=254, null=True)
 
     class Meta:
         table = "deletion_request"
         indexes = (Index(fields=("receipt_id",)),)
+        manager = SealedManager()
+
+    def sealed_subject(self) -> str | None:
+        return None if self.id is None else receipt_subject(self.id)
 
 
 class DataRequestKind(StrEnum):
@@ -162,6 +176,7 @@ class DataRequest(Model):
     urgency_notified = fields.CharEnumField(Urgency, max_length=8, default=Urgency.ON_TIME)
 
     class Meta:
+        manager = SealedManager()
         table = "data_request"
         indexes = (ClockedIndex(fields=("due_at", "id"), name="data_request_clocked_due"),)
 

@@ -16,6 +16,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from models.consent.ledger import DeviceLink, subjects_of
+from models.keys.sealed_fields import open_values
 from models.personal.devices import Device
 from models.rights.data_map import PersonalData
 
@@ -77,6 +78,7 @@ async def batches(
             if after is not None:
                 query = query.filter(**{f"{key}__gt": after})
             rows = await query.order_by(key).limit(size).values(*names)
+            await open_values(entry.model, rows)
             if rows:
                 yield rows
             if len(rows) < size:

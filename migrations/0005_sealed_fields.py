@@ -1,0 +1,92 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from models.keys.sealed_fields import SealedField
+from tortoise import fields
+from tortoise.indexes import Index
+
+
+class SealColumn(ops.AlterField):
+    """A column that now holds sealed text (``models.keys.sealed_fields``): PostgreSQL
+    widens it to TEXT and drops its UNIQUE (the blind index holds uniqueness now). SQLite
+    keeps the table as it is: its types have no length, and a real AlterField there
+    rebuilds the table and loses its indexes (see 0002_strong_authentication). The values
+    themselves are sealed by ``accord migrate`` (``models.keys.backfill``), which has keys."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
+        if state_editor is not None and state_editor.DIALECT != "sqlite":
+            await super().database_forward(app_label, old_state, new_state, state_editor)
+
+    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
+        if state_editor is not None and state_editor.DIALECT != "sqlite":
+            await super().database_backward(app_label, old_state, new_state, state_editor)
+
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0004_erasure_receipts_and_data_keys')]
+
+    initial = False
+
+    operations = [
+        ops.AlterModelOptions(
+            name='Account',
+            options={'table': 'account', 'app': 'models', 'indexes': [Index(fields=['deletion_due_at']), Index(fields=['email_index']), Index(fields=['phone_index'])], 'pk_attr': 'id', 'table_description': "Its personal fields are sealed under the account's own data key"},
+        ),
+        SealColumn(
+            model_name='Account',
+            name='account_name',
+            field=SealedField(blind_index=('account_name_index', 'account name')),
+        ),
+        SealColumn(
+            model_name='Account',
+            name='avatar_url',
+            field=SealedField(null=True),
+        ),
+        SealColumn(
+            model_name='Account',
+            name='email',
+            field=SealedField(null=True, description='Where e-mail and SMS notifications go. Unset: in-app only.', blind_index=('email_index', 'e-mail address')),
+        ),
+        SealColumn(
+            model_name='Account',
+            name='nickname',
+            field=SealedField(),
+        ),
+        SealColumn(
+            model_name='Account',
+            name='phone',
+            field=SealedField(null=True, blind_index=('phone_index', 'phone number')),
+        ),
+        SealColumn(
+            model_name='Account',
+            name='signature',
+            field=SealedField(default=''),
+        ),
+        ops.AddField(
+            model_name='Account',
+            name='account_name_index',
+            field=fields.CharField(null=True, unique=True, max_length=32),
+        ),
+        ops.AddField(
+            model_name='Account',
+            name='email_index',
+            field=fields.CharField(null=True, max_length=32),
+        ),
+        ops.AddField(
+            model_name='Account',
+            name='phone_index',
+            field=fields.CharField(null=True, max_length=32),
+        ),
+        ops.AddIndex(
+            model_name='Account',
+            index=Index(fields=['email_index']),
+        ),
+        ops.AddIndex(
+            model_name='Account',
+            index=Index(fields=['phone_index']),
+        ),
+        ops.AddField(
+            model_name='DeletionRequest',
+            name='receipt_address',
+            field=SealedField(null=True, description="Where the receipt goes: the account's e-mail, copied before the account's key is"),
+        ),
+    ]

@@ -1,0 +1,54 @@
+"""Sealing what was stored before sealed fields: a database from an earlier Accord holds
+its personal columns in plain text and has no blind indexes, so no one could sign in.
+``accord migrate`` (and ``accord dev``) run this after the migrations, with the keys the
+migrations cannot have. Resumable and idempotent: it looks for plain values each time, and
+a row sealed meanwhile by the service is not selected again.
+"""
+
+from __future__ import annotations
+
+from tortoise import Tortoise, connections
+
+from models.keys.data_keys import KeyDestroyed
+from models.keys.sealed_fields import PREFIX, SealedModel, sealed_fields_of
+
+BATCH = 200
+
+
+async def seal_plain_values() -> int:
+    """Seal every plain personal value left in a sealed column; returns the rows sealed.
+    A row whose subject's key was destroyed holds only placeholders (a tombstone) and is
+    left as it is."""
+    sealed = 0
+    for model in Tortoise.apps.get_models_iterable():
+        if not issubclass(model, SealedModel) or model._meta.abstract:
+            continue
+        sealed += await _seal_model(model)
+    return sealed
+
+
+async def _seal_model(model: type[SealedModel]) -> int:
+    fields = sealed_fields_of(model)
+    meta, db = model._meta, connections.get(model._meta.default_connection or "default")
+    pk = meta.fields_map[meta.pk_attr].source_field or meta.pk_attr
+    columns = [f.source_field or f.model_field_name for f in fields]
+    plain = " OR ".join(f"(\"{c}\" <> '' AND \"{c}\" NOT LIKE '{PREFIX}%')" for c in columns)
+    mark = "$1" if db.capabilities.dialect == "postgres" else "?"
+    # Names from the models' own metadata, the one value a parameter.
+    sql = (
+        f'SELECT "{pk}" FROM "{meta.db_table}" WHERE ({plain}) AND "{pk}" > {mark} '  # noqa: S608
+        f'ORDER BY "{pk}" LIMIT {BATCH}'
+    )
+    names = [f.model_field_name for f in fields]
+    sealed, after = 0, 0
+    while True:
+        found = await db.execute_query_dict(sql, [after])
+        if not found:
+            return sealed
+        for row in await model.filter(pk__in=[r[pk] for r in found]):
+            try:
+                await row.save(update_fields=names)
+                sealed += 1
+            except KeyDestroyed:
+                pass  # a tombstone: its placeholders are not personal
+        after = found[-1][pk]

@@ -1,0 +1,405 @@
+"""Sealed fields: personal values stored as authenticated ciphertext under the data key of
+their subject (``models.keys.data_keys``), so that destroying that key (deletion) leaves every
+copy of them, in any backup, unreadable.
+
+A sealed column is TEXT and holds ``ak1.<key ref>.<ciphertext>``: ``ak1`` names this format,
+``<key ref>`` is the id of the subject's key row in the key store (an opaque number, not the
+subject), and ``<ciphertext>`` is unpadded URL-safe base64 of tink's AEAD output (0x01 and a
+4-byte key id, a 12-byte nonce, the AES-256-GCM ciphertext and its 16-byte tag). The
+associated data is ``<table>.<column>|<key ref>``: a value copied into another column, or
+relabelled with another key, does not open.
+
+How rows come and go, with nothing to remember at the call site:
+
+- Reading: a sealed model's queries (``SealedManager``) return rows whose sealed values are
+  opened, the keys of all their subjects read from the key store in one query (and kept
+  ``ACCORD_DATA_KEY_CACHE_SECONDS``), including rows fetched with ``select_related``. A value
+  whose key was destroyed reads as None (or "" where the column is NOT NULL); a value that
+  does not authenticate raises ``SealedValueUnreadable``, never garbage.
+- Writing: ``save()`` and ``bulk_create()`` of a ``SealedModel`` fetch the subject's key and
+  seal as the row is written; a row whose subject is its own id (an account) is inserted
+  first and sealed in the same transaction. ``QuerySet.update`` takes ``await sealed(...)``
+  values; a plain string there is refused (``SealingRefused``), as is a filter on a sealed
+  column (equality goes through ``models.keys.blind_indexes``).
+- ``Cleartext`` marks a value that is not personal (a tombstone's placeholder), written as is.
+
+Strings stored before this module (plain text) read as they are; ``accord migrate`` seals
+them (``models.keys.backfill``).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import tink
+from tink import aead
+from tortoise import fields
+from tortoise.manager import Manager
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+from tortoise.validators import MaxLengthValidator
+
+from models.keys import data_keys, key_ring
+from models.keys.blind_indexes import blind_index
+
+PREFIX = "ak1."
+
+
+class SealingRefused(Exception):
+    """A personal value about to be written in the clear, or compared in SQL: a bug."""
+
+
+class SealedValueUnreadable(Exception):
+    """A stored value that does not authenticate: changed on disk, or moved."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"{where}: the stored value failed its integrity check")
+        self.where = where
+
+
+class Cleartext(str):
+    """A value for a sealed column that is not personal (a placeholder): stored as is."""
+
+
+class Sealed:
+    """A stored value not opened yet (between the database and ``open_rows``), or sealed
+    for an ``update``."""
+
+    __slots__ = ("ref", "stored")
+
+    def __init__(self, ref: int, stored: str) -> None:
+        self.ref, self.stored = ref, stored
+
+    def __repr__(self) -> str:
+        return f"Sealed(key {self.ref})"
+
+
+# --- the keys, kept a short while -----------------------------------------------------------
+
+#: By key reference: when it was read, and its subject and key (None: destroyed).
+_by_ref: dict[int, tuple[float, tuple[str, aead.Aead] | None]] = {}
+_by_subject: dict[str, tuple[float, int, aead.Aead]] = {}
+
+
+def _forget_keys() -> None:
+    _by_ref.clear()
+    _by_subject.clear()
+
+
+key_ring.keeps_cache(_forget_keys)
+
+
+async def _keys_by_ref(refs: set[int]) -> dict[int, tuple[str, aead.Aead] | None]:
+    settings, now = key_ring.installed(), time.monotonic()
+    ttl, missing = settings.data_key_cache_seconds, set()
+    found: dict[int, tuple[str, aead.Aead] | None] = {}
+    for ref in refs:
+        cached = _by_ref.get(ref)
+        if cached is not None and now - cached[0] <= ttl:
+            found[ref] = cached[1]
+        else:
+            missing.add(ref)
+    if missing:
+        loaded = await data_keys.field_keys(settings, missing)
+        for ref, key in loaded.items():
+            _by_ref[ref] = (now, key)
+        found.update(loaded)
+    return found
+
+
+async def _key_for(subject: str) -> tuple[int, aead.Aead]:
+    settings, now = key_ring.installed(), time.monotonic()
+    cached = _by_subject.get(subject)
+    if cached is not None and now - cached[0] <= settings.data_key_cache_seconds:
+        return cached[1], cached[2]
+    if len(_by_subject) > 4096:
+        key_ring.forget()
+    ref, key = await data_keys.field_key(settings, subject)
+    _by_subject[subject] = (now, ref, key)
+    _by_ref[ref] = (now, (subject, key))
+    return ref, key
+
+
+# --- the format -------------------------------------------------------------------------------
+
+
+def _associated(field: SealedField, ref: int) -> bytes:
+    column = field.source_field or field.model_field_name
+    return f"{field.model._meta.db_table}.{column}|{ref}".encode()
+
+
+def _seal(field: SealedField, ref: int, key: aead.Aead, value: str) -> str:
+    blob = key.encrypt(value.encode(), _associated(field, ref))
+    return f"{PREFIX}{ref}.{base64.urlsafe_b64encode(blob).rstrip(b'=').decode()}"
+
+
+def _open(field: SealedField, value: Sealed, key: aead.Aead, where: str) -> str:
+    text = value.stored.removeprefix(PREFIX).split(".", 1)[1]
+    try:
+        blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        plain: bytes = key.decrypt(blob, _associated(field, value.ref))
+        return plain.decode()
+    except (tink.TinkError, ValueError):
+        raise SealedValueUnreadable(where) from None
+
+
+class SealedField(fields.TextField):
+    """A personal text column, sealed under its row's subject key (see the module)."""
+
+    def __init__(
+        self,
+        max_length: int | None = None,
+        blind_index: tuple[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``blind_index``: (the field that holds the value's blind index, its purpose),
+        kept by every save (``models.keys.blind_indexes``)."""
+        super().__init__(**kwargs)
+        self.blind_index = blind_index
+        if max_length is not None:  # the plain value's limit; the column holds more
+            self.validators.append(MaxLengthValidator(max_length))
+
+    def to_python_value(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(PREFIX):
+            ref, _, _ = value.removeprefix(PREFIX).partition(".")
+            return Sealed(int(ref), value)
+        return value
+
+    def to_db_value(self, value: Any, instance: Any) -> Any:
+        if value is None or isinstance(value, Cleartext):
+            return value
+        if isinstance(value, Sealed):
+            return value.stored
+        sealing = getattr(instance, "_sealing", None) if isinstance(instance, Model) else None
+        if sealing is None:
+            raise SealingRefused(
+                f"{self._where()}: a personal value is sealed by save(), bulk_create() or "
+                "sealed(), never written or compared in the clear"
+            )
+        ref, key = sealing
+        return _seal(self, ref, key, str(value))
+
+    def _where(self) -> str:
+        return f"{self.model._meta.db_table}.{self.model_field_name}"
+
+
+def sealed_fields_of(model: type[Model]) -> list[SealedField]:
+    return [f for f in model._meta.fields_map.values() if isinstance(f, SealedField)]
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _collect(rows: Iterable[Any], into: list[tuple[Model, SealedField, Sealed]]) -> None:
+    seen: set[int] = set()
+    stack = [row for row in rows if isinstance(row, Model)]
+    while stack:
+        row = stack.pop()
+        if id(row) in seen:
+            continue
+        seen.add(id(row))
+        for field in sealed_fields_of(type(row)):
+            value = row.__dict__.get(field.model_field_name)
+            if isinstance(value, Sealed):
+                into.append((row, field, value))
+        stack.extend(v for v in row.__dict__.values() if isinstance(v, Model))
+
+
+async def open_rows(rows: Iterable[Any]) -> None:
+    """Open, in place, every sealed value of these rows and the rows loaded with them."""
+    found: list[tuple[Model, SealedField, Sealed]] = []
+    _collect(rows, found)
+    if not found:
+        return
+    keys = await _keys_by_ref({value.ref for _, _, value in found})
+    for row, field, value in found:
+        where = f" #{row.pk}"
+        found_key = keys.get(value.ref)
+        subject = row.sealed_subject() if isinstance(row, SealedModel) else None
+        if found_key is not None and subject is not None and found_key[0] != subject:
+            # Authentic, but another subject's: a value copied here from another row.
+            raise SealedValueUnreadable(f"{field._where()}{where}")
+        plain = _opened(field, value, found_key, where)
+        object.__setattr__(row, field.model_field_name, plain)
+
+
+async def open_values(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
+    """Open, in place, the sealed values of rows read as dicts (``.values()``) of ``model``."""
+    found: list[tuple[dict[str, Any], SealedField, Sealed]] = []
+    for field in sealed_fields_of(model):
+        name = field.model_field_name
+        for row in rows:
+            value = row.get(name)
+            if isinstance(value, str) and value.startswith(PREFIX):
+                value = field.to_python_value(value)
+            if isinstance(value, Sealed):
+                found.append((row, field, value))
+    if not found:
+        return
+    keys = await _keys_by_ref({value.ref for _, _, value in found})
+    for row, field, value in found:
+        row[field.model_field_name] = _opened(field, value, keys.get(value.ref), "")
+
+
+async def open_column(model: type[Model], name: str, values: Sequence[Any]) -> list[Any]:
+    """``values`` of ``model.name`` read by ``values_list`` (possibly across a relation),
+    opened."""
+    rows = [{name: value} for value in values]
+    await open_values(model, rows)
+    return [row[name] for row in rows]
+
+
+def _opened(
+    field: SealedField, value: Sealed, key: tuple[str, aead.Aead] | None, row: str
+) -> str | None:
+    if key is None:  # crypto-shredded: the value is gone
+        return None if field.null else ""
+    return _open(field, value, key[1], f"{field._where()}{row}")
+
+
+MODEL = TypeVar("MODEL", bound=Model)
+
+
+class SealedQuerySet(QuerySet[MODEL]):
+    """A query whose rows come back opened."""
+
+    async def _execute(self) -> Any:
+        result = await super()._execute()
+        if isinstance(result, list):
+            await open_rows(result)
+        elif result is not None:
+            await open_rows([result])
+        return result
+
+
+class SealedManager(Manager):
+    def get_queryset(self) -> QuerySet[Any]:
+        return SealedQuerySet(self._model)
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+async def sealed(model: type[Model], field_name: str, subject: str, value: str | None) -> Any:
+    """``value`` sealed for ``model.field_name`` under ``subject``'s key, for an update."""
+    if value is None or isinstance(value, Cleartext):
+        return value
+    field = model._meta.fields_map[field_name]
+    assert isinstance(field, SealedField), f"{field_name} is not sealed"
+    ref, key = await _key_for(subject)
+    return Sealed(ref, _seal(field, ref, key, value))
+
+
+class SealedModel(Model):
+    """A model with sealed fields. ``sealed_subject`` names whose key seals the row
+    (``account:<id>``); None while that id is the row's own and not yet assigned."""
+
+    class Meta:
+        abstract = True
+
+    def sealed_subject(self) -> str | None:
+        raise NotImplementedError
+
+    async def save(
+        self,
+        using_db: Any = None,
+        update_fields: Iterable[str] | None = None,
+        force_create: bool = False,
+        force_update: bool = False,
+    ) -> None:
+        subject = self.sealed_subject()
+        if subject is not None or not any(_plain(self, f) for f in sealed_fields_of(type(self))):
+            await self._save_sealed(subject, using_db, update_fields, force_create, force_update)
+            return
+        # The subject is this row's own id: insert with the sealed columns empty, then seal
+        # them, in one transaction (nothing half-written is ever visible).
+        names = [f.model_field_name for f in sealed_fields_of(type(self))]
+        plain = {name: getattr(self, name) for name in names}
+        # The transaction's own connection: the one ``create`` passes in would wait for it.
+        async with in_transaction(self._meta.default_connection) as connection:
+            for field in sealed_fields_of(type(self)):
+                blank = None if field.null else Cleartext("")
+                object.__setattr__(self, field.model_field_name, blank)
+            await super().save(connection, update_fields, force_create, force_update)
+            for name, value in plain.items():
+                object.__setattr__(self, name, value)
+            subject = self.sealed_subject()
+            assert subject is not None, "the row has its id now"
+            await self._save_sealed(subject, connection, names, False, True)
+
+    async def _save_sealed(
+        self,
+        subject: str | None,
+        using_db: Any,
+        update_fields: Iterable[str] | None,
+        force_create: bool,
+        force_update: bool,
+    ) -> None:
+        names = set(update_fields) if update_fields is not None else None
+        await _prepare(self, subject, names)
+        if names is not None:  # the blind indexes of the fields written go with them
+            names |= {f.blind_index[0] for f in _indexed(self, names) if f.blind_index}
+        try:
+            await super().save(using_db, names, force_create, force_update)
+        finally:
+            self.__dict__.pop("_sealing", None)
+
+    @classmethod
+    def bulk_create(  # type: ignore[override]
+        cls, objects: Iterable[Any], *args: Any, **kwargs: Any
+    ) -> Awaitable[Any]:
+        rows = list(objects)
+        query = super().bulk_create(rows, *args, **kwargs)
+        return _sealing_all(rows, query)
+
+
+async def _sealing_all(rows: Sequence[Model], query: Awaitable[Any]) -> Any:
+    for row in rows:
+        assert isinstance(row, SealedModel)
+        subject = row.sealed_subject()
+        if subject is None:
+            raise SealingRefused(f"{row._meta.db_table}: bulk_create needs each row's subject")
+        await _prepare(row, subject, None)
+    try:
+        return await query
+    finally:
+        for row in rows:
+            row.__dict__.pop("_sealing", None)
+
+
+def _plain(row: Model, field: SealedField) -> str | None:
+    value = row.__dict__.get(field.model_field_name)
+    return value if isinstance(value, str) and not isinstance(value, Cleartext) else None
+
+
+def _indexed(row: Model, names: set[str] | None) -> list[SealedField]:
+    return [
+        field
+        for field in sealed_fields_of(type(row))
+        if field.blind_index is not None and (names is None or field.model_field_name in names)
+    ]
+
+
+async def _prepare(row: Model, subject: str | None, names: set[str] | None) -> None:
+    """The key the row's plain values are sealed with as it is written (only fetched when
+    one needs it: a tombstone of placeholders is written after its key is gone), and the
+    blind indexes of what is written."""
+    written = [
+        f for f in sealed_fields_of(type(row)) if names is None or f.model_field_name in names
+    ]
+    if any(_plain(row, field) is not None for field in written):
+        assert subject is not None, "a row sealed under its own id is inserted first"
+        object.__setattr__(row, "_sealing", await _key_for(subject))
+    for field in _indexed(row, names):
+        assert field.blind_index is not None
+        value = row.__dict__.get(field.model_field_name)
+        if isinstance(value, Sealed):
+            continue  # unchanged since it was read unopened: so is its index
+        plain = _plain(row, field)
+        index_field, purpose = field.blind_index
+        digest = None if plain is None else await blind_index(purpose, plain)
+        object.__setattr__(row, index_field, digest)

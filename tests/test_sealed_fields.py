@@ -1,0 +1,135 @@
+"""Sealed fields: an account's personal columns hold only ciphertext under its own key, are
+found by blind indexes, fail loudly when changed on disk, and a database from before sealing
+is sealed by ``accord migrate``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise, connections
+
+from models.accounts.account import Account, account_name_index
+from models.keys.backfill import seal_plain_values
+from models.keys.sealed_fields import PREFIX, SealedModel, SealedQuerySet
+from tests.accounts_api import login, register
+from tests.contact_helpers import add_and_verify_email
+
+ME = "{ viewer { accountName nickname signature email } }"
+PERSONAL = ("account_name", "nickname", "avatar_url", "signature", "email")
+
+
+async def _raw(account_id: int) -> dict[str, Any]:
+    rows = await connections.get("default").execute_query_dict(
+        f"SELECT * FROM account WHERE id = {int(account_id)}"
+    )
+    return dict(rows[0])
+
+
+async def _write(account_id: int, **values: Any) -> None:
+    """Change the row behind the service's back, as someone with the database file could."""
+    db = connections.get("default")
+    for column, value in values.items():
+        text = "NULL" if value is None else "'" + str(value).replace("'", "''") + "'"
+        await db.execute_script(
+            f'UPDATE account SET "{column}" = {text} WHERE id = {int(account_id)}'
+        )
+
+
+async def _registered(gql: Any, name: str, email: str) -> tuple[int, str]:
+    payload = await register(
+        gql,
+        name,
+        nickname=f"{name} nick",
+        signature=f"{name} signature",
+        avatarUrl=f"https://cdn.example.com/{name}.png",
+    )
+    await add_and_verify_email(gql, payload["token"], email)
+    account = await Account.get(account_name_index=await account_name_index(name))
+    return account.id, payload["token"]
+
+
+async def test_an_accounts_columns_hold_only_ciphertext_and_blind_indexes(gql):
+    account_id, token = await _registered(gql, "alice.sealed", "alice.sealed@example.org")
+    raw = await _raw(account_id)
+    for column in PERSONAL:
+        assert raw[column].startswith(PREFIX), column
+        assert "alice" not in raw[column], column
+    indexes = [raw["account_name_index"], raw["email_index"]]
+    assert all(len(index) == 32 and "alice" not in index for index in indexes)
+    assert raw["account_name_index"] != raw["email_index"]
+    me = (await gql(ME, token=token))["data"]["viewer"]
+    assert (me["accountName"], me["nickname"], me["email"]) == (
+        "alice.sealed",
+        "alice.sealed nick",
+        "alice.sealed@example.org",
+    )
+    assert (await login(gql, "alice.sealed"))["errors"] == []
+    # The same value sealed again (a save) differs: a fresh nonce, so equal columns
+    # reveal nothing.
+    account = await Account.get(id=account_id)
+    await account.save(update_fields=["signature"])
+    assert (await _raw(account_id))["signature"] != raw["signature"]
+
+
+async def test_a_value_changed_on_disk_is_a_clear_error_never_another_value(gql):
+    alice_id, alice = await _registered(gql, "alice.tamper", "alice.tamper@example.org")
+    bob_id, _ = await _registered(gql, "bob.tamper", "bob.tamper@example.org")
+    alice_raw, bob_raw = await _raw(alice_id), await _raw(bob_id)
+    flipped = alice_raw["nickname"][:-3] + ("A" if alice_raw["nickname"][-3] != "A" else "B")
+    tampered = [
+        {"nickname": flipped + alice_raw["nickname"][-2:]},  # a changed byte
+        {"nickname": alice_raw["signature"]},  # moved to another column
+        {"nickname": bob_raw["nickname"]},  # another account's, authentic for its owner
+    ]
+    for change in tampered:
+        await _write(alice_id, **change)
+        body = await gql("{ viewer { accountName nickname } }", token=alice, expect_errors=True)
+        assert body["data"] is None or body["data"]["viewer"] is None, body
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "DATA_UNREADABLE", error
+        assert "integrity" in error["message"]
+        assert "bob" not in str(body) and "alice" not in str(body)
+    await _write(alice_id, nickname=alice_raw["nickname"])
+    me = (await gql(ME, token=alice))["data"]["viewer"]
+    assert me["nickname"] == "alice.tamper nick"
+
+
+async def test_values_stored_in_the_clear_are_sealed_by_migrate(gql):
+    account_id, _ = await _registered(gql, "carol.legacy", "carol.legacy@example.org")
+    # As an Accord from before sealed fields left the row: plain text, no blind indexes.
+    await _write(
+        account_id,
+        account_name="carol.legacy",
+        nickname="Carol of old",
+        signature="plain signature",
+        email="carol.legacy@example.org",
+        account_name_index=None,
+        email_index=None,
+    )
+    assert (await login(gql, "carol.legacy"))["errors"] != []  # not found by its index yet
+    assert await seal_plain_values() == 1
+    raw = await _raw(account_id)
+    assert all(raw[c].startswith(PREFIX) for c in ("account_name", "nickname", "email"))
+    assert raw["account_name_index"] and raw["email_index"]
+    signed_in = await login(gql, "carol.legacy")
+    assert signed_in["errors"] == []
+    me = (await gql(ME, token=signed_in["token"]))["data"]["viewer"]
+    assert (me["nickname"], me["signature"]) == (
+        "Carol of old",
+        "plain signature",
+    )
+    assert await seal_plain_values() == 0  # nothing left: a second run changes nothing
+
+
+def test_every_model_loaded_with_a_sealed_row_opens_it(app):
+    """A query of a model that can ``select_related`` a sealed model must open what it
+    loads (its manager is a SealedManager), or a resolver would see sealed text."""
+    unopened = []
+    for model in Tortoise.apps.get_models_iterable():
+        for name in model._meta.fk_fields | model._meta.o2o_fields:
+            related = model._meta.fields_map[name].related_model
+            manager_query = model._meta.manager.get_queryset()
+            if issubclass(related, SealedModel) and not isinstance(manager_query, SealedQuerySet):
+                unopened.append(f"{model.__name__}.{name}")
+    assert unopened == []
+    assert isinstance(Account._meta.manager.get_queryset(), SealedQuerySet)
