@@ -3,14 +3,15 @@ from tortoise.migrations import operations as ops
 from models.keys.sealed_fields import SealedField
 from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations.constraints import UniqueConstraint
 
 
-class SealColumn(ops.AlterField):
-    """A column that now holds sealed text (``models.keys.sealed_fields``): PostgreSQL
-    widens it to TEXT and drops its UNIQUE (the blind index holds uniqueness now). SQLite
-    keeps the table as it is: its types have no length, and a real AlterField there
-    rebuilds the table and loses its indexes (see 0002_strong_authentication). The values
-    themselves are sealed by ``accord migrate`` (``models.keys.backfill``), which has keys."""
+class SqliteKeepsTable:
+    """An operation recorded in the state everywhere, done to the table on PostgreSQL only.
+    SQLite cannot alter a column or drop a table constraint in place: Tortoise rebuilds the
+    table, which loses its indexes (see 0002_strong_authentication), and an inline UNIQUE
+    is not an index it can drop. What SQLite keeps is harmless here: its columns have no
+    length, and a UNIQUE over sealed text (a fresh nonce each time) never collides."""
 
     async def database_forward(self, app_label, old_state, new_state, state_editor=None):
         if state_editor is not None and state_editor.DIALECT != "sqlite":
@@ -19,6 +20,17 @@ class SealColumn(ops.AlterField):
     async def database_backward(self, app_label, old_state, new_state, state_editor=None):
         if state_editor is not None and state_editor.DIALECT != "sqlite":
             await super().database_backward(app_label, old_state, new_state, state_editor)
+
+
+class SealColumn(SqliteKeepsTable, ops.AlterField):
+    """A column that now holds sealed text (``models.keys.sealed_fields``): PostgreSQL
+    widens it to TEXT and drops its UNIQUE (the blind index holds uniqueness now). The
+    values themselves are sealed by ``accord migrate`` (``models.keys.backfill``), which has
+    the keys a migration does not."""
+
+
+class DropUnique(SqliteKeepsTable, ops.RemoveConstraint):
+    """A UNIQUE over a column now sealed: its blind index's UNIQUE replaces it."""
 
 
 class Migration(migrations.Migration):
@@ -88,5 +100,38 @@ class Migration(migrations.Migration):
             model_name='DeletionRequest',
             name='receipt_address',
             field=SealedField(null=True, description="Where the receipt goes: the account's e-mail, copied before the account's key is"),
+        ),
+        DropUnique(
+            model_name='Binding',
+            name=None,
+            fields=['provider', 'subject'],
+        ),
+        ops.AlterModelOptions(
+            name='Binding',
+            options={'table': 'binding', 'app': 'models', 'unique_together': (('provider', 'subject_index'), ('account', 'provider')), 'pk_attr': 'id', 'table_description': 'A third-party identity bound to an account. What the provider says of the person is'},
+        ),
+        SealColumn(
+            model_name='Binding',
+            name='avatar_url',
+            field=SealedField(null=True),
+        ),
+        SealColumn(
+            model_name='Binding',
+            name='nickname',
+            field=SealedField(null=True),
+        ),
+        SealColumn(
+            model_name='Binding',
+            name='subject',
+            field=SealedField(description="The provider's ``sub`` claim: stable and unique per provider.", blind_index=('subject_index', 'provider subject')),
+        ),
+        ops.AddField(
+            model_name='Binding',
+            name='subject_index',
+            field=fields.CharField(null=True, max_length=32),
+        ),
+        ops.AddConstraint(
+            model_name='Binding',
+            constraint=UniqueConstraint(fields=('provider', 'subject_index'), name=None),
         ),
     ]

@@ -130,7 +130,13 @@ async def test_the_privacy_office_reads_the_data_map(gql, settings):
     assert by_kind["ConsentEvent"]["correctableFields"] == []
     assert by_kind["ConsentEvent"]["erasableOnRequest"] is False
     assert by_kind["Account"]["erasableOnRequest"] is False
-    assert by_kind["Account"]["notExported"] == ["password_hash"]
+    assert by_kind["Account"]["notExported"] == [
+        "password_hash",
+        "account_name_index",
+        "email_index",
+        "phone_index",
+    ]
+    assert by_kind["Binding"]["notExported"] == ["subject_index"]
     assert by_kind["TotpCredential"]["notExported"] == ["secret"]
 
 

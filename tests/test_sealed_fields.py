@@ -9,7 +9,9 @@ from typing import Any
 from tortoise import Tortoise, connections
 
 from models.accounts.account import Account, account_name_index
+from models.accounts.bindings import PROVIDER_SUBJECT_INDEX, Binding
 from models.keys.backfill import seal_plain_values
+from models.keys.blind_indexes import blind_index
 from models.keys.sealed_fields import PREFIX, SealedModel, SealedQuerySet
 from tests.accounts_api import login, register
 from tests.contact_helpers import add_and_verify_email
@@ -106,8 +108,13 @@ async def test_values_stored_in_the_clear_are_sealed_by_migrate(gql):
         account_name_index=None,
         email_index=None,
     )
+    binding = await Binding.create(account_id=account_id, provider="dev", subject="carol-sub")
+    await connections.get("default").execute_script(
+        "UPDATE binding SET subject = 'carol-sub', subject_index = NULL "
+        f"WHERE id = {int(binding.id)}"
+    )
     assert (await login(gql, "carol.legacy"))["errors"] != []  # not found by its index yet
-    assert await seal_plain_values() == 1
+    assert await seal_plain_values() == 2  # the account and its binding
     raw = await _raw(account_id)
     assert all(raw[c].startswith(PREFIX) for c in ("account_name", "nickname", "email"))
     assert raw["account_name_index"] and raw["email_index"]
@@ -118,6 +125,12 @@ async def test_values_stored_in_the_clear_are_sealed_by_migrate(gql):
         "Carol of old",
         "plain signature",
     )
+    [bound] = await connections.get("default").execute_query_dict(
+        f"SELECT subject, subject_index FROM binding WHERE id = {int(binding.id)}"
+    )
+    assert bound["subject"].startswith(PREFIX)
+    assert bound["subject_index"] == await blind_index(PROVIDER_SUBJECT_INDEX, "carol-sub")
+    assert (await Binding.get(id=binding.id)).subject == "carol-sub"
     assert await seal_plain_values() == 0  # nothing left: a second run changes nothing
 
 

@@ -31,10 +31,18 @@ from models.accounts.passkeys import Passkey
 from models.accounts.passwords import Passwords
 from models.accounts.sessions import hash_token
 from models.errors import DomainError
-from models.keys.sealed_fields import SealedManager
+from models.keys.blind_indexes import blind_index
+from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
+
+#: The blind index's purpose for a provider's subject (``models.keys.blind_indexes``).
+PROVIDER_SUBJECT_INDEX = "provider subject"
 
 
-class Binding(Model):
+class Binding(SealedModel):
+    """A third-party identity bound to an account. What the provider says of the person is
+    sealed under the account's key; the subject is found by its blind index."""
+
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="bindings", on_delete=fields.CASCADE
@@ -42,15 +50,24 @@ class Binding(Model):
     account_id: int  # set by the ORM
     provider = fields.CharField(max_length=64)
     #: The provider's ``sub`` claim: stable and unique per provider.
-    subject = fields.CharField(max_length=255)
-    nickname = fields.CharField(max_length=64, null=True)
-    avatar_url = fields.CharField(max_length=2048, null=True)
+    subject = SealedField(max_length=255, blind_index=("subject_index", PROVIDER_SUBJECT_INDEX))
+    subject_index = fields.CharField(max_length=32, null=True)
+    nickname = SealedField(max_length=64, null=True)
+    avatar_url = SealedField(max_length=2048, null=True)
     bound_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "binding"
         manager = SealedManager()  # opens the account it is loaded with
-        unique_together = (("provider", "subject"), ("account", "provider"))
+        unique_together = (("provider", "subject_index"), ("account", "provider"))
+
+    def sealed_subject(self) -> str | None:
+        return account_subject(self.account_id)
+
+
+async def subject_index(identity: Identity) -> str:
+    """The blind index a provider's subject is found by."""
+    return await blind_index(PROVIDER_SUBJECT_INDEX, identity.subject)
 
 
 class PasswordReset(Model):
@@ -101,7 +118,9 @@ async def bound_account(identity: Identity) -> Account | None:
     """The account this proven identity is bound to, whatever its status: signing in,
     recovering and restoring a cancelled account all find it this one way."""
     binding = (
-        await Binding.filter(provider=identity.provider, subject=identity.subject)
+        await Binding.filter(
+            provider=identity.provider, subject_index=await subject_index(identity)
+        )
         .select_related("account")
         .first()
     )
@@ -131,13 +150,17 @@ async def sign_in(identity: Identity) -> tuple[Account, bool]:
                 avatar_url=picture,
             )
     except IntegrityError:  # the same identity signed in twice at once: use the winner
-        binding = await Binding.get(provider=identity.provider, subject=identity.subject)
+        binding = await Binding.get(
+            provider=identity.provider, subject_index=await subject_index(identity)
+        )
         return await Account.get(id=binding.account_id), False
     return account, True
 
 
 async def bind(account: Account, identity: Identity) -> Binding:
-    existing = await Binding.filter(provider=identity.provider, subject=identity.subject).first()
+    existing = await Binding.filter(
+        provider=identity.provider, subject_index=await subject_index(identity)
+    ).first()
     if existing is not None:
         if existing.account_id == account.id:
             return existing

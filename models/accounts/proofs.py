@@ -12,7 +12,7 @@ from accord.settings import Settings
 from models.accounts import passkeys, recovery_codes, totp
 from models.accounts.account import Account
 from models.accounts.authentication import check_current_password
-from models.accounts.bindings import Binding
+from models.accounts.bindings import Binding, subject_index
 from models.accounts.errors import AccountErrorCode
 from models.accounts.levels import Factor
 from models.accounts.login_limits import LoginLimits
@@ -62,7 +62,9 @@ async def prove_first_factor(
             "this identity token is not fresh: sign in to the provider again",
         )
     if not await Binding.filter(
-        account_id=account.id, provider=identity.provider, subject=identity.subject
+        account_id=account.id,
+        provider=identity.provider,
+        subject_index=await subject_index(identity),
     ).exists():
         raise DomainError(
             AccountErrorCode.NOT_BOUND, "idToken", "this identity is not bound to you"

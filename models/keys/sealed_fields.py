@@ -187,8 +187,17 @@ class SealedField(fields.TextField):
         return f"{self.model._meta.db_table}.{self.model_field_name}"
 
 
-def sealed_fields_of(model: type[Model]) -> list[SealedField]:
-    return [f for f in model._meta.fields_map.values() if isinstance(f, SealedField)]
+_sealed_by_model: dict[type[Model], tuple[SealedField, ...]] = {}
+
+
+def sealed_fields_of(model: type[Model]) -> tuple[SealedField, ...]:
+    """The model's sealed fields (asked for every row read: kept per model)."""
+    found = _sealed_by_model.get(model)
+    if found is None:
+        fields_map = model._meta.fields_map.values()
+        found = tuple(f for f in fields_map if isinstance(f, SealedField))
+        _sealed_by_model[model] = found
+    return found
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -269,6 +278,8 @@ class SealedQuerySet(QuerySet[MODEL]):
 
     async def _execute(self) -> Any:
         result = await super()._execute()
+        if not self._select_related and not sealed_fields_of(self.model):
+            return result  # nothing sealed was read (most queries of most models)
         if isinstance(result, list):
             await open_rows(result)
         elif result is not None:

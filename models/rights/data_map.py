@@ -239,6 +239,9 @@ DATA_MAP: tuple[PersonalData, ...] = (
             "password_hash",
             "role",
             "created_at",
+            "account_name_index",
+            "email_index",
+            "phone_index",
         ),
         (DataCategory.IDENTITY, DataCategory.CONTACT, DataCategory.CREDENTIALS),
         NECESSARY,
@@ -248,8 +251,9 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.KEEP_AS_TOMBSTONE,
         Step.TOMBSTONE,
         Export.EXPORT,
-        "the password is stored only as a hash, which tells the user nothing",
-        not_exported=("password_hash",),
+        "the password is stored only as a hash, and the name, e-mail and phone are found by "
+        "keyed hashes of them (blind indexes); these tell the user nothing",
+        not_exported=("password_hash", "account_name_index", "email_index", "phone_index"),
         account_field="id",
         self_service="updateProfile (and the contact operations for e-mail and phone)",
         anonymised={
@@ -263,6 +267,9 @@ DATA_MAP: tuple[PersonalData, ...] = (
             "phone": "NULL",
             "password_hash": "NULL",
             "role": "USER",
+            "account_name_index": "NULL",
+            "email_index": "NULL",
+            "phone_index": "NULL",
         },
     ),
     PersonalData(
@@ -331,7 +338,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
     PersonalData(
         "Binding",
         Binding,
-        ("provider", "subject", "nickname", "avatar_url", "bound_at"),
+        ("provider", "subject", "nickname", "avatar_url", "bound_at", "subject_index"),
         (DataCategory.IDENTITY, DataCategory.ONLINE_IDENTIFIERS),
         NECESSARY,
         LegalBasis.CONTRACT,
@@ -340,6 +347,9 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.DELETE,
         Step.SESSIONS,
         Export.EXPORT,
+        "the provider's subject is found by a keyed hash of it (a blind index), which tells "
+        "the user nothing",
+        not_exported=("subject_index",),
         account_field="account_id",
     ),
     PersonalData(
