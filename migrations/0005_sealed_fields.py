@@ -134,4 +134,27 @@ class Migration(migrations.Migration):
             model_name='Binding',
             constraint=UniqueConstraint(fields=('provider', 'subject_index'), name=None),
         ),
+        ops.AlterModelOptions(
+            name='ContactVerification',
+            options={'table': 'contact_verification', 'app': 'models', 'indexes': [Index(fields=['account_id', 'channel', 'status']), Index(fields=['address_key', 'created_at'])], 'pk_attr': 'id', 'table_description': "An address waiting for its code, sealed under the account's key."},
+        ),
+        SealColumn(
+            model_name='ContactVerification',
+            name='address',
+            field=SealedField(description='The normalised address the code went to (an e-mail address, or E.164).'),
+        ),
+        SealColumn(
+            model_name='ContactVerification',
+            name='address_key',
+            field=fields.CharField(description='The blind index of what the address compares as (``key_of``, ``address_index``):', max_length=254),
+        ),
+        SealColumn(
+            model_name='TotpCredential',
+            name='secret',
+            field=SealedField(description='Base32, as the authenticator app got it, sealed (see the module).'),
+        ),
+        # What an address compared as was stored in the clear; it is a blind index now.
+        # The old values go: the per-address limit restarts, and a code still pending from
+        # before (bound to the old value) is refused, so its user asks for a new one.
+        ops.RunSQL("UPDATE contact_verification SET address_key = ''"),
     ]

@@ -14,7 +14,7 @@ from models.keys.backfill import seal_plain_values
 from models.keys.blind_indexes import blind_index
 from models.keys.sealed_fields import PREFIX, SealedModel, SealedQuerySet
 from tests.accounts_api import login, register
-from tests.contact_helpers import add_and_verify_email
+from tests.contact_helpers import add_and_verify_email, add_email
 
 ME = "{ viewer { accountName nickname signature email } }"
 PERSONAL = ("account_name", "nickname", "avatar_url", "signature", "email")
@@ -146,3 +146,24 @@ def test_every_model_loaded_with_a_sealed_row_opens_it(app):
                 unopened.append(f"{model.__name__}.{name}")
     assert unopened == []
     assert isinstance(Account._meta.manager.get_queryset(), SealedQuerySet)
+
+
+async def test_a_pending_address_and_an_authenticator_secret_are_sealed(gql):
+    payload = await register(gql, "dana.pending")
+    token = payload["token"]
+    added = await add_email(gql, token, "Dana.Pending@Example.org")
+    assert added["errors"] == [] and added["verification"]["address"]
+    enrolled = (await gql("mutation { enrollTotp { secret errors { code } } }", token=token))[
+        "data"
+    ]["enrollTotp"]
+    assert enrolled["errors"] == []
+    db = connections.get("default")
+    [pending] = await db.execute_query_dict("SELECT address, address_key FROM contact_verification")
+    assert pending["address"].startswith(PREFIX) and "dana" not in pending["address_key"].lower()
+    [totp] = await db.execute_query_dict("SELECT secret FROM totp_credential")
+    assert totp["secret"].startswith(PREFIX) and enrolled["secret"] not in totp["secret"]
+    # The same address again is recognised by its blind index: no second code is sent.
+    again = await add_email(gql, token, "dana.pending@example.org")
+    assert [e["code"] for e in again["errors"]] in ([], ["RATE_LIMITED"])
+    rows = await db.execute_query_dict("SELECT address_key FROM contact_verification")
+    assert {r["address_key"] for r in rows} == {pending["address_key"]}

@@ -27,7 +27,6 @@ from enum import StrEnum
 
 from tortoise import fields
 from tortoise.indexes import Index
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
@@ -36,7 +35,9 @@ from models.accounts.account import Account, clean_email, clean_phone, email_key
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
 from models.keyed_hashes import keyed_hash
-from models.keys.sealed_fields import SealedManager
+from models.keys.blind_indexes import blind_index
+from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
 from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
 from models.notifications.messages import render
 
@@ -70,7 +71,13 @@ class VerificationStatus(StrEnum):
     LOCKED = "LOCKED"
 
 
-class ContactVerification(Model):
+#: The blind index's purpose for a contact address (``models.keys.blind_indexes``).
+CONTACT_ADDRESS_INDEX = "contact address"
+
+
+class ContactVerification(SealedModel):
+    """An address waiting for its code, sealed under the account's key."""
+
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account",
@@ -81,8 +88,9 @@ class ContactVerification(Model):
     account_id: int  # set by the ORM
     channel = fields.CharEnumField(ContactChannel, max_length=8)
     #: The normalised address the code went to (an e-mail address, or E.164).
-    address = fields.CharField(max_length=254)
-    #: What addresses compare as (``email_key``, E.164 as is): the per-address limit counts it.
+    address = SealedField(max_length=254)
+    #: The blind index of what the address compares as (``key_of``, ``address_index``):
+    #: the per-address limit counts it.
     address_key = fields.CharField(max_length=254)
     #: Hex HMAC-SHA256 of the code (``code_hash``).
     code_hash = fields.CharField(max_length=64)
@@ -108,6 +116,9 @@ class ContactVerification(Model):
     def live(self, moment: datetime) -> bool:
         """A code may still be tried."""
         return self.status == VerificationStatus.PENDING and moment < self.expires_at
+
+    def sealed_subject(self) -> str | None:
+        return account_subject(self.account_id)
 
 
 # --- addresses ------------------------------------------------------------------------------
@@ -146,6 +157,11 @@ def key_of(channel: ContactChannel, address: str) -> str:
     return email_key(address) if channel == ContactChannel.EMAIL else address
 
 
+async def address_index(key: str) -> str:
+    """The blind index an address is counted and compared by (of its ``key_of``)."""
+    return await blind_index(CONTACT_ADDRESS_INDEX, key)
+
+
 # --- codes ----------------------------------------------------------------------------------
 
 
@@ -159,15 +175,13 @@ def code_hash(settings: Settings, row: ContactVerification, code: str) -> str:
 # --- sending --------------------------------------------------------------------------------
 
 
-async def _check_sending_limits(
-    account: Account, address_key: str, field: str, settings: Settings
-) -> None:
+async def _check_sending_limits(account: Account, key: str, field: str, settings: Settings) -> None:
     """RATE_LIMITED past ``contact_codes_per_hour`` codes in the last hour for this account,
     or for this address whoever asked."""
     await one_time_codes.check_sending_limits(
         (
             ("this account", ContactVerification.filter(account_id=account.id)),
-            ("this address", ContactVerification.filter(address_key=address_key)),
+            ("this address", ContactVerification.filter(address_key=await address_index(key))),
         ),
         settings.contact_codes_per_hour,
         field,
@@ -197,7 +211,7 @@ async def profile_changes(
         if current is not None and key_of(channel, current) == key:
             continue
         waiting = await pending_verification(account.id, channel)
-        if waiting is not None and waiting.address_key == key:
+        if waiting is not None and waiting.address_key == await address_index(key):
             continue
         await _check_sending_limits(account, key, channel.field, settings)
         changes.append((channel, address))
@@ -223,7 +237,7 @@ async def start_verification(
         account=account,
         channel=channel,
         address=address,
-        address_key=key,
+        address_key=await address_index(key),
         code_hash="",
         created_at=moment,
         expires_at=moment + ttl,
@@ -341,7 +355,7 @@ async def _adopt(account: Account, row: ContactVerification, moment: datetime) -
             )
         setattr(account, channel.field, row.address)  # sealed, with its blind index
         await account.save(update_fields=[channel.field])
-        if old is not None and key_of(channel, old) != row.address_key:
+        if old is not None and key_of(channel, old) != key_of(channel, row.address):
             await _tell_old_address(account, channel, old, NotificationKind.CONTACT_CHANGED)
     return account
 

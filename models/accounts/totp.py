@@ -8,8 +8,9 @@ step of the last accepted code is stored: a code, once used, is refused, and so 
 one, even within its step (RFC 6238 section 5.2), so a code seen over a shoulder or in a
 phishing proxy's log cannot be used again.
 
-The secret must be readable to verify a code, so it is stored as it is, in one column
-(``secret``): a later change encrypts it per account there.
+The secret must be readable to verify a code, so it cannot be hashed: it is sealed under
+the account's own key (``models.keys.sealed_fields``), so a copy of the database alone
+holds no authenticator's secret.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import segno
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
@@ -31,7 +31,8 @@ from models import clock
 from models.accounts.account import Account
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
-from models.keys.sealed_fields import SealedManager
+from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
 
 DIGITS = 6
 #: Steps either side of the server's own that a code may belong to.
@@ -39,7 +40,7 @@ VALID_WINDOW = 1
 CODE_SHAPE = re.compile(rf"\d{{{DIGITS}}}")
 
 
-class TotpCredential(Model):
+class TotpCredential(SealedModel):
     """An account's TOTP authenticator (at most one): pending until confirmed."""
 
     id = fields.BigIntField(primary_key=True)
@@ -47,8 +48,8 @@ class TotpCredential(Model):
         "models.Account", related_name="totp", on_delete=fields.CASCADE
     )
     account_id: int  # set by the ORM
-    #: Base32, as the authenticator app got it. Readable by design (see the module).
-    secret = fields.CharField(max_length=64)
+    #: Base32, as the authenticator app got it, sealed (see the module).
+    secret = SealedField(max_length=64)
     created_at = fields.DatetimeField(auto_now_add=True)
     confirmed_at = fields.DatetimeField(null=True)
     #: The time step (Unix time / 30 s) of the last code accepted: it and older are refused.
@@ -57,6 +58,9 @@ class TotpCredential(Model):
     class Meta:
         manager = SealedManager()
         table = "totp_credential"
+
+    def sealed_subject(self) -> str | None:
+        return account_subject(self.account_id)
 
 
 @dataclass(frozen=True)
