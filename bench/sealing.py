@@ -40,6 +40,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.consent_sync import SYNC, batch_events  # noqa: E402
 from bench.load import fetch, hammer, pin_server, pinned_load, request_bytes  # noqa: E402
 from tests.processes import clean_env, free_port, wait_ready  # noqa: E402
 
@@ -50,9 +51,6 @@ VIEWER = """{ viewer { id accountName nickname avatarUrl gender region signature
   feedback(first: 50) { edges { node { id kind subject body rating visibility createdAt } } } } }"""
 LOGIN = """mutation { login(input: {accountName: "bench.viewer",
   password: "correct horse battery staple"}) { token errors { code } } }"""
-SYNC = """mutation($input: SyncConsentsInput!) { syncConsents(input: $input) {
-  results { status } cursor errors { code } } }"""
-PURPOSES = ["personalization", "analytics", "advertising", "activity_log"]
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -165,25 +163,28 @@ async def setup(side: Side) -> str:
 
 
 def sync_requests(token: str, batches: int) -> list[bytes]:
+    """Signed-in syncs of 500 events each (``bench/consent_sync.py``'s batches), made
+    before the clock starts."""
     start = datetime.now(UTC) - timedelta(days=1)
     device = str(uuid.uuid4())
-    out = []
-    for b in range(batches):
-        moment = start + timedelta(minutes=b)
-        events = [
+    auth = {"authorization": f"Bearer {token}"}
+    return [
+        request_bytes(
+            "POST",
+            "/graphql",
+            auth,
             {
-                "idempotencyKey": str(uuid.uuid4()),
-                "purpose": PURPOSES[i % len(PURPOSES)],
-                "granted": i % 3 != 0,
-                "policyVersion": "bench-1",
-                "clientTimestamp": (moment + timedelta(milliseconds=i)).isoformat(),
-                "source": "ANDROID",
-            }
-            for i in range(500)
-        ]
-        body = {"query": SYNC, "variables": {"input": {"deviceId": device, "events": events}}}
-        out.append(request_bytes("POST", "/graphql", {"authorization": f"Bearer {token}"}, body))
-    return out
+                "query": SYNC,
+                "variables": {
+                    "input": {
+                        "deviceId": device,
+                        "events": batch_events(start + timedelta(minutes=b)),
+                    }
+                },
+            },
+        )
+        for b in range(batches)
+    ]
 
 
 def run(baseline: str, slices: int, seconds: float) -> None:
