@@ -125,7 +125,7 @@ async def run_batches(http: httpx.AsyncClient, batches: int) -> tuple[float, flo
     raw_seconds = sync_seconds = 0.0
     for rows, events in zip(raw, encoded, strict=True):
         started = time.perf_counter()
-        async with db._in_transaction("default") as conn:
+        async with db._in_transaction() as conn:
             await conn.execute_many(sql, rows)
         raw_seconds += time.perf_counter() - started
 

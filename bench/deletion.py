@@ -58,7 +58,7 @@ async def insert(table: str, columns: Sequence[str], rows: list[list]) -> None:
         f"VALUES ({placeholders(db.capabilities.dialect, len(columns))})"
     )
     for start in range(0, len(rows), 5000):
-        async with db._in_transaction("default") as conn:
+        async with db._in_transaction() as conn:
             await conn.execute_many(sql, rows[start : start + 5000])
 
 

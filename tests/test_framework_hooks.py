@@ -246,7 +246,7 @@ async def test_sqlite_client_opens_immediate_transactions(tmp_path) -> None:
             f"aiosqlite.Connection._conn is gone: re-check the row factory in {SQLITE}"
         )
         await client.execute_script("CREATE TABLE t (at TIMESTAMP)")
-        async with client._in_transaction("default") as connection:
+        async with client._in_transaction() as connection:
             await connection.execute_insert("INSERT INTO t VALUES (?)", ["2026-01-02 03:04:05"])
             assert connection._connection.in_transaction
         rows = await client.execute_query_dict("SELECT at FROM t")
