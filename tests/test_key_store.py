@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from tortoise import Tortoise, connections
+from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate
 
 from accord.cli.wiring import migrate_database, orm
@@ -232,12 +233,20 @@ async def _earlier_version(settings) -> None:
 
 
 async def test_an_earlier_versions_keys_move_into_the_key_store_with_their_ids(
-    database_url, redis_url, tmp_path, monkeypatch
+    settings, database_url, redis_url, tmp_path, monkeypatch
 ):
     if not database_url.startswith("sqlite://"):
         pytest.skip("the move is the same ORM code on PostgreSQL; SQLite files are cheap here")
     old = tmp_path / "old.sqlite3"
-    settings = make_settings(tmp_path / "var", f"sqlite:///{old}", redis_url)
+    earlier = make_settings(tmp_path / "var", f"sqlite:///{old}", redis_url)
+    try:
+        async with TortoiseContext():  # its own ORM: the running app's stays as it is
+            await _an_earlier_version_moved(earlier, old, monkeypatch)
+    finally:
+        key_ring.install(settings)  # the running app's keys again
+
+
+async def _an_earlier_version_moved(settings, old: Path, monkeypatch) -> None:
     await _earlier_version(settings)
     with sqlite3.connect(old) as db:
         db.executemany(
