@@ -66,7 +66,7 @@ def test_readme_lists_every_setting():
 
 
 def test_the_key_store_is_a_file_apart_by_default(tmp_path):
-    settings = load_settings(data_dir=tmp_path)
+    settings = load_settings(data_dir=tmp_path, database_url=None, key_store_url=None)
     assert settings.effective_key_store_url == f"sqlite:///{(tmp_path / 'keys.sqlite3').resolve()}"
     assert settings.key_store_is_separate
 
