@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         description="`sqlite:///path` or `postgres://user@host:port/db` (asyncpg). "
         "Default: a SQLite file `<data_dir>/accord.sqlite3`.",
     )
+    key_store_url: str | None = Field(
+        None,
+        description="Where the wrapped data keys live (tables `subject_key` and "
+        "`master_key_check`): a database of its own, so that a copy of the data carries no "
+        "keys. Default with SQLite: a second file `<data_dir>/keys.sqlite3`; with PostgreSQL "
+        "the data's own database (a warning at start-up; refused in prod).",
+    )
     redis_url: str | None = Field(
         None,
         validation_alias=AliasChoices("ACCORD_REDIS_URL", "REDIS_URL"),
@@ -602,7 +609,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters")
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "key_store_url")
     @classmethod
     def _database_scheme(cls, value: str | None) -> str | None:
         if value and not value.startswith(
@@ -636,6 +643,19 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.data_dir / 'accord.sqlite3').resolve()}"
 
     @property
+    def effective_key_store_url(self) -> str:
+        if self.key_store_url:
+            return self.key_store_url
+        if self.is_sqlite:
+            return f"sqlite:///{(self.data_dir / 'keys.sqlite3').resolve()}"
+        return self.effective_database_url
+
+    @property
+    def key_store_is_separate(self) -> bool:
+        """False when the keys share the data's database (a copy of it carries them)."""
+        return self.effective_key_store_url != self.effective_database_url
+
+    @property
     def link_base(self) -> str | None:
         """Where links in e-mails point (``public_url``); None in prod when it is unset."""
         if self.public_url is not None:
@@ -645,6 +665,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite://")
+
+    @property
+    def key_store_is_sqlite(self) -> bool:
+        return self.effective_key_store_url.startswith("sqlite://")
 
     def secret(self) -> bytes:
         """The HMAC key: the configured one, or in dev a random one kept in the data folder
@@ -684,6 +708,11 @@ def load_settings(**overrides: Any) -> Settings:
     ):
         raise SettingsError(
             "invalid setting ACCORD_MASTER_KEY_FILE: a master key is required when ACCORD_ENV=prod"
+        )
+    if settings.is_prod and not settings.key_store_is_separate:
+        raise SettingsError(
+            "invalid setting ACCORD_KEY_STORE_URL: a key store apart from the data's "
+            "database is required when ACCORD_ENV=prod"
         )
     if settings.is_prod and settings.receipt_signing_key is None:
         raise SettingsError(

@@ -3,8 +3,10 @@
 By default the run uses a SQLite file in a temporary folder and an embedded redis-server.
 With ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` set, it uses those servers instead: it
 creates its own database (``accord_test_<random>``), applies the migrations to it, and drops
-it at the end, so concurrent runs never collide. Either way the schema comes from the
-migrations, never from ``generate_schemas``.
+it at the end, so concurrent runs never collide. The key store is a database apart, as in
+prod: ``<data_dir>/keys.sqlite3`` (the default) beside the SQLite file, or the PostgreSQL
+database ``<test database>_keys``. Either way the schema comes from the migrations, never
+from ``generate_schemas``.
 """
 
 from __future__ import annotations
@@ -60,6 +62,14 @@ def _asyncpg_dsn(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+def key_store_url(database_url: str) -> str | None:
+    """The run's key store beside ``database_url``: PostgreSQL's ``<name>_keys``; None
+    with SQLite (the default, ``<data_dir>/keys.sqlite3``)."""
+    if database_url.startswith("sqlite://"):
+        return None
+    return _with_database(database_url, urlsplit(database_url).path.lstrip("/") + "_keys")
+
+
 @pytest.fixture(scope="session")
 def backend() -> str:
     return "postgres" if _postgres_url() else "sqlite"
@@ -79,13 +89,15 @@ async def database_url(data_dir: Path) -> AsyncIterator[str]:
     name = f"accord_test_{RUN_ID}"
     admin = await asyncpg.connect(_asyncpg_dsn(admin_url))
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        for database in (name, f"{name}_keys"):
+            await admin.execute(f'CREATE DATABASE "{database}"')
     finally:
         await admin.close()
     yield _with_database(admin_url, name)
     admin = await asyncpg.connect(_asyncpg_dsn(admin_url))
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for database in (name, f"{name}_keys"):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     finally:
         await admin.close()
 
@@ -143,6 +155,7 @@ def make_settings(data_dir: Path, database_url: str, redis_url: str, **overrides
         "env": "dev",
         "data_dir": data_dir,
         "database_url": database_url,
+        "key_store_url": key_store_url(database_url),
         "redis_url": redis_url,
         "secret_key": "test-secret-key-" + "x" * 32,
         "receipt_signing_key": RECEIPT_KEY,
@@ -192,10 +205,16 @@ async def raw_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def _table_names() -> list[str]:
+async def _tables_by_connection() -> dict[str, list[str]]:
+    """The data's tables and the key store's, each under its connection."""
     from tortoise import Tortoise
 
-    return [model._meta.db_table for model in Tortoise.apps.get_models_iterable()]
+    found: dict[str, list[str]] = {}
+    for model in Tortoise.apps.get_models_iterable():
+        found.setdefault(model._meta.default_connection or "default", []).append(
+            model._meta.db_table
+        )
+    return found
 
 
 @pytest.fixture(autouse=True)
@@ -204,15 +223,14 @@ async def clean_slate(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
     if "app" not in request.fixturenames:
         return
-    settings: Settings = request.getfixturevalue("settings")
-    db = connections.get("default")
-    tables = await _table_names()
-    if settings.is_sqlite:
-        for table in tables:
-            await db.execute_script(f'DELETE FROM "{table}"')
-    else:
-        quoted = ", ".join(f'"{t}"' for t in tables)
-        await db.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    for name, tables in (await _tables_by_connection()).items():
+        db = connections.get(name)
+        if db.capabilities.dialect == "sqlite":
+            for table in tables:
+                await db.execute_script(f'DELETE FROM "{table}"')
+        else:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            await db.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
     key_ring.forget()  # the key rows it held are gone
     await ensure_default_purposes()
     client = aioredis.from_url(request.getfixturevalue("redis_url"))

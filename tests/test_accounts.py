@@ -431,8 +431,8 @@ async def test_session_tokens_are_random_long_and_stored_only_as_hashes(gql):
     assert len(set(tokens)) == len(tokens)
     for token in tokens:
         assert re.fullmatch(r"[A-Za-z0-9_-]{22,}", token)  # >= 128 bits of base64url
-    db = connections.get("default")
     for model in Tortoise.apps.get_models_iterable():
+        db = connections.get(model._meta.default_connection or "default")
         rows = await db.execute_query_dict(f'SELECT * FROM "{model._meta.db_table}"')
         dump = repr(rows)
         for token in tokens:

@@ -31,8 +31,6 @@ from models.keys.data_keys import (
     BLIND_INDEX_SUBJECT,
     DESTROYED,
     KeyDestroyed,
-    MasterKeyCheck,
-    SubjectKey,
     account_subject,
     check_master_keys,
     rewrap,
@@ -40,6 +38,7 @@ from models.keys.data_keys import (
     streaming_aead_of,
     tombstone,
 )
+from models.keys.key_store import MasterKeyCheck, SubjectKey
 from models.keys.sealed_files import FileEncryption, FileUnreadable, opened, put_sealed
 from models.personal.pictures import Picture, open_picture
 from models.personal.storage import LocalStorage
@@ -210,6 +209,7 @@ async def test_a_wrong_master_key_refuses_start_up_and_writes_nothing(
         **os.environ,
         "ACCORD_DATA_DIR": str(data_dir),
         "DATABASE_URL": settings.effective_database_url,
+        "ACCORD_KEY_STORE_URL": settings.effective_key_store_url,
         "ACCORD_MASTER_KEY": wrong.master_key.get_secret_value(),
         "ACCORD_SECRET_KEY": settings.secret_key.get_secret_value(),
         "ACCORD_LOG_LEVEL": "WARNING",

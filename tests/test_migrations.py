@@ -27,9 +27,10 @@ def test_accord_migrate_gives_a_fresh_database_the_default_purposes(tmp_path):
     assert codes == {p["code"] for p in DEFAULT_PURPOSES}
 
 
-async def _indexes(table: str, sqlite: bool) -> set[tuple[str, ...]]:
-    db = connections.get("default")
-    if sqlite:
+async def _indexes(model) -> set[tuple[str, ...]]:
+    db = connections.get(model._meta.default_connection or "default")
+    table = model._meta.db_table
+    if db.capabilities.dialect == "sqlite":
         found = set()
         for row in await db.execute_query_dict(f"PRAGMA index_list('{table}')"):
             cols = await db.execute_query_dict(f"PRAGMA index_info('{row['name']}')")
@@ -67,7 +68,7 @@ async def test_every_declared_index_exists_in_the_database(app, settings):
     missing = []
     for model in Tortoise.apps.get_models_iterable():
         table = model._meta.db_table
-        present = await _indexes(table, settings.is_sqlite)
+        present = await _indexes(model)
         for columns in _wanted(model):
             if not any(index[: len(columns)] == columns for index in present):
                 missing.append(f"{table}{columns}")

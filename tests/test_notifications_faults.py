@@ -660,6 +660,7 @@ def _worker_process(settings, redis_url, smtp_port: int, folder: Path, name: str
     env = clean_env(
         ACCORD_DATA_DIR=str(folder / "var"),
         ACCORD_DATABASE_URL=settings.database_url,
+        ACCORD_KEY_STORE_URL=settings.effective_key_store_url,
         ACCORD_REDIS_URL=redis_url,
         ACCORD_QUEUE_NAME=settings.queue_name,
         ACCORD_REDIS_KEY_PREFIX=settings.redis_key_prefix,

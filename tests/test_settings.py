@@ -63,3 +63,25 @@ def test_readme_lists_every_setting():
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert settings_table() in readme, "README settings table is stale: paste `accord settings`"
+
+
+def test_the_key_store_is_a_file_apart_by_default(tmp_path):
+    settings = load_settings(data_dir=tmp_path, database_url=None, key_store_url=None)
+    assert settings.effective_key_store_url == f"sqlite:///{(tmp_path / 'keys.sqlite3').resolve()}"
+    assert settings.key_store_is_separate
+
+
+def test_prod_on_postgresql_refuses_a_key_store_shared_with_the_data(tmp_path):
+    prod = {
+        "env": "prod",
+        "data_dir": tmp_path,
+        "database_url": "postgres://db/accord",
+        "secret_key": "s" * 40,
+        "master_key": "{}",
+    }
+    with pytest.raises(SettingsError, match="ACCORD_KEY_STORE_URL"):
+        load_settings(**prod)
+    dev = load_settings(**{**prod, "env": "dev"})
+    assert dev.effective_key_store_url == "postgres://db/accord"  # dev: shared, warned
+    with pytest.raises(SettingsError, match="ACCORD_KEY_STORE_URL"):
+        load_settings(key_store_url="mysql://db/keys")

@@ -19,6 +19,7 @@ def run_cli(settings, *args: str, password: str = STAFF_PASSWORD) -> subprocess.
         **os.environ,
         "ACCORD_STAFF_PASSWORD": password,
         "ACCORD_DATABASE_URL": settings.effective_database_url,
+        "ACCORD_KEY_STORE_URL": settings.effective_key_store_url,
         "ACCORD_DATA_DIR": str(settings.data_dir),
         "ACCORD_SECRET_KEY": settings.secret_key.get_secret_value(),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import structlog
 import typer
 from tortoise.context import TortoiseContext
 
@@ -44,21 +45,25 @@ async def orm(settings: Settings) -> AsyncIterator[None]:
 
 
 async def migrate_database(settings: Settings) -> None:
-    """Bring the database up to the newest migration, add the default purposes that are
-    missing and seal personal values stored in the clear by an earlier version (what
-    ``accord migrate`` and ``accord dev`` run)."""
+    """Bring the database and the key store up to their newest migrations, move the keys
+    an earlier version kept in the data's database into the key store, add the default
+    purposes that are missing and seal personal values stored in the clear by an earlier
+    version (what ``accord migrate`` and ``accord dev`` run)."""
     from models.consent.purposes import ensure_default_purposes
     from models.keys.backfill import seal_plain_values
+    from models.keys.key_store import move_into_key_store
 
     await apply_migrations(settings)
     async with orm(settings):
+        await move_into_key_store(settings)
         await ensure_default_purposes()
         await seal_plain_values()
 
 
 def check_master_key(settings: Settings) -> None:
     """Start-up refuses a master key that cannot read the stored data keys (or none in
-    prod): one line, exit code 2, nothing written (``models.keys.data_keys``)."""
+    prod): one line, exit code 2, nothing written (``models.keys.data_keys``). Warns when
+    the key store shares the data's database (a copy of it then carries the keys)."""
     import asyncio
 
     from tortoise.exceptions import OperationalError
@@ -76,6 +81,11 @@ def check_master_key(settings: Settings) -> None:
                 # Not migrated yet: nothing is encrypted, so no master key can be wrong
                 # (the first data key records the key's check value).
 
+    if not settings.key_store_is_separate:
+        structlog.get_logger("accord.keys").warning(
+            "the key store shares the data's database: a copy of it holds every account's "
+            "keys; set ACCORD_KEY_STORE_URL to a database of its own"
+        )
     try:
         asyncio.run(run())
     except MasterKeyError as error:

@@ -185,7 +185,7 @@ async def set_password(
         new_password, [account.account_name, account.nickname], field="newPassword"
     )
     new_hash = await passwords.hash(new_password)
-    async with in_transaction():
+    async with in_transaction("default"):
         await Account.filter(id=account.id).update(password_hash=new_hash)
         await revoke_all(account.id, except_session=keep_session)
     account.password_hash = new_hash

@@ -136,7 +136,7 @@ async def sign_in(identity: Identity) -> tuple[Account, bool]:
         return bound, False
     nickname, picture = _public_nickname(identity), _public_picture(identity)
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             account = await Account.create(
                 account_name=await _free_account_name(identity),
                 nickname=nickname,
@@ -190,7 +190,7 @@ async def bind(account: Account, identity: Identity) -> Binding:
 async def unbind(account: Account, provider: str) -> None:
     """Refused when it would leave no way to sign in (no password, no other binding, no
     passkey)."""
-    async with in_transaction():
+    async with in_transaction("default"):
         binding = await Binding.filter(account_id=account.id, provider=provider).first()
         if binding is None:
             raise DomainError(

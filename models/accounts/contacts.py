@@ -247,7 +247,7 @@ async def start_verification(
         NotificationKind.CONTACT_CODE,
         {"code": code, "what": channel.words, "minutes": math.ceil(ttl.total_seconds() / 60)},
     )
-    async with in_transaction():
+    async with in_transaction("default"):
         await _close_pending(account.id, channel, VerificationStatus.REPLACED, moment)
         await row.save()
         await Notification.create(
@@ -345,7 +345,7 @@ async def _adopt(account: Account, row: ContactVerification, moment: datetime) -
     """The verified address becomes the account's; the one it replaces is told."""
     channel = ContactChannel(row.channel)
     old = verified_address(account, channel)
-    async with in_transaction():
+    async with in_transaction("default"):
         used = await ContactVerification.filter(
             id=row.id, status=VerificationStatus.PENDING
         ).update(status=VerificationStatus.VERIFIED, consumed_at=moment)
@@ -368,7 +368,7 @@ async def remove(account: Account, channel: ContactChannel) -> Account:
     is told. Removing what is not there changes nothing."""
     moment = clock.now()
     old = verified_address(account, channel)
-    async with in_transaction():
+    async with in_transaction("default"):
         await _close_pending(account.id, channel, VerificationStatus.REPLACED, moment)
         if old is not None:
             setattr(account, channel.field, None)  # and its blind index

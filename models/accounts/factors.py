@@ -133,7 +133,7 @@ async def _remove_factor(
     """Remove a factor (``remove`` does, or raises): every other session ends (one of them
     may be the attacker's the user is locking out); without a second factor left, the
     recovery codes go too and this session counts as single-factor from now on."""
-    async with in_transaction():
+    async with in_transaction("default"):
         await remove()
         await revoke_all(account.id, except_session=session.id)
         if not await second_factors(account.id):

@@ -519,7 +519,7 @@ async def remove(account: Account, passkey_id: int | None) -> None:
     """Remove a passkey. Refused when it is the last way to sign in (no password, no bound
     identity, no other passkey). What else goes with it (the other sessions, the recovery
     codes with the last second factor) is ``models.accounts.factors.remove_passkey``."""
-    async with in_transaction():
+    async with in_transaction("default"):
         passkey = await owned_passkey(account, passkey_id)
         others = await Passkey.filter(account_id=account.id).exclude(id=passkey.id).exists()
         fresh = await Account.get(id=account.id)

@@ -71,7 +71,7 @@ def _hash(settings: Settings, account_id: int, normalized: str) -> str:
 async def issue(account_id: int, settings: Settings) -> list[str]:
     """Ten new codes, replacing any earlier ones; the only time they are seen in clear."""
     codes = [_new_code() for _ in range(COUNT)]
-    async with in_transaction():
+    async with in_transaction("default"):
         await RecoveryCode.filter(account_id=account_id).delete()
         await RecoveryCode.bulk_create(
             [

@@ -151,7 +151,7 @@ async def note_sign_in(
         await KnownSignIn.filter(id__in=stale).update(last_seen_at=moment)
     if not new:
         return False
-    async with in_transaction():
+    async with in_transaction("default"):
         await KnownSignIn.bulk_create(
             [
                 KnownSignIn(
@@ -259,7 +259,7 @@ async def disown(token: str) -> tuple[int, bool]:
     notice = await _notice(token)
     if notice.used_at is not None:
         return notice.account_id, False
-    async with in_transaction():
+    async with in_transaction("default"):
         claimed = await SignInNotice.filter(id=notice.id, used_at=None).update(used_at=clock.now())
         if not claimed:  # a concurrent use won
             return notice.account_id, False

@@ -88,7 +88,7 @@ async def enroll(account: Account, settings: Settings) -> Enrollment:
         )
     secret = pyotp.random_base32()
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             await TotpCredential.filter(account_id=account.id, confirmed_at__isnull=True).delete()
             await TotpCredential.create(account_id=account.id, secret=secret)
     except IntegrityError:  # a concurrent enrolment or confirmation won

@@ -525,7 +525,7 @@ async def link_device(
         return False
     try:
         # One transaction: a link never exists without its ledger event, nor the reverse.
-        async with in_transaction():
+        async with in_transaction("default"):
             await DeviceLink.create(device_id=device_id, account=account)
             await _append(
                 account_subject(account.id),

@@ -411,7 +411,7 @@ async def _append_once(
     then: AfterAppend | None,
 ) -> Appended:
     result = Appended()
-    async with in_transaction() as connection:
+    async with in_transaction("default") as connection:
         held = await _held_keys(connection, subject, [e.idempotency_key for e in events])
         fresh: list[NewEvent] = []
         for event in events:
@@ -572,7 +572,7 @@ async def rekey_subject(subject: str) -> str | None:
     nothing links the two (the old hashes are not kept: they could be matched by trying
     account ids). Returns the pseudonym, or None when the subject has no events (already done).
     """
-    async with in_transaction() as connection:
+    async with in_transaction("default") as connection:
         events = await ConsentEvent.filter(subject=subject).order_by("seq")
         if not events:
             await ConsentChain.filter(subject=subject).delete()

@@ -131,7 +131,7 @@ async def publish_policy(
         )
     if await PolicyVersion.filter(version=version).exists():
         raise DomainError(ConsentErrorCode.UNIQUE, "version", "this version is already published")
-    async with in_transaction():
+    async with in_transaction("default"):
         policy = await _create(
             version,
             summary,

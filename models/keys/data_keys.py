@@ -44,16 +44,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import structlog
 import tink
 from tink import aead, prf, streaming_aead
-from tortoise import fields
-from tortoise.models import Model
 
+from accord.database import scrub_key_store
 from accord.master_keys import MasterKey, MasterKeyError, MasterKeys, master_keys
 from accord.settings import Settings
 from models import clock
 from models.keyed_hashes import keyed_hash
 from models.keys import key_ring
+from models.keys.key_store import MasterKeyCheck, SubjectKey
+
+log = structlog.get_logger("accord.keys")
 
 #: The start of a destroyed key's row name (``tombstone``).
 DESTROYED = "destroyed:"
@@ -86,38 +89,6 @@ PRIMITIVES: dict[KeyPurpose, Any] = {
 SUBJECT_PURPOSES = (KeyPurpose.AEAD, KeyPurpose.STREAMING)
 #: The deployment's blind-index key: one, never destroyed, wrapped like the others.
 BLIND_INDEX_SUBJECT = "deployment:blind-index"
-
-
-class SubjectKey(Model):
-    """The data keys of one data subject, wrapped by the master key. Once ``destroyed_at``
-    is set the keysets are gone (NULL) and the row stays, so no new key is ever made for
-    the subject again."""
-
-    id = fields.BigIntField(primary_key=True)
-    #: ``account:<id>`` (later ``device:<id>``), or ``destroyed:<keyed hash>`` once destroyed.
-    subject = fields.CharField(max_length=64, unique=True)
-    #: JSON ``{purpose: base64(tink encrypted keyset)}``, NULL once destroyed.
-    keysets = fields.TextField(null=True)
-    #: The master key that wrapped ``keysets`` (``accord.master_keys``).
-    master_key_id = fields.CharField(max_length=100, null=True, db_index=True)
-    created_at = fields.DatetimeField()
-    destroyed_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "subject_key"
-
-
-class MasterKeyCheck(Model):
-    """A known value encrypted by each master key in use, so start-up can tell a wrong
-    master key (one that cannot decrypt the data keys) before anything is written."""
-
-    id = fields.BigIntField(primary_key=True)
-    master_key_id = fields.CharField(max_length=100, unique=True)
-    canary = fields.TextField()
-    created_at = fields.DatetimeField()
-
-    class Meta:
-        table = "master_key_check"
 
 
 class KeyDestroyed(Exception):
@@ -331,6 +302,8 @@ async def destroy(settings: Settings, subject: str) -> datetime:
         )
     _cache.entries.clear()  # this process forgets at once (others: see sealed_fields)
     key_ring.forget()
+    if not await scrub_key_store(settings):  # nor in the key store's write-ahead log
+        log.warning("key store write-ahead log still in use after a key was destroyed")
     row = await SubjectKey.get(subject=name)
     assert row.destroyed_at is not None
     return row.destroyed_at

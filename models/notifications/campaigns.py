@@ -233,7 +233,7 @@ async def report_security_incident(
             raise DomainError(
                 NotificationErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts"
             )
-    async with in_transaction():
+    async with in_transaction("default"):
         campaign = await create_campaign(
             NotificationKind.SECURITY_INCIDENT,
             values,
@@ -264,7 +264,7 @@ async def announce_service_shutdown(
         "message": clean_text(message, "message", TEXT_MAX, multiline=True),
         "shutdown_at": shutdown_at.isoformat(),
     }
-    async with in_transaction():
+    async with in_transaction("default"):
         campaign = await create_campaign(
             NotificationKind.SERVICE_SHUTDOWN, content, channels, account_ids=None, shards=shards
         )
@@ -316,7 +316,7 @@ async def fan_out_shard(shard_id: int, batch_size: int, sms_available: bool) -> 
     Safe to run twice or concurrently."""
     handled = in_app_rows = 0
     while True:
-        async with in_transaction() as connection:
+        async with in_transaction("default") as connection:
             shard = await CampaignShard.get(id=shard_id).select_related("campaign")
             if shard.done:
                 return handled, in_app_rows

@@ -154,7 +154,7 @@ async def clear_device_data(device_id: str, account: Account | None) -> Cleared:
     device_id = clean_device_id(device_id)
     await owner_check(device_id, account)
     cleared = Cleared()
-    async with in_transaction():
+    async with in_transaction("default"):
         cleared.search_records = await SearchRecord.filter(device_id=device_id).delete()
         cleared.click_records = await ClickRecord.filter(device_id=device_id).delete()
         cleared.error_reports = await ErrorReport.filter(device_id=device_id).delete()

@@ -94,7 +94,7 @@ async def submit_feedback(
             raise DomainError(
                 PersonalDataErrorCode.NOT_FOUND, "pictureIds", "no such picture"
             ) from None
-    async with in_transaction():
+    async with in_transaction("default"):
         pictures = await Picture.filter(id__in=ids, owner_id=author.id, feedback_id=None)
         if len(pictures) != len(set(ids)):
             raise DomainError(

@@ -92,7 +92,7 @@ async def contact_support(
     subject = clean_text(subject, "subject", SUBJECT_MAX)
     body = clean_text(message, "message", MESSAGE_MAX, multiline=True)
     order_ref = clean_text(order_ref, "orderRef", ORDER_REF_MAX, required=False)
-    async with in_transaction():
+    async with in_transaction("default"):
         thread = await SupportThread.create(account=account, subject=subject, order_ref=order_ref)
         await SupportMessage.create(thread=thread, body=body)
     return thread
@@ -103,7 +103,7 @@ async def reply_as_customer(account: Account, thread_id: int, message: str) -> S
     thread = await SupportThread.get_or_none(id=thread_id, account_id=account.id)
     if thread is None:
         raise DomainError(PersonalDataErrorCode.NOT_FOUND, "threadId", "no such thread of yours")
-    async with in_transaction():
+    async with in_transaction("default"):
         reply = await SupportMessage.create(thread=thread, body=body)
         await SupportThread.filter(id=thread.id).update(status=ThreadStatus.OPEN)
     return reply
@@ -112,7 +112,7 @@ async def reply_as_customer(account: Account, thread_id: int, message: str) -> S
 async def staff_reply(staff: Account, thread_id: int, message: str) -> SupportMessage:
     """Reply to a thread; an unassigned thread becomes the replier's."""
     body = clean_text(message, "message", MESSAGE_MAX, multiline=True)
-    async with in_transaction():
+    async with in_transaction("default"):
         thread = await SupportThread.get_or_none(id=thread_id)
         if thread is None:
             raise DomainError(PersonalDataErrorCode.NOT_FOUND, "threadId", "no such thread")

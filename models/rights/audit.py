@@ -156,7 +156,7 @@ async def _append_once(
     resource_id: str,
     reason: str,
 ) -> StaffAuditEntry:
-    async with in_transaction():
+    async with in_transaction("default"):
         head = await StaffAuditHead.get_or_none(chain=HEAD)
         seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
         entry = StaffAuditEntry(

@@ -81,7 +81,7 @@ async def file_request(
 ) -> DataRequest:
     """File a request for ``account``; ``verified`` when the caller has just proven who they
     are, which starts the clock. ``one_at_a_time``: refuse while one of ``kind`` is open."""
-    async with in_transaction():
+    async with in_transaction("default"):
         if one_at_a_time and await open_request(account.id, kind) is not None:
             raise DomainError(
                 RightsErrorCode.REQUEST_IN_PROGRESS,

@@ -141,7 +141,7 @@ async def _tell_officers(request: DataRequest, recipients: list[int]) -> bool:
             "days_left": "less than a day" if days_left < 1 else f"{days_left} days",
         },
     )
-    async with in_transaction():
+    async with in_transaction("default"):
         claimed = await DataRequest.filter(
             id=request.id, urgency=urgency, urgency_notified=request.urgency_notified
         ).update(urgency_notified=urgency)
@@ -237,7 +237,7 @@ async def extend(
     old_due = request.due_at
     new_due = old_due + timedelta(days=days)
     urgency = urgency_at(new_due, moment, settings)
-    async with in_transaction():
+    async with in_transaction("default"):
         moved = await DataRequest.filter(
             id=request.id,
             status__in=CLOCKED_STATUSES,

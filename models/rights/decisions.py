@@ -98,7 +98,7 @@ async def decide(
     status = (
         DataRequestStatus.COMPLETED if decision == Decision.FULFIL else DataRequestStatus.REJECTED
     )
-    async with in_transaction():
+    async with in_transaction("default"):
         moment = clock.now()
         if not await DataRequest.filter(id=request.id, status__in=OPEN_STATUSES).update(
             status=status, completed_at=moment, reason=reason, decided_by_id=officer.id

@@ -116,7 +116,7 @@ async def cancel_account(
     moment = clock.now()
     due = moment + settings.deletion_grace
     receipt_id, receipt_secret, receipt_secret_hash = new_handle(settings)
-    async with in_transaction():
+    async with in_transaction("default"):
         await Account.filter(id=account.id).update(
             status=AccountStatus.PENDING_DELETION, deletion_due_at=due
         )
@@ -159,7 +159,7 @@ async def restore_account(account: Account) -> Account:
         return account
     if account.status != AccountStatus.PENDING_DELETION:
         raise DomainError(AccountErrorCode.ACCOUNT_DELETED, None, "this account has been deleted")
-    async with in_transaction():
+    async with in_transaction("default"):
         cancelled = await DeletionRequest.filter(
             account_id=account.id, status=DeletionStatus.PENDING, due_at__gt=clock.now()
         ).update(status=DeletionStatus.CANCELLED, reason="")
@@ -372,7 +372,7 @@ def _steps(
             if step == Step.PICTURES:  # one picture at a time: progress is kept
                 await erase_all(account_id)
                 return
-            async with in_transaction():
+            async with in_transaction("default"):
                 await erase_all(account_id)
                 if step == Step.SUPPORT:
                     # As staff: keep the work, not the person (every staff link the map names).
@@ -398,7 +398,7 @@ async def destroy_data_keys(account_id: int, settings: Settings) -> None:
     if request.key_destroyed_at is None:
         account = await Account.get(id=account_id)
         if account.account_name:  # empty: a run before this one destroyed the key
-            async with in_transaction():
+            async with in_transaction("default"):
                 await AccountNameQuarantine.filter(
                     name_hash=name_hash(settings, account.account_name)
                 ).delete()
@@ -409,7 +409,7 @@ async def destroy_data_keys(account_id: int, settings: Settings) -> None:
         if account.email and request.receipt_address is None:
             request.receipt_address = account.email
             await request.save(update_fields=["receipt_address"])
-    async with in_transaction():
+    async with in_transaction("default"):
         moment = await destroy(settings, account_subject(account_id))
         await DeletionRequest.filter(account_id=account_id, key_destroyed_at__isnull=True).update(
             key_destroyed_at=moment
@@ -422,7 +422,7 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
     there (the NOTIFICATIONS step is over, so nothing deletes the row before it is sent),
     stating when the account's data key was destroyed (``destroy_data_keys``)."""
     request = await DeletionRequest.get(account_id=account_id)
-    async with in_transaction():
+    async with in_transaction("default"):
         account = await Account.get(id=account_id)
         moment = clock.now()
         if account.status != AccountStatus.DELETED:

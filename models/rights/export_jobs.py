@@ -128,7 +128,7 @@ async def _finish(
 ) -> None:
     token, moment = new_link_token(), clock.now()
     expires = moment + settings.export_link_ttl
-    async with in_transaction():
+    async with in_transaction("default"):
         finished = await DataExport.filter(id=export.id, lease_token=run).update(
             file_key=key,
             size=size,

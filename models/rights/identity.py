@@ -167,7 +167,7 @@ async def file_signed_out(
         NotificationKind.DATA_REQUEST_CODE,
         {"code": code, "what": kind.words, "minutes": math.ceil(ttl.total_seconds() / 60)},
     )
-    async with in_transaction():
+    async with in_transaction("default"):
         request = await DataRequest.create(
             account=holder,
             kind=kind,
@@ -244,7 +244,7 @@ async def verify(
             "code",
             f"this is not the code; {one_time_codes.attempts_left_words(tried.left)}",
         )
-    async with in_transaction():
+    async with in_transaction("default"):
         if not await waiting.update(used_at=moment):  # a concurrent request used it first
             raise DomainError(RightsErrorCode.CODE_USED, "code", "this code was already used")
         request = await data_requests.mark_verified(check.request, settings)
@@ -284,7 +284,7 @@ async def purge_spent(batch_size: int) -> int:
     )
     removed = 0
     while ids := list(await unverified.limit(batch_size).values_list("id", flat=True)):
-        async with in_transaction():
+        async with in_transaction("default"):
             removed += await IdentityCheck.filter(request_id__in=ids).delete()
             removed += await DataRequest.filter(id__in=ids).delete()
     return removed + await delete_in_batches(IdentityCheck, Q(expires_at__lt=cutoff), batch_size)
