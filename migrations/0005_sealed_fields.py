@@ -157,4 +157,13 @@ class Migration(migrations.Migration):
         # The old values go: the per-address limit restarts, and a code still pending from
         # before (bound to the old value) is refused, so its user asks for a new one.
         ops.RunSQL("UPDATE contact_verification SET address_key = ''"),
+        ops.AlterModelOptions(
+            name='Notification',
+            options={'table': 'notification', 'app': 'models', 'unique_together': (('campaign', 'account', 'channel'),), 'indexes': [Index(fields=['campaign_id', 'channel', 'status'])], 'pk_attr': 'id', 'table_description': "A message to one account. The address it goes to, when not the account's own, is"},
+        ),
+        SealColumn(
+            model_name='Notification',
+            name='address',
+            field=SealedField(null=True),
+        ),
     ]

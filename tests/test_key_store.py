@@ -5,8 +5,8 @@ sealed values, in plain text or decryptable. And an earlier version's keys, kept
 data's database, move into the key store with their ids.
 
 Only the sealed columns are the promise here: the content tables (feedback, support...) are
-not sealed yet (README, "Keys"), so a copy still holds them in the clear; so does the table
-that keeps the address a message went to (``UNSEALED_ADDRESSES``, the strict xfail below)."""
+not sealed yet (README, "Keys"), so a copy still holds them in the clear. No table holds an
+e-mail address in the clear (the last test)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ SEALED = ("account_name", "nickname", "avatar_url", "signature", "email")
 #: Where a verified e-mail address is still stored in the clear: the code sent to it
 #: (``contact_verification.address``, ``address_key``) and the notice that carried it
 #: (``notification.address``).
-UNSEALED_ADDRESSES = "notification.address"
 KEY_TABLES = ("subject_key", "master_key_check")
 
 
@@ -200,9 +199,6 @@ async def test_a_copy_taken_before_a_deletion_opens_nothing_after_it(
     assert bob.nickname == "BobStaysNick"
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"not sealed yet: {UNSEALED_ADDRESSES} hold the address in the clear"
-)
 async def test_a_copy_holds_no_e_mail_address_in_the_clear(gql, settings, tmp_path):
     payload = await register(gql, "dave.mailed", nickname="Dave")
     await add_and_verify_email(gql, payload["token"], "dave.mailed@example.org")

@@ -428,8 +428,9 @@ async def _deliver_notices_on(channel: Channel, settings: Settings, sender: Send
         secret_rows = [row[0] for row in rows if row[2] in SECRET_KINDS]
         gone_rows = [row[0] for row in rows if row[2] in GONE_ONCE_SENT]
         owns = await open_column(Account, own_address.split("__")[1], [row[7] for row in rows])
-        for row, own in zip(rows, owns, strict=True):
-            row_id, attempts, kind, created_at, title, body, given, _, status = row
+        givens = await open_column(Notification, "address", [row[6] for row in rows])
+        for row, given, own in zip(rows, givens, owns, strict=True):
+            row_id, attempts, kind, created_at, title, body, _, _, status = row
             address = given or own
             deleted = status == AccountStatus.DELETED and kind not in GONE_ONCE_SENT
             if not address or deleted:

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.indexes import Index
-from tortoise.models import Model
 
 from models import clock
 from models.accounts.account import Account
-from models.keys.sealed_fields import SealedManager
+from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
 
 if TYPE_CHECKING:  # campaigns imports this module
     from models.notifications.campaigns import Campaign
@@ -82,7 +82,11 @@ class DeliveryStatus(StrEnum):
     FAILED = "FAILED"
 
 
-class Notification(Model):
+class Notification(SealedModel):
+    """A message to one account. The address it goes to, when not the account's own, is
+    sealed under the account's key; an erasure receipt's is the exception (``Cleartext``):
+    the account's key is gone by then, and the row goes once sent (``GONE_ONCE_SENT``)."""
+
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="notifications", on_delete=fields.CASCADE, db_index=True
@@ -111,8 +115,8 @@ class Notification(Model):
     last_error = fields.CharField(max_length=300, default="")
     #: Where this one message goes instead of the account's own (verified) address: a code
     #: to an address not verified yet, a notice to the address just replaced or removed.
-    #: Null: the account's address for the channel, read when it is sent.
-    address = fields.CharField(max_length=254, null=True)
+    #: Null: the account's address for the channel, read when it is sent. Sealed.
+    address = SealedField(max_length=254, null=True)
 
     class Meta:
         manager = SealedManager()
@@ -120,6 +124,9 @@ class Notification(Model):
         unique_together = (("campaign", "account", "channel"),)
         # Column names: Tortoise does not map FK field names in Index (it indexed "campaign").
         indexes = (Index(fields=("campaign_id", "channel", "status")),)
+
+    def sealed_subject(self) -> str | None:
+        return account_subject(self.account_id)
 
 
 async def notify(account: Account, kind: NotificationKind, title: str, body: str) -> None:

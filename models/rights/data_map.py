@@ -364,8 +364,9 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.DELETE,
         Step.SESSIONS,
         Export.EXPORT,
-        "a code is stored only as a hash, which tells the user nothing",
-        not_exported=("code_hash",),
+        "a code is stored only as a hash, and the address is counted by a keyed hash of it "
+        "(a blind index); these tell the user nothing",
+        not_exported=("code_hash", "address_key"),
         account_field="account_id",
     ),
     PersonalData(

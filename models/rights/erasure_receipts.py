@@ -35,6 +35,7 @@ from accord.settings import Settings
 from models import clock
 from models.consent.receipts import receipt_signer, signing_key
 from models.keyed_hashes import keyed_hash
+from models.keys.sealed_fields import Cleartext
 from models.notifications.inbox import Channel, Notification, NotificationKind
 from models.personal.feedback import Feedback
 from models.personal.support import SupportThread
@@ -159,7 +160,8 @@ async def issue_receipt(
             account_id=account_id,
             kind=NotificationKind.ERASURE_RECEIPT,
             channel=Channel.EMAIL,
-            address=email,
+            # In the clear: the account's key is destroyed, and the row goes once sent.
+            address=Cleartext(email),
             title="Your account is deleted: your erasure receipt",
             body=f"Your account has been deleted. Request id: {request.receipt_id}\n\n"
             "Below is a receipt signed by us (a JWS, verifiable with the key published at "
