@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from accord.cli.demo import STAFF_FILE, STAFF_NAME
 from accord.cli.dev_oidc import DISCOVERY_PATH, DevProvider
 from accord.master_keys import new_keyset_json
+from models.keys.sealed_fields import PREFIX
 from tests.conftest import RECEIPT_KEY, make_settings
 from tests.processes import accord, clean_env, free_port, stop, wait_ready
 
@@ -89,6 +91,14 @@ def test_dev_comes_up_with_a_policy_a_staff_account_and_a_sign_in_provider(tmp_p
         assert login["errors"] == [], login
         staff = login["token"]
         assert dev.gql(VIEWER, staff)["viewer"]["role"] == "ADMIN"
+
+        # The printed look at the rows on disk shows the staff account's name sealed.
+        [command] = [line for line in printed.splitlines() if "At rest" in line]
+        data_file = command.split("sqlite3 ", 1)[1].split(" ", 1)[0]
+        with sqlite3.connect(data_file) as database:
+            names = [row[0] for row in database.execute("SELECT account_name FROM account")]
+        assert names and all(name.startswith(PREFIX) for name in names), names
+        assert STAFF_NAME not in " ".join(names)
 
         # The dev provider: discovery and keys, as a real provider publishes them.
         discovery = dev.http.get(f"/dev/oidc{DISCOVERY_PATH}").json()

@@ -86,6 +86,8 @@ class Demo:
     provider: DevProvider
     staff_file: Path
     graphql_url: str
+    #: How to look at the rows on disk (SQLite): sealed, and the keys in another file.
+    at_rest: str | None = None
 
 
 def prepare(settings: Settings, host: str, port: int) -> tuple[Settings, Demo | None]:
@@ -119,8 +121,20 @@ def prepare(settings: Settings, host: str, port: int) -> tuple[Settings, Demo | 
         provider=provider,
         staff_file=staff_file,
         graphql_url=f"{base}/graphql",
+        at_rest=_at_rest(settings),
     )
     return trusting, demo
+
+
+def _at_rest(settings: Settings) -> str | None:
+    if not (settings.is_sqlite and settings.key_store_is_sqlite):
+        return None
+    data = settings.effective_database_url.removeprefix("sqlite:///")
+    keys = settings.effective_key_store_url.removeprefix("sqlite:///")
+    return (  # a command for the reader to run, not a query run here
+        f"sqlite3 {data} 'select account_name, email from account'\n"  # noqa: S608
+        f"                   shows ciphertext (ak1.<key>.<AES-GCM>); the keys are in {keys}"
+    )
 
 
 async def _seed(settings: Settings, password: str, kept: bool) -> tuple[str, str | None, bool]:
@@ -191,4 +205,5 @@ Try it (dev only: none of this exists with ACCORD_ENV=prod)
                    mutation {{ signInWithProvider(input: {{provider: "{PROVIDER}", idToken: "..."}})
                      {{ token created errors {{ code message }} }} }}
                    bindProvider and recoverWithProvider take the same provider and idToken.
+{f"  At rest          {demo.at_rest}" if demo.at_rest else ""}
 """
