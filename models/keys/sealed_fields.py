@@ -80,6 +80,9 @@ class Sealed:
 
 # --- the keys, kept a short while -----------------------------------------------------------
 
+#: The most keys kept by each map below: a delivery to 100,000 addresses opens 100,000
+#: keys once each, and must not keep them all.
+KEYS_KEPT = 4096
 #: By key reference: when it was read, and its subject and key (None: destroyed).
 _by_ref: dict[int, tuple[float, tuple[str, aead.Aead] | None]] = {}
 _by_subject: dict[str, tuple[float, int, aead.Aead]] = {}
@@ -104,6 +107,8 @@ async def _keys_by_ref(refs: set[int]) -> dict[int, tuple[str, aead.Aead] | None
         else:
             missing.add(ref)
     if missing:
+        if len(_by_ref) + len(missing) > KEYS_KEPT:  # many subjects at once: start over
+            _by_ref.clear()
         loaded = await data_keys.field_keys(settings, missing)
         for ref, key in loaded.items():
             _by_ref[ref] = (now, key)
@@ -116,8 +121,8 @@ async def _key_for(subject: str) -> tuple[int, aead.Aead]:
     cached = _by_subject.get(subject)
     if cached is not None and now - cached[0] <= settings.data_key_cache_seconds:
         return cached[1], cached[2]
-    if len(_by_subject) > 4096:
-        key_ring.forget()
+    if len(_by_subject) > KEYS_KEPT:
+        _by_subject.clear()
     ref, key = await data_keys.field_key(settings, subject)
     _by_subject[subject] = (now, ref, key)
     _by_ref[ref] = (now, (subject, key))
