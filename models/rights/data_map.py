@@ -808,8 +808,8 @@ DATA_MAP: tuple[PersonalData, ...] = (
     PersonalData(
         "DeletionRequest",
         DeletionRequest,
-        ("requested_at", "due_at", "reason"),
-        (DataCategory.USER_CONTENT,),
+        ("requested_at", "due_at", "reason", "receipt_address"),
+        (DataCategory.USER_CONTENT, DataCategory.CONTACT),
         NECESSARY,
         LegalBasis.LEGAL_OBLIGATION,
         "Kept as a record that the deletion was done.",
@@ -818,9 +818,12 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Step.TOMBSTONE,
         Export.EXPORT,
         account_field="account_id",
-        anonymised={"reason": "''"},
+        anonymised={"reason": "''", "receipt_address": "NULL"},
         erasure_note="kept with its signed erasure receipt, its random request id and the "
-        "keyed hash of the user's secret (models.rights.erasure_receipts); none names the user",
+        "keyed hash of the user's secret (models.rights.erasure_receipts); none names the user. "
+        "The address the receipt goes to is copied here, sealed under the request's own key, "
+        "before the account's key is destroyed, and is erased with that key once the receipt "
+        "is owed",
     ),
     PersonalData(
         "DataRequest",

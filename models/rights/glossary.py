@@ -162,6 +162,8 @@ BY_KIND: dict[tuple[str, str], str] = {
     ("DataRequest", "region"): "The region whose law set the due date.",
     ("DataRequest", "reason"): "Why it was rejected, or what was done.",
     ("DeletionRequest", "due_at"): "When the account is (or was) deleted unless restored.",
+    ("DeletionRequest", "receipt_address"): "Where the erasure receipt goes once the "
+    "deletion is done (your verified e-mail address, erased with it).",
     ("DataRequest", "extended_at"): "When a privacy officer gave it more time (once at most).",
     ("DataRequest", "extension_reason"): "Why it was given more time, as you were told.",
     ("StaffAuditEntry", "staff_role"): "Their role when they did it (SUPPORT, PRIVACY_OFFICER...).",
