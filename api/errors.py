@@ -62,14 +62,22 @@ def _unreadable(error: GraphQLError, original: SealedValueUnreadable) -> GraphQL
     """Stored data that failed its integrity check (changed on disk, or moved between rows):
     the caller is told plainly, and gets no value rather than a wrong one; the log names
     the row (table, column, id), never its content."""
-    rid = request_id()
     log.error("stored value failed its integrity check", where=original.where, path=error.path)
+    return _withheld(
+        error, "Stored data failed its integrity check and cannot be shown", DATA_UNREADABLE
+    )
+
+
+def _withheld(error: GraphQLError, message: str, code: str) -> GraphQLError:
+    """The error in place of what went wrong: a message, a code and the request id to
+    quote, nothing of the exception itself (the log has it under the same id)."""
+    rid = request_id()
     return GraphQLError(
-        f"Stored data failed its integrity check and cannot be shown (request id {rid}).",
+        f"{message} (request id {rid}).",
         nodes=error.nodes,
         path=error.path,
         original_error=None,
-        extensions={"code": DATA_UNREADABLE, "requestId": rid},
+        extensions={"code": code, "requestId": rid},
     )
 
 
@@ -95,19 +103,12 @@ def error_policy(hide_suggestions: bool) -> type[SchemaExtension]:
             if isinstance(error.original_error, SealedValueUnreadable):
                 return _unreadable(error, error.original_error)
             if not _is_expected(error):
-                rid = request_id()
                 log.error(
                     "unexpected error in resolver",
                     path=error.path,
                     exc_info=error.original_error,
                 )
-                return GraphQLError(
-                    f"Internal server error (request id {rid}).",
-                    nodes=error.nodes,
-                    path=error.path,
-                    original_error=None,
-                    extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": rid},
-                )
+                return _withheld(error, "Internal server error", "INTERNAL_SERVER_ERROR")
             extensions = dict(error.extensions or {})
             original = error.original_error
             if isinstance(original, (ClientError, DomainError)):

@@ -278,10 +278,9 @@ async def field_keys(settings: Settings, refs: set[int]) -> dict[int, tuple[str,
 
 async def blind_index_key(settings: Settings) -> prf.Prf:
     """The deployment's blind-index key (made on first use, race-safe like any other)."""
-    keys = master_keys(settings)
-    row = await _row(settings, BLIND_INDEX_SUBJECT, keys, create=True)
-    assert row is not None
-    prf_set: prf.PrfSet = (await _opened(settings, row, keys))[KeyPurpose.PRF]
+    primitives = await _primitives(settings, BLIND_INDEX_SUBJECT, create=True)
+    assert primitives is not None  # made above
+    prf_set: prf.PrfSet = primitives[KeyPurpose.PRF]
     return prf_set.primary()
 
 
