@@ -407,7 +407,9 @@ async def test_deleting_an_account_leaves_nothing_personal_anywhere(
     assert len(alice_files) == 3 and all(f.exists() for f in alice_files)
     bob_before = {
         table: sum(1 for t, _, text in await every_value() if t == table and "bob" in text.lower())
-        for table in {t for t, _, _ in await every_value()}
+        # Not the key store's: its wrapped keysets are random text (a bare "bob" turns up by
+        # chance), and alice's deletion rewrites them.
+        for table in {t for t, _, _ in await every_value()} - {"subject_key", "master_key_check"}
     }
     await cancel(alice, "alice reason text")
     await make_due(alice.id)
