@@ -89,13 +89,13 @@ async def test_the_map_declares_each_kind_once_with_what_it_promises(app):
 def test_deletion_runs_the_steps_the_map_names_in_order(tmp_path):
     names = [name for name, _ in _steps(Settings(data_dir=tmp_path), storage=None)]  # type: ignore[arg-type]
     assert names == [
+        "feedback",
+        "support",
         "data_keys",
         "sessions",
         "devices_and_activity",
         "favorites_and_answers",
         "pictures",
-        "feedback",
-        "support",
         "notifications",
         "consent",
     ]

@@ -4,9 +4,8 @@ the live service with the live keys after the account's deletion, gives back non
 sealed values, in plain text or decryptable. And an earlier version's keys, kept in the
 data's database, move into the key store with their ids.
 
-Only the sealed columns are the promise here: the content tables (feedback, support...) are
-not sealed yet (README, "Keys"), so a copy still holds them in the clear. No table holds an
-e-mail address in the clear (the last test)."""
+No table holds an e-mail address in the clear (the last test); the content tables are
+``tests/test_sealed_content.py``'s."""
 
 from __future__ import annotations
 

@@ -199,11 +199,11 @@ async def test_retention_works_in_batches(gql, settings):
     small = settings.model_copy(update={"sweep_batch_size": 2, "activity_retention_days": 7})
     old = now() - timedelta(days=8)
     await SearchRecord.bulk_create(
-        [SearchRecord(keywords=f"k{i}", recorded_at=old) for i in range(5)]
-        + [SearchRecord(keywords="week", recorded_at=now() - timedelta(days=6))]
+        [SearchRecord(device_id=DEVICE, keywords=f"k{i}", recorded_at=old) for i in range(5)]
+        + [SearchRecord(device_id=DEVICE, keywords="week", recorded_at=now() - timedelta(days=6))]
     )
     await ClickRecord.bulk_create(
-        [ClickRecord(link="https://x.example", recorded_at=old) for _ in range(3)]
+        [ClickRecord(device_id=DEVICE, link="https://x.example", recorded_at=old) for _ in range(3)]
     )
     assert (await clean_up(small))["activity"] == 8
     assert [r.keywords for r in await SearchRecord.all()] == ["week"]

@@ -185,7 +185,7 @@ async def test_a_second_staffer_can_neither_reply_nor_read(gql):
     refused = await staff_reply(gql, second.token, opened["id"], "Me too")
     assert codes(refused) == [("FORBIDDEN", "threadId")]
     assert refused["message"] is None
-    assert await SupportMessage.filter(body="Me too").count() == 0
+    assert "Me too" not in [message.body for message in await SupportMessage.all()]
     assert await read_thread(gql, second.token, opened["id"]) is None
     assert await StaffAuditEntry.filter(staff_id=pk(second.id)).count() == 0
 

@@ -28,9 +28,7 @@ class PersonalDataQueries:
     async def public_feedback(
         self, subject: str, first: int = 20, after: str | None = None
     ) -> Connection[PublicFeedback]:
-        query = feedback.Feedback.filter(
-            subject=subject[: feedback.SUBJECT_MAX], visibility=feedback.Visibility.PUBLIC
-        ).select_related("author")
+        query = (await feedback.public_about(subject)).select_related("author")
         rows, more = await fetch_page(query, first, after)
         return connection(rows, more, PublicFeedback.of)
 

@@ -74,7 +74,8 @@ from models.accounts.errors import AccountErrorCode
 from models.accounts.login_limits import LoginLimits
 from models.batches import delete_in_batches
 from models.errors import DomainError
-from models.keys.sealed_fields import SealedManager
+from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
 from models.text import clean_text
 
 C = TypeVar("C")
@@ -135,7 +136,7 @@ class WebAuthnUser(Model):
         table = "webauthn_user"
 
 
-class Passkey(Model):
+class Passkey(SealedModel):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="passkeys", on_delete=fields.CASCADE, db_index=True
@@ -149,7 +150,7 @@ class Passkey(Model):
     #: Comma-separated (``internal,hybrid``): handed back in ``allowCredentials``.
     transports = fields.CharField(max_length=128, default="")
     aaguid = fields.CharField(max_length=36)
-    name = fields.CharField(max_length=NAME_MAX)
+    name = SealedField(max_length=NAME_MAX)
     #: Whether the authenticator may sync the credential to the user's other devices.
     backup_eligible = fields.BooleanField(default=False)
     #: Whether it is synced, as of its last use.
@@ -159,7 +160,10 @@ class Passkey(Model):
 
     class Meta:
         table = "passkey"
-        manager = SealedManager()  # opens the account it is loaded with
+        manager = SealedManager()
+
+    def sealed_subject(self) -> str | None:
+        return account_subject(self.account_id)
 
 
 @dataclass(frozen=True)

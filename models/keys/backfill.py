@@ -40,7 +40,8 @@ async def _seal_model(model: type[SealedModel]) -> int:
         f'ORDER BY "{pk}" LIMIT {BATCH}'
     )
     names = [f.model_field_name for f in fields]
-    sealed, after = 0, 0
+    # Below every key: 0 for a numeric key, "" for a text one (a device's id).
+    sealed, after = 0, "" if meta.fields_map[meta.pk_attr].field_type is str else 0
     while True:
         found = await db.execute_query_dict(sql, [after])
         if not found:

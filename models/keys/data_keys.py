@@ -1,4 +1,4 @@
-"""Data keys: one per data subject (``account:<id>``; later ``device:<id>``), so that
+"""Data keys: one per data subject (``account:<id>``, ``device:<keyed hash>``), so that
 destroying one key makes everything encrypted under it unreadable everywhere at once, in
 every copy and backup (crypto-shredding, ``destroy``).
 
@@ -101,6 +101,25 @@ class KeyDestroyed(Exception):
 
 def account_subject(account_id: int) -> str:
     return f"account:{account_id}"
+
+
+def device_key_subject(device_id: str) -> str:
+    """An anonymous device's key (what it recorded before any account signed in on it): named
+    by a keyed hash, so the key store holds no device id (the device's secret)."""
+    return "device:" + keyed_hash(key_ring.installed(), "device data key", device_id)[:32]
+
+
+def recorder_subject(account_id: int | None, device_id: str | None) -> str | None:
+    """Whose key seals a row recorded by an account, or else by an anonymous device."""
+    if account_id is not None:
+        return account_subject(account_id)
+    return None if device_id is None else device_key_subject(device_id)
+
+
+#: The key of what Accord keeps, anonymised, after its author's account is deleted (PUBLIC
+#: feedback, retained support threads): it is re-sealed under this key as it is anonymised,
+#: before the account's key is destroyed. Never destroyed.
+KEPT_CONTENT_SUBJECT = "deployment:kept-content"
 
 
 def _associated(subject: str, purpose: KeyPurpose) -> bytes:
@@ -306,6 +325,17 @@ async def destroy(settings: Settings, subject: str) -> datetime:
     row = await SubjectKey.get(subject=name)
     assert row.destroyed_at is not None
     return row.destroyed_at
+
+
+async def discard(settings: Settings, subject: str) -> None:
+    """Crypto-shred a subject that may come back: an anonymous device whose id was cleared
+    (the app may send it again). The key row goes with no tombstone, so the next use makes
+    a new key (a new reference: what the old one sealed stays unreadable). Idempotent."""
+    await SubjectKey.filter(subject=subject).delete()
+    _cache.entries.clear()
+    key_ring.forget()
+    if not await scrub_key_store(settings):
+        log.warning("key store write-ahead log still in use after a key was discarded")
 
 
 # --- the master key at start-up, and its rotation ---------------------------------------------

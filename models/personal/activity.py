@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from tortoise import fields
 from tortoise.expressions import Q
-from tortoise.models import Model
 
 from models import clock
 from models.accounts.account import Account
@@ -27,7 +26,8 @@ from models.consent.ledger import (
     truncate_address,
 )
 from models.errors import DomainError
-from models.keys.sealed_fields import SealedManager
+from models.keys.data_keys import recorder_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
 from models.personal.errors import PersonalDataErrorCode
 
 PURPOSE = "activity_log"
@@ -35,7 +35,7 @@ KEYWORDS_MAX = 200
 LINK_MAX = 2048
 
 
-class SearchRecord(Model):
+class SearchRecord(SealedModel):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account",
@@ -46,17 +46,21 @@ class SearchRecord(Model):
     )
     account_id: int | None  # set by the ORM
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
-    keywords = fields.CharField(max_length=KEYWORDS_MAX)
-    client_address = fields.CharField(max_length=64, default="")
-    user_agent = fields.CharField(max_length=255, default="")
+    keywords = SealedField(max_length=KEYWORDS_MAX)
+    client_address = SealedField(max_length=64, default="")
+    user_agent = SealedField(max_length=255, default="")
     recorded_at = fields.DatetimeField(db_index=True)
 
     class Meta:
         manager = SealedManager()
         table = "search_record"
 
+    def sealed_subject(self) -> str | None:
+        """The account's key; for an anonymous device's record, the device's."""
+        return recorder_subject(self.account_id, self.device_id)
 
-class ClickRecord(Model):
+
+class ClickRecord(SealedModel):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account",
@@ -67,14 +71,18 @@ class ClickRecord(Model):
     )
     account_id: int | None  # set by the ORM
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
-    link = fields.CharField(max_length=LINK_MAX)
-    client_address = fields.CharField(max_length=64, default="")
-    user_agent = fields.CharField(max_length=255, default="")
+    link = SealedField(max_length=LINK_MAX)
+    client_address = SealedField(max_length=64, default="")
+    user_agent = SealedField(max_length=255, default="")
     recorded_at = fields.DatetimeField(db_index=True)
 
     class Meta:
         manager = SealedManager()
         table = "click_record"
+
+    def sealed_subject(self) -> str | None:
+        """The account's key; for an anonymous device's record, the device's."""
+        return recorder_subject(self.account_id, self.device_id)
 
 
 async def consents_to_activity_log(account: Account | None, device_id: str | None) -> bool:

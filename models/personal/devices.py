@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import clock
@@ -26,20 +25,22 @@ from models.consent.ledger import (
     device_subject,
 )
 from models.errors import DomainError, SharedErrorCode
-from models.keys.sealed_fields import SealedManager
+from models.keys.data_keys import device_key_subject, discard, recorder_subject
+from models.keys.key_ring import installed
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel, sealed
 from models.personal.activity import ClickRecord, SearchRecord
 from models.personal.error_reports import ErrorReport
 
 
-class Device(Model):
+class Device(SealedModel):
     device_id = fields.CharField(max_length=128, primary_key=True)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", null=True, related_name="devices", on_delete=fields.CASCADE, db_index=True
     )
     account_id: int | None  # set by the ORM
     platform = fields.CharField(max_length=32, default="")
-    model = fields.CharField(max_length=100, default="")
-    os_version = fields.CharField(max_length=50, default="")
+    model = SealedField(max_length=100, default="")
+    os_version = SealedField(max_length=50, default="")
     app_version = fields.CharField(max_length=50, default="")
     registered_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField()
@@ -47,6 +48,9 @@ class Device(Model):
     class Meta:
         manager = SealedManager()
         table = "device"
+
+    def sealed_subject(self) -> str | None:
+        return recorder_subject(self.account_id, self.device_id)
 
 
 def _short(value: str | None, field: str, limit: int) -> str:
@@ -94,6 +98,11 @@ async def register_device(
     mine = Q(account_id=None) if account is None else Q(account_id=None) | Q(account_id=account.id)
     if account is not None:
         values["account_id"] = account.id
+    # Sealed under whoever the row is after this update (a claimed device: its account).
+    subject = recorder_subject(account.id if account is not None else None, device_id)
+    assert subject is not None
+    for name in ("model", "os_version"):
+        values[name] = await sealed(Device, name, subject, values[name])
     if not await Device.filter(mine, device_id=device_id).update(**values):
         raise DomainError(
             SharedErrorCode.FORBIDDEN, "deviceId", "this device belongs to another account"
@@ -163,4 +172,6 @@ async def clear_device_data(device_id: str, account: Account | None) -> Cleared:
             cleared.consent_events = await ConsentEvent.filter(subject=subject).delete()
             await ConsentChain.filter(subject=subject).delete()
         cleared.devices = await Device.filter(device_id=device_id).delete()
+    # What the device recorded anonymously was sealed under its own key: gone in every copy.
+    await discard(installed(), device_key_subject(device_id))
     return cleared

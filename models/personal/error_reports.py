@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from typing import Any
 
 from tortoise import fields
-from tortoise.models import Model
 
 from models.accounts.account import Account
 from models.consent.ledger import clean_device_id, truncate_address
 from models.errors import DomainError
-from models.keys.sealed_fields import SealedManager
+from models.keys.data_keys import recorder_subject
+from models.keys.sealed_fields import SealedField, SealedJSONField, SealedManager, SealedModel
 from models.personal.errors import PersonalDataErrorCode
 from models.stored_json import storable_json
 
 
-class ErrorReport(Model):
+class ErrorReport(SealedModel):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account",
@@ -32,16 +31,20 @@ class ErrorReport(Model):
     )
     account_id: int | None  # set by the ORM
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
-    message = fields.TextField()
-    stack = fields.TextField(default="")
-    device_config: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    message = SealedField()
+    stack = SealedField(default="")
+    device_config = SealedJSONField(default=dict)
     app_version = fields.CharField(max_length=50, default="")
-    client_address = fields.CharField(max_length=64, default="")
+    client_address = SealedField(max_length=64, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         manager = SealedManager()
         table = "error_report"
+
+    def sealed_subject(self) -> str | None:
+        """The account's key; for an anonymous device's record, the device's."""
+        return recorder_subject(self.account_id, self.device_id)
 
 
 def _bad_text(value: str, allowed: str = "") -> bool:

@@ -6,11 +6,11 @@ import unicodedata
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
-from tortoise.models import Model
 
 from models.accounts.account import Account
 from models.errors import DomainError
-from models.keys.sealed_fields import SealedManager
+from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
 from models.personal.errors import PersonalDataErrorCode
 
 ITEM_TYPE_MAX = 64
@@ -18,7 +18,7 @@ ITEM_ID_MAX = 128
 NOTE_MAX = 500
 
 
-class Favorite(Model):
+class Favorite(SealedModel):
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="favorites", on_delete=fields.CASCADE
@@ -26,13 +26,16 @@ class Favorite(Model):
     account_id: int  # set by the ORM
     item_type = fields.CharField(max_length=ITEM_TYPE_MAX)
     item_id = fields.CharField(max_length=ITEM_ID_MAX)
-    note = fields.CharField(max_length=NOTE_MAX, default="")
+    note = SealedField(max_length=NOTE_MAX, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         manager = SealedManager()
         table = "favorite"
         unique_together = (("account", "item_type", "item_id"),)
+
+    def sealed_subject(self) -> str | None:
+        return account_subject(self.account_id)
 
 
 def _control(c: str) -> bool:

@@ -10,18 +10,24 @@ import uuid
 from enum import StrEnum
 
 from tortoise import fields
-from tortoise.models import Model
+from tortoise.indexes import Index
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.accounts.account import Account
 from models.errors import DomainError
-from models.keys.sealed_fields import SealedManager
+from models.keys.blind_indexes import blind_index
+from models.keys.data_keys import KEPT_CONTENT_SUBJECT, account_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
 from models.personal.errors import PersonalDataErrorCode
 from models.personal.pictures import Picture, delete_picture
 from models.personal.storage import Storage
 from models.text import clean_text
 
 SUBJECT_MAX = 200
+#: The blind index's purpose for what an item is about (``models.keys.blind_indexes``):
+#: ``publicFeedback(subject:)`` finds items by it.
+SUBJECT_INDEX = "feedback subject"
 BODY_MAX = 5000
 PICTURES_MAX = 9
 
@@ -40,7 +46,7 @@ class Visibility(StrEnum):
     PRIVATE = "PRIVATE"
 
 
-class Feedback(Model):
+class Feedback(SealedModel):
     id = fields.BigIntField(primary_key=True)
     #: Null once the author's account is deleted and the item was kept anonymised.
     author: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
@@ -52,8 +58,9 @@ class Feedback(Model):
     )
     author_id: int | None  # set by the ORM
     kind = fields.CharEnumField(FeedbackKind, max_length=16)
-    subject = fields.CharField(max_length=SUBJECT_MAX, db_index=True)
-    body = fields.TextField()
+    subject = SealedField(max_length=SUBJECT_MAX, blind_index=("subject_index", SUBJECT_INDEX))
+    subject_index = fields.CharField(max_length=32, null=True)
+    body = SealedField()
     rating = fields.SmallIntField(null=True)
     visibility = fields.CharEnumField(Visibility, max_length=8, default=Visibility.PRIVATE)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -61,6 +68,13 @@ class Feedback(Model):
     class Meta:
         manager = SealedManager()
         table = "feedback"
+        indexes = (Index(fields=("subject_index", "visibility")),)
+
+    def sealed_subject(self) -> str | None:
+        """The author's key; once kept anonymised, the deployment's (``keep_anonymised``)."""
+        if self.author_id is None:
+            return KEPT_CONTENT_SUBJECT
+        return account_subject(self.author_id)
 
 
 async def submit_feedback(
@@ -141,3 +155,9 @@ async def picture_readable_by(picture: Picture, account: Account | None) -> bool
     if picture.feedback_id is None:
         return False
     return await Feedback.filter(id=picture.feedback_id, visibility=Visibility.PUBLIC).exists()
+
+
+async def public_about(subject: str) -> QuerySet[Feedback]:
+    """PUBLIC items about ``subject``, found by its blind index (the column is sealed)."""
+    index = await blind_index(SUBJECT_INDEX, subject[:SUBJECT_MAX])
+    return Feedback.filter(subject_index=index, visibility=Visibility.PUBLIC)

@@ -11,7 +11,8 @@ from tortoise.models import Model
 
 from models.accounts.account import Account
 from models.errors import DomainError
-from models.keys.sealed_fields import SealedManager
+from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedJSONField, SealedManager, SealedModel
 from models.personal.errors import PersonalDataErrorCode
 from models.stored_json import storable_json
 
@@ -33,7 +34,7 @@ class Questionnaire(Model):
         table = "questionnaire"
 
 
-class QuestionnaireAnswer(Model):
+class QuestionnaireAnswer(SealedModel):
     id = fields.BigIntField(primary_key=True)
     questionnaire: fields.ForeignKeyRelation[Questionnaire] = fields.ForeignKeyField(
         "models.Questionnaire", related_name="answers", on_delete=fields.CASCADE
@@ -46,13 +47,16 @@ class QuestionnaireAnswer(Model):
         db_index=True,
     )
     account_id: int  # set by the ORM
-    answers: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    answers = SealedJSONField()
     answered_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         manager = SealedManager()
         table = "questionnaire_answer"
         unique_together = (("questionnaire", "account"),)
+
+    def sealed_subject(self) -> str | None:
+        return account_subject(self.account_id)
 
 
 def _printable(value: object, limit: int) -> bool:

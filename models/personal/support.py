@@ -10,14 +10,15 @@ when and why.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.accounts.account import Account
 from models.errors import DomainError
-from models.keys.sealed_fields import SealedManager
+from models.keys.data_keys import KEPT_CONTENT_SUBJECT, account_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
 from models.personal.errors import PersonalDataErrorCode
 from models.rights import audit
 from models.text import clean_text
@@ -32,7 +33,7 @@ class ThreadStatus(StrEnum):
     CLOSED = "CLOSED"
 
 
-class SupportThread(Model):
+class SupportThread(SealedModel):
     id = fields.BigIntField(primary_key=True)
     #: Null only for a thread retained (stripped) after its customer's account was deleted.
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
@@ -51,8 +52,8 @@ class SupportThread(Model):
         db_index=True,
     )
     assignee_id: int | None  # set by the ORM
-    subject = fields.CharField(max_length=SUBJECT_MAX)
-    order_ref = fields.CharField(max_length=ORDER_REF_MAX, default="")
+    subject = SealedField(max_length=SUBJECT_MAX)
+    order_ref = SealedField(max_length=ORDER_REF_MAX, default="")
     status = fields.CharEnumField(ThreadStatus, max_length=8, default=ThreadStatus.OPEN)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -61,8 +62,14 @@ class SupportThread(Model):
         manager = SealedManager()
         table = "support_thread"
 
+    def sealed_subject(self) -> str | None:
+        """The customer's key; once retained without them, the deployment's."""
+        if self.account_id is None:
+            return KEPT_CONTENT_SUBJECT
+        return account_subject(self.account_id)
 
-class SupportMessage(Model):
+
+class SupportMessage(SealedModel):
     id = fields.BigIntField(primary_key=True)
     thread: fields.ForeignKeyRelation[SupportThread] = fields.ForeignKeyField(
         "models.SupportThread", related_name="messages", on_delete=fields.CASCADE, db_index=True
@@ -78,12 +85,23 @@ class SupportMessage(Model):
         db_index=True,
     )
     staff_id: int | None  # set by the ORM
-    body = fields.TextField()
+    body = SealedField(max_length=MESSAGE_MAX)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         manager = SealedManager()
         table = "support_message"
+
+    def sealed_subject(self) -> str | None:
+        """The thread's (its customer's), known once the thread is loaded (``save`` loads
+        it); a message read alone is checked by its key alone."""
+        thread = self.__dict__.get("_thread")
+        return thread.sealed_subject() if isinstance(thread, SupportThread) else None
+
+    async def save(self, *args: Any, **kwargs: Any) -> None:
+        if not isinstance(self.__dict__.get("_thread"), SupportThread):
+            await self.fetch_related("thread")  # whose key seals the message
+        await super().save(*args, **kwargs)
 
 
 async def contact_support(

@@ -97,16 +97,19 @@ class Export(StrEnum):
 class Step(StrEnum):
     """The steps of ``run_deletion``, in order; ``DeletionRequest.step`` stores their names."""
 
-    #: First, in its own transaction: the account's data keys are destroyed
-    #: (``models.keys.data_keys.destroy``), so every copy of what they encrypted is
-    #: unreadable from then on, backups included.
+    #: First what outlives the account, per setting (PUBLIC feedback, a retained support
+    #: thread): anonymised and sealed again under the deployment's kept-content key while
+    #: the account's key can still open it; the rest of both goes.
+    FEEDBACK = "feedback"
+    SUPPORT = "support"
+    #: Then, in its own transaction: the account's data keys (and its devices') are
+    #: destroyed (``models.keys.data_keys.destroy``), so every copy of what they encrypted
+    #: is unreadable from then on, backups included.
     DATA_KEYS = "data_keys"
     SESSIONS = "sessions"
     DEVICES_AND_ACTIVITY = "devices_and_activity"
     FAVORITES_AND_ANSWERS = "favorites_and_answers"
     PICTURES = "pictures"
-    FEEDBACK = "feedback"
-    SUPPORT = "support"
     NOTIFICATIONS = "notifications"
     CONSENT = "consent"
     TOMBSTONE = "tombstone"

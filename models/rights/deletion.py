@@ -11,9 +11,12 @@ given the same job sees the lease and returns. Each step runs in its own transac
 only deletes or rewrites what is still there, so a step interrupted half-way is simply done
 again. Failures are recorded on the request (``last_error``) and retried with backoff.
 
-The first step destroys the account's data keys (crypto-shredding, ``destroy_data_keys``),
-in its own committed transaction: from then on its pictures and archives, in any copy or
-backup, are unreadable. The other steps are the map's (``models.rights.data_map.Step``):
+First, what is kept without the account (PUBLIC feedback, retained support threads, per
+setting) is anonymised and sealed again under the deployment's kept-content key, and the
+rest of the feedback and support correspondence goes. Then the account's data keys, and the
+keys of its devices, are destroyed (crypto-shredding, ``destroy_data_keys``), in their own
+committed transaction: from then on every sealed field, picture and archive of the account,
+in any copy or backup, is unreadable. The steps are the map's (``models.rights.data_map.Step``):
 each erases its kinds of the map through ``Erasers``, which deletes every row the map finds
 for the account (through its account link or its devices) unless a kind has its own way:
 pictures (file before row), feedback (per setting), support threads (per setting). The same
@@ -49,8 +52,8 @@ from models.accounts.quarantine import AccountNameQuarantine, name_hash
 from models.accounts.sessions import revoke_all
 from models.consent.ledger import rekey_subject, subjects_of
 from models.errors import DomainError
-from models.keys.data_keys import account_subject, destroy
-from models.keys.sealed_fields import Cleartext
+from models.keys.data_keys import account_subject, destroy, device_key_subject, discard
+from models.keys.sealed_fields import Cleartext, reseal
 from models.notifications.inbox import NotificationKind, notify
 from models.personal.feedback import Feedback, Visibility
 from models.personal.pictures import Picture, delete_picture
@@ -318,7 +321,7 @@ class Erasers:
             await delete_picture(picture, self.storage)
         if self.settings.public_feedback_on_deletion == "anonymize":
             await items.filter(visibility=Visibility.PRIVATE).delete()
-            await items.update(author_id=None)
+            await reseal(await items, author_id=None)  # under the kept-content key
         else:
             await items.delete()
 
@@ -329,7 +332,7 @@ class Erasers:
         if self.settings.retain_support_threads:
             ids = list(await threads.values_list("id", flat=True))
             await SupportMessage.filter(thread_id__in=ids).delete()
-            await SupportThread.filter(id__in=ids).update(account_id=None)
+            await reseal(await SupportThread.filter(id__in=ids), account_id=None)
         else:
             await threads.delete()
 
@@ -409,6 +412,8 @@ async def destroy_data_keys(account_id: int, settings: Settings) -> None:
         if account.email and request.receipt_address is None:
             request.receipt_address = account.email
             await request.save(update_fields=["receipt_address"])
+    for device_id in await device_ids_of(account_id):  # what its devices recorded signed out
+        await discard(settings, device_key_subject(device_id))
     async with in_transaction("default"):
         moment = await destroy(settings, account_subject(account_id))
         await DeletionRequest.filter(account_id=account_id, key_destroyed_at__isnull=True).update(

@@ -1,0 +1,169 @@
+"""The content tables are sealed like the account (issue 17): feedback, support threads and
+messages, favorites' notes, questionnaire answers, error reports, search and click records,
+devices and passkeys hold ciphertext under their subject's key (the account's, or an
+anonymous device's), and an earlier version's plain content is sealed by ``accord migrate``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise, connections
+
+from models.keys.backfill import seal_plain_values
+from models.keys.data_keys import device_key_subject
+from models.keys.key_store import SubjectKey
+from models.keys.sealed_fields import PREFIX, SealedModel, open_values, sealed_fields_of
+from models.personal.error_reports import ErrorReport
+from models.personal.feedback import Feedback
+from tests.device_ids import device_id
+from tests.personal_helpers import CLEAR_DEVICE
+from tests.test_deletion import Person, fill, world  # noqa: F401 - the fixture
+
+#: The tables ``fill`` gives a value in at least one sealed column.
+CONTENT_TABLES = {
+    "account",
+    "feedback",
+    "support_thread",
+    "support_message",
+    "favorite",
+    "questionnaire_answer",
+    "error_report",
+    "search_record",
+    "click_record",
+    "device",
+}
+PUBLIC_FEEDBACK = """{ publicFeedback(subject: "product-42") { edges { node { body } } } }"""
+
+
+def sealed_models() -> list[type[SealedModel]]:
+    return [
+        m
+        for m in Tortoise.apps.get_models_iterable()
+        if issubclass(m, SealedModel) and not m._meta.abstract
+    ]
+
+
+def _columns(model: type[SealedModel]) -> dict[str, str]:
+    """Field name -> column, of the model's sealed fields."""
+    return {
+        f.model_field_name: f.source_field or f.model_field_name for f in sealed_fields_of(model)
+    }
+
+
+async def raw_rows(model: type[SealedModel]) -> list[dict[str, Any]]:
+    """The model's rows as the database holds them (no ORM, no keys)."""
+    meta = model._meta
+    pk = meta.fields_map[meta.pk_attr].source_field or meta.pk_attr
+    names = ", ".join(f'"{c}"' for c in [pk, *_columns(model).values()])
+    sql = f'SELECT {names} FROM "{meta.db_table}"'
+    return [dict(r) for r in await connections.get("default").execute_query_dict(sql)]
+
+
+async def write_raw(model: type[SealedModel], key: Any, column: str, value: Any) -> None:
+    """Change one column behind the service's back, as an earlier version stored it."""
+    db = connections.get("default")
+    meta = model._meta
+    pk = meta.fields_map[meta.pk_attr].source_field or meta.pk_attr
+    marks = ("$1", "$2") if db.capabilities.dialect == "postgres" else ("?", "?")
+    sql = f'UPDATE "{meta.db_table}" SET "{column}" = {marks[0]} WHERE "{pk}" = {marks[1]}'
+    await db.execute_query(sql, [value, key])
+
+
+async def opened_content() -> dict[str, dict[Any, dict[str, Any]]]:
+    """Every sealed model's rows, read through the ORM (opened): table -> key -> values."""
+    found: dict[str, dict[Any, dict[str, Any]]] = {}
+    for model in sealed_models():
+        names = list(_columns(model))
+        rows = await model.all()
+        found[model._meta.db_table] = {
+            row.pk: {name: getattr(row, name) for name in names} for row in rows
+        }
+    return found
+
+
+async def test_every_sealed_column_holds_only_ciphertext(world):  # noqa: F811
+    app, tokens, _ = world
+    alice = Person(app, "alice.sealed", "198.51.100.23", "AliceBrowser/7.1")
+    await fill(app, alice, "alice", **tokens)
+
+    holding, in_clear = set(), []
+    for model in sealed_models():
+        for row in await raw_rows(model):
+            for column, value in row.items():
+                if column not in _columns(model).values() or value in (None, ""):
+                    continue
+                holding.add(model._meta.db_table)
+                if not str(value).startswith(PREFIX):
+                    in_clear.append((model._meta.db_table, column))
+    assert in_clear == []
+    assert holding >= CONTENT_TABLES  # the scan saw each kind of content
+    # ... and the service reads them back.
+    listed = await app.gql(PUBLIC_FEEDBACK)
+    bodies = {e["node"]["body"] for e in listed["data"]["publicFeedback"]["edges"]}
+    assert bodies == {"alice public body"}
+
+
+async def test_an_earlier_versions_plain_content_is_sealed_by_migrate(world):  # noqa: F811
+    app, tokens, _ = world
+    alice = Person(app, "alice.legacy", "198.51.100.23", "AliceBrowser/7.1")
+    await fill(app, alice, "alice", **tokens)
+    before = await opened_content()
+    # As an earlier Accord stored them: plain text and JSON, no blind index of the subject.
+    for model in sealed_models():
+        if model._meta.db_table == "account":
+            continue  # test_sealed_fields covers the account's own columns
+        fields = {f.model_field_name: f for f in sealed_fields_of(model)}
+        for key, values in before[model._meta.db_table].items():
+            for name, value in values.items():
+                if value not in (None, ""):
+                    column = _columns(model)[name]
+                    await write_raw(model, key, column, fields[name].dump(value))
+    await Feedback.all().update(subject_index=None)
+    assert (await app.gql(PUBLIC_FEEDBACK))["data"]["publicFeedback"]["edges"] == []
+
+    assert await seal_plain_values() > len(CONTENT_TABLES)
+    for model in sealed_models():
+        for row in await raw_rows(model):
+            plain = [
+                c for c in _columns(model).values() if row[c] and not row[c].startswith(PREFIX)
+            ]
+            assert plain == [], model._meta.db_table
+    assert await opened_content() == before
+    listed = await app.gql(PUBLIC_FEEDBACK)
+    assert [e["node"]["body"] for e in listed["data"]["publicFeedback"]["edges"]] == [
+        "alice public body"
+    ]
+    assert await seal_plain_values() == 0  # nothing left: a second run changes nothing
+
+
+async def test_an_anonymous_devices_reports_open_only_until_its_data_is_cleared(gql):
+    device = device_id("anon-sealed")
+    reported = await gql(
+        """mutation($i: ReportErrorInput!) { reportError(input: $i) { errors { code } } }""",
+        {"i": {"message": "anonymous crash text", "stack": "at anon()", "deviceId": device}},
+    )
+    assert reported["data"]["reportError"]["errors"] == []
+    [row] = await raw_rows(ErrorReport)
+    assert row["message"].startswith(PREFIX)
+    ref = int(row["message"].removeprefix(PREFIX).split(".", 1)[0])
+    key = await SubjectKey.get(id=ref)
+    # The device's own key, named by a keyed hash: the key store holds no device id.
+    assert key.subject == device_key_subject(device) and device not in key.subject
+    copy = {"message": row["message"], "stack": row["stack"]}
+    await open_values(ErrorReport, [copy])
+    assert copy == {"message": "anonymous crash text", "stack": "at anon()"}
+
+    cleared = (await gql(CLEAR_DEVICE, {"deviceId": device}))["data"]["clearDeviceData"]
+    assert cleared["errors"] == [] and cleared["cleared"]["errorReports"] == 1
+    assert not await SubjectKey.filter(id=ref).exists()
+    # A copy of the row taken before (a backup) no longer opens.
+    copy = {"message": row["message"], "stack": row["stack"]}
+    await open_values(ErrorReport, [copy])
+    assert copy == {"message": "", "stack": ""}
+    # The same id sent again gets a new key: the old reference stays unreadable.
+    await gql(
+        """mutation($i: ReportErrorInput!) { reportError(input: $i) { errors { code } } }""",
+        {"i": {"message": "later crash", "deviceId": device}},
+    )
+    [again] = await raw_rows(ErrorReport)
+    assert int(again["message"].removeprefix(PREFIX).split(".", 1)[0]) != ref
