@@ -1,6 +1,6 @@
 """The content tables are sealed like the account (issue 17): feedback, support threads and
 messages, favorites' notes, questionnaire answers, error reports, search and click records,
-devices and passkeys hold ciphertext under their subject's key (the account's, or an
+devices, sessions and passkeys hold ciphertext under their subject's key (the account's, or an
 anonymous device's), and an earlier version's plain content is sealed by ``accord migrate``."""
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ CONTENT_TABLES = {
     "search_record",
     "click_record",
     "device",
+    "session",
 }
 PUBLIC_FEEDBACK = """{ publicFeedback(subject: "product-42") { edges { node { body } } } }"""
 
@@ -66,7 +67,7 @@ async def write_raw(model: type[SealedModel], key: Any, column: str, value: Any)
     pk = meta.fields_map[meta.pk_attr].source_field or meta.pk_attr
     marks = ("$1", "$2") if db.capabilities.dialect == "postgres" else ("?", "?")
     sql = f'UPDATE "{meta.db_table}" SET "{column}" = {marks[0]} WHERE "{pk}" = {marks[1]}'
-    await db.execute_query(sql, [value, key])
+    await db.execute_query(sql, [value, key if db.capabilities.dialect == "postgres" else str(key)])
 
 
 async def opened_content() -> dict[str, dict[Any, dict[str, Any]]]:

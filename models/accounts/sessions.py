@@ -16,7 +16,6 @@ from enum import StrEnum
 
 from tortoise import fields
 from tortoise.expressions import Q
-from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from accord.settings import Settings
@@ -25,7 +24,8 @@ from models import clock
 from models.accounts.account import Account, AccountStatus, Role
 from models.accounts.levels import AuthLevel
 from models.batches import delete_in_batches
-from models.keys.sealed_fields import SealedManager
+from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedField, SealedManager, SealedModel, sealed_text
 from models.networks import approximate_network
 from models.placeholders import placeholders
 
@@ -34,7 +34,9 @@ TOKEN_BYTES = 32
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-class Session(Model):
+class Session(SealedModel):
+    """A signed-in session, its browser and network sealed under its account's key."""
+
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="sessions", on_delete=fields.CASCADE, db_index=True
@@ -54,14 +56,17 @@ class Session(Model):
     )
     last_seen_at = fields.DatetimeField(db_index=True)
     expires_at = fields.DatetimeField(db_index=True)
-    user_agent = fields.CharField(max_length=255, default="")
+    user_agent = SealedField(max_length=255, default="")
     #: The client network it signed in from (``network_of``), never the full address, or ""
     #: when unknown. (No semicolon here: SQLite migrations split their SQL on them.)
-    network = fields.CharField(max_length=50, default="", db_default="")
+    network = SealedField(max_length=50, default="", db_default="")
 
     class Meta:
         table = "session"
-        manager = SealedManager()  # opens the account it is loaded with
+        manager = SealedManager()  # opens it, and the account it is loaded with
+
+    def sealed_subject(self) -> str | None:
+        return account_subject(self.account_id)
 
 
 def hash_token(token: str) -> str:
@@ -94,9 +99,12 @@ async def open_session(
     token = secrets.token_urlsafe(TOKEN_BYTES)
     moment = clock.now()
     expires = moment + settings.session_absolute_timeout
+    subject = account_subject(account.id)
+    agent = await sealed_text(Session, "user_agent", subject, user_agent[:255])
+    place = await sealed_text(Session, "network", subject, network[:50])
     # In the order of COLUMNS.
     row = [session_id or uuid.uuid4(), account.id, hash_token(token), moment, moment, moment]
-    row += [expires, user_agent[:255], level.value, network[:50]]
+    row += [expires, agent, level.value, place]
     db = Session._meta.db
     dialect = db.capabilities.dialect
     await db.execute_insert(_open_session_sql(dialect), _as_stored(row, dialect))

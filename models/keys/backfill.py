@@ -34,16 +34,17 @@ async def _seal_model(model: type[SealedModel]) -> int:
     columns = [f.source_field or f.model_field_name for f in fields]
     plain = " OR ".join(f"(\"{c}\" <> '' AND \"{c}\" NOT LIKE '{PREFIX}%')" for c in columns)
     mark = "$1" if db.capabilities.dialect == "postgres" else "?"
-    # Names from the models' own metadata, the one value a parameter.
-    sql = (
-        f'SELECT "{pk}" FROM "{meta.db_table}" WHERE ({plain}) AND "{pk}" > {mark} '  # noqa: S608
-        f'ORDER BY "{pk}" LIMIT {BATCH}'
-    )
+    # Names from the models' own metadata; the one value, the last key seen, a parameter
+    # (the first batch has none: a key may be a number, a text or a UUID).
+    select = f'SELECT "{pk}" FROM "{meta.db_table}" WHERE ({plain})'  # noqa: S608
+    order = f'ORDER BY "{pk}" LIMIT {BATCH}'
     names = [f.model_field_name for f in fields]
-    # Below every key: 0 for a numeric key, "" for a text one (a device's id).
-    sealed, after = 0, "" if meta.fields_map[meta.pk_attr].field_type is str else 0
+    sealed, after = 0, None
     while True:
-        found = await db.execute_query_dict(sql, [after])
+        if after is None:
+            found = await db.execute_query_dict(f"{select} {order}")
+        else:
+            found = await db.execute_query_dict(f'{select} AND "{pk}" > {mark} {order}', [after])
         if not found:
             return sealed
         for row in await model.filter(pk__in=[r[pk] for r in found]):

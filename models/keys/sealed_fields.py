@@ -341,6 +341,12 @@ async def sealed(model: type[Model], field_name: str, subject: str, value: Any) 
     return Sealed(ref, _seal(field, ref, key, field.dump(value)))
 
 
+async def sealed_text(model: type[Model], field_name: str, subject: str, value: Any) -> Any:
+    """``value`` as the column stores it once sealed, for a row written in SQL."""
+    value = await sealed(model, field_name, subject, value)
+    return value.stored if isinstance(value, Sealed) else value
+
+
 async def reseal(rows: Iterable[Any], **changes: Any) -> None:
     """Make the ``changes`` that move the rows to another subject (an author's id set to
     None: kept anonymised) and seal their values again under that subject's key, a row at a
