@@ -38,7 +38,6 @@ def plain_in_the_files(alice: Person, alice_data: dict[str, Any]) -> list[str]:
     return [
         alice_data["device"],
         alice_data["anonymous"],
-        "alice-fav-item",
         "AliceBrowser",
         "198.51.100.",
         f"account:{alice.id}",

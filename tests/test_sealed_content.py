@@ -14,6 +14,7 @@ from models.keys.data_keys import device_key_subject
 from models.keys.key_store import SubjectKey
 from models.keys.sealed_fields import PREFIX, SealedModel, open_values, sealed_fields_of
 from models.personal.error_reports import ErrorReport
+from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
 from tests.device_ids import device_id
 from tests.personal_helpers import CLEAR_DEVICE
@@ -120,6 +121,7 @@ async def test_an_earlier_versions_plain_content_is_sealed_by_migrate(world):  #
                     column = _columns(model)[name]
                     await write_raw(model, key, column, fields[name].dump(value))
     await Feedback.all().update(subject_index=None)
+    await Favorite.all().update(item_index=None)
     assert (await app.gql(PUBLIC_FEEDBACK))["data"]["publicFeedback"]["edges"] == []
 
     assert await seal_plain_values() > len(CONTENT_TABLES)
@@ -135,6 +137,13 @@ async def test_an_earlier_versions_plain_content_is_sealed_by_migrate(world):  #
         "alice public body"
     ]
     assert await seal_plain_values() == 0  # nothing left: a second run changes nothing
+    # The favorite's index is back: adding the same item again finds the one kept.
+    [kept] = await Favorite.all()
+    await alice(
+        """mutation { addFavorite(input: {itemType: "product", itemId: "alice-fav-item"})
+        { errors { code } } }"""
+    )
+    assert [f.id for f in await Favorite.all()] == [kept.id]
 
 
 async def test_an_anonymous_devices_reports_open_only_until_its_data_is_cleared(gql):
