@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models.accounts.account import Role
-from models.consent.ledger import ConsentChain, ConsentEvent, account_subject, device_subject
+from models.consent.ledger import (
+    ConsentChain,
+    ConsentEvent,
+    account_subject,
+    device_subject,
+    key_subject,
+)
+from models.keys.sealed_fields import sealed
 from tests.consent_helpers import (
     VERIFY,
     event,
@@ -74,16 +81,28 @@ async def test_every_recorded_field_is_covered(gql):
         {"device_id": device_id("someone-else")},
         {"idempotency_key": "00000000-0000-0000-0000-000000000000"},
     ]
+
+    async def stored(change: dict) -> dict:
+        """A sealed column takes a sealed value: as written by someone holding the key."""
+        owner = key_subject(rows[3].subject)
+        assert owner is not None
+        return {
+            name: await sealed(ConsentEvent, name, owner, value)
+            if name in ("user_agent", "client_address")
+            else value
+            for name, value in change.items()
+        }
+
     for change in edits:
         original = {name: getattr(rows[3], name) for name in change}
-        await ConsentEvent.filter(id=rows[3].id).update(**change)
+        await ConsentEvent.filter(id=rows[3].id).update(**await stored(change))
         check = await verify(gql, staff.token, account_id=alice.id)
         assert check == {
             "ok": False,
             "checked": 3,
             "firstBrokenEventId": gid("ConsentEvent", rows[3].id),
         }, change
-        await ConsentEvent.filter(id=rows[3].id).update(**original)
+        await ConsentEvent.filter(id=rows[3].id).update(**await stored(original))
         assert (await verify(gql, staff.token, account_id=alice.id))["ok"] is True, change
 
 
@@ -154,7 +173,10 @@ async def test_a_device_chain_is_checked_by_device_id(gql):
         "seq"
     )
     assert (await verify(gql, staff.token, device_id=device_id("phone-0000-dev")))["ok"] is True
-    await ConsentEvent.filter(id=rows[0].id).update(client_address="10.0.0.0")
+    owner = key_subject(rows[0].subject)  # the device's own key
+    assert owner is not None and owner != rows[0].subject
+    forged = await sealed(ConsentEvent, "client_address", owner, "10.0.0.0")
+    await ConsentEvent.filter(id=rows[0].id).update(client_address=forged)
     assert await verify(gql, staff.token, device_id=device_id("phone-0000-dev")) == {
         "ok": False,
         "checked": 0,

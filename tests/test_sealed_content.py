@@ -9,6 +9,7 @@ from typing import Any
 
 from tortoise import Tortoise, connections
 
+from models.consent.ledger import ConsentEvent, device_subject, verify_chain
 from models.keys.backfill import seal_plain_values
 from models.keys.data_keys import device_key_subject
 from models.keys.key_store import SubjectKey
@@ -16,6 +17,7 @@ from models.keys.sealed_fields import PREFIX, SealedModel, open_values, sealed_f
 from models.personal.error_reports import ErrorReport
 from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
+from tests.consent_helpers import officer, publish
 from tests.device_ids import device_id
 from tests.personal_helpers import CLEAR_DEVICE
 from tests.test_deletion import Person, fill, world  # noqa: F401 - the fixture
@@ -33,6 +35,7 @@ CONTENT_TABLES = {
     "click_record",
     "device",
     "session",
+    "consent_event",
 }
 PUBLIC_FEEDBACK = """{ publicFeedback(subject: "product-42") { edges { node { body } } } }"""
 
@@ -177,3 +180,46 @@ async def test_an_anonymous_devices_reports_open_only_until_its_data_is_cleared(
     )
     [again] = await raw_rows(ErrorReport)
     assert int(again["message"].removeprefix(PREFIX).split(".", 1)[0]) != ref
+
+
+async def test_a_linked_devices_history_keeps_its_key_and_verifies_after_a_clear(gql):
+    """A device's chain, once linked to an account, is the account's: clearing the device's
+    data keeps it, and the key its browser and address are sealed under, so it verifies."""
+    staff = await officer(gql)
+    await publish(gql, staff.token, "v1")
+    device = device_id("linked-sealed")
+    phone = {"user-agent": "LinkedPhone/2.0", "x-forwarded-for": "203.0.113.77"}
+    granted = await gql(
+        """mutation($i: SetConsentsInput!) { setConsents(input: $i) { errors { code } } }""",
+        {
+            "i": {
+                "policyVersion": "v1",
+                "deviceId": device,
+                "decisions": [{"purpose": "analytics", "granted": True}],
+            }
+        },
+        headers=phone,
+    )
+    assert granted["data"]["setConsents"]["errors"] == []
+    [row] = await raw_rows(ConsentEvent)
+    assert row["user_agent"].startswith(PREFIX) and row["client_address"].startswith(PREFIX)
+    [event] = await ConsentEvent.filter(subject=device_subject(device))
+    assert (event.user_agent, event.client_address) == ("LinkedPhone/2.0", "203.0.113.0")
+    registered = await gql(
+        """mutation($i: RegisterInput!) { register(input: $i) { token errors { code } } }""",
+        {
+            "i": {
+                "accountName": "erin.linked",
+                "password": "correct horse battery staple",
+                "nickname": "Erin",
+                "deviceId": device,
+            }
+        },
+    )
+    token = registered["data"]["register"]["token"]
+    cleared = (await gql(CLEAR_DEVICE, {"deviceId": device}, token=token))["data"]
+    assert cleared["clearDeviceData"]["errors"] == []
+    assert cleared["clearDeviceData"]["cleared"]["consentEvents"] == 0  # the account's now
+    assert (await verify_chain(device_subject(device))).ok
+    [kept] = await ConsentEvent.filter(subject=device_subject(device))
+    assert kept.user_agent == "LinkedPhone/2.0"

@@ -47,7 +47,14 @@ from models import clock
 from models.accounts.account import Account
 from models.consent.errors import ConsentErrorCode
 from models.errors import DomainError
-from models.keys.sealed_fields import SealedManager
+from models.keys import data_keys
+from models.keys.sealed_fields import (
+    SealedField,
+    SealedManager,
+    SealedModel,
+    open_values,
+    sealed_text,
+)
 from models.networks import approximate_network
 from models.placeholders import placeholders
 
@@ -91,7 +98,12 @@ class Source(StrEnum):
 DECISIONS = (EventKind.GRANTED, EventKind.WITHDRAWN)
 
 
-class ConsentEvent(Model):
+class ConsentEvent(SealedModel):
+    """One decision or fact in a subject's chain, its browser and address sealed.
+
+    They are sealed under the subject's key (``key_subject``), and the chain hashes their
+    plain values."""
+
     id = fields.BigIntField(primary_key=True)
     subject = fields.CharField(max_length=SUBJECT_MAX)
     seq = fields.BigIntField()
@@ -103,9 +115,9 @@ class ConsentEvent(Model):
     client_timestamp = fields.DatetimeField()
     server_timestamp = fields.DatetimeField()
     idempotency_key = fields.CharField(max_length=36)
-    user_agent = fields.CharField(max_length=255, default="")
+    user_agent = SealedField(max_length=255, default="")
     #: Truncated: /24 for IPv4, /48 for IPv6.
-    client_address = fields.CharField(max_length=64, default="")
+    client_address = SealedField(max_length=64, default="")
     #: What a REKEYED event carried over (empty for every other kind).
     detail = fields.CharField(max_length=200, default="", db_default="")
     prev_hash = fields.CharField(max_length=64)
@@ -114,6 +126,10 @@ class ConsentEvent(Model):
     class Meta:
         table = "consent_event"
         unique_together = (("subject", "seq"), ("subject", "idempotency_key"))
+        manager = SealedManager()
+
+    def sealed_subject(self) -> str | None:
+        return key_subject(self.subject)
 
 
 class ConsentChain(Model):
@@ -179,6 +195,17 @@ def subject_account_id(subject: str) -> int | None:
     """The account an ``account:`` subject names; None for a device or a pseudonym."""
     kind, name = parse_subject(subject)
     return int(name) if kind == SubjectKind.ACCOUNT else None
+
+
+def key_subject(subject: str) -> str | None:
+    """Whose data key seals a chain's context: the account's, or the anonymous device's
+    own; None for a pseudonym's chain, which keeps no context."""
+    kind, name = parse_subject(subject)
+    if kind == SubjectKind.ACCOUNT:
+        return data_keys.account_subject(int(name))
+    if kind == SubjectKind.DEVICE:
+        return data_keys.device_key_subject(name)
+    return None
 
 
 def device_id_bits(device_id: str) -> float:
@@ -319,6 +346,21 @@ RECORD_FIELDS = (*COLUMNS, "id")
 _COLUMN_VALUES = operator.attrgetter(*COLUMNS)
 _KIND, _SOURCE = COLUMNS.index("kind"), COLUMNS.index("source")
 _CLIENT_TIME, _SERVER_TIME = COLUMNS.index("client_timestamp"), COLUMNS.index("server_timestamp")
+_AGENT, _ADDRESS = COLUMNS.index("user_agent"), COLUMNS.index("client_address")
+
+
+async def _sealed_context(subject: str, user_agent: str, address: str) -> tuple[str, str]:
+    """A batch's browser and address as stored: sealed once under the subject's key, the
+    same text on each of its rows (the nonce is fresh per sealing, not per row)."""
+    if not user_agent and not address:
+        return "", ""
+    owner = key_subject(subject)
+    if owner is None:
+        raise ValueError(f"{subject!r} keeps no context")
+    return (
+        await sealed_text(ConsentEvent, "user_agent", owner, user_agent),
+        await sealed_text(ConsentEvent, "client_address", owner, address),
+    )
 
 
 def _insert_sql(dialect: str) -> str:
@@ -332,16 +374,20 @@ def _sqlite_time(moment: datetime) -> str:
     return timestamp_text(moment)
 
 
-def _insert_values(rows: list[EventRecord], dialect: str) -> list[list[object]]:
+def _insert_values(
+    rows: list[EventRecord], dialect: str, context: tuple[str, str] = ("", "")
+) -> list[list[object]]:
     """The INSERT parameters of records, in ``COLUMNS`` order: enums as their text and, on
     SQLite, timestamps as text (``timestamp_text``), the batch's shared server timestamp
-    made once."""
+    made once. ``context``: the batch's browser and address as stored (sealed once for
+    the batch, ``_sealed_context``)."""
     sqlite = dialect == "sqlite"
     result = []
     for row in rows:
         values = list(_COLUMN_VALUES(row))
         values[_KIND] = str(row.kind)
         values[_SOURCE] = str(row.source)
+        values[_AGENT], values[_ADDRESS] = context
         if sqlite:
             values[_CLIENT_TIME] = timestamp_text(row.client_timestamp)
             values[_SERVER_TIME] = _sqlite_time(row.server_timestamp)
@@ -390,9 +436,11 @@ async def append(
     transaction, when any were stored (what a decision changes commits with it, or not at all).
     """
     address = truncate_address(client_address) if client_address else ""
+    user_agent = user_agent[:255]
+    context = await _sealed_context(subject, user_agent, address)
     for attempt in range(APPEND_RETRIES):
         try:
-            return await _append_once(subject, events, user_agent[:255], address, reload, then)
+            return await _append_once(subject, events, (user_agent, address), context, reload, then)
         except (_ChainMoved, IntegrityError):
             pass
         except OperationalError as error:  # SQLite: another process holds the write lock
@@ -405,11 +453,14 @@ async def append(
 async def _append_once(
     subject: str,
     events: list[NewEvent],
-    user_agent: str,
-    address: str,
+    plain_context: tuple[str, str],
+    context: tuple[str, str],
     reload: bool,
     then: AfterAppend | None,
 ) -> Appended:
+    """One try at ``append``: ``plain_context`` (browser, address) is hashed, ``context``
+    (the same, sealed) stored."""
+    user_agent, address = plain_context
     result = Appended()
     async with in_transaction("default") as connection:
         held = await _held_keys(connection, subject, [e.idempotency_key for e in events])
@@ -452,7 +503,7 @@ async def _append_once(
         ):
             raise _ChainMoved
         dialect = connection.capabilities.dialect
-        await connection.execute_many(_insert_sql(dialect), _insert_values(rows, dialect))
+        await connection.execute_many(_insert_sql(dialect), _insert_values(rows, dialect, context))
         result.stored = (
             await ConsentEvent.filter(subject=subject, seq__gte=first_seq, seq__lte=seq).order_by(
                 "seq"
@@ -483,6 +534,7 @@ async def verify_chain(subject: str, page: int = 1000) -> ChainCheck:
             .limit(page)
             .values(*RECORD_FIELDS)
         )
+        await open_values(ConsentEvent, found)  # the chain hashes the plain context
         rows = [EventRecord(**row) for row in found]
         for row in rows:
             broken = (

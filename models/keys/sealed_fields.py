@@ -263,6 +263,7 @@ async def open_rows(rows: Iterable[Any]) -> None:
     if not found:
         return
     keys = await _keys_by_ref({value.ref for _, _, value in found})
+    opened: dict[tuple[int, str], Any] = {}
     for row, field, value in found:
         where = f" #{row.pk}"
         found_key = keys.get(value.ref)
@@ -270,7 +271,7 @@ async def open_rows(rows: Iterable[Any]) -> None:
         if found_key is not None and subject is not None and found_key[0] != subject:
             # Authentic, but another subject's: a value copied here from another row.
             raise SealedValueUnreadable(f"{field._where()}{where}")
-        plain = _opened(field, value, found_key, where)
+        plain = _opened_once(opened, field, value, found_key, where)
         object.__setattr__(row, field.model_field_name, plain)
 
 
@@ -288,8 +289,9 @@ async def open_values(model: type[Model], rows: Sequence[dict[str, Any]]) -> Non
     if not found:
         return
     keys = await _keys_by_ref({value.ref for _, _, value in found})
+    opened: dict[tuple[int, str], Any] = {}
     for row, field, value in found:
-        row[field.model_field_name] = _opened(field, value, keys.get(value.ref), "")
+        row[field.model_field_name] = _opened_once(opened, field, value, keys.get(value.ref), "")
 
 
 async def open_column(model: type[Model], name: str, values: Sequence[Any]) -> list[Any]:
@@ -298,6 +300,23 @@ async def open_column(model: type[Model], name: str, values: Sequence[Any]) -> l
     rows = [{name: value} for value in values]
     await open_values(model, rows)
     return [row[name] for row in rows]
+
+
+def _opened_once(
+    opened: dict[tuple[int, str], Any],
+    field: SealedField,
+    value: Sealed,
+    key: tuple[str, aead.Aead] | None,
+    row: str,
+) -> Any:
+    """``_opened``, once per text: a value sealed once for many rows (a consent batch's
+    browser) opens once per read. Not a JSON value, which each row must own."""
+    if isinstance(field, SealedJSONField):
+        return _opened(field, value, key, row)
+    memo = (id(field), value.stored)
+    if memo not in opened:
+        opened[memo] = _opened(field, value, key, row)
+    return opened[memo]
 
 
 def _opened(field: SealedField, value: Sealed, key: tuple[str, aead.Aead] | None, row: str) -> Any:

@@ -167,11 +167,15 @@ async def clear_device_data(device_id: str, account: Account | None) -> Cleared:
         cleared.search_records = await SearchRecord.filter(device_id=device_id).delete()
         cleared.click_records = await ClickRecord.filter(device_id=device_id).delete()
         cleared.error_reports = await ErrorReport.filter(device_id=device_id).delete()
-        if not await DeviceLink.filter(device_id=device_id).exists():
+        linked = await DeviceLink.filter(device_id=device_id).exists()
+        if not linked:
             subject = device_subject(device_id)
             cleared.consent_events = await ConsentEvent.filter(subject=subject).delete()
             await ConsentChain.filter(subject=subject).delete()
         cleared.devices = await Device.filter(device_id=device_id).delete()
-    # What the device recorded anonymously was sealed under its own key: gone in every copy.
-    await discard(installed(), device_key_subject(device_id))
+    if not linked:
+        # What the device recorded anonymously was sealed under its own key: gone in every
+        # copy. A linked device's history is the account's, kept with the key its context
+        # is sealed under (its chain hashes that context) until the account is deleted.
+        await discard(installed(), device_key_subject(device_id))
     return cleared

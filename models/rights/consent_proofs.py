@@ -22,6 +22,7 @@ from models.consent.ledger import (
 from models.consent.policies import PolicyVersion
 from models.consent.purposes import Purpose
 from models.consent.receipts import RECEIPT_VERSION, public_jwks, receipt_claims, receipt_signer
+from models.keys.sealed_fields import open_values
 from models.rights.subject_rows import DataSubject
 from models.rights.zip_entries import dumps, rows_chunk, write_array, write_bytes
 
@@ -121,6 +122,7 @@ async def _receipts(
             .limit(batch_size)
             .values(*RECORD_FIELDS)
         )
+        await open_values(ConsentEvent, rows)
         events = [EventRecord(**row) for row in rows]
         batch = []
         for event in events:
