@@ -1,7 +1,8 @@
 """The content tables are sealed like the account (issue 17): feedback, support threads and
-messages, favorites' notes, questionnaire answers, error reports, search and click records,
-devices, sessions and passkeys hold ciphertext under their subject's key (the account's, or an
-anonymous device's), and an earlier version's plain content is sealed by ``accord migrate``."""
+messages, favorites, questionnaire answers, error reports, search and click records, devices,
+sessions, consent events, notices and passkeys hold ciphertext under their subject's key
+(the account's, or an anonymous device's), and an earlier version's plain content is sealed
+by ``accord migrate``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from models.keys.backfill import seal_plain_values
 from models.keys.data_keys import device_key_subject
 from models.keys.key_store import SubjectKey
 from models.keys.sealed_fields import PREFIX, SealedModel, open_values, sealed_fields_of
+from models.notifications.inbox import REDACTED
 from models.personal.error_reports import ErrorReport
 from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
@@ -36,6 +38,7 @@ CONTENT_TABLES = {
     "device",
     "session",
     "consent_event",
+    "notification",
 }
 PUBLIC_FEEDBACK = """{ publicFeedback(subject: "product-42") { edges { node { body } } } }"""
 
@@ -96,6 +99,8 @@ async def test_every_sealed_column_holds_only_ciphertext(world):  # noqa: F811
         for row in await raw_rows(model):
             for column, value in row.items():
                 if column not in _columns(model).values() or value in (None, ""):
+                    continue
+                if value == REDACTED:  # a sent code's placeholder (``Cleartext``)
                     continue
                 holding.add(model._meta.db_table)
                 if not str(value).startswith(PREFIX):

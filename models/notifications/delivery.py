@@ -429,8 +429,10 @@ async def _deliver_notices_on(channel: Channel, settings: Settings, sender: Send
         gone_rows = [row[0] for row in rows if row[2] in GONE_ONCE_SENT]
         owns = await open_column(Account, own_address.split("__")[1], [row[7] for row in rows])
         givens = await open_column(Notification, "address", [row[6] for row in rows])
-        for row, given, own in zip(rows, givens, owns, strict=True):
-            row_id, attempts, kind, created_at, title, body, _, _, status = row
+        titles = await open_column(Notification, "title", [row[4] for row in rows])
+        bodies = await open_column(Notification, "body", [row[5] for row in rows])
+        for row, given, own, title, body in zip(rows, givens, owns, titles, bodies, strict=True):
+            row_id, attempts, kind, created_at, _, _, _, _, status = row
             address = given or own
             deleted = status == AccountStatus.DELETED and kind not in GONE_ONCE_SENT
             if not address or deleted:

@@ -23,7 +23,7 @@ from tortoise.indexes import Index
 from models import clock
 from models.accounts.account import Account
 from models.keys.data_keys import account_subject
-from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
+from models.keys.sealed_fields import Cleartext, SealedField, SealedManager, SealedModel
 
 if TYPE_CHECKING:  # campaigns imports this module
     from models.notifications.campaigns import Campaign
@@ -69,7 +69,7 @@ class NotificationKind(StrEnum):
 #: Kinds whose body holds a secret (a code): blanked once the row is sent or given up on.
 SECRET_KINDS = (NotificationKind.CONTACT_CODE, NotificationKind.DATA_REQUEST_CODE)
 #: What such a body reads afterwards.
-REDACTED = "(not kept once sent)"
+REDACTED = Cleartext("(not kept once sent)")
 #: Kinds written for an account already deleted (its tombstone): the only rows a deleted
 #: account is still sent, and deleted once sent or given up on, address and all.
 GONE_ONCE_SENT = (NotificationKind.ERASURE_RECEIPT,)
@@ -83,9 +83,11 @@ class DeliveryStatus(StrEnum):
 
 
 class Notification(SealedModel):
-    """A message to one account. The address it goes to, when not the account's own, is
-    sealed under the account's key; an erasure receipt's is the exception (``Cleartext``):
-    the account's key is gone by then, and the row goes once sent (``GONE_ONCE_SENT``)."""
+    """A message to one account, sealed under the account's key: its text, and the address
+    it goes to when not the account's own. A campaign's rows hold no text (it is the
+    campaign's, rendered as they are read or sent). An erasure receipt is the exception
+    (``Cleartext``): the account's key is gone by then, its text names no one, and the row
+    goes once sent (``GONE_ONCE_SENT``)."""
 
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
@@ -98,8 +100,8 @@ class Notification(SealedModel):
     campaign_id: int | None  # set by the ORM
     kind = fields.CharEnumField(NotificationKind, max_length=32)
     channel = fields.CharEnumField(Channel, max_length=8)
-    title = fields.CharField(max_length=200)
-    body = fields.TextField()
+    title = SealedField(max_length=200)
+    body = SealedField()
     created_at = fields.DatetimeField(auto_now_add=True)
     #: When it left for its channel (IN_APP: at once). Null: still owed.
     sent_at = fields.DatetimeField(null=True)

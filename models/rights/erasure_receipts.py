@@ -160,14 +160,17 @@ async def issue_receipt(
             account_id=account_id,
             kind=NotificationKind.ERASURE_RECEIPT,
             channel=Channel.EMAIL,
-            # In the clear: the account's key is destroyed, and the row goes once sent.
+            # In the clear: the account's key is destroyed, and the row goes once sent. The
+            # text names no personal data (the receipt's own promise).
             address=Cleartext(email),
-            title="Your account is deleted: your erasure receipt",
-            body=f"Your account has been deleted. Request id: {request.receipt_id}\n\n"
-            "Below is a receipt signed by us (a JWS, verifiable with the key published at "
-            "/.well-known/jwks.json) of what was erased and what was kept and why. Keep it; "
-            "you can fetch it again with the request id and the secret you were given when "
-            f"you cancelled.\n\n{token}\n",
+            title=Cleartext("Your account is deleted: your erasure receipt"),
+            body=Cleartext(
+                f"Your account has been deleted. Request id: {request.receipt_id}\n\n"
+                "Below is a receipt signed by us (a JWS, verifiable with the key published at "
+                "/.well-known/jwks.json) of what was erased and what was kept and why. Keep "
+                "it; you can fetch it again with the request id and the secret you were given "
+                f"when you cancelled.\n\n{token}\n"
+            ),
         )
 
 
