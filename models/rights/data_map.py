@@ -554,7 +554,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
     PersonalData(
         "Favorite",
         Favorite,
-        ("item_type", "item_id", "note", "created_at"),
+        ("item_type", "item_id", "note", "created_at", "item_index"),
         (DataCategory.USER_CONTENT,),
         NECESSARY,
         LegalBasis.CONTRACT,
@@ -563,7 +563,9 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.DELETE,
         Step.FAVORITES_AND_ANSWERS,
         Export.EXPORT,
+        "the item is found by a keyed hash of it (a blind index), which tells the user nothing",
         account_field="account_id",
+        not_exported=("item_index",),
         correctable=(Correctable("note", favorites.NOTE_MAX, multiline=True, required=False),),
         erasable_on_request=True,
     ),
@@ -602,7 +604,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
     PersonalData(
         "Feedback",
         Feedback,
-        ("subject", "body", "rating", "kind", "visibility", "created_at"),
+        ("subject", "body", "rating", "kind", "visibility", "created_at", "subject_index"),
         (DataCategory.USER_CONTENT,),
         NECESSARY,
         LegalBasis.CONTRACT,
@@ -611,7 +613,9 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Erasure.ANONYMISE,
         Step.FEEDBACK,
         Export.EXPORT,
+        "the product is found by a keyed hash of it (a blind index), which tells the user nothing",
         account_field="author_id",
+        not_exported=("subject_index",),
         anonymised={"author_id": "NULL (shown as by 'deleted user')"},
         erasure_note="PRIVATE feedback is deleted; PUBLIC feedback is anonymised, or deleted "
         "when public_feedback_on_deletion is 'delete'",
