@@ -15,7 +15,6 @@ from models.keys.backfill import seal_plain_values
 from models.keys.data_keys import device_key_subject
 from models.keys.key_store import SubjectKey
 from models.keys.sealed_fields import PREFIX, SealedModel, open_values, sealed_fields_of
-from models.notifications.inbox import REDACTED
 from models.personal.error_reports import ErrorReport
 from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
@@ -67,6 +66,18 @@ async def raw_rows(model: type[SealedModel]) -> list[dict[str, Any]]:
     return [dict(r) for r in await connections.get("default").execute_query_dict(sql)]
 
 
+def in_clear(model: type[SealedModel], row: dict[str, Any]) -> list[str]:
+    """The row's sealed columns that hold a plain value: neither empty, nor ciphertext, nor
+    one of the field's placeholders (a sent code's text, not personal)."""
+    return [
+        column
+        for field in sealed_fields_of(model)
+        if (value := row[column := field.source_field or field.model_field_name])
+        and not str(value).startswith(PREFIX)
+        and value not in field.placeholders
+    ]
+
+
 async def write_raw(model: type[SealedModel], key: Any, column: str, value: Any) -> None:
     """Change one column behind the service's back, as an earlier version stored it."""
     db = connections.get("default")
@@ -94,18 +105,13 @@ async def test_every_sealed_column_holds_only_ciphertext(world):  # noqa: F811
     alice = Person(app, "alice.sealed", "198.51.100.23", "AliceBrowser/7.1")
     await fill(app, alice, "alice", **tokens)
 
-    holding, in_clear = set(), []
+    holding, plain = set(), []
     for model in sealed_models():
         for row in await raw_rows(model):
-            for column, value in row.items():
-                if column not in _columns(model).values() or value in (None, ""):
-                    continue
-                if value == REDACTED:  # a sent code's placeholder (``Cleartext``)
-                    continue
+            if any(row[c] for c in _columns(model).values()):
                 holding.add(model._meta.db_table)
-                if not str(value).startswith(PREFIX):
-                    in_clear.append((model._meta.db_table, column))
-    assert in_clear == []
+            plain += [(model._meta.db_table, c) for c in in_clear(model, row)]
+    assert plain == []
     assert holding >= CONTENT_TABLES  # the scan saw each kind of content
     # ... and the service reads them back.
     listed = await app.gql(PUBLIC_FEEDBACK)
@@ -135,10 +141,7 @@ async def test_an_earlier_versions_plain_content_is_sealed_by_migrate(world):  #
     assert await seal_plain_values() > len(CONTENT_TABLES)
     for model in sealed_models():
         for row in await raw_rows(model):
-            plain = [
-                c for c in _columns(model).values() if row[c] and not row[c].startswith(PREFIX)
-            ]
-            assert plain == [], model._meta.db_table
+            assert in_clear(model, row) == [], model._meta.db_table
     assert await opened_content() == before
     listed = await app.gql(PUBLIC_FEEDBACK)
     assert [e["node"]["body"] for e in listed["data"]["publicFeedback"]["edges"]] == [

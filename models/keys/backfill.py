@@ -10,7 +10,7 @@ from __future__ import annotations
 from tortoise import Tortoise, connections
 
 from models.keys.data_keys import KeyDestroyed
-from models.keys.sealed_fields import PREFIX, SealedModel, sealed_fields_of
+from models.keys.sealed_fields import PREFIX, SealedField, SealedModel, sealed_fields_of
 
 BATCH = 200
 
@@ -27,12 +27,22 @@ async def seal_plain_values() -> int:
     return sealed
 
 
+def _plain_in(field: SealedField) -> str:
+    """SQL true where the column holds a plain value to seal: not empty, not sealed, not one
+    of the field's placeholders (constants of the code, quoted here)."""
+    column = field.source_field or field.model_field_name
+    condition = f"\"{column}\" <> '' AND \"{column}\" NOT LIKE '{PREFIX}%'"
+    if field.placeholders:
+        quoted = ", ".join("'" + text.replace("'", "''") + "'" for text in field.placeholders)
+        condition += f' AND "{column}" NOT IN ({quoted})'
+    return f"({condition})"
+
+
 async def _seal_model(model: type[SealedModel]) -> int:
     fields = sealed_fields_of(model)
     meta, db = model._meta, connections.get(model._meta.default_connection or "default")
     pk = meta.fields_map[meta.pk_attr].source_field or meta.pk_attr
-    columns = [f.source_field or f.model_field_name for f in fields]
-    plain = " OR ".join(f"(\"{c}\" <> '' AND \"{c}\" NOT LIKE '{PREFIX}%')" for c in columns)
+    plain = " OR ".join(_plain_in(field) for field in fields)
     mark = "$1" if db.capabilities.dialect == "postgres" else "?"
     # Names from the models' own metadata; the one value, the last key seen, a parameter
     # (the first batch has none: a key may be a number, a text or a UUID).

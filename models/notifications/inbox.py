@@ -101,7 +101,7 @@ class Notification(SealedModel):
     kind = fields.CharEnumField(NotificationKind, max_length=32)
     channel = fields.CharEnumField(Channel, max_length=8)
     title = SealedField(max_length=200)
-    body = SealedField()
+    body = SealedField(placeholders=(REDACTED,))
     created_at = fields.DatetimeField(auto_now_add=True)
     #: When it left for its channel (IN_APP: at once). Null: still owed.
     sent_at = fields.DatetimeField(null=True)
