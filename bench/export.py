@@ -51,7 +51,8 @@ from accord.sqlite_backend import timestamp_text  # noqa: E402
 from bench.consent_sync import drop_database, postgres_database  # noqa: E402
 from bench.deletion import insert  # noqa: E402
 from models.consent.ledger import COLUMNS as EVENT_COLUMNS  # noqa: E402
-from models.consent.ledger import GENESIS, EventKind, EventRecord, Source, chain_hash  # noqa: E402
+from models.consent.ledger import EventKind, EventRecord, Source, chain_hash  # noqa: E402
+from models.hash_chains import GENESIS  # noqa: E402
 from models.keys import key_ring  # noqa: E402
 from models.placeholders import placeholders  # noqa: E402
 

@@ -148,6 +148,18 @@ async def test_a_rewound_head_is_reported(gql):
     assert (await verify(gql, staff.token, account_id=alice.id))["ok"] is False
 
 
+async def test_a_deleted_head_is_reported(gql):
+    """Events without a head: the chain's end is no longer vouched for (as in the audit log)."""
+    staff, alice, rows = await _ledger(gql)
+    await ConsentChain.filter(subject=account_subject(pk(alice.id))).delete()
+    check = await verify(gql, staff.token, account_id=alice.id)
+    assert check == {
+        "ok": False,
+        "checked": 6,
+        "firstBrokenEventId": gid("ConsentEvent", rows[-1].id),
+    }
+
+
 async def test_reordered_events_are_reported(gql):
     staff, alice, rows = await _ledger(gql)
     await ConsentEvent.filter(id=rows[1].id).update(seq=1000)

@@ -47,6 +47,7 @@ from models import clock
 from models.accounts.account import Account
 from models.consent.errors import ConsentErrorCode
 from models.errors import DomainError
+from models.hash_chains import GENESIS, walk
 from models.keys import data_keys
 from models.keys.sealed_fields import (
     SealedField,
@@ -58,7 +59,6 @@ from models.keys.sealed_fields import (
 from models.networks import approximate_network
 from models.placeholders import placeholders
 
-GENESIS = "0" * 64
 SUBJECT_MAX = 80
 #: At most 64 characters, so that ``device:<id>`` fits a subject (SUBJECT_MAX): a longer
 #: one used to reach the database and fail there, an internal error.
@@ -526,31 +526,23 @@ class ChainCheck:
 async def verify_chain(subject: str, page: int = 1000) -> ChainCheck:
     """Recompute every hash of a subject's chain, in order, and compare with the head. Rows
     are read as plain records: a model instance each cost as much as its hash."""
-    prev, expected_seq, checked, last_id = GENESIS, 1, 0, None
-    while True:
+
+    async def links_from(first_seq: int, limit: int) -> list[EventRecord]:
         found = (
-            await ConsentEvent.filter(subject=subject, seq__gte=expected_seq)
+            await ConsentEvent.filter(subject=subject, seq__gte=first_seq)
             .order_by("seq")
-            .limit(page)
+            .limit(limit)
             .values(*RECORD_FIELDS)
         )
         await open_values(ConsentEvent, found)  # the chain hashes the plain context
-        rows = [EventRecord(**row) for row in found]
-        for row in rows:
-            broken = (
-                row.seq != expected_seq
-                or row.prev_hash != prev
-                or chain_hash(prev, row) != row.hash
-            )
-            if broken:
-                return ChainCheck(False, checked, row.id)
-            prev, expected_seq, checked, last_id = row.hash, expected_seq + 1, checked + 1, row.id
-        if len(rows) < page:
-            break
-    head = await ConsentChain.get_or_none(subject=subject)
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
-        return ChainCheck(False, checked, last_id)
-    return ChainCheck(True, checked, None)
+        return [EventRecord(**row) for row in found]
+
+    async def head() -> tuple[int, str] | None:
+        chain = await ConsentChain.get_or_none(subject=subject)
+        return None if chain is None else (chain.seq, chain.hash)
+
+    walked = await walk(links_from, chain_hash, head, page)
+    return ChainCheck(walked.ok, walked.checked, walked.first_broken_id)
 
 
 # --- state -------------------------------------------------------------------------------

@@ -35,10 +35,10 @@ from tortoise.transactions import in_transaction
 from models import clock
 from models.accounts.account import Account, Role
 from models.errors import DomainError
+from models.hash_chains import GENESIS, walk
 from models.rights.errors import RightsErrorCode
 from models.text import clean_text
 
-GENESIS = "0" * 64
 REASON_MAX = 500
 RESOURCE_MAX = 64
 APPEND_RETRIES = 20
@@ -194,23 +194,13 @@ class AuditCheck:
 
 async def verify(page: int = 1000) -> AuditCheck:
     """Recompute every hash in order and compare the end with the head."""
-    prev, expected_seq, checked, last_id = GENESIS, 1, 0, None
-    while True:
-        rows = await StaffAuditEntry.filter(seq__gte=expected_seq).order_by("seq").limit(page)
-        for row in rows:
-            broken = (
-                row.seq != expected_seq
-                or row.prev_hash != prev
-                or chain_hash(prev, row) != row.hash
-            )
-            if broken:
-                return AuditCheck(False, checked, row.id)
-            prev, expected_seq, checked, last_id = row.hash, expected_seq + 1, checked + 1, row.id
-        if len(rows) < page:
-            break
-    head = await StaffAuditHead.get_or_none(chain=HEAD)
-    if (head is None and checked) or (
-        head is not None and (head.seq != expected_seq - 1 or head.hash != prev)
-    ):
-        return AuditCheck(False, checked, last_id)
-    return AuditCheck(True, checked, None)
+
+    async def links_from(first_seq: int, limit: int) -> list[StaffAuditEntry]:
+        return await StaffAuditEntry.filter(seq__gte=first_seq).order_by("seq").limit(limit)
+
+    async def head() -> tuple[int, str] | None:
+        found = await StaffAuditHead.get_or_none(chain=HEAD)
+        return None if found is None else (found.seq, found.hash)
+
+    walked = await walk(links_from, chain_hash, head, page)
+    return AuditCheck(walked.ok, walked.checked, walked.first_broken_id)

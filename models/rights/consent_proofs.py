@@ -12,7 +12,6 @@ from typing import Any
 
 from accord.settings import Settings
 from models.consent.ledger import (
-    GENESIS,
     RECORD_FIELDS,
     ConsentEvent,
     EventKind,
@@ -22,6 +21,7 @@ from models.consent.ledger import (
 from models.consent.policies import PolicyVersion
 from models.consent.purposes import Purpose
 from models.consent.receipts import RECEIPT_VERSION, public_jwks, receipt_claims, receipt_signer
+from models.hash_chains import GENESIS
 from models.keys.sealed_fields import open_values
 from models.rights.subject_rows import DataSubject
 from models.rights.zip_entries import dumps, rows_chunk, write_array, write_bytes
