@@ -38,6 +38,7 @@ from accord.settings import Settings, load_settings
 from models import clock as domain_clock
 from models.consent.purposes import ensure_default_purposes
 from models.keys import key_ring
+from tests.worlds import world  # noqa: F401 - the fixture, for every test
 
 RUN_ID = secrets.token_hex(4)
 

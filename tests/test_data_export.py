@@ -27,7 +27,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from tortoise import Tortoise
 
-from models.accounts.account import Account, AccountStatus, Role
+from models.accounts.account import Account, AccountStatus
 from models.accounts.sessions import Session
 from models.clock import now
 from models.consent.ledger import DeviceLink, account_subject, device_subject
@@ -39,7 +39,6 @@ from models.personal.devices import Device
 from models.personal.error_reports import ErrorReport
 from models.personal.pictures import Picture, open_picture
 from models.personal.storage import LocalStorage
-from models.queue import Queue
 from models.rights import data_map
 from models.rights.archive import write_archive
 from models.rights.data_map import DATA_MAP, Export, PersonalData
@@ -58,9 +57,13 @@ from tests.data_request_helpers import VERIFY as VERIFY_SIGNED_OUT
 from tests.data_request_helpers import mailed_code
 from tests.ids import pk
 from tests.notification_helpers import body_of
-from tests.oidc_provider import provider_app
 from tests.passkeys_api import add_passkey
-from tests.test_deletion import PASSWORD, PROXY, Person, fill, run_worker, staff
+from tests.test_deletion import (
+    PASSWORD,
+    Person,
+    fill,
+    run_worker,
+)
 from workers.sweeper import sweep
 
 EXPORT = """mutation($i: ExportMyDataInput!) { exportMyData(input: $i) {
@@ -75,26 +78,6 @@ LEASE = timedelta(seconds=60)
 def no_archives(settings):
     """Tables are emptied after every test and row ids start again; so are archive files."""
     shutil.rmtree(ExportFiles.of(settings).root, ignore_errors=True)
-
-
-@pytest.fixture
-async def world(app_with, tmp_path, settings, redis_url):
-    async with provider_app(app_with, tmp_path, trusted_proxies=[PROXY]) as app:
-        officer = await staff(app, "the.officer", Role.PRIVACY_OFFICER)
-        support = await staff(app, "the.support", Role.SUPPORT)
-        operator = await staff(app, "the.operator", Role.OPERATOR)
-        published = await app.gql(
-            """mutation { publishPolicy(input: {version: "v1", summary: "s", text: "policy",
-            effectiveAt: "2020-01-01T00:00:00Z", material: true, changeCategories: [OTHER]})
-            { errors { code } } }""",
-            token=officer,
-        )
-        assert published["data"]["publishPolicy"]["errors"] == []
-        queue = await Queue.connect(redis_url, settings.queue_name)
-        try:
-            yield app, {"officer": officer, "support": support, "operator": operator}, queue
-        finally:
-            await queue.close()
 
 
 async def export(app, token: str, **given: str) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
-import pytest
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 from PIL import Image
@@ -49,13 +48,11 @@ from models.rights.requests import (
 from tests.contact_helpers import add_and_verify_email, add_and_verify_phone
 from tests.device_ids import device_id
 from tests.ids import gid, pk
-from tests.oidc_provider import new_subject, provider_app
+from tests.oidc_provider import new_subject
 from tests.test_worker import burst_worker
+from tests.worlds import PASSWORD, staff
 from workers.settings import worker_settings
 from workers.sweeper import sweep
-
-PASSWORD = "correct horse battery staple"
-PROXY = "127.0.0.1"  # the ASGI test transport's peer; trusted so X-Forwarded-For counts
 
 
 def png_bytes(color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
@@ -99,15 +96,6 @@ class Person:
         result = response.json()["data"]["uploadPicture"]
         assert result["errors"] == [], result
         return result["picture"]["id"]
-
-
-async def staff(app, name: str, role: Role) -> str:
-    body = await app.gql(
-        "mutation($i: RegisterInput!) { register(input: $i) { token errors { code } } }",
-        {"i": {"accountName": name, "password": PASSWORD, "nickname": name}},
-    )
-    await Account.filter(account_name_index=await account_name_index(name)).update(role=role)
-    return body["data"]["register"]["token"]
 
 
 async def fill(app, person: Person, tag: str, *, officer: str, support: str, operator: str):
@@ -359,26 +347,6 @@ async def every_value() -> list[tuple[str, str, str]]:
                 )
                 found.append((model._meta.db_table, column, text))
     return found
-
-
-@pytest.fixture
-async def world(app_with, tmp_path, settings, redis_url):
-    async with provider_app(app_with, tmp_path, trusted_proxies=[PROXY]) as app:
-        officer = await staff(app, "the.officer", Role.PRIVACY_OFFICER)
-        support = await staff(app, "the.support", Role.SUPPORT)
-        operator = await staff(app, "the.operator", Role.OPERATOR)
-        published = await app.gql(
-            """mutation { publishPolicy(input: {version: "v1", summary: "s", text: "policy",
-            effectiveAt: "2020-01-01T00:00:00Z", material: true, changeCategories: [OTHER]})
-            { errors { code } } }""",
-            token=officer,
-        )
-        assert published["data"]["publishPolicy"]["errors"] == []
-        queue = await Queue.connect(redis_url, settings.queue_name)
-        try:
-            yield app, {"officer": officer, "support": support, "operator": operator}, queue
-        finally:
-            await queue.close()
 
 
 async def test_deleting_an_account_leaves_nothing_personal_anywhere(

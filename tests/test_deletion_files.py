@@ -22,7 +22,6 @@ from tests.test_deletion import (
     make_due,
     needles_of,
     run_worker,
-    world,  # noqa: F401 - the fixture
 )
 
 
@@ -46,7 +45,7 @@ def copied(path: Path) -> bytes:
 
 
 async def test_a_deleted_accounts_values_are_not_in_the_database_files(
-    world,  # noqa: F811
+    world,
     settings,
     redis_url,
 ):

@@ -28,7 +28,6 @@ from tests.test_deletion import (
     make_due,
     needles_of,
     run_worker,
-    world,  # noqa: F401  (the fixture)
 )
 
 RECEIPT = """query($id: ID!, $secret: String!) { erasureReceipt(requestId: $id, secret: $secret) {
@@ -83,7 +82,7 @@ async def receipt_mails(mailbox, address: str, request_id: str) -> list[Any]:
 
 
 async def test_a_completed_deletion_hands_over_one_signed_receipt_naming_no_one(
-    world,  # noqa: F811
+    world,
     settings,
     redis_url,
     mailbox,
@@ -151,7 +150,7 @@ async def test_a_completed_deletion_hands_over_one_signed_receipt_naming_no_one(
 
 
 async def test_a_resumed_deletion_issues_one_receipt(
-    world,  # noqa: F811
+    world,
     settings,
     redis_url,
     mailbox,
@@ -194,7 +193,7 @@ async def test_a_resumed_deletion_issues_one_receipt(
 
 
 async def test_a_deletion_asked_for_signed_out_hands_over_its_receipt_too(
-    world,  # noqa: F811
+    world,
     settings,
     redis_url,
     mailbox,

@@ -44,7 +44,6 @@ from tests.test_deletion import (
     make_due,
     needles_of,
     run_worker,
-    world,  # noqa: F401 - the fixture
 )
 from tests.test_deletion_files import copied, plain_in_the_files
 from tests.test_sealed_content import sealed_models
@@ -240,7 +239,7 @@ async def opened_copy(restored: Restored) -> str:
 
 
 async def test_a_copy_with_every_kind_of_personal_data_opens_none_of_it_after_a_deletion(
-    world,  # noqa: F811
+    world,
     settings,
     redis_url,
     tmp_path,

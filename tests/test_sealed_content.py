@@ -21,7 +21,7 @@ from models.personal.feedback import Feedback
 from tests.consent_helpers import officer, publish
 from tests.device_ids import device_id
 from tests.personal_helpers import CLEAR_DEVICE
-from tests.test_deletion import Person, fill, world  # noqa: F401 - the fixture
+from tests.test_deletion import Person, fill
 
 #: The tables ``fill`` gives a value in at least one sealed column.
 CONTENT_TABLES = {
@@ -100,7 +100,7 @@ async def opened_content() -> dict[str, dict[Any, dict[str, Any]]]:
     return found
 
 
-async def test_every_sealed_column_holds_only_ciphertext(world):  # noqa: F811
+async def test_every_sealed_column_holds_only_ciphertext(world):
     app, tokens, _ = world
     alice = Person(app, "alice.sealed", "198.51.100.23", "AliceBrowser/7.1")
     await fill(app, alice, "alice", **tokens)
@@ -119,7 +119,7 @@ async def test_every_sealed_column_holds_only_ciphertext(world):  # noqa: F811
     assert bodies == {"alice public body"}
 
 
-async def test_an_earlier_versions_plain_content_is_sealed_by_migrate(world):  # noqa: F811
+async def test_an_earlier_versions_plain_content_is_sealed_by_migrate(world):
     app, tokens, _ = world
     alice = Person(app, "alice.legacy", "198.51.100.23", "AliceBrowser/7.1")
     await fill(app, alice, "alice", **tokens)
