@@ -279,11 +279,10 @@ async def test_concurrent_syncs_for_one_subject(gql):
 
     expected = rounds * (2 * size - shared)
     assert len(all_keys) == expected
-    rows = (
-        await ConsentEvent.filter(subject=subject)
-        .order_by("seq")
-        .values_list("seq", "idempotency_key", "device_id")
-    )
+    rows = [  # read opened: the device id is sealed
+        (r.seq, r.idempotency_key, r.device_id)
+        for r in await ConsentEvent.filter(subject=subject).order_by("seq")
+    ]
     assert [r[0] for r in rows] == list(range(1, expected + 1))  # no gap, no fork
     assert {r[1] for r in rows} == all_keys  # nothing lost
     assert len(rows) == len({r[1] for r in rows})  # nothing twice

@@ -30,8 +30,9 @@ from tortoise import Tortoise
 from models.accounts.account import Account, AccountStatus
 from models.accounts.sessions import Session
 from models.clock import now
-from models.consent.ledger import DeviceLink, account_subject, device_subject
+from models.consent.ledger import DeviceLink, account_subject
 from models.keys.data_keys import account_subject as data_subject
+from models.keys.device_refs import device_ref, device_subject_of
 from models.keys.sealed_fields import open_values
 from models.keys.sealed_files import opened
 from models.notifications.inbox import Channel, Notification, NotificationKind
@@ -154,7 +155,7 @@ async def found_rows(entry: PersonalData, account_id: int) -> dict[Any, dict[str
     of its account link, anonymous rows of its devices, rows of its consent subjects."""
     owned = await Device.filter(account_id=account_id).values_list("device_id", flat=True)
     linked = await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
-    subjects = [account_subject(account_id), *(device_subject(d) for d in linked)]
+    subjects = [account_subject(account_id), *(device_subject_of(ref) for ref in linked)]
     key = entry.model._meta.pk_attr
     queries = []
     if entry.account_field:
@@ -216,7 +217,9 @@ async def test_an_export_holds_everything_the_map_names_and_nothing_of_anyone_el
     # A row Bob's account recorded with Alice's phone's id (the API refuses that today; an
     # older release did not): it is his, never hers.
     await ErrorReport.create(
-        account_id=bob.id, device_id=alice_data["device"], message="bob on a borrowed phone"
+        account_id=bob.id,
+        device_id=device_ref(alice_data["device"]),
+        message="bob on a borrowed phone",
     )
 
     await run_worker(settings, redis_url, queue)  # every e-mail owed so far is sent

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from models.clock import now
+from models.keys.device_refs import device_ref
 from models.personal.activity import ClickRecord, SearchRecord
 from models.personal.retention import clean_up
 from tests.device_ids import device_id
@@ -76,14 +77,14 @@ async def test_a_signed_in_user_who_consents_is_recorded(gql):
     searched = await SearchRecord.get()
     assert searched.account_id == pk(alice.id)
     assert searched.keywords == "red shoes"
-    assert searched.device_id == DEVICE
+    assert searched.device_id == device_ref(DEVICE)  # its reference, never the id
     assert searched.client_address == "203.0.113.0"
     assert searched.user_agent == "AccordTest/1.0 (Linux)"
     assert before - timedelta(minutes=1) < searched.recorded_at <= before
     clicked = await ClickRecord.get()
     assert clicked.account_id == pk(alice.id)
     assert clicked.link == "https://shop.example.com/p/1"
-    assert clicked.device_id == DEVICE
+    assert clicked.device_id == device_ref(DEVICE)
     assert clicked.client_address == "203.0.113.0"
     assert clicked.user_agent == "AccordTest/1.0 (Linux)"
 
@@ -93,7 +94,11 @@ async def test_an_anonymous_device_that_consents_is_recorded(gql):
     assert (await search(gql, device_id=DEVICE, headers=AGENT))["recorded"] is True
     assert (await click(gql, "http://example.org/x?y=1", device_id=DEVICE))["recorded"] is True
     row = await SearchRecord.get()
-    assert (row.account_id, row.device_id, row.client_address) == (None, DEVICE, "203.0.113.0")
+    assert (row.account_id, row.device_id, row.client_address) == (
+        None,
+        device_ref(DEVICE),
+        "203.0.113.0",
+    )
     assert (await ClickRecord.get()).link == "http://example.org/x?y=1"
 
 
@@ -199,11 +204,21 @@ async def test_retention_works_in_batches(gql, settings):
     small = settings.model_copy(update={"sweep_batch_size": 2, "activity_retention_days": 7})
     old = now() - timedelta(days=8)
     await SearchRecord.bulk_create(
-        [SearchRecord(device_id=DEVICE, keywords=f"k{i}", recorded_at=old) for i in range(5)]
-        + [SearchRecord(device_id=DEVICE, keywords="week", recorded_at=now() - timedelta(days=6))]
+        [
+            SearchRecord(device_id=device_ref(DEVICE), keywords=f"k{i}", recorded_at=old)
+            for i in range(5)
+        ]
+        + [
+            SearchRecord(
+                device_id=device_ref(DEVICE), keywords="week", recorded_at=now() - timedelta(days=6)
+            )
+        ]
     )
     await ClickRecord.bulk_create(
-        [ClickRecord(device_id=DEVICE, link="https://x.example", recorded_at=old) for _ in range(3)]
+        [
+            ClickRecord(device_id=device_ref(DEVICE), link="https://x.example", recorded_at=old)
+            for _ in range(3)
+        ]
     )
     assert (await clean_up(small))["activity"] == 8
     assert [r.keywords for r in await SearchRecord.all()] == ["week"]

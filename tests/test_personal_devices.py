@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models.consent.ledger import ConsentChain, ConsentEvent, DeviceLink, account_subject
+from models.keys.device_refs import device_ref, device_subject
 from models.personal.activity import ClickRecord, SearchRecord
 from models.personal.devices import Device
 from models.personal.error_reports import ErrorReport
@@ -58,14 +59,14 @@ async def use(gql, device_id, *, token=None, searches=1, clicks=1, reports=1):
 
 
 async def tied_to(device_id: str) -> dict[str, int]:
-    subject = f"device:{device_id}"
+    subject, ref = device_subject(device_id), device_ref(device_id)  # as the tables hold it
     return {
-        "search": await SearchRecord.filter(device_id=device_id).count(),
-        "click": await ClickRecord.filter(device_id=device_id).count(),
-        "errors": await ErrorReport.filter(device_id=device_id).count(),
+        "search": await SearchRecord.filter(device_id=ref).count(),
+        "click": await ClickRecord.filter(device_id=ref).count(),
+        "errors": await ErrorReport.filter(device_id=ref).count(),
         "events": await ConsentEvent.filter(subject=subject).count(),
         "chain": await ConsentChain.filter(subject=subject).count(),
-        "device": await Device.filter(device_id=device_id).count(),
+        "device": await Device.filter(device_id=ref).count(),
     }
 
 
@@ -77,7 +78,7 @@ async def test_register_a_device_anonymously_and_refresh_it(gql):
         gql, platform="android", model="Pixel 8", osVersion="14", appVersion="2.3.1"
     )
     assert result == {"deviceId": DEVICE, "errors": []}
-    row = await Device.get(device_id=DEVICE)
+    row = await Device.get(device_id=device_ref(DEVICE))
     assert (row.account_id, row.platform, row.model, row.os_version, row.app_version) == (
         None,
         "android",
@@ -87,7 +88,7 @@ async def test_register_a_device_anonymously_and_refresh_it(gql):
     )
     seen = row.last_seen_at
     assert (await register_device(gql, appVersion="2.4.0"))["errors"] == []
-    row = await Device.get(device_id=DEVICE)
+    row = await Device.get(device_id=device_ref(DEVICE))
     assert row.app_version == "2.4.0" and row.last_seen_at >= seen
     assert await Device.all().count() == 1
 
@@ -96,7 +97,7 @@ async def test_a_signed_in_user_claims_an_unowned_device(gql):
     alice = await register(gql, "alice")
     await register_device(gql)
     assert (await register_device(gql, token=alice.token))["errors"] == []
-    assert (await Device.get(device_id=DEVICE)).account_id == pk(alice.id)
+    assert (await Device.get(device_id=device_ref(DEVICE))).account_id == pk(alice.id)
 
 
 async def test_a_device_of_one_account_is_refused_to_another_and_to_the_anonymous(gql):
@@ -105,7 +106,7 @@ async def test_a_device_of_one_account_is_refused_to_another_and_to_the_anonymou
     assert (await register_device(gql, token=alice.token))["errors"] == []
     assert codes(await register_device(gql, token=bob.token)) == [("FORBIDDEN", "deviceId")]
     assert codes(await register_device(gql, model="stolen")) == [("FORBIDDEN", "deviceId")]
-    row = await Device.get(device_id=DEVICE)
+    row = await Device.get(device_id=device_ref(DEVICE))
     assert row.account_id == pk(alice.id) and row.model == ""
 
 
@@ -136,7 +137,7 @@ async def test_clear_deletes_everything_tied_to_an_anonymous_device(gql):
         await register_device(gql, device)
         await decide_activity_log(gql, True, device_id=device)
         await use(gql, device, searches=2, clicks=1, reports=1)
-    events = await ConsentEvent.filter(subject=f"device:{DEVICE}").count()
+    events = await ConsentEvent.filter(subject=device_subject(DEVICE)).count()
     assert events >= 1
     assert await tied_to(DEVICE) == {
         "search": 2,
@@ -224,15 +225,15 @@ async def test_a_device_linked_to_an_account_keeps_its_history_with_the_account(
     alice = await register(gql, "alice")
     bob = await register(gql, "bob")
     await decide_activity_log(gql, True, device_id=DEVICE)
-    events = await ConsentEvent.filter(subject=f"device:{DEVICE}").count()
-    await DeviceLink.create(device_id=DEVICE, account_id=pk(alice.id))
+    events = await ConsentEvent.filter(subject=device_subject(DEVICE)).count()
+    await DeviceLink.create(device_id=device_ref(DEVICE), account_id=pk(alice.id))
 
     for token in (None, bob.token):
         assert codes(await clear(gql, token=token)) == [("FORBIDDEN", "deviceId")]
     result = await clear(gql, token=alice.token)
     assert result["errors"] == []
     assert result["cleared"]["consentEvents"] == 0
-    assert await ConsentEvent.filter(subject=f"device:{DEVICE}").count() == events
+    assert await ConsentEvent.filter(subject=device_subject(DEVICE)).count() == events
 
 
 async def test_a_device_linked_to_an_account_cannot_be_claimed_by_another(gql):
@@ -253,7 +254,7 @@ async def test_a_device_linked_to_an_account_cannot_be_claimed_by_another(gql):
     assert codes(await register_device(gql)) == [("FORBIDDEN", "deviceId")]
     assert await Device.all().count() == 0
     assert codes(await clear(gql, token=bob.token)) == [("FORBIDDEN", "deviceId")]
-    assert await SearchRecord.filter(device_id=DEVICE).count() == 1
+    assert await SearchRecord.filter(device_id=device_ref(DEVICE)).count() == 1
 
     assert (await register_device(gql, token=alice.token))["errors"] == []
-    assert (await Device.get(device_id=DEVICE)).account_id == pk(alice.id)
+    assert (await Device.get(device_id=device_ref(DEVICE))).account_id == pk(alice.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from models.keys.device_refs import device_ref
 from models.personal.error_reports import ErrorReport
 from tests.device_ids import device_id
 from tests.ids import pk
@@ -45,7 +46,7 @@ async def test_report_error_signed_in_with_a_device(gql):
     result = await report(gql, alice.token, deviceId=DEVICE)
     assert result["errors"] == []
     row = await ErrorReport.get(id=int(result["id"]))
-    assert (row.account_id, row.device_id) == (pk(alice.id), DEVICE)
+    assert (row.account_id, row.device_id) == (pk(alice.id), device_ref(DEVICE))
 
 
 async def test_report_error_anonymously_with_a_device_id(gql):
@@ -53,7 +54,7 @@ async def test_report_error_anonymously_with_a_device_id(gql):
     assert result["errors"] == []
     row = await ErrorReport.get(id=int(result["id"]))
     assert row.account_id is None
-    assert row.device_id == DEVICE
+    assert row.device_id == device_ref(DEVICE)  # its reference, never the id
     assert row.device_config == {"screen": "1080x2400"}
     assert row.stack == "" and row.app_version == ""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from models.keys.device_refs import device_ref
 from models.personal.activity import SearchRecord
 from models.personal.devices import Device
 from models.personal.favorites import Favorite
@@ -182,5 +183,5 @@ async def test_b_cannot_use_or_clear_as_device(gql, alice, bob):
     assert codes(body["data"]["recordSearch"]) == [("FORBIDDEN", "deviceId")]
     body = await gql(CLEAR_DEVICE, {"deviceId": DEVICE}, token=bob.token)
     assert codes(body["data"]["clearDeviceData"]) == [("FORBIDDEN", "deviceId")]
-    assert await Device.filter(device_id=DEVICE, account_id=pk(alice.id)).exists()
+    assert await Device.filter(device_id=device_ref(DEVICE), account_id=pk(alice.id)).exists()
     assert [r.keywords for r in await SearchRecord.all()] == ["k"]

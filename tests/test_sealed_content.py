@@ -12,7 +12,6 @@ from tortoise import Tortoise, connections
 
 from models.consent.ledger import ConsentEvent, device_subject, verify_chain
 from models.keys.backfill import seal_plain_values
-from models.keys.data_keys import device_key_subject
 from models.keys.key_store import SubjectKey
 from models.keys.sealed_fields import PREFIX, SealedModel, open_values, sealed_fields_of
 from models.personal.error_reports import ErrorReport
@@ -169,7 +168,7 @@ async def test_an_anonymous_devices_reports_open_only_until_its_data_is_cleared(
     ref = int(row["message"].removeprefix(PREFIX).split(".", 1)[0])
     key = await SubjectKey.get(id=ref)
     # The device's own key, named by a keyed hash: the key store holds no device id.
-    assert key.subject == device_key_subject(device) and device not in key.subject
+    assert key.subject == device_subject(device) and device not in key.subject
     copy = {"message": row["message"], "stack": row["stack"]}
     await open_values(ErrorReport, [copy])
     assert copy == {"message": "anonymous crash text", "stack": "at anon()"}

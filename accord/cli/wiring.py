@@ -47,16 +47,19 @@ async def orm(settings: Settings) -> AsyncIterator[None]:
 async def migrate_database(settings: Settings) -> None:
     """Bring the database and the key store up to their newest migrations, move the keys
     an earlier version kept in the data's database into the key store, add the default
-    purposes that are missing and seal personal values stored in the clear by an earlier
-    version (what ``accord migrate`` and ``accord dev`` run)."""
+    purposes that are missing, convert device ids stored in the clear to references and
+    seal personal values stored in the clear by an earlier version (what ``accord
+    migrate`` and ``accord dev`` run)."""
     from models.consent.purposes import ensure_default_purposes
     from models.keys.backfill import seal_plain_values
+    from models.keys.device_backfill import convert_device_ids
     from models.keys.key_store import move_into_key_store
 
     await apply_migrations(settings)
     async with orm(settings):
         await move_into_key_store(settings)
         await ensure_default_purposes()
+        await convert_device_ids()  # before sealing: a device's rows seal under its reference
         await seal_plain_values()
 
 

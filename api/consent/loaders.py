@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from strawberry.dataloader import DataLoader
 
-from models.consent.ledger import DeviceLink, account_subject, device_subject
+from models.consent.ledger import DeviceLink, account_subject
 from models.consent.policies import PolicyVersion
 from models.consent.purposes import Purpose
+from models.keys.device_refs import device_subject_of
 
 
 async def _purposes(codes: list[str]) -> list[Purpose | None]:
@@ -24,8 +25,8 @@ async def _subjects(account_ids: list[int]) -> list[list[str]]:
         "account_id", "device_id"
     )
     devices: dict[int, list[str]] = {}
-    for account_id, device_id in links:
-        devices.setdefault(account_id, []).append(device_subject(device_id))
+    for account_id, ref in links:  # a link holds the device's reference, not its id
+        devices.setdefault(account_id, []).append(device_subject_of(ref))
     return [[account_subject(a), *sorted(devices.get(a, []))] for a in account_ids]
 
 

@@ -261,7 +261,7 @@ class PersonalDataMutations:
     async def register_device(
         self, info: Info[Context, None], input: RegisterDeviceInput
     ) -> RegisterDevicePayload:
-        row = await devices.register_device(
+        await devices.register_device(
             input.device_id,
             await info.context.viewer(),
             platform=input.platform,
@@ -269,7 +269,7 @@ class PersonalDataMutations:
             os_version=input.os_version,
             app_version=input.app_version,
         )
-        return RegisterDevicePayload(device_id=row.device_id)
+        return RegisterDevicePayload(device_id=input.device_id)  # stored only as a reference
 
     @strawberry.mutation(
         description="Delete everything tied to a device or cookie identifier: its activity, "

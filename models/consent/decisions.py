@@ -27,6 +27,7 @@ from models import clock
 from models.accounts.account import Account
 from models.consent.errors import ConsentErrorCode
 from models.consent.ledger import (
+    DEVICE_INDEX,
     Appended,
     ConsentChain,
     ConsentEvent,
@@ -48,6 +49,8 @@ from models.consent.ledger import (
 from models.consent.policies import PolicyVersion, material_in_effect
 from models.consent.purposes import Purpose
 from models.errors import DomainError
+from models.keys.blind_indexes import blind_index
+from models.keys.device_refs import device_ref
 from models.personal.consent_bound import erase_on_withdrawal
 
 
@@ -458,7 +461,9 @@ async def _since(
         position = SyncPosition(since.seq)
     rows = (
         await ConsentEvent.filter(subject=subject, seq__gt=position.seq, seq__lte=head_seq)
-        .filter(Q(device_id__isnull=True) | ~Q(device_id=device_id))
+        .filter(
+            Q(device_ref__isnull=True) | ~Q(device_ref=await blind_index(DEVICE_INDEX, device_id))
+        )
         .order_by("seq")
         .limit(page.room + 1)
     )
@@ -519,14 +524,15 @@ async def link_device(
     itself is tamper-evident. From then on the two histories are read together, and the
     latest client timestamp decides (ties: server order).
     """
-    if await DeviceLink.filter(device_id=device_id).exists():
+    ref = device_ref(device_id)
+    if await DeviceLink.filter(device_id=ref).exists():
         return False
     if not await ConsentEvent.filter(subject=device_subject(device_id)).exists():
         return False
     try:
         # One transaction: a link never exists without its ledger event, nor the reverse.
         async with in_transaction("default"):
-            await DeviceLink.create(device_id=device_id, account=account)
+            await DeviceLink.create(device_id=ref, account=account)
             await _append(
                 account_subject(account.id),
                 [

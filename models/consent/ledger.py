@@ -1,7 +1,8 @@
 """The consent ledger: an append-only, hash-chained history of consent events per subject.
 
 A *subject* is an account (``account:<id>``) or, before sign-in, an anonymous device
-(``device:<id>``). Each subject's events form a chain: event ``n`` stores
+(``device:#<reference>``, a keyed hash of its id: ``models.keys.device_refs``). Each
+subject's events form a chain: event ``n`` stores
 ``hash = SHA-256(hash of event n-1 || canonical JSON of event n)``, so editing, deleting or
 reordering any stored event breaks every hash after it (``verify_chain``).
 
@@ -48,7 +49,8 @@ from models.accounts.account import Account
 from models.consent.errors import ConsentErrorCode
 from models.errors import DomainError
 from models.hash_chains import GENESIS, walk
-from models.keys import data_keys
+from models.keys import data_keys, device_refs
+from models.keys.blind_indexes import blind_index
 from models.keys.sealed_fields import (
     SealedField,
     SealedManager,
@@ -60,14 +62,16 @@ from models.networks import approximate_network
 from models.placeholders import placeholders
 
 SUBJECT_MAX = 80
-#: At most 64 characters, so that ``device:<id>`` fits a subject (SUBJECT_MAX): a longer
-#: one used to reach the database and fail there, an internal error.
+#: At most 64 characters (a longer one used to reach the database and fail there, an
+#: internal error, when a subject held the id itself).
 DEVICE_ID_RE = re.compile(r"[A-Za-z0-9._:-]{22,64}")
 #: The least randomness a device id must show (``device_id_bits``): 16 random bytes in
 #: URL-safe base64 (22 characters) show about 90 bits, never fewer than 70 in a million
 #: tries, a random UUID about 120; a repeated character or a short repeated pattern
 #: shows almost none.
 DEVICE_ID_MIN_BITS = 64
+#: The blind index's purpose (``models.keys.blind_indexes``) for the device of an event.
+DEVICE_INDEX = "consent event device"
 DEVICE_ID_RULE = (
     "A random id the app makes once per installation: a UUID (36 characters) or at least "
     "16 random bytes as URL-safe base64 (22 or more characters), of A-Z, a-z, 0-9, '.', "
@@ -111,7 +115,10 @@ class ConsentEvent(SealedModel):
     purpose_code = fields.CharField(max_length=64, null=True)
     policy_version = fields.CharField(max_length=32, null=True)
     source = fields.CharEnumField(Source, max_length=16)
-    device_id = fields.CharField(max_length=128, null=True)
+    # Which device recorded it: shown again (``deviceId``), so sealed; found by its blind
+    # index (``device_ref``: the sync leaves a device's own events out by it).
+    device_id = SealedField(max_length=128, null=True, blind_index=("device_ref", DEVICE_INDEX))
+    device_ref = fields.CharField(max_length=32, null=True)
     client_timestamp = fields.DatetimeField()
     server_timestamp = fields.DatetimeField()
     idempotency_key = fields.CharField(max_length=36)
@@ -146,6 +153,7 @@ class ConsentChain(Model):
 class DeviceLink(Model):
     """An anonymous device whose history now belongs to an account."""
 
+    # The device's reference (``models.keys.device_refs``), never its id.
     device_id = fields.CharField(max_length=128, primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="devices_linked", on_delete=fields.CASCADE, db_index=True
@@ -162,8 +170,9 @@ class DeviceLink(Model):
 
 
 class SubjectKind(StrEnum):
-    """Whose chain a subject names: ``account:<id>``, ``device:<device id>`` (an anonymous
-    device before sign-in), or ``pseudonym:<random>`` (a deleted account's history)."""
+    """Whose chain a subject names: ``account:<id>``, ``device:#<reference>`` (an anonymous
+    device before sign-in, by its reference), or ``pseudonym:<random>`` (a deleted account's
+    history)."""
 
     ACCOUNT = "account"
     DEVICE = "device"
@@ -175,7 +184,8 @@ def account_subject(account_id: int) -> str:
 
 
 def device_subject(device_id: str) -> str:
-    return f"{SubjectKind.DEVICE}:{device_id}"
+    """A device's chain: named by its reference (``models.keys.device_refs``), not its id."""
+    return device_refs.device_subject(device_id)
 
 
 def pseudonym_subject() -> str:
@@ -204,7 +214,7 @@ def key_subject(subject: str) -> str | None:
     if kind == SubjectKind.ACCOUNT:
         return data_keys.account_subject(int(name))
     if kind == SubjectKind.DEVICE:
-        return data_keys.device_key_subject(name)
+        return device_refs.device_subject_of(name)  # a device's chain and key share a name
     return None
 
 
@@ -238,7 +248,7 @@ async def subjects_of(account_id: int) -> list[str]:
         "list[str]",  # Tortoise types flat values_list as tuples
         await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True),
     )
-    return [account_subject(account_id), *(device_subject(d) for d in devices)]
+    return [account_subject(account_id), *(device_refs.device_subject_of(d) for d in devices)]
 
 
 # --- the chain ---------------------------------------------------------------------------
@@ -335,6 +345,8 @@ class EventRecord:
     prev_hash: str
     detail: str = ""
     hash: str = ""
+    #: The blind index of ``device_id`` (stored, not hashed: ``canonical`` names its fields).
+    device_ref: str | None = None
     id: int | None = None
 
 
@@ -347,20 +359,36 @@ _COLUMN_VALUES = operator.attrgetter(*COLUMNS)
 _KIND, _SOURCE = COLUMNS.index("kind"), COLUMNS.index("source")
 _CLIENT_TIME, _SERVER_TIME = COLUMNS.index("client_timestamp"), COLUMNS.index("server_timestamp")
 _AGENT, _ADDRESS = COLUMNS.index("user_agent"), COLUMNS.index("client_address")
+_DEVICE = COLUMNS.index("device_id")
 
 
-async def _sealed_context(subject: str, user_agent: str, address: str) -> tuple[str, str]:
-    """A batch's browser and address as stored: sealed once under the subject's key, the
-    same text on each of its rows (the nonce is fresh per sealing, not per row)."""
-    if not user_agent and not address:
-        return "", ""
+@dataclass
+class _Sealing:
+    """What a batch stores sealed under its subject's key, each sealed once for the batch
+    (the nonce is fresh per sealing, not per row): its browser and address, and each device
+    id, with the device's blind index."""
+
+    context: tuple[str, str] = ("", "")
+    devices: dict[str, str] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)
+
+
+async def _sealing(subject: str, user_agent: str, address: str, device_ids: set[str]) -> _Sealing:
+    sealing = _Sealing()
+    if not user_agent and not address and not device_ids:
+        return sealing
     owner = key_subject(subject)
     if owner is None:
         raise ValueError(f"{subject!r} keeps no context")
-    return (
-        await sealed_text(ConsentEvent, "user_agent", owner, user_agent),
-        await sealed_text(ConsentEvent, "client_address", owner, address),
-    )
+    if user_agent or address:
+        sealing.context = (
+            await sealed_text(ConsentEvent, "user_agent", owner, user_agent),
+            await sealed_text(ConsentEvent, "client_address", owner, address),
+        )
+    for device_id in device_ids:
+        sealing.devices[device_id] = await sealed_text(ConsentEvent, "device_id", owner, device_id)
+        sealing.refs[device_id] = await blind_index(DEVICE_INDEX, device_id)
+    return sealing
 
 
 def _insert_sql(dialect: str) -> str:
@@ -375,12 +403,15 @@ def _sqlite_time(moment: datetime) -> str:
 
 
 def _insert_values(
-    rows: list[EventRecord], dialect: str, context: tuple[str, str] = ("", "")
+    rows: list[EventRecord],
+    dialect: str,
+    context: tuple[str, str] = ("", ""),
+    devices: dict[str, str] | None = None,
 ) -> list[list[object]]:
     """The INSERT parameters of records, in ``COLUMNS`` order: enums as their text and, on
     SQLite, timestamps as text (``timestamp_text``), the batch's shared server timestamp
-    made once. ``context``: the batch's browser and address as stored (sealed once for
-    the batch, ``_sealed_context``)."""
+    made once. ``context``: the batch's browser and address as stored, and ``devices``
+    each device id as stored (sealed once for the batch, ``_Sealing``)."""
     sqlite = dialect == "sqlite"
     result = []
     for row in rows:
@@ -388,6 +419,8 @@ def _insert_values(
         values[_KIND] = str(row.kind)
         values[_SOURCE] = str(row.source)
         values[_AGENT], values[_ADDRESS] = context
+        if row.device_id is not None:
+            values[_DEVICE] = (devices or {})[row.device_id]
         if sqlite:
             values[_CLIENT_TIME] = timestamp_text(row.client_timestamp)
             values[_SERVER_TIME] = _sqlite_time(row.server_timestamp)
@@ -437,10 +470,11 @@ async def append(
     """
     address = truncate_address(client_address) if client_address else ""
     user_agent = user_agent[:255]
-    context = await _sealed_context(subject, user_agent, address)
+    device_ids = {e.device_id for e in events if e.device_id is not None}
+    sealing = await _sealing(subject, user_agent, address, device_ids)
     for attempt in range(APPEND_RETRIES):
         try:
-            return await _append_once(subject, events, (user_agent, address), context, reload, then)
+            return await _append_once(subject, events, (user_agent, address), sealing, reload, then)
         except (_ChainMoved, IntegrityError):
             pass
         except OperationalError as error:  # SQLite: another process holds the write lock
@@ -454,12 +488,12 @@ async def _append_once(
     subject: str,
     events: list[NewEvent],
     plain_context: tuple[str, str],
-    context: tuple[str, str],
+    sealing: _Sealing,
     reload: bool,
     then: AfterAppend | None,
 ) -> Appended:
-    """One try at ``append``: ``plain_context`` (browser, address) is hashed, ``context``
-    (the same, sealed) stored."""
+    """One try at ``append``: ``plain_context`` (browser, address) and the device ids are
+    hashed, ``sealing`` (the same, sealed) stored."""
     user_agent, address = plain_context
     result = Appended()
     async with in_transaction("default") as connection:
@@ -493,6 +527,7 @@ async def _append_once(
                 user_agent=user_agent,
                 client_address=address,
                 prev_hash=prev,
+                device_ref=sealing.refs.get(event.device_id or ""),
             )
             row.hash = prev = chain_hash(prev, row)
             rows.append(row)
@@ -503,7 +538,9 @@ async def _append_once(
         ):
             raise _ChainMoved
         dialect = connection.capabilities.dialect
-        await connection.execute_many(_insert_sql(dialect), _insert_values(rows, dialect, context))
+        await connection.execute_many(
+            _insert_sql(dialect), _insert_values(rows, dialect, sealing.context, sealing.devices)
+        )
         result.stored = (
             await ConsentEvent.filter(subject=subject, seq__gte=first_seq, seq__lte=seq).order_by(
                 "seq"
@@ -608,24 +645,39 @@ async def rekey_subject(subject: str) -> str | None:
     """Move a subject's whole chain to a random pseudonym, erasing what identifies the person.
 
     The service must go on proving that consent was given (which purpose, which policy
-    version, when, how) without knowing by whom. The chain is rebuilt under the pseudonym:
-    its first event is a REKEYED event recording how many events were carried over and the
-    old chain's final hash, then every event follows in its original order with its subject
-    replaced and its device id, user agent and client address erased, each hashed onto the
-    one before. The new chain verifies like any other; the old identity appears nowhere, and
-    nothing links the two (the old hashes are not kept: they could be matched by trying
-    account ids). Returns the pseudonym, or None when the subject has no events (already done).
+    version, when, how) without knowing by whom. The chain is rebuilt under the pseudonym
+    (``_rebuild``) with its device ids, user agents and client addresses erased. The new
+    chain verifies like any other; the old identity appears nowhere, and nothing links the
+    two (the old hashes are not kept: they could be matched by trying account ids). Returns
+    the pseudonym, or None when the subject has no events (already done).
     """
+    pseudonym = pseudonym_subject()
+    return pseudonym if await _rebuild(subject, pseudonym, keep_context=False) else None
+
+
+async def rename_device_chain(subject: str, renamed: str) -> bool:
+    """Move a device's chain that an earlier version named by the device's id to the name
+    of its reference (``models.keys.device_backfill``), keeping every field; False when
+    there was nothing to move (already done)."""
+    return await _rebuild(subject, renamed, keep_context=True)
+
+
+async def _rebuild(subject: str, renamed: str, *, keep_context: bool) -> bool:
+    """Rebuild a chain under another name (its hashes cover its subject): its first event is
+    a REKEYED event recording how many events were carried over and the old chain's final
+    hash, then every event follows in its original order, each hashed onto the one before;
+    the old chain goes, in the same transaction. ``keep_context``: each event keeps its
+    device id, user agent and client address (sealed again under the new name's key);
+    otherwise they are erased."""
     async with in_transaction("default") as connection:
         events = await ConsentEvent.filter(subject=subject).order_by("seq")
         if not events:
             await ConsentChain.filter(subject=subject).delete()
-            return None
-        pseudonym = pseudonym_subject()
+            return False
         moment = clock.now()
         head = await ConsentChain.get_or_none(subject=subject)
         first = EventRecord(
-            subject=pseudonym,
+            subject=renamed,
             seq=1,
             kind=EventKind.REKEYED,
             purpose_code=None,
@@ -647,25 +699,35 @@ async def rekey_subject(subject: str) -> str | None:
         records, prev = [first], first.hash
         for position, event in enumerate(events, start=2):
             record = EventRecord(
-                subject=pseudonym,
+                subject=renamed,
                 seq=position,
                 kind=event.kind,
                 purpose_code=event.purpose_code,
                 policy_version=event.policy_version,
                 source=event.source,
-                device_id=None,
+                device_id=event.device_id if keep_context else None,
                 client_timestamp=event.client_timestamp,
                 server_timestamp=event.server_timestamp,
                 idempotency_key=event.idempotency_key,
-                user_agent="",
-                client_address="",
+                user_agent=event.user_agent if keep_context else "",
+                client_address=event.client_address if keep_context else "",
                 prev_hash=prev,
             )
             record.hash = prev = chain_hash(prev, record)
             records.append(record)
         dialect = connection.capabilities.dialect
-        await connection.execute_many(_insert_sql(dialect), _insert_values(records, dialect))
-        await ConsentChain.create(subject=pseudonym, seq=len(records), hash=prev)
+        if keep_context:  # each event's own context, sealed under the new name's key
+            for record in records:
+                device_ids = {record.device_id} if record.device_id else set()
+                sealing = await _sealing(
+                    renamed, record.user_agent, record.client_address, device_ids
+                )
+                record.device_ref = sealing.refs.get(record.device_id or "")
+                values = _insert_values([record], dialect, sealing.context, sealing.devices)
+                await connection.execute_many(_insert_sql(dialect), values)
+        else:
+            await connection.execute_many(_insert_sql(dialect), _insert_values(records, dialect))
+        await ConsentChain.create(subject=renamed, seq=len(records), hash=prev)
         await ConsentEvent.filter(subject=subject).delete()
         await ConsentChain.filter(subject=subject).delete()
-    return pseudonym
+    return True

@@ -1,4 +1,4 @@
-"""Data keys: one per data subject (``account:<id>``, ``device:<keyed hash>``), so that
+"""Data keys: one per data subject (``account:<id>``, ``device:#<reference>``), so that
 destroying one key makes everything encrypted under it unreadable everywhere at once, in
 every copy and backup (crypto-shredding, ``destroy``).
 
@@ -54,6 +54,7 @@ from accord.settings import Settings
 from models import clock
 from models.keyed_hashes import keyed_hash
 from models.keys import key_ring
+from models.keys.device_refs import device_subject_of
 from models.keys.key_store import MasterKeyCheck, SubjectKey
 
 log = structlog.get_logger("accord.keys")
@@ -103,17 +104,12 @@ def account_subject(account_id: int) -> str:
     return f"account:{account_id}"
 
 
-def device_key_subject(device_id: str) -> str:
-    """An anonymous device's key (what it recorded before any account signed in on it): named
-    by a keyed hash, so the key store holds no device id (the device's secret)."""
-    return "device:" + keyed_hash(key_ring.installed(), "device data key", device_id)[:32]
-
-
-def recorder_subject(account_id: int | None, device_id: str | None) -> str | None:
-    """Whose key seals a row recorded by an account, or else by an anonymous device."""
+def recorder_subject(account_id: int | None, device_ref: str | None) -> str | None:
+    """Whose key seals a row recorded by an account, or else by an anonymous device (by its
+    reference, ``models.keys.device_refs``: the key store holds no device id)."""
     if account_id is not None:
         return account_subject(account_id)
-    return None if device_id is None else device_key_subject(device_id)
+    return None if device_ref is None else device_subject_of(device_ref)
 
 
 #: The key of what Accord keeps, anonymised, after its author's account is deleted (PUBLIC

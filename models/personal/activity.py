@@ -27,6 +27,7 @@ from models.consent.ledger import (
 )
 from models.errors import DomainError
 from models.keys.data_keys import recorder_subject
+from models.keys.device_refs import device_ref
 from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
 from models.personal.errors import PersonalDataErrorCode
 
@@ -45,6 +46,7 @@ class SearchRecord(SealedModel):
         db_index=True,
     )
     account_id: int | None  # set by the ORM
+    # The device's reference (``models.keys.device_refs``), never its id.
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
     keywords = SealedField(max_length=KEYWORDS_MAX)
     client_address = SealedField(max_length=64, default="")
@@ -70,6 +72,7 @@ class ClickRecord(SealedModel):
         db_index=True,
     )
     account_id: int | None  # set by the ORM
+    # The device's reference (``models.keys.device_refs``), never its id.
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
     link = SealedField(max_length=LINK_MAX)
     client_address = SealedField(max_length=64, default="")
@@ -167,7 +170,7 @@ async def _record(
         return False
     await model.create(
         account=account,
-        device_id=device_id,
+        device_id=None if device_id is None else device_ref(device_id),
         user_agent=user_agent[:255],
         client_address=truncate_address(client_address),
         recorded_at=clock.now(),

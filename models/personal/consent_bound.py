@@ -18,9 +18,9 @@ How a subject's rows are found (every bound kind has a nullable ``account`` and 
   the strength of the device's consent, which is part of the account's state since the
   link) are erased. Linking a device can end consent too: a device that withdrew after the
   account granted decides the account's state from the link on, and the erasure follows.
-- an anonymous device (``device:<id>``) not linked to an account: its own anonymous rows
-  (``account_id`` NULL, that ``device_id``). Rows an account recorded from that device
-  rest on the account's consent and stay.
+- an anonymous device (``device:#<reference>``) not linked to an account: its own
+  anonymous rows (``account_id`` NULL, that reference in ``device_id``). Rows an account
+  recorded from that device rest on the account's consent and stay.
 - a device linked to an account: its history is the account's, so the account's state and
   rows as above.
 

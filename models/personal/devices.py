@@ -22,10 +22,10 @@ from models.consent.ledger import (
     ConsentEvent,
     DeviceLink,
     clean_device_id,
-    device_subject,
 )
 from models.errors import DomainError, SharedErrorCode
-from models.keys.data_keys import device_key_subject, discard, recorder_subject
+from models.keys.data_keys import discard, recorder_subject
+from models.keys.device_refs import device_ref, device_subject_of
 from models.keys.key_ring import installed
 from models.keys.sealed_fields import SealedField, SealedManager, SealedModel, sealed
 from models.personal.activity import ClickRecord, SearchRecord
@@ -33,6 +33,7 @@ from models.personal.error_reports import ErrorReport
 
 
 class Device(SealedModel):
+    # The device's reference (``models.keys.device_refs``), never its id.
     device_id = fields.CharField(max_length=128, primary_key=True)
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", null=True, related_name="devices", on_delete=fields.CASCADE, db_index=True
@@ -74,7 +75,7 @@ async def register_device(
     """Create or refresh a device row; a device already tied to another account (by its row,
     or by a consent-history link) is refused, so nobody can claim someone else's device and
     then act for it or clear it."""
-    device_id = clean_device_id(device_id)
+    ref = device_ref(clean_device_id(device_id))
     values = {
         "platform": _short(platform, "platform", 32),
         "model": _short(model, "model", 100),
@@ -82,32 +83,32 @@ async def register_device(
         "app_version": _short(app_version, "appVersion", 50),
         "last_seen_at": clock.now(),
     }
-    await owner_check(device_id, account)
-    if not await Device.filter(device_id=device_id).exists():
+    await _owner_check(ref, account)
+    if not await Device.filter(device_id=ref).exists():
         try:
             # Tortoise's create() takes using_db before **kwargs: mypy fears values fill it.
             return await Device.create(
-                device_id=device_id,
+                device_id=ref,
                 account=account,
                 **values,  # type: ignore[arg-type]
             )
         except IntegrityError:  # registered at the same moment by another request
-            await owner_check(device_id, account)
+            await _owner_check(ref, account)
     # Only a row that is unowned or already this account's changes (a claim racing another
     # account's claim must not overwrite it).
     mine = Q(account_id=None) if account is None else Q(account_id=None) | Q(account_id=account.id)
     if account is not None:
         values["account_id"] = account.id
     # Sealed under whoever the row is after this update (a claimed device: its account).
-    subject = recorder_subject(account.id if account is not None else None, device_id)
+    subject = recorder_subject(account.id if account is not None else None, ref)
     assert subject is not None
     for name in ("model", "os_version"):
         values[name] = await sealed(Device, name, subject, values[name])
-    if not await Device.filter(mine, device_id=device_id).update(**values):
+    if not await Device.filter(mine, device_id=ref).update(**values):
         raise DomainError(
             SharedErrorCode.FORBIDDEN, "deviceId", "this device belongs to another account"
         )
-    return await Device.get(device_id=device_id)
+    return await Device.get(device_id=ref)
 
 
 async def owner_check(device_id: str, account: Account | None) -> None:
@@ -119,8 +120,12 @@ async def owner_check(device_id: str, account: Account | None) -> None:
     The refusal is FORBIDDEN, a code every domain's payload lists, with ``deviceId`` as the
     field and a message that says what to do; consent's older DEVICE_LINKED answered only
     one of these cases and is no longer raised."""
-    owner = await Device.filter(device_id=device_id).values_list("account_id", flat=True)
-    link = await DeviceLink.filter(device_id=device_id).values_list("account_id", flat=True)
+    await _owner_check(device_ref(device_id), account)
+
+
+async def _owner_check(ref: str, account: Account | None) -> None:
+    owner = await Device.filter(device_id=ref).values_list("account_id", flat=True)
+    link = await DeviceLink.filter(device_id=ref).values_list("account_id", flat=True)
     owners = {o for o in [*owner, *link] if o is not None}
     if not owners:
         return
@@ -160,22 +165,22 @@ async def clear_device_data(device_id: str, account: Account | None) -> Cleared:
     partial chain is left). History already linked to an account is the account's, and is
     kept with the account's ledger.
     """
-    device_id = clean_device_id(device_id)
-    await owner_check(device_id, account)
+    ref = device_ref(clean_device_id(device_id))
+    await _owner_check(ref, account)
+    subject = device_subject_of(ref)  # the device's chain, and its data key
     cleared = Cleared()
     async with in_transaction("default"):
-        cleared.search_records = await SearchRecord.filter(device_id=device_id).delete()
-        cleared.click_records = await ClickRecord.filter(device_id=device_id).delete()
-        cleared.error_reports = await ErrorReport.filter(device_id=device_id).delete()
-        linked = await DeviceLink.filter(device_id=device_id).exists()
+        cleared.search_records = await SearchRecord.filter(device_id=ref).delete()
+        cleared.click_records = await ClickRecord.filter(device_id=ref).delete()
+        cleared.error_reports = await ErrorReport.filter(device_id=ref).delete()
+        linked = await DeviceLink.filter(device_id=ref).exists()
         if not linked:
-            subject = device_subject(device_id)
             cleared.consent_events = await ConsentEvent.filter(subject=subject).delete()
             await ConsentChain.filter(subject=subject).delete()
-        cleared.devices = await Device.filter(device_id=device_id).delete()
+        cleared.devices = await Device.filter(device_id=ref).delete()
     if not linked:
         # What the device recorded anonymously was sealed under its own key: gone in every
         # copy. A linked device's history is the account's, kept with the key its context
         # is sealed under (its chain hashes that context) until the account is deleted.
-        await discard(installed(), device_key_subject(device_id))
+        await discard(installed(), subject)
     return cleared

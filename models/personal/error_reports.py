@@ -15,6 +15,7 @@ from models.accounts.account import Account
 from models.consent.ledger import clean_device_id, truncate_address
 from models.errors import DomainError
 from models.keys.data_keys import recorder_subject
+from models.keys.device_refs import device_ref
 from models.keys.sealed_fields import SealedField, SealedJSONField, SealedManager, SealedModel
 from models.personal.errors import PersonalDataErrorCode
 from models.stored_json import storable_json
@@ -30,6 +31,7 @@ class ErrorReport(SealedModel):
         db_index=True,
     )
     account_id: int | None  # set by the ORM
+    # The device's reference (``models.keys.device_refs``), never its id.
     device_id = fields.CharField(max_length=128, null=True, db_index=True)
     message = SealedField()
     stack = SealedField(default="")
@@ -114,7 +116,7 @@ async def report_error(
         )
     return await ErrorReport.create(
         account=account,
-        device_id=device_id,
+        device_id=None if device_id is None else device_ref(device_id),
         message=message,
         stack=stack or "",
         device_config=device_config,

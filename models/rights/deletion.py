@@ -52,7 +52,8 @@ from models.accounts.quarantine import AccountNameQuarantine, name_hash
 from models.accounts.sessions import revoke_all
 from models.consent.ledger import rekey_subject, subjects_of
 from models.errors import DomainError
-from models.keys.data_keys import account_subject, destroy, device_key_subject, discard
+from models.keys.data_keys import account_subject, destroy, discard
+from models.keys.device_refs import device_subject_of
 from models.keys.sealed_fields import Cleartext, reseal
 from models.notifications.inbox import NotificationKind, notify
 from models.personal.feedback import Feedback, Visibility
@@ -412,8 +413,8 @@ async def destroy_data_keys(account_id: int, settings: Settings) -> None:
         if account.email and request.receipt_address is None:
             request.receipt_address = account.email
             await request.save(update_fields=["receipt_address"])
-    for device_id in await device_ids_of(account_id):  # what its devices recorded signed out
-        await discard(settings, device_key_subject(device_id))
+    for ref in await device_ids_of(account_id):  # what its devices recorded signed out
+        await discard(settings, device_subject_of(ref))
     async with in_transaction("default"):
         moment = await destroy(settings, account_subject(account_id))
         await DeletionRequest.filter(account_id=account_id, key_destroyed_at__isnull=True).update(

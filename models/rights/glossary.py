@@ -82,7 +82,8 @@ FIELDS: dict[str, str] = {
     "handle": "A random identifier (base64url), no information about you in itself.",
     "confirmed_at": "When a first code confirmed it.",
     "used_at": "When it was used (empty: not used).",
-    "device_id": "The random identifier your app made for the device.",
+    "device_id": "The device, by a keyed hash of the random identifier your app made for it "
+    "(Accord keeps no copy of the identifier itself).",
     "keywords": "What you searched for.",
     "recorded_at": "When it was recorded.",
     "link": "The link you opened.",
@@ -153,7 +154,10 @@ BY_KIND: dict[tuple[str, str], str] = {
     ("Notification", "kind"): "What the message was about.",
     ("Notification", "body"): "The message's text.",
     ("ConsentEvent", "subject"): "Whose chain: account:<your account number>, or "
-    "device:<device id> for a device's history from before you signed in on it.",
+    "device:#<a keyed hash of the device's identifier> for a device's history from before "
+    "you signed in on it.",
+    ("ConsentEvent", "device_id"): "The random identifier your app made for the device "
+    "that recorded it.",
     ("ConsentEvent", "kind"): "What happened: a consent granted or withdrawn, a policy "
     "accepted, a device linked.",
     ("ConsentChain", "subject"): "Whose chain (as in consent_event.json).",

@@ -22,7 +22,8 @@ from models.rights.data_map import PersonalData
 
 
 async def device_ids_of(account_id: int) -> list[str]:
-    """The account's devices and the devices linked to it: their rows are the account's."""
+    """The account's devices and the devices linked to it, by their references (as the
+    tables hold them, ``models.keys.device_refs``): their rows are the account's."""
     owned = await Device.filter(account_id=account_id).values_list("device_id", flat=True)
     linked = await DeviceLink.filter(account_id=account_id).values_list("device_id", flat=True)
     return [str(device_id) for device_id in [*owned, *linked]]
