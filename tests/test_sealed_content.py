@@ -17,6 +17,8 @@ from models.keys.sealed_fields import PREFIX, SealedModel, open_values, sealed_f
 from models.personal.error_reports import ErrorReport
 from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
+from models.rights.requests import DeletionRequest
+from tests.accounts_api import PASSWORD, register
 from tests.consent_helpers import officer, publish
 from tests.device_ids import device_id
 from tests.personal_helpers import CLEAR_DEVICE
@@ -230,3 +232,17 @@ async def test_a_linked_devices_history_keeps_its_key_and_verifies_after_a_clear
     assert (await verify_chain(device_subject(device))).ok
     [kept] = await ConsentEvent.filter(subject=device_subject(device))
     assert kept.user_agent == "LinkedPhone/2.0"
+
+
+async def test_a_cancellations_reason_is_sealed(gql):
+    """The user's own words, kept for the grace period: sealed under the request's key."""
+    payload = await register(gql, "ruth.leaving")
+    cancelled = await gql(
+        """mutation($i: CancelAccountInput!) { cancelAccount(input: $i) { errors { code } } }""",
+        {"i": {"password": PASSWORD, "reason": "too many e-mails"}},
+        token=payload["token"],
+    )
+    assert cancelled["data"]["cancelAccount"]["errors"] == []
+    [row] = await raw_rows(DeletionRequest)
+    assert row["reason"].startswith(PREFIX)
+    assert (await DeletionRequest.get()).reason == "too many e-mails"

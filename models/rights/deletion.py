@@ -134,7 +134,7 @@ async def cancel_account(
             "last_error": "",
             "lease_token": None,
             "lease_until": None,
-            "reason": reason,
+            "reason": "",  # sealed below, under the request's own key
             "receipt_id": receipt_id,
             "receipt_secret_hash": receipt_secret_hash,
             "receipt_token": None,
@@ -143,6 +143,10 @@ async def cancel_account(
         if not await DeletionRequest.filter(account_id=account.id).update(**values):
             # Tortoise's create() takes using_db before **kwargs: mypy fears values fill it.
             await DeletionRequest.create(account=account, **values)  # type: ignore[arg-type]
+        if reason:
+            row = await DeletionRequest.get(account_id=account.id)
+            row.reason = reason
+            await row.save(update_fields=["reason"])
         await file_account_deletion(account, settings, due, request)
         await revoke_all(account.id)
         await notify(

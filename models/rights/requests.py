@@ -49,8 +49,9 @@ class DeletionRequest(SealedModel):
     #: When the account's data keys were destroyed (the deletion's first step): from then
     #: on nothing they encrypted can be read, in any copy (the erasure receipt states it).
     key_destroyed_at = fields.DatetimeField(null=True)
-    #: The user's own words, erased when the deletion completes.
-    reason = fields.CharField(max_length=500, default="")
+    #: The user's own words, sealed under the request's key, erased when the deletion
+    #: completes.
+    reason = SealedField(max_length=500, default="")
     #: The erasure receipt's pseudonymous request id (a random UUID, new at each cancellation).
     receipt_id = fields.CharField(max_length=36, null=True)
     #: The secret handed to the user at cancellation, only as a keyed hash.
