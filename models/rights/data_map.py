@@ -761,6 +761,7 @@ DATA_MAP: tuple[PersonalData, ...] = (
             "detail",
             "prev_hash",
             "hash",
+            "device_ref",
         ),
         (DataCategory.CONSENT_RECORDS, DataCategory.ONLINE_IDENTIFIERS),
         NECESSARY,
@@ -771,11 +772,13 @@ DATA_MAP: tuple[PersonalData, ...] = (
         Step.CONSENT,
         Export.EXPORT,
         "every event with its hashes and every field they are computed from, so the user "
-        "can verify the chain",
+        "can verify the chain; not the device's blind index, which tells the user nothing",
         subject_field="subject",
+        not_exported=("device_ref",),
         anonymised={
             "subject": "a random pseudonym",
             "device_id": "NULL",
+            "device_ref": "NULL",
             "user_agent": "''",
             "client_address": "''",
         },
