@@ -17,11 +17,13 @@ from models.keys.sealed_fields import PREFIX, SealedModel, open_values, sealed_f
 from models.personal.error_reports import ErrorReport
 from models.personal.favorites import Favorite
 from models.personal.feedback import Feedback
-from models.rights.requests import DeletionRequest
+from models.rights.requests import DataRequest, DeletionRequest
 from tests.accounts_api import PASSWORD, register
 from tests.consent_helpers import officer, publish
 from tests.device_ids import device_id
-from tests.personal_helpers import CLEAR_DEVICE
+from tests.personal_helpers import CLEAR_DEVICE, favorite
+from tests.personal_helpers import register as personal_register
+from tests.rights_helpers import correction_filed
 from tests.test_deletion import Person, fill
 
 #: The tables ``fill`` gives a value in at least one sealed column.
@@ -246,3 +248,22 @@ async def test_a_cancellations_reason_is_sealed(gql):
     [row] = await raw_rows(DeletionRequest)
     assert row["reason"].startswith(PREFIX)
     assert (await DeletionRequest.get()).reason == "too many e-mails"
+
+
+async def test_what_a_data_request_asks_is_sealed(gql):
+    """A correction's requested value and note: the user's own words, sealed."""
+    alice = await personal_register(gql, "alice")
+    kept = await favorite(gql, alice.token, itemId="sku-1", note="for me")
+    await correction_filed(
+        gql,
+        alice.token,
+        kind="Favorite",
+        field="note",
+        rowId=kept["id"],
+        requestedValue="for my sister",
+        note="I mistyped",
+    )
+    [row] = await raw_rows(DataRequest)
+    assert row["details"].startswith(PREFIX) and "sister" not in row["details"]
+    details = (await DataRequest.get()).details
+    assert (details["requestedValue"], details["note"]) == ("for my sister", "I mistyped")

@@ -476,7 +476,7 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
             status=DataRequestStatus.WITHDRAWN, completed_at=moment
         )
         await DataRequest.filter(account_id=account_id).update(
-            details={}, reason="", extension_reason="", region=None
+            details=Cleartext("{}"), reason="", extension_reason="", region=None
         )
     # The receipt is owed (its notification holds the address until it is sent): the
     # request's own key goes, and with it every copy of the address it sealed.

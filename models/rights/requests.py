@@ -4,7 +4,6 @@ right a user exercises (``DataRequest``, issue 16)."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -12,7 +11,8 @@ from tortoise.models import Model
 
 from models.accounts.account import Account
 from models.accounts.contacts import ContactChannel
-from models.keys.sealed_fields import SealedField, SealedManager, SealedModel
+from models.keys.data_keys import account_subject
+from models.keys.sealed_fields import SealedField, SealedJSONField, SealedManager, SealedModel
 
 
 class DeletionStatus(StrEnum):
@@ -21,6 +21,11 @@ class DeletionStatus(StrEnum):
     FAILED = "FAILED"
     DONE = "DONE"
     CANCELLED = "CANCELLED"
+
+
+def request_subject(request_id: int) -> str:
+    """Whose key seals what a data request that names no account asks."""
+    return f"data-request:{request_id}"
 
 
 def receipt_subject(request_id: int) -> str:
@@ -136,8 +141,10 @@ class Urgency(StrEnum):
     OVERDUE = "OVERDUE"
 
 
-class DataRequest(Model):
-    """One right exercised, from filing to answer: the row is the promise (and its clock)."""
+class DataRequest(SealedModel):
+    """One right exercised, from filing to answer: the row is the promise (and its clock).
+    What it asks is sealed under the account's key (a request that names no account: its
+    own, ``request_subject``)."""
 
     id = fields.BigIntField(primary_key=True)
     #: NULL only for an unverified request that named no account (it is answered alike).
@@ -161,8 +168,9 @@ class DataRequest(Model):
     #: The region whose period set ``due_at`` (the account's region when filed).
     region = fields.CharField(max_length=8, null=True)
     urgency = fields.CharEnumField(Urgency, max_length=8, default=Urgency.ON_TIME)
-    #: What the request asks, by kind (a correction's field and value, an erasure's rows).
-    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    # What the request asks, by kind (a correction's field and value, an erasure's rows, a
+    # note): the user's own words.
+    details = SealedJSONField(default=dict, placeholders=("{}",))
     #: Why it was rejected, or what was done (staff's words, shown to the user).
     reason = fields.CharField(max_length=500, default="")
     decided_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
@@ -180,6 +188,11 @@ class DataRequest(Model):
         manager = SealedManager()
         table = "data_request"
         indexes = (ClockedIndex(fields=("due_at", "id"), name="data_request_clocked_due"),)
+
+    def sealed_subject(self) -> str | None:
+        if self.account_id is not None:
+            return account_subject(self.account_id)
+        return None if self.id is None else request_subject(self.id)
 
 
 class IdentityCheck(Model):
@@ -208,6 +221,7 @@ class IdentityCheck(Model):
 
     class Meta:
         table = "identity_check"
+        manager = SealedManager()  # opens the request it is loaded with
         indexes = (
             Index(fields=("name_hash", "created_at")),
             Index(fields=("address_hash", "created_at")),
