@@ -105,8 +105,8 @@ DECISIONS = (EventKind.GRANTED, EventKind.WITHDRAWN)
 class ConsentEvent(SealedModel):
     """One decision or fact in a subject's chain, its browser and address sealed.
 
-    They are sealed under the subject's key (``key_subject``), and the chain hashes their
-    plain values."""
+    They and the device id are sealed under the subject's key (``key_subject``); the chain
+    hashes their plain values."""
 
     id = fields.BigIntField(primary_key=True)
     subject = fields.CharField(max_length=SUBJECT_MAX)
