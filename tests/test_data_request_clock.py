@@ -243,7 +243,8 @@ async def test_a_region_s_law_sets_the_longest_extension(app_with, gql, settings
     officer = await register(gql, "rita.officer", role=Role.PRIVACY_OFFICER)
     user = await register(gql, "udo.bonn")
     request = await verified_request(pk(user.id), settings)
-    await DataRequest.filter(id=request.id).update(region="DE")
+    request.region = "DE"
+    await request.save(update_fields=["region"])
     given = {"id": gid("DataRequest", request.id), "days": 45, "reason": "Three archives."}
     async with app_with(data_request_max_extension_days_by_region={"DE": 60}) as http:
         answer = await GraphQL(http)(EXTEND, {"i": given}, token=officer.token)

@@ -251,8 +251,13 @@ async def test_a_cancellations_reason_is_sealed(gql):
 
 
 async def test_what_a_data_request_asks_is_sealed(gql):
-    """A correction's requested value and note: the user's own words, sealed."""
+    """A correction's requested value and note: the user's own words, sealed; so is the
+    region whose law set its period (the account's)."""
     alice = await personal_register(gql, "alice")
+    moved = await gql(
+        'mutation { updateProfile(input: {region: "fr"}) { errors { code } } }', token=alice.token
+    )
+    assert moved["data"]["updateProfile"]["errors"] == []
     kept = await favorite(gql, alice.token, itemId="sku-1", note="for me")
     await correction_filed(
         gql,
@@ -265,5 +270,8 @@ async def test_what_a_data_request_asks_is_sealed(gql):
     )
     [row] = await raw_rows(DataRequest)
     assert row["details"].startswith(PREFIX) and "sister" not in row["details"]
-    details = (await DataRequest.get()).details
+    assert row["region"].startswith(PREFIX)
+    request = await DataRequest.get()
+    assert request.region == "FR"
+    details = request.details
     assert (details["requestedValue"], details["note"]) == ("for my sister", "I mistyped")

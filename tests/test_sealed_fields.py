@@ -8,16 +8,18 @@ from typing import Any
 
 from tortoise import Tortoise, connections
 
-from models.accounts.account import Account, account_name_index
+from models.accounts.account import Account, Gender, account_name_index
 from models.accounts.bindings import PROVIDER_SUBJECT_INDEX, Binding
+from models.keys import data_keys, key_ring, sealed_fields
 from models.keys.backfill import seal_plain_values
 from models.keys.blind_indexes import blind_index
+from models.keys.data_keys import account_subject
 from models.keys.sealed_fields import PREFIX, SealedModel, SealedQuerySet
 from tests.accounts_api import login, register
 from tests.contact_helpers import add_and_verify_email, add_email
 
-ME = "{ viewer { accountName nickname signature email } }"
-PERSONAL = ("account_name", "nickname", "avatar_url", "signature", "email")
+ME = "{ viewer { accountName nickname signature email gender region } }"
+PERSONAL = ("account_name", "nickname", "avatar_url", "gender", "region", "signature", "email")
 
 
 async def _raw(account_id: int) -> dict[str, Any]:
@@ -44,6 +46,8 @@ async def _registered(gql: Any, name: str, email: str) -> tuple[int, str]:
         nickname=f"{name} nick",
         signature=f"{name} signature",
         avatarUrl=f"https://cdn.example.com/{name}.png",
+        gender="FEMALE",
+        region="FR",
     )
     await add_and_verify_email(gql, payload["token"], email)
     account = await Account.get(account_name_index=await account_name_index(name))
@@ -60,10 +64,12 @@ async def test_an_accounts_columns_hold_only_ciphertext_and_blind_indexes(gql):
     assert all(len(index) == 32 and "alice" not in index for index in indexes)
     assert raw["account_name_index"] != raw["email_index"]
     me = (await gql(ME, token=token))["data"]["viewer"]
-    assert (me["accountName"], me["nickname"], me["email"]) == (
+    assert (me["accountName"], me["nickname"], me["email"], me["gender"], me["region"]) == (
         "alice.sealed",
         "alice.sealed nick",
         "alice.sealed@example.org",
+        "FEMALE",
+        "FR",
     )
     assert (await login(gql, "alice.sealed"))["errors"] == []
     # The same value sealed again (a save) differs: a fresh nonce, so equal columns
@@ -105,6 +111,8 @@ async def test_values_stored_in_the_clear_are_sealed_by_migrate(gql):
         nickname="Carol of old",
         signature="plain signature",
         email="carol.legacy@example.org",
+        gender="OTHER",
+        region="DE",
         account_name_index=None,
         email_index=None,
     )
@@ -116,14 +124,16 @@ async def test_values_stored_in_the_clear_are_sealed_by_migrate(gql):
     assert (await login(gql, "carol.legacy"))["errors"] != []  # not found by its index yet
     assert await seal_plain_values() == 2  # the account and its binding
     raw = await _raw(account_id)
-    assert all(raw[c].startswith(PREFIX) for c in ("account_name", "nickname", "email"))
+    assert all(raw[c].startswith(PREFIX) for c in PERSONAL)
     assert raw["account_name_index"] and raw["email_index"]
     signed_in = await login(gql, "carol.legacy")
     assert signed_in["errors"] == []
     me = (await gql(ME, token=signed_in["token"]))["data"]["viewer"]
-    assert (me["nickname"], me["signature"]) == (
+    assert (me["nickname"], me["signature"], me["gender"], me["region"]) == (
         "Carol of old",
         "plain signature",
+        "OTHER",
+        "DE",
     )
     [bound] = await connections.get("default").execute_query_dict(
         f"SELECT subject, subject_index FROM binding WHERE id = {int(binding.id)}"
@@ -167,3 +177,30 @@ async def test_a_pending_address_and_an_authenticator_secret_are_sealed(gql):
     assert [e["code"] for e in again["errors"]] in ([], ["RATE_LIMITED"])
     rows = await db.execute_query_dict("SELECT address_key FROM contact_verification")
     assert {r["address_key"] for r in rows} == {pending["address_key"]}
+
+
+async def test_an_opened_value_is_kept_no_longer_than_its_key(gql, settings, monkeypatch):
+    """A value read again opens from memory, but only while its key is kept: once the key
+    is read again from the key store (``ACCORD_DATA_KEY_CACHE_SECONDS``), a key another
+    process destroyed takes what it opened with it."""
+    account_id, _ = await _registered(gql, "dora.cache", "dora.cache@example.org")
+    account = await Account.get(id=account_id)
+    assert (account.nickname, account.gender, account.region) == (
+        "dora.cache nick",
+        Gender.FEMALE,
+        "FR",
+    )
+    # Another process destroys the key: this one keeps it, and what it opened, a while.
+    monkeypatch.setattr(key_ring, "forget", lambda: None)
+    await data_keys.destroy(settings, account_subject(account_id))
+    assert (await Account.get(id=account_id)).nickname == "dora.cache nick"
+    ttl = key_ring.installed().data_key_cache_seconds
+    for ref, (read_at, key) in list(sealed_fields._by_ref.items()):
+        sealed_fields._by_ref[ref] = (read_at - ttl - 1, key)  # the keys' time is up
+    gone = await Account.get(id=account_id)
+    assert (gone.nickname, gone.gender, gone.region, gone.email) == (
+        "",
+        Gender.UNDISCLOSED,
+        None,
+        None,
+    )

@@ -18,7 +18,13 @@ from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
 from models.keys.blind_indexes import blind_index
 from models.keys.data_keys import account_subject
-from models.keys.sealed_fields import SealedField, SealedManager, SealedModel, open_rows
+from models.keys.sealed_fields import (
+    SealedEnumField,
+    SealedField,
+    SealedManager,
+    SealedModel,
+    open_rows,
+)
 
 ACCOUNT_NAME_RE = re.compile(r"[a-z0-9._-]{3,32}")
 NICKNAME_MAX = 32
@@ -66,8 +72,8 @@ class Account(SealedModel):
     account_name_index = fields.CharField(max_length=32, null=True, unique=True)
     nickname = SealedField(max_length=NICKNAME_MAX)
     avatar_url = SealedField(max_length=AVATAR_URL_MAX, null=True)
-    gender = fields.CharEnumField(Gender, max_length=16, default=Gender.UNDISCLOSED)
-    region = fields.CharField(max_length=2, null=True)
+    gender = SealedEnumField(Gender, default=Gender.UNDISCLOSED)
+    region = SealedField(max_length=2, null=True)
     signature = SealedField(max_length=SIGNATURE_MAX, default="")
     #: Where e-mail and SMS notifications go. Unset: in-app only.
     email = SealedField(max_length=254, null=True, blind_index=("email_index", EMAIL_INDEX))

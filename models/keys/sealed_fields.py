@@ -24,7 +24,8 @@ How rows come and go, with nothing to remember at the call site:
 - ``Cleartext`` marks a value that is not personal (a tombstone's placeholder), written as is;
   so is the empty string (its ciphertext's length would tell as much), which costs no
   decrypt on reading (an empty note on each of fifty favorites).
-- ``SealedJSONField`` holds a JSON object or list, sealed as its compact JSON text.
+- ``SealedJSONField`` holds a JSON object or list, sealed as its compact JSON text;
+  ``SealedEnumField`` an enum's member, sealed as its value.
 
 Strings stored before this module (plain text) read as they are; ``accord migrate`` seals
 them (``models.keys.backfill``).
@@ -37,6 +38,7 @@ import binascii
 import json
 import time
 from collections.abc import Awaitable, Iterable, Sequence
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import tink
@@ -93,9 +95,22 @@ _by_ref: dict[int, tuple[float, tuple[str, aead.Aead] | None]] = {}
 _by_subject: dict[str, tuple[float, int, aead.Aead]] = {}
 
 
+#: Opened texts by key reference, then by (column, stored text): a value read again while
+#: its key is kept opens without decrypting (the viewer's page reads the same 200 values
+#: on every request). Kept exactly as long as the key itself: dropped when the key is read
+#: again from the key store (it may have been destroyed meanwhile) and with every key.
+_plain_by_ref: dict[int, dict[tuple[int, str], str]] = {}
+#: The most opened texts kept, all keys together.
+PLAIN_KEPT = 65_536
+_plain_count = 0
+
+
 def _forget_keys() -> None:
+    global _plain_count
     _by_ref.clear()
     _by_subject.clear()
+    _plain_by_ref.clear()
+    _plain_count = 0
 
 
 key_ring.keeps_cache(_forget_keys)
@@ -113,10 +128,11 @@ async def _keys_by_ref(refs: set[int]) -> dict[int, tuple[str, aead.Aead] | None
             missing.add(ref)
     if missing:
         if len(_by_ref) + len(missing) > KEYS_KEPT:  # many subjects at once: start over
-            _by_ref.clear()
+            _forget_keys()
         loaded = await data_keys.field_keys(settings, missing)
         for ref, key in loaded.items():
             _by_ref[ref] = (now, key)
+            _plain_by_ref.pop(ref, None)  # what it opened is kept no longer than the key
         found.update(loaded)
     return found
 
@@ -225,6 +241,10 @@ class SealedField(fields.TextField):
         """The value an opened text stands for."""
         return plain
 
+    def shredded(self) -> Any:
+        """What a value whose key was destroyed reads as."""
+        return None if self.null else ""
+
     def _where(self) -> str:
         return f"{self.model._meta.db_table}.{self.model_field_name}"
 
@@ -248,6 +268,35 @@ class SealedJSONField(SealedField):
 
     def parse(self, plain: str) -> Any:
         return json.loads(plain)
+
+
+class SealedEnumField(SealedField):
+    """A personal choice among an enum's members (a gender), sealed as the member's value;
+    it reads as the field's default once its key is destroyed."""
+
+    if TYPE_CHECKING:  # a member on the row, not the text the column holds
+
+        def __get__(self, instance: Any, owner: Any) -> Any: ...
+
+        def __set__(self, instance: Any, value: Any) -> None: ...
+
+    def __init__(self, enum_type: type[StrEnum], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.enum_type = enum_type
+
+    def to_python_value(self, value: Any) -> Any:
+        if isinstance(value, str) and value and not value.startswith(PREFIX):
+            return self.enum_type(value)  # a placeholder, or stored before sealing
+        return super().to_python_value(value)
+
+    def dump(self, value: Any) -> str:
+        return str(self.enum_type(value).value)
+
+    def parse(self, plain: str) -> Any:
+        return self.enum_type(plain)
+
+    def shredded(self) -> Any:
+        return self.default
 
 
 _sealed_by_model: dict[type[Model], tuple[SealedField, ...]] = {}
@@ -293,7 +342,6 @@ async def open_rows(rows: Iterable[Any], *, nested: bool = True) -> None:
     if not found:
         return
     keys = await _keys_by_ref({value.ref for _, _, value in found})
-    opened: dict[tuple[int, str], Any] = {}
     last_row, subject = None, None  # a row's values are found together: its subject once
     for row, field, value in found:
         found_key = keys.get(value.ref)
@@ -303,8 +351,7 @@ async def open_rows(rows: Iterable[Any], *, nested: bool = True) -> None:
         if found_key is not None and subject is not None and found_key[0] != subject:
             # Authentic, but another subject's: a value copied here from another row.
             raise SealedValueUnreadable(f"{field._where()}{_label(row)}")
-        plain = _opened_once(opened, field, value, found_key, row)
-        object.__setattr__(row, field.model_field_name, plain)
+        object.__setattr__(row, field.model_field_name, _opened_once(field, value, found_key, row))
 
 
 async def open_values(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
@@ -321,9 +368,8 @@ async def open_values(model: type[Model], rows: Sequence[dict[str, Any]]) -> Non
     if not found:
         return
     keys = await _keys_by_ref({value.ref for _, _, value in found})
-    opened: dict[tuple[int, str], Any] = {}
     for row, field, value in found:
-        row[field.model_field_name] = _opened_once(opened, field, value, keys.get(value.ref), None)
+        row[field.model_field_name] = _opened_once(field, value, keys.get(value.ref), None)
 
 
 async def open_column(model: type[Model], name: str, values: Sequence[Any]) -> list[Any]:
@@ -335,26 +381,29 @@ async def open_column(model: type[Model], name: str, values: Sequence[Any]) -> l
 
 
 def _opened_once(
-    opened: dict[tuple[int, str], Any],
-    field: SealedField,
-    value: Sealed,
-    key: tuple[str, aead.Aead] | None,
-    row: Any,
+    field: SealedField, value: Sealed, key: tuple[str, aead.Aead] | None, row: Any
 ) -> Any:
-    """``_opened``, once per text: a value sealed once for many rows (a consent batch's
-    browser) opens once per read. Not a JSON value, which each row must own."""
-    if isinstance(field, SealedJSONField):
-        return _opened(field, value, key, row)
-    memo = (id(field), value.stored)
-    if memo not in opened:
-        opened[memo] = _opened(field, value, key, row)
-    return opened[memo]
-
-
-def _opened(field: SealedField, value: Sealed, key: tuple[str, aead.Aead] | None, row: Any) -> Any:
+    """The value a stored text stands for, decrypted once while its key is kept
+    (``_plain_by_ref``): a value sealed once for many rows (a consent batch's browser), or
+    read again, opens from memory. The memory is by column, so a text moved to another
+    column still fails its check; a JSON value is parsed for each row, which owns it."""
+    global _plain_count
     if key is None:  # crypto-shredded: the value is gone
-        return None if field.null else ""
-    return field.parse(_open(field, value, key[1], row))
+        return field.shredded()
+    kept = _plain_by_ref.get(value.ref)
+    if kept is None:
+        kept = _plain_by_ref[value.ref] = {}
+    memo = (id(field), value.stored)
+    plain = kept.get(memo)
+    if plain is None:
+        plain = _open(field, value, key[1], row)
+        if _plain_count >= PLAIN_KEPT:
+            for texts in _plain_by_ref.values():
+                texts.clear()
+            _plain_count = 0
+        kept[memo] = plain
+        _plain_count += 1
+    return field.parse(plain)
 
 
 MODEL = TypeVar("MODEL", bound=Model)

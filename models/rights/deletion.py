@@ -442,7 +442,7 @@ async def _finish(account_id: int, token: str, settings: Settings) -> None:
             account_name_index=None,
             nickname=Cleartext(""),
             avatar_url=None,
-            gender=Gender.UNDISCLOSED,
+            gender=Cleartext(Gender.UNDISCLOSED),
             region=None,
             signature=Cleartext(""),
             email=None,

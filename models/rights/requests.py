@@ -166,7 +166,7 @@ class DataRequest(SealedModel):
     due_at = fields.DatetimeField(null=True)
     completed_at = fields.DatetimeField(null=True)
     #: The region whose period set ``due_at`` (the account's region when filed).
-    region = fields.CharField(max_length=8, null=True)
+    region = SealedField(max_length=8, null=True)
     urgency = fields.CharEnumField(Urgency, max_length=8, default=Urgency.ON_TIME)
     # What the request asks, by kind (a correction's field and value, an erasure's rows, a
     # note): the user's own words.
