@@ -470,6 +470,13 @@ class Settings(BaseSettings):
     fanout_shards: int = Field(
         1, ge=1, le=64, description="Id ranges a campaign's fan-out is split into, one job each."
     )
+    material_change_notice_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="A material policy version's public announcement (what changes, when) "
+        "stays up this many days after the version takes effect.",
+    )
 
     # --- workers ---------------------------------------------------------------------------
     queue_name: str = Field("accord:queue", description="arq queue name in Redis.")

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 from tortoise.expressions import Q
 
+from api.consent.types import PolicyVersion
 from api.context import Context
 from api.nodes import AccordNode, global_id, row_keys
 from api.payloads import error_code
@@ -95,6 +96,20 @@ class Announcement(AccordNode):
     title: str
     body: str
     published_at: datetime
+    expires_at: datetime | None = strawberry.field(
+        description="When it comes down (null: until taken down)."
+    )
+    policy_version_name: strawberry.Private[str | None]
+
+    @strawberry.field(
+        description="The policy version it announces (its summary, categories of change and "
+        "effective date), if it announces one."
+    )
+    async def policy_version(self, info: Info[Context, None]) -> PolicyVersion | None:
+        if self.policy_version_name is None:
+            return None
+        row = await info.context.consent_loaders.policy.load(self.policy_version_name)
+        return PolicyVersion.of(row) if row is not None else None
 
     @classmethod
     def of(cls, row: campaigns.Announcement) -> Announcement:
@@ -104,6 +119,8 @@ class Announcement(AccordNode):
             title=row.title,
             body=row.body,
             published_at=row.published_at,
+            expires_at=row.expires_at,
+            policy_version_name=row.policy_version,
         )
 
     @classmethod

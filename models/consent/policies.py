@@ -8,7 +8,7 @@ attention, and users must accept it again once it is in effect.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import cast
 from urllib.parse import urlsplit
@@ -36,6 +36,17 @@ class ChangeCategory(StrEnum):
     USER_RIGHTS = "USER_RIGHTS"
     CONTACT_CHANNELS = "CONTACT_CHANNELS"
     OTHER = "OTHER"
+
+
+#: Section 5's words for each kind of material change, (a) to (d), as a public notice
+#: names them.
+CHANGE_CATEGORY_WORDS = {
+    ChangeCategory.SERVICE_MODE: "(a) how the service works",
+    ChangeCategory.SHARING_RECIPIENTS: "(b) who personal information is shared with",
+    ChangeCategory.USER_RIGHTS: "(c) your rights and how to use them",
+    ChangeCategory.CONTACT_CHANNELS: "(d) how to reach us about your information",
+    ChangeCategory.OTHER: "other material changes",
+}
 
 
 class PolicyVersion(Model):
@@ -88,9 +99,14 @@ async def publish_policy(
     text_sha256: str | None = None,
     published_by: Account | None = None,
     shards: int = 1,
+    notice_days: int = 30,
 ) -> PolicyVersion:
     """Record a new version. Give ``text`` (its SHA-256 is computed) or ``url`` with the
-    SHA-256 of the text it serves."""
+    SHA-256 of the text it serves.
+
+    Every version is announced publicly, so that visitors who are signed out see it too
+    (section 5): a material one until ``notice_days`` after it takes effect, with what
+    changed and when, besides the campaign that tells each user."""
     version = _check_version(version)
     if not summary.strip() or len(summary) > 10_000:
         raise DomainError(ConsentErrorCode.INVALID, "summary", "must be 1-10000 characters")
@@ -162,13 +178,33 @@ async def publish_policy(
             )
             await PolicyVersion.filter(id=policy.id).update(campaign_id=campaign.id)
             policy.campaign_id = campaign.id
+            await Announcement.create(
+                kind=NotificationKind.POLICY_CHANGE,
+                title=f"Privacy policy {policy.version}: material changes from "
+                f"{policy.effective_at:%Y-%m-%d}",
+                body=_material_notice(policy),
+                expires_at=policy.effective_at + timedelta(days=notice_days),
+                policy_version=policy.version,
+            )
         else:
             await Announcement.create(
                 kind=NotificationKind.POLICY_CHANGE,
                 title=f"Privacy policy {policy.version}",
                 body=policy.summary,
+                policy_version=policy.version,
             )
     return policy
+
+
+def _material_notice(policy: PolicyVersion) -> str:
+    """What changed (section 5's categories), when it takes effect, and where to read the
+    summary: the text of a material version's public notice."""
+    changed = "; ".join(CHANGE_CATEGORY_WORDS[ChangeCategory(c)] for c in policy.change_categories)
+    where = f" The policy: {policy.url}" if policy.url else ""
+    return (
+        f"What changes: {changed}. It takes effect on "
+        f"{policy.effective_at:%Y-%m-%d %H:%M} UTC.\n\n{policy.summary}{where}"
+    )
 
 
 async def _create(

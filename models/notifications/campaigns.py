@@ -131,6 +131,8 @@ class Announcement(Model):
     body = fields.TextField()
     published_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField(null=True)
+    # The policy version it announces (its immutable version name), if any
+    policy_version = fields.CharField(max_length=32, null=True)
 
     class Meta:
         table = "announcement"
