@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import structlog
 from starlette.requests import HTTPConnection
 
 from accord.settings import Settings
@@ -18,9 +19,13 @@ from models.accounts.passwords import Passwords
 from models.accounts.provider_keys import ProviderKeys
 from models.accounts.reauthentication import confirm_identity
 from models.accounts.sessions import Session, is_recent, session_for_token
+from models.consent import global_privacy_control
+from models.consent.ledger import account_subject
 from models.errors import DomainError, SharedErrorCode
 from models.personal.storage import Storage
 from models.queue import Broadcast, JobStats, Queue
+
+log = structlog.get_logger("accord.context")
 
 
 @dataclass
@@ -97,12 +102,30 @@ class Context:
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
     async def session(self) -> Session | None:
-        """The caller's live session, read once per request or operation."""
+        """The caller's live session, read once per request or operation. A request with
+        the Global Privacy Control signal opts its account out (``honour_privacy_signal``)."""
         if not self._session_read:
             token = self.bearer_token()
             self._session = await session_for_token(token, self.settings) if token else None
             self._session_read = True
+            if self._session is not None:
+                await self.honour_privacy_signal(account_subject(self._session.account.id))
         return self._session
+
+    async def honour_privacy_signal(self, subject: str, device_id: str | None = None) -> None:
+        """``Sec-GPC: 1`` on this request: the subject's opt-out, recorded once per policy
+        version (``models.consent.global_privacy_control``)."""
+        if not global_privacy_control.signalled(self.request.headers):
+            return
+        try:
+            await global_privacy_control.honour(
+                subject,
+                device_id=device_id,
+                user_agent=self.user_agent,
+                client_address=self.client_address,
+            )
+        except DomainError:  # the ledger busy: the signal comes again with the next request
+            log.warning("global privacy control not recorded this time", exc_info=True)
 
     async def viewer(self) -> Account | None:
         session = await self.session()

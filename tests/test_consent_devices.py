@@ -212,3 +212,37 @@ async def test_who_may_act_for_a_device_is_one_rule_in_every_domain(gql):
     # Its own account acts for it.
     mine = await set_consents(gql, {"analytics": True}, token=alice.token, device_id=DEVICE)
     assert mine["errors"] == []
+
+
+DEVICE_CONSENTS = (
+    """query($d: String!) { deviceConsents(deviceId: $d) { purpose { code } granted } }"""
+)
+
+
+async def test_an_anonymous_devices_consents_are_read_by_its_id(gql):
+    """``deviceConsents``: what a downstream tag manager asks of a device without an account;
+    the id is the secret, and a device that belongs to an account answers only it."""
+    staff = await officer(gql)
+    await published(gql, staff.token, "v1")
+    assert (await set_consents(gql, {"advertising": True}, device_id=DEVICE))["errors"] == []
+
+    async def read(device: str, token: str | None = None) -> dict:
+        return await gql(DEVICE_CONSENTS, {"d": device}, token=token, expect_errors=True)
+
+    granted = {
+        r["purpose"]["code"]: r["granted"] for r in (await read(DEVICE))["data"]["deviceConsents"]
+    }
+    assert granted["advertising"] is True and granted["analytics"] is False
+    fresh = (await read(device_id("phone-anon-0003")))["data"]["deviceConsents"]
+    assert not any(r["granted"] for r in fresh if r["purpose"]["code"] == "advertising")
+
+    bad = await read("short")
+    assert bad["data"] is None and bad["errors"][0]["extensions"]["code"] == "INVALID"
+
+    alice = await register(gql, "alice")
+    await link_device(DEVICE, await Account.get(id=pk(alice.id)), source=Source.IOS)
+    refused = await read(DEVICE)
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    mine = (await read(DEVICE, alice.token))["data"]["deviceConsents"]
+    assert {r["purpose"]["code"]: r["granted"] for r in mine}["advertising"] is True

@@ -165,6 +165,7 @@ class CreatePurposeInput:
     required: bool = False
     legal_basis: LegalBasis = LegalBasis.CONSENT
     category: str = "Core Function"
+    gpc_opt_out: bool = False
 
 
 @strawberry.input(description="The code never changes; the other fields may.")
@@ -174,3 +175,4 @@ class UpdatePurposeInput:
     description: str | None = strawberry.UNSET
     legal_basis: LegalBasis | None = strawberry.UNSET
     category: str | None = strawberry.UNSET
+    gpc_opt_out: bool | None = strawberry.UNSET

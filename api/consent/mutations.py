@@ -59,7 +59,9 @@ async def _subject(
     if account is not None:
         return ledger.account_subject(account.id), device_id, account.id
     assert device_id is not None  # given, since no account is signed in
-    return ledger.device_subject(device_id), device_id, None
+    subject = ledger.device_subject(device_id)
+    await info.context.honour_privacy_signal(subject, device_id)
+    return subject, device_id, None
 
 
 async def _announce(
@@ -178,6 +180,7 @@ class ConsentMutations:
             text_sha256=input.text_sha256,
             published_by=await info.context.viewer(),
             shards=info.context.settings.fanout_shards,
+            notice_days=info.context.settings.material_change_notice_days,
         )
         if row.campaign_id is not None:
             try:
@@ -201,6 +204,7 @@ class ConsentMutations:
             required=input.required,
             legal_basis=input.legal_basis,
             category=input.category,
+            gpc_opt_out=input.gpc_opt_out,
         )
         return CreatePurposePayload(purpose=Purpose.of(row))
 
@@ -214,6 +218,7 @@ class ConsentMutations:
             "description": input.description,
             "legal_basis": input.legal_basis,
             "category": input.category,
+            "gpc_opt_out": input.gpc_opt_out,
         }
         changes = {k: v for k, v in given.items() if v is not strawberry.UNSET and v is not None}
         row = await purposes.update_purpose(input.code, changes)

@@ -36,6 +36,7 @@ from api.permissions import (
 from models.accounts.account import Account
 from models.consent import decisions, ledger, policies, purposes
 from models.consent.receipts import receipt_claims, sign_receipt
+from models.personal import devices
 
 # --- cursors -------------------------------------------------------------------------------
 
@@ -109,6 +110,19 @@ class ConsentQueries:
             max_event_age_seconds=int(settings.consent_max_event_age.total_seconds()),
             clock_skew_seconds=int(settings.consent_clock_skew.total_seconds()),
         )
+
+    @strawberry.field(
+        description="The consents of the anonymous device holding this id (its own ledger: "
+        "one row per purpose, the latest decision or the default); no sign-in, the id is "
+        "the secret. A device that belongs to an account answers only that account "
+        "(FORBIDDEN otherwise, with field deviceId)."
+    )
+    async def device_consents(self, info: Info[Context, None], device_id: str) -> list[Consent]:
+        device_id = await devices.acting_device(device_id, await info.context.viewer()) or ""
+        subject = ledger.device_subject(device_id)
+        await info.context.honour_privacy_signal(subject, device_id)
+        rows = await decisions.current_consents([subject])
+        return [Consent.of(row) for row in rows]
 
     @strawberry.field(description="The newest version already in effect.")
     async def current_policy(self) -> PolicyVersion | None:

@@ -57,6 +57,11 @@ class Purpose(AccordNode):
     required: bool = strawberry.field(description="Needed to run the service; cannot be withdrawn.")
     legal_basis: LegalBasis
     category: str
+    gpc_opt_out: bool = strawberry.field(
+        description="A sale or sharing that a Global Privacy Control signal (Sec-GPC: 1) "
+        "opts out of: such a request records a withdrawal with source GPC, once per "
+        "subject and policy version."
+    )
 
     @classmethod
     def of(cls, row: purposes.Purpose) -> Purpose:
@@ -68,6 +73,7 @@ class Purpose(AccordNode):
             required=row.required,
             legal_basis=row.legal_basis,
             category=row.category,
+            gpc_opt_out=row.gpc_opt_out,
         )
 
     @classmethod

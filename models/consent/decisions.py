@@ -78,6 +78,17 @@ async def _append(
     )
 
 
+async def record_decisions(
+    subject: str, events: list[NewEvent], *, user_agent: str = "", client_address: str = ""
+) -> int:
+    """Append decisions no client call made (a browser's privacy signal), with what a
+    withdrawal erases; returns how many were new (the chain skips keys it holds)."""
+    appended = await _append(
+        subject, events, user_agent=user_agent, client_address=client_address, reload=False
+    )
+    return len(appended.stored)
+
+
 @dataclass
 class Requested:
     """One decision as a client sends it."""

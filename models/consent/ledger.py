@@ -97,6 +97,8 @@ class Source(StrEnum):
     ANDROID = "ANDROID"
     API = "API"
     SUPPORT = "SUPPORT"
+    #: A browser's Global Privacy Control signal (``Sec-GPC: 1``), honoured as an opt-out.
+    GPC = "GPC"
 
 
 DECISIONS = (EventKind.GRANTED, EventKind.WITHDRAWN)

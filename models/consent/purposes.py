@@ -37,6 +37,9 @@ class Purpose(Model):
     legal_basis = fields.CharEnumField(LegalBasis, max_length=32, default=LegalBasis.CONSENT)
     #: Kantara Consent Receipt purpose category, e.g. "Core Function", "Marketing".
     category = fields.CharField(max_length=100, default="Core Function")
+    # A sale or sharing of personal information that a Global Privacy Control signal
+    # (Sec-GPC: 1) opts out of (models.consent.global_privacy_control)
+    gpc_opt_out = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -71,6 +74,7 @@ DEFAULT_PURPOSES: list[dict[str, Any]] = [
         "title": "Advertising",
         "description": "Ads chosen for you, and sharing with advertising partners.",
         "category": "Marketing",
+        "gpc_opt_out": True,
     },
     {
         "code": "activity_log",
@@ -110,8 +114,13 @@ async def create_purpose(
     required: bool,
     legal_basis: LegalBasis,
     category: str,
+    gpc_opt_out: bool = False,
 ) -> Purpose:
     code = clean_code(code)
+    if required and gpc_opt_out:
+        raise DomainError(
+            ConsentErrorCode.INVALID, "gpcOptOut", "a required purpose cannot be opted out of"
+        )
     if await Purpose.filter(code=code).exists():
         raise DomainError(ConsentErrorCode.UNIQUE, "code", "a purpose with this code exists")
     return await Purpose.create(
@@ -121,11 +130,13 @@ async def create_purpose(
         required=required,
         legal_basis=legal_basis,
         category=clean_text(category, "category", 100),
+        gpc_opt_out=gpc_opt_out,
     )
 
 
 async def update_purpose(code: str, changes: dict[str, Any]) -> Purpose:
-    """Title, description, category and legal basis may change; the code never does."""
+    """Title, description, category, legal basis and whether a Global Privacy Control
+    signal opts out of it may change; the code never does."""
     purpose = await Purpose.get_or_none(code=code)
     if purpose is None:
         raise DomainError(ConsentErrorCode.NOT_FOUND, "code", "no such purpose")
@@ -137,6 +148,10 @@ async def update_purpose(code: str, changes: dict[str, Any]) -> Purpose:
             clean_text(value, name, limits[name], multiline=name == "description")
             if name in limits
             else value,
+        )
+    if purpose.required and purpose.gpc_opt_out:
+        raise DomainError(
+            ConsentErrorCode.INVALID, "gpcOptOut", "a required purpose cannot be opted out of"
         )
     if changes:
         await purpose.save(update_fields=[*changes, "updated_at"])
