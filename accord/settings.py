@@ -7,6 +7,7 @@ generated from this class (``accord settings``), so the two never drift apart.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from datetime import timedelta
@@ -334,6 +335,29 @@ class Settings(BaseSettings):
         "Authorization header, never cookies, so credentialed CORS is never needed.",
     )
 
+    # --- web pages (/privacy, /console) ----------------------------------------------------
+    privacy_center_enabled: bool = Field(
+        True,
+        description="Serve the privacy center at /privacy: a user's consents, sessions, "
+        "data requests, and cancelling the account.",
+    )
+    privacy_center_frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description="JSON list of origins (`https://app.example.com`) whose pages may embed "
+        "/privacy in a frame (CSP frame-ancestors). Default: none may. Its cookie is "
+        "SameSite=Strict, so a frame keeps its sign-in only on a page of the same site.",
+    )
+    console_enabled: bool = Field(
+        True,
+        description="Serve the staff console at /console (OPERATOR, PRIVACY_OFFICER, ADMIN).",
+    )
+    console_networks: list[str] = Field(
+        default_factory=list,
+        description='JSON list of networks (`["10.0.0.0/8"]`) /console answers; others get '
+        "403. Default: any. The client's address is read as the API reads it "
+        "(ACCORD_TRUSTED_PROXIES).",
+    )
+
     # --- consent -------------------------------------------------------------------------
     consent_clock_skew: timedelta = Field(
         timedelta(minutes=5),
@@ -565,6 +589,25 @@ class Settings(BaseSettings):
     def _limits_syntax(cls, value: str) -> str:
         """`5/minute;20/hour`: checked at start-up, not at the first login."""
         parse_many(value)  # raises ValueError naming what it could not read
+        return value
+
+    @field_validator("privacy_center_frame_ancestors")
+    @classmethod
+    def _frame_ancestors_are_origins(cls, value: list[str]) -> list[str]:
+        """Each an origin (`https://app.example.com`): a CSP source the header can carry."""
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("https", "http") or not parts.hostname or parts.path:
+                raise ValueError(f"{origin!r} must be an origin like https://app.example.com")
+            if any(c in origin for c in " ;,'\""):
+                raise ValueError(f"{origin!r} must be an origin like https://app.example.com")
+        return value
+
+    @field_validator("console_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # raises ValueError naming it
         return value
 
     @field_validator("webauthn_rp_id")

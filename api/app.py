@@ -1,5 +1,6 @@
-"""The Starlette application: /graphql, /healthz, /readyz, /metrics, and the pages a
-link in an e-mail opens (/sign-in/not-me, /exports/{token}).
+"""The Starlette application: /graphql, /healthz, /readyz, /metrics, the pages a link in
+an e-mail opens (/sign-in/not-me, /exports/{token}), and the privacy center and staff
+console (/privacy, /console: ``api.web``).
 
 Built by ``create_app(settings)`` so the CLI, the tests and the benchmarks each build their
 own with their own settings; nothing happens at import time.
@@ -41,6 +42,7 @@ from api.pictures import serve_picture
 from api.request_context import RequestContext
 from api.rights.pages import export_download
 from api.schema import build_schema
+from api.web.routes import web_routes
 from models.accounts.login_limits import LoginLimits
 from models.accounts.passwords import Passwords
 from models.accounts.provider_keys import ProviderKeys
@@ -112,18 +114,7 @@ class AccordGraphQL(GraphQL[Context, None]):
             return json.dumps(data)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        state = request.app.state
-        return Context(
-            request=request,
-            settings=state.settings,
-            queue=state.queue,
-            passwords=state.passwords,
-            login_limits=state.login_limits,
-            provider_keys=state.provider_keys,
-            broadcast=state.broadcast,
-            storage=state.storage,
-            stats=state.stats,
-        )
+        return Context.of(request)
 
 
 def _is_operation(item: object) -> bool:
@@ -240,6 +231,7 @@ def create_app(
             Route(NOT_ME_PATH, not_me, methods=["GET", "POST"]),
             Route(EXPORT_PATH + "{token}", export_download, methods=["GET", "POST"]),
             Route("/metrics", metrics.endpoint),
+            *web_routes(),
             *(() if settings.is_prod else dev_routes),
         ],
         middleware=[

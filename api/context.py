@@ -56,6 +56,26 @@ class Context:
     _opened_read: dict[int, Session | None] = field(default_factory=dict, repr=False)
     #: ``may_read_subject_data``, once asked.
     _subject_reads: bool | None = field(default=None, repr=False)
+    #: The session token when the request carries it elsewhere than in ``Authorization``:
+    #: the web pages' cookie (``api.web``). When set, the header is not read.
+    session_token: str | None = None
+
+    @classmethod
+    def of(cls, request: HTTPConnection, **extra: Any) -> Context:
+        """A request's context, from what the app holds (``api.app``'s lifespan)."""
+        state = request.app.state
+        return cls(
+            request=request,
+            settings=state.settings,
+            queue=state.queue,
+            passwords=state.passwords,
+            login_limits=state.login_limits,
+            provider_keys=state.provider_keys,
+            broadcast=state.broadcast,
+            storage=state.storage,
+            stats=state.stats,
+            **extra,
+        )
 
     def for_operation(self) -> Context:
         """This context for one operation on a long-lived connection (a websocket): it
@@ -105,7 +125,7 @@ class Context:
         """The caller's live session, read once per request or operation. A request with
         the Global Privacy Control signal opts its account out (``honour_privacy_signal``)."""
         if not self._session_read:
-            token = self.bearer_token()
+            token = self.session_token if self.session_token is not None else self.bearer_token()
             self._session = await session_for_token(token, self.settings) if token else None
             self._session_read = True
             if self._session is not None:

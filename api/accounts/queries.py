@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.types import Info
-from tortoise.expressions import Q
 
 from api.accounts.types import Account, DeletionStatus, PendingDeletion
 from api.context import Context
 from api.pagination import Connection, Edge, clamp, decode_position, encode_position, page
 from api.permissions import OPERATIONS, staff_only
-from models.rights import requests
+from models.rights.deletion_queue import OWED, deletion_queue
 
-#: What ``deletionQueue`` lists unless asked for other statuses: the deletions still owed.
-OWED = (DeletionStatus.PENDING, DeletionStatus.RUNNING, DeletionStatus.FAILED)
 QUEUE_CURSOR = "deletion"
 
 
@@ -40,14 +37,7 @@ class AccountQueries:
     ) -> Connection[PendingDeletion]:
         first = clamp(first)
         wanted = OWED if status is None else status
-        query = requests.DeletionRequest.filter(status__in=list(wanted))
-        position = decode_position(QUEUE_CURSOR, after)
-        if position is not None:
-            moment, last_id = position
-            query = query.filter(
-                Q(next_attempt_at__gt=moment) | Q(next_attempt_at=moment, id__gt=last_id)
-            )
-        rows = await query.order_by("next_attempt_at", "id").limit(first + 1)
+        rows = await deletion_queue(wanted, first, decode_position(QUEUE_CURSOR, after))
         edges = [
             Edge(
                 cursor=encode_position(QUEUE_CURSOR, r.next_attempt_at, r.id),

@@ -64,8 +64,8 @@ async def _subject(
     return subject, device_id, None
 
 
-async def _announce(
-    info: Info[Context, None],
+async def announce_consents(
+    ctx: Context,
     account_id: int | None,
     events: Sequence[ledger.ConsentEvent],
     device_id: str | None,
@@ -75,7 +75,7 @@ async def _announce(
         return
     message = json.dumps({"ids": [e.id for e in events], "deviceId": device_id})
     try:
-        await info.context.broadcast.publish(f"consent:{account_id}", message)
+        await ctx.broadcast.publish(f"consent:{account_id}", message)
     except Exception:
         # The events are stored: a failed notice must not turn the write into an error
         # that the client would retry (and so record twice).
@@ -103,7 +103,7 @@ class ConsentMutations:
             device_id=device_id,
             **_where(info),
         )
-        await _announce(info, account_id, stored, device_id)
+        await announce_consents(info.context, account_id, stored, device_id)
         return SetConsentsPayload(consents=[ConsentEvent.of(e) for e in stored])
 
     @strawberry.mutation(description="Accept a policy version (ends requiresReconsent for it).")
@@ -119,7 +119,7 @@ class ConsentMutations:
             device_id=device_id,
             **_where(info),
         )
-        await _announce(info, account_id, [event], device_id)
+        await announce_consents(info.context, account_id, [event], device_id)
         return AcceptPolicyPayload()
 
     @strawberry.mutation(
@@ -145,7 +145,7 @@ class ConsentMutations:
             stored = await ledger.ConsentEvent.filter(
                 subject=subject, idempotency_key__in=list(accepted)
             )
-            await _announce(info, account_id, stored, device_id)
+            await announce_consents(info.context, account_id, stored, device_id)
         return SyncConsentsPayload(
             results=[
                 SyncResult(

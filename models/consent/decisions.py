@@ -603,3 +603,25 @@ async def history(subjects: list[str], first: int, after_id: int | None) -> list
     if after_id is not None:
         query = query.filter(id__lt=after_id)
     return await query.order_by("-id").limit(first + 1)
+
+
+async def last_accepted(subjects: list[str]) -> PolicyVersion | None:
+    """The version these subjects accepted most recently (``accept_policy``), or None."""
+    event = (
+        await ConsentEvent.filter(subject__in=subjects, kind=EventKind.POLICY_ACCEPTED)
+        .order_by("-id")
+        .first()
+    )
+    if event is None or event.policy_version is None:
+        return None
+    return await PolicyVersion.get_or_none(version=event.policy_version)
+
+
+async def material_changes_since(accepted: PolicyVersion | None) -> list[PolicyVersion]:
+    """The material versions in effect published after ``accepted`` (every one when
+    nothing was accepted), newest first: what changed since the user last said yes, as the
+    privacy center lists it beside ``requires_reconsent``."""
+    query = PolicyVersion.filter(material=True, effective_at__lte=clock.now())
+    if accepted is not None:
+        query = query.filter(published_at__gt=accepted.published_at)
+    return await query.order_by("-effective_at", "-id")

@@ -1,0 +1,259 @@
+"""The staff console, ``/console``: the job queue, deletions, campaigns, data requests and
+security incidents, read with the functions the staff queries of GraphQL read them with,
+for the roles those queries allow (``api.permissions``). It shows ids, never a user's name
+or address. The overview and campaign progress refresh themselves from ``/console/live``
+(``web.js`` polls it).
+
+Operator actions (retry or postpone a deletion, resume or cancel a campaign) slot in as
+``ConsoleAction`` entries of ``ACTIONS``: each renders as a form (POST with the CSRF token)
+on its page's rows and calls one ``models`` function, which writes the staff audit entry.
+Until an action is listed there, no form is shown for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from api.permissions import OPERATIONS, PRIVACY_OFFICE
+from api.web.pages import Web, action, view
+from api.web.security import CONSOLE
+from api.web.sign_in import sign_in_routes
+from models import clock
+from models.accounts.account import Role
+from models.accounts.errors import AccountErrorCode
+from models.errors import DomainError
+from models.notifications import campaigns
+from models.notifications.campaigns import Campaign, CampaignStatus, SecurityIncident
+from models.notifications.channel_progress import progress_by_channel
+from models.rights import deadlines
+from models.rights.deletion_queue import OWED, deletion_queue
+from models.rights.requests import (
+    CLOCKED_STATUSES,
+    DataRequest,
+    DeletionRequest,
+    DeletionStatus,
+)
+
+LISTED = 100
+CAMPAIGNS_LISTED = 20
+
+
+@dataclass(frozen=True)
+class ConsoleAction:
+    """One operator action on a row of a console page (a deletion, a campaign)."""
+
+    #: The last segment of its address: ``/console/<page>/<row id>/<name>``.
+    name: str
+    label: str
+    #: Which rows offer it (a FAILED deletion, a stalled campaign...).
+    applies: Callable[[Any], bool]
+    #: Does it, audited by the ``models`` function it calls: (web, row id, reason).
+    run: Callable[[Web, int, str], Awaitable[None]]
+    roles: tuple[Role, ...] = OPERATIONS
+    #: The notice shown after it (``NOTICES``).
+    done: str = "done"
+
+
+#: The actions of each page, by name. Wire an operator action by listing it here.
+ACTIONS: dict[str, dict[str, ConsoleAction]] = {"deletions": {}, "campaigns": {}}
+
+NOTICES = {"done": "Done: the action is recorded in the staff audit log."}
+
+
+def _offered(web: Web, page: str) -> list[ConsoleAction]:
+    return [a for a in ACTIONS[page].values() if web.account.holds_role(*a.roles)]
+
+
+# --- overview ----------------------------------------------------------------------------------
+
+
+async def _overview(web: Web) -> dict[str, Any]:
+    """What ``queueStatus`` reports (``models.queue.JobStats.status``), and the owed work."""
+    status = await web.ctx.stats.status()
+    owed = {s.value: await _count_deletions(s) for s in OWED}
+    return {
+        "queued": status["queued"],
+        "in_progress": status["in_progress"],
+        "failed_last_hour": status["failed_last_hour"],
+        "by_function": dict(sorted(status["by_function"].items())),
+        "deletions": owed,
+        "campaigns_running": await Campaign.exclude(status=CampaignStatus.DONE).count(),
+    }
+
+
+async def _count_deletions(status: DeletionStatus) -> int:
+    return await DeletionRequest.filter(status=status).count()
+
+
+@view(CONSOLE, roles=OPERATIONS)
+async def overview_page(web: Web) -> Response:
+    return web.render("console_overview.html", "Overview", overview=await _overview(web))
+
+
+# --- deletions -------------------------------------------------------------------------------
+
+
+@view(CONSOLE, roles=OPERATIONS)
+async def deletions_page(web: Web) -> Response:
+    """``deletionQueue``'s rows: waiting with their due dates, running, failed with error
+    and attempts; accounts by id only."""
+    rows = (await deletion_queue(OWED, LISTED))[:LISTED]
+    return web.render(
+        "console_deletions.html",
+        "Deletions",
+        notices=NOTICES,
+        groups=[(status, [r for r in rows if r.status == status]) for status in OWED],
+        actions=_offered(web, "deletions"),
+    )
+
+
+# --- campaigns -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    settled: int
+    created: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.settled / self.created) if self.created else 0
+
+    def live(self) -> dict[str, int]:
+        """As ``web.js`` reads it."""
+        return {"value": self.settled, "max": self.created, "percent": self.percent}
+
+
+async def _bars(row: Campaign) -> tuple[Bar, list[Bar]]:
+    """The campaign's bar (``campaigns.progress``): messages settled (sent or failed for
+    good) out of those written, or out of the audience while the fan-out is still writing
+    them (one message at least per account); and one bar per channel
+    (``progress_by_channel``), out of the messages written for it."""
+    counts = await campaigns.progress(row.id)
+    settled = counts["delivered"] + counts["failed"]
+    overall = Bar("All channels", settled, max(counts["created"], row.total))
+    if row.status == CampaignStatus.DONE and not overall.created:
+        overall = Bar("All channels", 1, 1)
+    channels = [
+        Bar(channel, c["delivered"] + c["failed"], c["created"])
+        for channel, c in (await progress_by_channel(row.id)).items()
+    ]
+    return overall, channels
+
+
+async def _campaigns() -> list[tuple[Campaign, Bar, list[Bar]]]:
+    rows = await Campaign.all().order_by("-id").limit(CAMPAIGNS_LISTED)
+    return [(row, *await _bars(row)) for row in rows]
+
+
+@view(CONSOLE, roles=OPERATIONS)
+async def campaigns_page(web: Web) -> Response:
+    return web.render(
+        "console_campaigns.html",
+        "Campaigns",
+        notices=NOTICES,
+        campaigns=await _campaigns(),
+        actions=_offered(web, "campaigns"),
+    )
+
+
+@view(CONSOLE, roles=OPERATIONS)
+async def live(web: Web) -> Response:
+    """What the overview and campaigns pages refresh (``web.js`` polls it)."""
+    return JSONResponse(
+        {
+            "overview": await _overview(web),
+            "campaigns": {
+                str(row.id): {
+                    "status": row.status.value,
+                    "bars": {
+                        bar.label: {
+                            "value": bar.settled,
+                            "max": bar.created,
+                            "percent": bar.percent,
+                        }
+                        for bar in (overall, *channels)
+                    },
+                }
+                for row, overall, channels in await _campaigns()
+            },
+        }
+    )
+
+
+# --- data requests and incidents: the privacy office -----------------------------------------
+
+
+@view(CONSOLE, roles=PRIVACY_OFFICE)
+async def data_requests_page(web: Web) -> Response:
+    """``dataRequests``: those whose clock runs, soonest due first, with the days left and
+    the urgency their due date gives now (``deadlines.urgency_at``); accounts by id."""
+    moment = clock.now()
+    rows = (
+        await DataRequest.filter(status__in=list(CLOCKED_STATUSES), due_at__isnull=False)
+        .order_by("due_at", "id")
+        .limit(LISTED)
+    )
+    listed = []
+    for row in rows:
+        assert row.due_at is not None  # filtered
+        urgency = deadlines.urgency_at(row.due_at, moment, web.settings)
+        listed.append((row, (row.due_at - moment).days, urgency.value))
+    return web.render(
+        "console_data_requests.html",
+        "Data requests",
+        requests=listed,
+        figures=await deadlines.open_figures(web.settings),
+    )
+
+
+@view(CONSOLE, roles=PRIVACY_OFFICE)
+async def incidents_page(web: Web) -> Response:
+    rows = await SecurityIncident.all().order_by("-id").limit(LISTED)
+    return web.render("console_incidents.html", "Security incidents", incidents=rows)
+
+
+# --- operator actions --------------------------------------------------------------------------
+
+
+def _action_endpoint(page: str, shows: Any) -> Any:
+    @action(CONSOLE, shows=shows, roles=OPERATIONS)
+    async def run(web: Web) -> Response:
+        chosen = ACTIONS[page].get(web.request.path_params["name"])
+        raw = web.request.path_params["row_id"]
+        if chosen is None or not raw.isdigit() or not web.account.holds_role(*chosen.roles):
+            raise DomainError(AccountErrorCode.NOT_FOUND, None, "no such action here")
+        await chosen.run(web, int(raw), web.field("reason"))
+        return web.redirect(f"/{page}", chosen.done)
+
+    return run
+
+
+def console_routes() -> list[BaseRoute]:
+    get, path = ["GET", "HEAD"], CONSOLE.path
+    return [
+        *sign_in_routes(CONSOLE),
+        Route(path, overview_page, methods=get),
+        Route(f"{path}/", overview_page, methods=get),
+        Route(f"{path}/live", live, methods=get),
+        Route(f"{path}/deletions", deletions_page, methods=get),
+        Route(f"{path}/campaigns", campaigns_page, methods=get),
+        Route(f"{path}/data-requests", data_requests_page, methods=get),
+        Route(f"{path}/incidents", incidents_page, methods=get),
+        Route(
+            f"{path}/deletions/{{row_id}}/{{name}}",
+            _action_endpoint("deletions", deletions_page),
+            methods=["POST"],
+        ),
+        Route(
+            f"{path}/campaigns/{{row_id}}/{{name}}",
+            _action_endpoint("campaigns", campaigns_page),
+            methods=["POST"],
+        ),
+    ]
