@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from models.jobs import Job
 from models.operations.backlog import (
     CampaignFigures,
     DeletionFigures,
@@ -22,9 +23,6 @@ from models.operations.backlog import (
 from models.queue import Durations, JobStats, WorkerBeat
 
 log = structlog.get_logger("accord.operations")
-
-#: The job whose last success is the sweeper's last run (``models.jobs.Job.SWEEP``).
-SWEEP = "sweep"
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class Overview:
 async def queue_facts(stats: JobStats) -> QueueFacts:
     """The queue and the workers as Redis has them; raises when Redis cannot be reached."""
     status = await stats.status()
-    swept = await stats.last_success(SWEEP)
+    swept = await stats.last_success(Job.SWEEP)  # the sweeper's last run
     return QueueFacts(
         queued=status["queued"],
         in_progress=status["in_progress"],
