@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import math
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -131,10 +134,40 @@ class Broadcast:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # as above
 
 
+#: Upper bounds (seconds) of the job duration histogram's buckets: in-app deliveries take
+#: milliseconds, a deletion or an export minutes.
+DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, math.inf)
+
+#: How often a worker records its heartbeat, and how long after its last one it counts as
+#: gone (three missed beats).
+HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_TTL = 3 * HEARTBEAT_SECONDS
+
+
+@dataclass(frozen=True)
+class WorkerBeat:
+    """A worker's last heartbeat: ``hostname:pid``, when, and how many jobs it ran then."""
+
+    id: str
+    last_seen: float
+    running: int
+
+
+@dataclass(frozen=True)
+class Durations:
+    """One function's job durations: count per bucket (cumulative, ``DURATION_BUCKETS``
+    order), their sum and count, as a Prometheus histogram wants them."""
+
+    buckets: tuple[int, ...]
+    total: float
+    count: int
+
+
 class JobStats:
-    """Counts the workers keep in Redis so that any API process can report them: jobs
-    started, succeeded and failed by function, failures of the last hour, and messages sent
-    by channel and kind. Counters only; losing them loses no work."""
+    """Facts the workers keep in Redis so that any API process can report them: jobs
+    started, succeeded and failed by function, failures of the last hour, job durations,
+    each function's last success (the sweeper's last run), the workers' heartbeats, and
+    messages sent by channel and kind. Transport facts only: losing them loses no work."""
 
     def __init__(self, pool: ArqRedis, prefix: str, queue_name: str) -> None:
         self.pool = pool
@@ -142,6 +175,11 @@ class JobStats:
         self.jobs = f"{prefix}:metrics:jobs"
         self.failures = f"{prefix}:metrics:failures"
         self.sent = f"{prefix}:metrics:sent"
+        self.durations = f"{prefix}:metrics:durations"
+        self.succeeded_at = f"{prefix}:metrics:succeeded-at"
+        #: Worker id -> last heartbeat (a sorted set), and worker id -> jobs running (a hash).
+        self.beats = f"{prefix}:workers:seen"
+        self.running = f"{prefix}:workers:running"
 
     async def job(self, function: str, outcome: str) -> None:
         await self.pool.hincrby(self.jobs, f"{function}:{outcome}", 1)  # type: ignore[misc]  # redis-py types its commands sync-or-async
@@ -149,6 +187,68 @@ class JobStats:
             stamp = time.time()
             await self.pool.zadd(self.failures, {f"{function}:{stamp}": stamp})
             await self.pool.zremrangebyscore(self.failures, 0, stamp - 86_400)
+
+    async def finished(self, function: str, seconds: float, succeeded: bool) -> None:
+        """A run of ``function`` took ``seconds``: one more in its duration bucket, and, when
+        it succeeded, the time it did (the sweeper's last run is the sweep's)."""
+        bucket = next(b for b in DURATION_BUCKETS if seconds <= b)
+        async with self.pool.pipeline(transaction=False) as pipe:
+            pipe.hincrby(self.durations, f"{function}:{bucket}", 1)
+            pipe.hincrbyfloat(self.durations, f"{function}:sum", seconds)
+            pipe.hincrby(self.durations, f"{function}:count", 1)
+            if succeeded:
+                pipe.hset(self.succeeded_at, function, str(time.time()))
+            await pipe.execute()
+
+    async def heartbeat(self, worker_id: str, running: int, ttl: float = HEARTBEAT_TTL) -> None:
+        """Worker ``worker_id`` is alive with ``running`` jobs; it counts as gone ``ttl``
+        seconds after its last beat (the keys expire with the last worker)."""
+        stamp = time.time()
+        async with self.pool.pipeline(transaction=False) as pipe:
+            pipe.zadd(self.beats, {worker_id: stamp})
+            pipe.hset(self.running, worker_id, str(running))
+            pipe.zremrangebyscore(self.beats, 0, stamp - ttl)
+            pipe.expire(self.beats, math.ceil(ttl))
+            pipe.expire(self.running, math.ceil(ttl))
+            await pipe.execute()
+
+    async def worker_stopped(self, worker_id: str) -> None:
+        async with self.pool.pipeline(transaction=False) as pipe:
+            pipe.zrem(self.beats, worker_id)
+            pipe.hdel(self.running, worker_id)
+            await pipe.execute()
+
+    async def workers(self, ttl: float = HEARTBEAT_TTL) -> list[WorkerBeat]:
+        """The workers that beat within the last ``ttl`` seconds, by id."""
+        seen = await self.pool.zrangebyscore(self.beats, time.time() - ttl, "+inf", withscores=True)
+        running = _decode(await self.pool.hgetall(self.running))  # type: ignore[misc]  # as above
+        return sorted(
+            (
+                WorkerBeat(member.decode(), float(score), running.get(member.decode(), 0))
+                for member, score in seen
+            ),
+            key=lambda beat: beat.id,
+        )
+
+    async def last_success(self, function: str) -> float | None:
+        """When a run of ``function`` last succeeded (a Unix time), if Redis remembers."""
+        raw = await self.pool.hget(self.succeeded_at, function)  # type: ignore[misc]  # as above
+        return float(raw) if raw is not None else None
+
+    async def duration_histograms(self) -> dict[str, Durations]:
+        """Each function's durations, with cumulative bucket counts."""
+        raw = await self.pool.hgetall(self.durations)  # type: ignore[misc]  # as above
+        fields: dict[str, dict[str, float]] = {}
+        for key, value in raw.items():
+            function, _, field = key.decode().rpartition(":")
+            fields.setdefault(function, {})[field] = float(value)
+        found: dict[str, Durations] = {}
+        for function, values in sorted(fields.items()):
+            counts = itertools.accumulate(int(values.get(str(b), 0)) for b in DURATION_BUCKETS)
+            found[function] = Durations(
+                tuple(counts), values.get("sum", 0.0), int(values.get("count", 0))
+            )
+        return found
 
     async def messages_sent(self, channel: str, kind: str, count: int) -> None:
         if count:
@@ -160,16 +260,52 @@ class JobStats:
         sent = await self.pool.hgetall(self.sent)  # type: ignore[misc]
         return _decode(jobs), _decode(sent)
 
+    async def running_jobs(self) -> set[str]:
+        """Ids of this queue's jobs a worker holds now.
+
+        arq marks a job taken with an in-progress key, but keeps a cron job's key for a
+        minute after the run ends (``keep_cronjob_progress``), and a server's keys belong to
+        every queue on it. A job in progress is still in its queue (arq removes it when it
+        finishes), so a key counts only while its job is in this queue.
+        """
+        taken = [
+            key.decode().removeprefix(in_progress_key_prefix)
+            async for key in self.pool.scan_iter(match=f"{in_progress_key_prefix}*", count=1000)
+        ]
+        if not taken:
+            return set()
+        async with self.pool.pipeline(transaction=False) as pipe:
+            for job_id in taken:
+                pipe.zscore(self.queue_name, job_id)
+            scores = await pipe.execute()
+        return {job_id for job_id, score in zip(taken, scores, strict=True) if score is not None}
+
+    async def oldest_waiting_seconds(self, running: set[str], look_at: int = 100) -> float:
+        """How long the oldest job that is due and not yet taken has waited (0: none).
+
+        A job's score in arq's queue is when it may run (its enqueue time, or the time it
+        was deferred to), so the first due entries that no worker holds are the oldest.
+        """
+        now_ms = time.time() * 1000
+        entries = await self.pool.zrangebyscore(
+            self.queue_name, "-inf", now_ms, start=0, num=look_at + len(running), withscores=True
+        )
+        for job_id, score in entries:
+            if job_id.decode() not in running:
+                return max(0.0, (now_ms - float(score)) / 1000)
+        return 0.0
+
     async def status(self, sample: int = 1000) -> dict[str, Any]:
-        """Queue depth, jobs running, failures in the last hour, and the functions of up to
-        ``sample`` queued jobs."""
-        queued = await self.pool.zcard(self.queue_name)
-        in_progress = 0
-        async for _ in self.pool.scan_iter(match=f"{in_progress_key_prefix}*", count=1000):
-            in_progress += 1
+        """Jobs waiting (queued, not taken), jobs running, failures in the last hour, how
+        long the oldest waiting job has waited, and the functions of up to ``sample``
+        waiting jobs."""
+        running = await self.running_jobs()
+        queued = max(0, await self.pool.zcard(self.queue_name) - len(running))
         failed = await self.pool.zcount(self.failures, time.time() - 3600, "+inf")
         by_function: dict[str, int] = {}
         for job_id in await self.pool.zrange(self.queue_name, 0, sample - 1):
+            if job_id.decode() in running:
+                continue
             raw = await self.pool.get(job_key_prefix + job_id.decode())
             if raw is None:
                 continue
@@ -180,9 +316,10 @@ class JobStats:
             by_function[name] = by_function.get(name, 0) + 1
         return {
             "queued": queued,
-            "in_progress": in_progress,
+            "in_progress": len(running),
             "failed_last_hour": failed,
             "by_function": by_function,
+            "oldest_waiting_seconds": await self.oldest_waiting_seconds(running),
         }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,26 +27,39 @@ from models.queue import JobStats, Queue, redis_settings
 from workers.deletion import delete_account
 from workers.export import export_data
 from workers.notifications import deliver_account_notices, deliver_notifications, fan_out
+from workers.pulse import Pulse
 from workers.sweeper import sweep
 
 HEALTH_CHECK_INTERVAL = 30
 
 
 def observed(name: Job, job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
-    """Count the job's start and outcome in Redis under its name (for /metrics and
-    queueStatus)."""
+    """Record the job in Redis under its name (for /metrics, queueStatus and ``accord
+    status``): its start and outcome, how long it took, when it last succeeded, and that it
+    runs, for the worker's heartbeat."""
 
     @functools.wraps(job)
     async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
         stats: JobStats = ctx["stats"]
+        pulse: Pulse | None = ctx.get("pulse")
         with contextlib.suppress(RedisError):
             await stats.job(name, "started")
+        started = time.perf_counter()
+        succeeded = False
+        if pulse is not None:
+            pulse.running += 1
         try:
             result = await job(ctx, *args, **kwargs)
+            succeeded = True
         except BaseException:
             with contextlib.suppress(RedisError):
                 await stats.job(name, "failed")
             raise
+        finally:
+            if pulse is not None:
+                pulse.running -= 1
+            with contextlib.suppress(RedisError):
+                await stats.finished(name, time.perf_counter() - started, succeeded)
         with contextlib.suppress(RedisError):
             await stats.job(name, "succeeded")
         return result
@@ -98,8 +112,12 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
         ctx["queue"] = Queue(ctx["redis"], settings.queue_name, settings.job_timeout_seconds)
         ctx["storage"] = LocalStorage(settings.data_dir / "files")
         ctx["stats"] = JobStats(ctx["redis"], settings.redis_key_prefix, settings.queue_name)
+        ctx["pulse"] = Pulse(ctx["stats"])
+        await ctx["pulse"].start()
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        if "pulse" in ctx:
+            await ctx["pulse"].stop()
         await ctx["tortoise"].close_connections()
 
     async def on_job_start(ctx: dict[str, Any]) -> None:

@@ -29,6 +29,13 @@ def dev(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     settings, seeded = demo.prepare(settings, host, port)  # the demo: dev only
     with redis_for(settings) as redis_url, _dev_mailbox(settings) as mailbox:
         typer.echo(f"Accord is running: http://{host}:{port}/graphql  (Ctrl-C stops it)")
+        if not settings.redis_url:
+            # The embedded server's socket changes at each start: other commands need it
+            # told. (A configured URL, which may hold a password, is not echoed.)
+            typer.echo(
+                f"Redis: {redis_url}  (export ACCORD_REDIS_URL={redis_url} for "
+                "`accord status`, `accord worker --check` and arq's CLI)"
+            )
         if mailbox:
             typer.echo(f"E-mail goes to {mailbox}")
         if seeded:

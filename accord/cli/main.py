@@ -16,6 +16,7 @@ from accord.cli.schema import export_schema
 from accord.cli.serve import serve
 from accord.cli.settings_table import show_settings
 from accord.cli.staff import create_staff
+from accord.cli.status import status
 from accord.cli.worker import worker
 
 cli = typer.Typer(
@@ -27,6 +28,7 @@ cli = typer.Typer(
 cli.command()(dev)
 cli.command()(serve)
 cli.command()(worker)
+cli.command()(status)
 cli.command()(migrate)
 cli.command()(makemigrations)
 cli.command("export-schema")(export_schema)

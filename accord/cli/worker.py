@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from arq.worker import Worker
+from redis.exceptions import RedisError
 
 from accord.cli.wiring import check_master_key, read_settings
 
@@ -23,7 +24,7 @@ def worker(
     if not settings.redis_url:
         typer.echo(
             "invalid setting ACCORD_REDIS_URL / REDIS_URL: a worker needs the "
-            "API's Redis (accord dev sets it for its own worker)",
+            "API's Redis (accord dev prints the URL of its embedded one)",
             err=True,
         )
         raise typer.Exit(2)
@@ -31,7 +32,13 @@ def worker(
     if not check:
         check_master_key(settings)
     if check:
-        code = asyncio.run(async_check_health(kwargs["redis_settings"], None, kwargs["queue_name"]))
+        try:
+            code = asyncio.run(
+                async_check_health(kwargs["redis_settings"], None, kwargs["queue_name"])
+            )
+        except (RedisError, OSError) as error:  # no Redis, so no worker to report
+            typer.echo(f"worker check: Redis unreachable ({error})", err=True)
+            raise typer.Exit(1) from None
         raise typer.Exit(code)
     run_until_stopped(create_worker(kwargs))
 

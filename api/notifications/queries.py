@@ -13,7 +13,6 @@ from api.nodes import row_id_of
 from api.notifications.types import (
     Announcement,
     Campaign,
-    FunctionQueue,
     Notification,
     QueueStatus,
 )
@@ -22,6 +21,7 @@ from api.permissions import OPERATIONS, OWNER, staff_only, visible_to
 from models import clock
 from models.notifications import campaigns
 from models.notifications import inbox as notifications
+from models.operations.overview import queue_facts
 
 
 @strawberry.type
@@ -56,16 +56,7 @@ class NotificationQueries:
     @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: the job queue, read from Redis.")
     @staff_only(*OPERATIONS)
     async def queue_status(self, info: Info[Context, None]) -> QueueStatus:
-        status = await info.context.stats.status()
-        return QueueStatus(
-            queued=status["queued"],
-            in_progress=status["in_progress"],
-            failed_last_hour=status["failed_last_hour"],
-            by_function=[
-                FunctionQueue(name=name, queued=count)
-                for name, count in sorted(status["by_function"].items())
-            ],
-        )
+        return QueueStatus.of(await queue_facts(info.context.stats))
 
 
 @strawberry.type

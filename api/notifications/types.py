@@ -3,7 +3,7 @@ their progress, incidents, the job queue, the typed error, and the mutations' pa
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 from strawberry.types import Info
@@ -20,6 +20,7 @@ from models.notifications import campaigns
 from models.notifications import errors as notification_errors
 from models.notifications import inbox as notifications
 from models.notifications.messages import render
+from models.operations.overview import QueueFacts
 
 # ``strawberry.enum`` registers the models' enum itself; the names below are plain aliases,
 # so a type checker sees the classes.
@@ -259,12 +260,50 @@ class FunctionQueue:
     queued: int
 
 
-@strawberry.type(description="The job queue as arq keeps it in Redis.")
+@strawberry.type(description="A worker's last heartbeat (every few seconds while it runs).")
+class WorkerHeartbeat:
+    id: str = strawberry.field(description="`hostname:pid` of the worker process.")
+    last_seen_at: datetime
+    running: int = strawberry.field(description="Jobs it was running at that heartbeat.")
+
+
+@strawberry.type(description="The job queue as arq keeps it in Redis, and the workers.")
 class QueueStatus:
-    queued: int
-    in_progress: int
+    queued: int = strawberry.field(description="Jobs waiting: queued, not taken by a worker.")
+    in_progress: int = strawberry.field(description="Jobs a worker is running now.")
     failed_last_hour: int
     by_function: list[FunctionQueue]
+    oldest_queued_seconds: float = strawberry.field(
+        description="How long the oldest job that is due has waited; 0 when none waits."
+    )
+    workers: list[WorkerHeartbeat] = strawberry.field(
+        description="Workers whose heartbeat is recent (none: no worker is running)."
+    )
+    last_sweep_at: datetime | None = strawberry.field(
+        description="When the sweeper last finished a run; null if Redis does not remember."
+    )
+
+    @classmethod
+    def of(cls, facts: QueueFacts) -> QueueStatus:
+        return cls(
+            queued=facts.queued,
+            in_progress=facts.in_progress,
+            failed_last_hour=facts.failed_last_hour,
+            by_function=[
+                FunctionQueue(name=name, queued=count)
+                for name, count in sorted(facts.by_function.items())
+            ],
+            oldest_queued_seconds=round(facts.oldest_queued_seconds, 3),
+            workers=[
+                WorkerHeartbeat(
+                    id=beat.id,
+                    last_seen_at=datetime.fromtimestamp(beat.last_seen, UTC),
+                    running=beat.running,
+                )
+                for beat in facts.workers
+            ],
+            last_sweep_at=facts.last_sweep_at,
+        )
 
 
 # --- payloads ----------------------------------------------------------------------------
