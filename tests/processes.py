@@ -41,7 +41,9 @@ def accord(*args: str, cwd: Path, env: dict[str, str], log: Path) -> subprocess.
         )
 
 
-def wait_ready(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
+def wait_ready(
+    port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 180
+) -> None:
     """Until /readyz answers 200; a busy CI machine (two cores, a demo running) can take
     a minute or more to start `accord dev`."""
     deadline = time.monotonic() + timeout
