@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from api.permissions import OPERATIONS, PRIVACY_OFFICE
-from api.web.pages import Web, action, view
+from api.web.pages import Web, action, view, when
 from api.web.security import CONSOLE
 from api.web.sign_in import sign_in_routes
 from models import clock
@@ -30,13 +31,12 @@ from models.errors import DomainError
 from models.notifications import campaigns
 from models.notifications.campaigns import Campaign, CampaignStatus, SecurityIncident
 from models.notifications.channel_progress import progress_by_channel
+from models.operations.overview import overview as operations_overview
 from models.rights import deadlines
 from models.rights.deletion_queue import OWED, deletion_queue
 from models.rights.requests import (
     CLOCKED_STATUSES,
     DataRequest,
-    DeletionRequest,
-    DeletionStatus,
 )
 
 LISTED = 100
@@ -73,21 +73,38 @@ def _offered(web: Web, page: str) -> list[ConsoleAction]:
 
 
 async def _overview(web: Web) -> dict[str, Any]:
-    """What ``queueStatus`` reports (``models.queue.JobStats.status``), and the owed work."""
-    status = await web.ctx.stats.status()
-    owed = {s.value: await _count_deletions(s) for s in OWED}
+    """The operators' one overview (``models.operations.overview``, which ``queueStatus``,
+    ``/metrics`` and ``accord status`` read too): the queue, the workers' heartbeats, the
+    sweeper's last run, and the owed work. A half whose store is unreachable shows as
+    unknown."""
+    seen = await operations_overview(web.ctx.stats)
+    queue, owed = seen.queue, seen.backlog
     return {
-        "queued": status["queued"],
-        "in_progress": status["in_progress"],
-        "failed_last_hour": status["failed_last_hour"],
-        "by_function": dict(sorted(status["by_function"].items())),
-        "deletions": owed,
-        "campaigns_running": await Campaign.exclude(status=CampaignStatus.DONE).count(),
+        "redis": queue is not None,
+        "queued": queue.queued if queue else None,
+        "in_progress": queue.in_progress if queue else None,
+        "failed_last_hour": queue.failed_last_hour if queue else None,
+        "oldest_queued_seconds": round(queue.oldest_queued_seconds) if queue else None,
+        "by_function": dict(sorted(queue.by_function.items())) if queue else {},
+        "workers": [
+            {
+                "id": w.id,
+                "last_seen": when(datetime.fromtimestamp(w.last_seen, UTC)),
+                "running": w.running,
+            }
+            for w in (queue.workers if queue else [])
+        ],
+        "last_sweep": when(queue.last_sweep_at) if queue else None,
+        "database": owed is not None,
+        "deletions": {
+            "pending": owed.deletions.pending,
+            "overdue": owed.deletions.overdue,
+            "failed": owed.deletions.failed,
+        }
+        if owed
+        else {},
+        "campaigns_running": owed.campaigns.pending if owed else None,
     }
-
-
-async def _count_deletions(status: DeletionStatus) -> int:
-    return await DeletionRequest.filter(status=status).count()
 
 
 @view(CONSOLE, roles=OPERATIONS)
