@@ -28,6 +28,7 @@ MODEL_MODULES = [
     "models.consent.purposes",
     "models.consent.policies",
     "models.consent.ledger",
+    "models.consent.anchors",
     "models.personal.devices",
     "models.personal.activity",
     "models.personal.error_reports",

@@ -384,6 +384,13 @@ class Settings(BaseSettings):
         "", description="Controller postal address in consent receipts (Kantara requires it)."
     )
     jurisdiction: str = Field("EU", description="Jurisdiction named in consent receipts.")
+    anchor_interval_minutes: int = Field(
+        60,
+        ge=1,
+        le=1440,
+        description="How often the consent ledger is anchored: one signed Merkle root over "
+        "every chain head per period, published at `/.well-known/consent-anchors`.",
+    )
     receipt_signing_key: SecretStr | None = Field(
         None,
         description="Private EC P-256 key (PEM) that signs consent receipts (ES256). In dev "

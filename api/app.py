@@ -33,6 +33,8 @@ from tortoise.contrib.starlette import RegisterTortoise
 from accord.database import ensure_data_dir, tortoise_config
 from accord.settings import Settings
 from api.accounts.pages import not_me
+from api.anchors import PATH as ANCHORS_PATH
+from api.anchors import consent_anchors
 from api.context import Context
 from api.health import healthz, readyz
 from api.keys import jwks
@@ -227,6 +229,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/.well-known/jwks.json", jwks),
+            Route(ANCHORS_PATH, consent_anchors),
             Route("/pictures/{picture_id}", serve_picture),
             Route(NOT_ME_PATH, not_me, methods=["GET", "POST"]),
             Route(EXPORT_PATH + "{token}", export_download, methods=["GET", "POST"]),

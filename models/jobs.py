@@ -38,6 +38,8 @@ class Job(StrEnum):
     DELIVER_ACCOUNT_NOTICES = "deliver_account_notices"
     #: Build the archive answering one ACCESS request (a data export).
     EXPORT_DATA = "export_data"
+    #: Make the current period's consent anchor (``models.consent.anchors``).
+    ANCHOR_CONSENT_LEDGER = "anchor_consent_ledger"
 
     def timeout(self, settings: Settings) -> int:
         """Seconds a run may take; a lease in the database lasts as long (see the settings)."""
@@ -63,6 +65,7 @@ _ID_WORDS = {
     Job.DELIVER_NOTIFICATIONS: "deliver",
     Job.DELIVER_ACCOUNT_NOTICES: "notices",
     Job.EXPORT_DATA: "export",
+    Job.ANCHOR_CONSENT_LEDGER: "anchor",
 }
 
 
@@ -98,3 +101,8 @@ async def deliver_account_notices(queue: Queue) -> bool:
 async def export_data(queue: Queue, request_id: int) -> bool:
     """The archive of one ACCESS request (``models.rights.export_jobs``)."""
     return await _enqueue(queue, Job.EXPORT_DATA, request_id)
+
+
+async def anchor_consent_ledger(queue: Queue, period_start: int) -> bool:
+    """The consent anchor of the period starting at ``period_start`` (Unix seconds)."""
+    return await _enqueue(queue, Job.ANCHOR_CONSENT_LEDGER, period_start)

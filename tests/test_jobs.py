@@ -8,6 +8,7 @@ import inspect
 import time
 from pathlib import Path
 
+import workers.anchors
 import workers.deletion
 import workers.export
 import workers.notifications
@@ -27,7 +28,13 @@ def test_every_job_has_a_worker_function_and_every_function_a_job(settings, redi
     # under a registered name.
     defined = {
         function
-        for module in (workers.deletion, workers.export, workers.notifications, workers.sweeper)
+        for module in (
+            workers.anchors,
+            workers.deletion,
+            workers.export,
+            workers.notifications,
+            workers.sweeper,
+        )
         for _, function in inspect.getmembers(module, inspect.iscoroutinefunction)
         if function.__module__ == module.__name__
         and next(iter(inspect.signature(function).parameters), None) == "ctx"

@@ -24,6 +24,7 @@ from models.jobs import Job
 from models.keys import key_ring
 from models.personal.storage import LocalStorage
 from models.queue import JobStats, Queue, redis_settings
+from workers.anchors import anchor_consent_ledger
 from workers.deletion import delete_account
 from workers.export import export_data
 from workers.notifications import deliver_account_notices, deliver_notifications, fan_out
@@ -77,6 +78,7 @@ def jobs() -> dict[Job, Callable[..., Awaitable[Any]]]:
         Job.DELIVER_NOTIFICATIONS: deliver_notifications,
         Job.DELIVER_ACCOUNT_NOTICES: deliver_account_notices,
         Job.EXPORT_DATA: export_data,
+        Job.ANCHOR_CONSENT_LEDGER: anchor_consent_ledger,
     }
 
 

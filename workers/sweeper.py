@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from models import jobs
+from models.consent import anchors
 from models.notifications.campaign_jobs import resume_campaigns
 from models.notifications.delivery import recover_stuck, stuck_after
 from models.notifications.inbox import NOTICE_CHANNELS, notices_owed
@@ -46,6 +47,9 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         await recover_stuck(None, channel, stuck_after(settings))
     if await notices_owed():
         await jobs.deliver_account_notices(queue)
+    anchor_queued = await anchors.due(settings) and await jobs.anchor_consent_ledger(
+        queue, int(anchors.current_period(settings).timestamp())
+    )
     clock_kept = await keep_the_clock(settings)
     if any(clock_kept.values()):
         log.info("data requests' clock", **clock_kept)
@@ -55,5 +59,6 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "exports_enqueued": exports_queued,
         "exports_removed": exports_removed,
         "campaign_jobs_enqueued": campaign_jobs,
+        "anchor_enqueued": int(anchor_queued),
         **clock_kept,
     }

@@ -34,7 +34,7 @@ from api.permissions import (
     visible_to,
 )
 from models.accounts.account import Account
-from models.consent import decisions, ledger, policies, purposes
+from models.consent import anchors, decisions, ledger, policies, purposes
 from models.consent.receipts import receipt_claims, sign_receipt
 from models.personal import devices
 
@@ -78,6 +78,27 @@ def decode_policy_cursor(cursor: str | None) -> tuple[datetime, int] | None:
 
 async def _holds_subject(viewer: Account, subject: str) -> bool:
     return subject in await ledger.subjects_of(viewer.id)
+
+
+async def _readable_event(
+    info: Info[Context, None], id: strawberry.ID
+) -> ledger.ConsentEvent | None:
+    """The event, if the viewer may read its receipt: their own, or as the privacy office
+    (audited, after a recent sign-in)."""
+    event_id = row_id_of(id, "ConsentEvent")
+    event = await ledger.ConsentEvent.get_or_none(id=event_id) if event_id else None
+    if event is None:
+        return None
+    viewer = await info.context.viewer()
+    if viewer is None:
+        return None
+    if not await _holds_subject(viewer, event.subject):
+        if not CONSENT_READERS.holds_role(viewer):
+            return None
+        # The privacy office reading another subject's consent.
+        await info.context.require_role(*PRIVACY_OFFICE)
+        await staff_reads_subject_data(info.context)
+    return event
 
 
 @strawberry.type
@@ -131,28 +152,39 @@ class ConsentQueries:
 
     @strawberry.field(
         description="A signed receipt (compact JWS, ES256) for one of your consent events; "
-        "verify it with the key at /.well-known/jwks.json. PRIVACY_OFFICER: anyone's, with a "
+        "verify it with the key at /.well-known/jwks.json. Once the next consent anchor is "
+        "made (hourly), it carries the proof (claim `anchor`) that the event is in the "
+        "published history (/.well-known/consent-anchors). PRIVACY_OFFICER: anyone's, with a "
         "recent sign-in (stepUp)."
     )
     async def consent_receipt(self, info: Info[Context, None], id: strawberry.ID) -> str | None:
-        event_id = row_id_of(id, "ConsentEvent")
-        event = await ledger.ConsentEvent.get_or_none(id=event_id) if event_id else None
+        event = await _readable_event(info, id)
         if event is None:
             return None
-        viewer = await info.context.viewer()
-        if viewer is None:
-            return None
-        if not await _holds_subject(viewer, event.subject):
-            if not CONSENT_READERS.holds_role(viewer):
-                return None
-            # The privacy office reading another subject's consent.
-            await info.context.require_role(*PRIVACY_OFFICE)
-            await staff_reads_subject_data(info.context)
+        settings = info.context.settings
         purpose = await purposes.Purpose.get_or_none(code=event.purpose_code)
         policy = await policies.PolicyVersion.get_or_none(version=event.policy_version)
-        return sign_receipt(
-            receipt_claims(event, purpose, policy, info.context.settings), info.context.settings
-        )
+        claims = receipt_claims(event, purpose, policy, settings)
+        anchor = await anchors.inclusion(settings, event)
+        if anchor is not None:
+            claims["anchor"] = anchor
+        return sign_receipt(claims, settings)
+
+    @strawberry.field(
+        description="The proof (compact JWS, ES256) that one of your consent events is in "
+        "a published consent anchor, for a receipt issued before that anchor was made; null "
+        "until it is. Who may read it: as consentReceipt."
+    )
+    async def consent_anchor_proof(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> str | None:
+        event = await _readable_event(info, id)
+        if event is None:
+            return None
+        anchor = await anchors.inclusion(info.context.settings, event)
+        if anchor is None:
+            return None
+        return sign_receipt(anchors.proof_claims(event, anchor), info.context.settings)
 
     @strawberry.field(
         description="PRIVACY_OFFICER: recompute one subject's hash chain (an account or a "

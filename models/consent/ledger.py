@@ -147,6 +147,8 @@ class ConsentChain(Model):
     subject = fields.CharField(max_length=SUBJECT_MAX, primary_key=True)
     seq = fields.BigIntField()
     hash = fields.CharField(max_length=64)
+    #: The head's seq in the latest anchor that holds it (``models.consent.anchors``).
+    anchored_seq = fields.BigIntField(default=0, db_default=0)
 
     class Meta:
         table = "consent_chain"

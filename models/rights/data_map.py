@@ -935,6 +935,11 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "subject_key": "a data subject's keys, wrapped by the master key, and the subject's "
     "kind and id (account:<id>); the keys are destroyed first when the account is deleted",
     "master_key_check": "a fixed value encrypted by each master key, to recognise it",
+    "consent_anchor": "the signed Merkle roots over every consent chain's head, published to "
+    "anyone; they name no chain",
+    "consent_anchor_proof": "the audit paths of chain heads in each consent anchor; a chain "
+    "is named only by a keyed hash of its name, and an account's chains' proofs are deleted "
+    "with the account (before its chains are pseudonymised)",
 }
 
 BY_KIND: dict[str, PersonalData] = {entry.kind: entry for entry in DATA_MAP}

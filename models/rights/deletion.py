@@ -50,6 +50,7 @@ from models.accounts.account import Account, AccountStatus, Gender, Role
 from models.accounts.errors import AccountErrorCode
 from models.accounts.quarantine import AccountNameQuarantine, name_hash
 from models.accounts.sessions import revoke_all
+from models.consent.anchors import forget_chain
 from models.consent.ledger import rekey_subject, subjects_of
 from models.errors import DomainError
 from models.keys.data_keys import account_subject, destroy, discard
@@ -376,6 +377,7 @@ def _steps(
                 return
             if step == Step.CONSENT:
                 for subject in await subjects_of(account_id):
+                    await forget_chain(settings, subject)
                     await rekey_subject(subject)
             if step == Step.PICTURES:  # one picture at a time: progress is kept
                 await erase_all(account_id)
