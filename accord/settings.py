@@ -402,6 +402,14 @@ class Settings(BaseSettings):
         description="A deletion job running longer is cancelled and retried; a crashed one "
         "is retried at the first sweep after this long (its lease).",
     )
+    deletion_max_postpone_days: int = Field(
+        30,
+        ge=0,
+        le=90,
+        description="The latest an operator may postpone a deletion (postponeDeletion, with "
+        "a reason): this many days after its grace period ended, and never past the due "
+        "date of the user's deletion request.",
+    )
 
     # --- data-subject rights ---------------------------------------------------------------
     data_request_days: int = Field(
@@ -469,6 +477,12 @@ class Settings(BaseSettings):
     )
     fanout_shards: int = Field(
         1, ge=1, le=64, description="Id ranges a campaign's fan-out is split into, one job each."
+    )
+    campaign_stall_minutes: int = Field(
+        10,
+        ge=1,
+        description="An unfinished campaign that has not moved for this long (no fan-out or "
+        "delivery batch) is stalled: operators see it and may resume it (resumeCampaign).",
     )
 
     # --- workers ---------------------------------------------------------------------------
