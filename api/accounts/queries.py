@@ -11,10 +11,10 @@ from api.accounts.types import Account, DeletionStatus, PendingDeletion
 from api.context import Context
 from api.pagination import Connection, Edge, clamp, decode_position, encode_position, page
 from api.permissions import OPERATIONS, staff_only
-from models.rights import requests
+from models.rights import deletion_queue, requests
 
 #: What ``deletionQueue`` lists unless asked for other statuses: the deletions still owed.
-OWED = (DeletionStatus.PENDING, DeletionStatus.RUNNING, DeletionStatus.FAILED)
+OWED = deletion_queue.OWED
 QUEUE_CURSOR = "deletion"
 
 
