@@ -338,18 +338,19 @@ async def fan_out_shard(shard_id: int, batch_size: int, sms_available: bool) -> 
             return handled, in_app_rows
         if batch is None:
             return handled, in_app_rows
-        accounts, in_app, finished, campaign_id = batch
+        accounts, in_app, finished, campaign_id, moment = batch
         handled += accounts
         in_app_rows += in_app
-        await note_progress(campaign_id)
+        await note_progress(campaign_id, moment)
         if finished:
             return handled, in_app_rows
 
 
-async def note_progress(campaign_id: int) -> None:
-    """A batch moved the campaign on: one UPDATE per batch, after its transaction, so
-    shards fanned out at once never wait on the campaign row for longer than this."""
-    await Campaign.filter(id=campaign_id).update(progressed_at=clock.now())
+async def note_progress(campaign_id: int, at: datetime) -> None:
+    """A batch moved the campaign on at ``at``: one UPDATE per batch, after its
+    transaction, so shards fanned out at once never wait on the campaign row for longer
+    than this."""
+    await Campaign.filter(id=campaign_id).update(progressed_at=at)
 
 
 class _Overtaken(Exception):
@@ -360,9 +361,10 @@ class _Overtaken(Exception):
 
 async def _fan_out_batch(
     connection: BaseDBAsyncClient, shard_id: int, batch_size: int, sms_available: bool
-) -> tuple[int, int, bool, int] | None:
+) -> tuple[int, int, bool, int, datetime] | None:
     """One keyset batch, in the caller's transaction: (accounts handled, in-app rows
-    written, shard finished, campaign id), or None when the shard is done already."""
+    written, shard finished, campaign id, its time), or None when the shard is done
+    already."""
     shard = await CampaignShard.get(id=shard_id).select_related("campaign")
     if shard.done:
         return None
@@ -406,7 +408,7 @@ async def _fan_out_batch(
     if not moved:
         raise _Overtaken
     in_app_written = sum(1 for r in rows if r.channel == Channel.IN_APP.value)
-    return len(accounts), in_app_written, finished, campaign.id
+    return len(accounts), in_app_written, finished, campaign.id, moment
 
 
 def _channels_for(

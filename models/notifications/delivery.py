@@ -256,14 +256,15 @@ async def deliver_batch(
             if address in refused:
                 await _retry_or_fail(row_id, attempts, refused[address], settings)
     # What is still ours and SENDING was sent (failures and retries gave their claim back).
+    marked_at = clock.now()
     sent = await Notification.filter(claim_token=token, status=DeliveryStatus.SENDING).update(
         status=DeliveryStatus.SENT,
-        sent_at=clock.now(),
+        sent_at=marked_at,
         last_error="",
         claimed_at=None,
         claim_token=None,
     )
-    await note_progress(campaign.id)
+    await note_progress(campaign.id, marked_at)
     return len(rows), sent
 
 
