@@ -433,6 +433,14 @@ class Settings(BaseSettings):
         description="A deletion job running longer is cancelled and retried; a crashed one "
         "is retried at the first sweep after this long (its lease).",
     )
+    deletion_max_postpone_days: int = Field(
+        30,
+        ge=0,
+        le=90,
+        description="The latest an operator may postpone a deletion (postponeDeletion, with "
+        "a reason): this many days after its grace period ended, and never past the due "
+        "date of the user's deletion request.",
+    )
 
     # --- data-subject rights ---------------------------------------------------------------
     data_request_days: int = Field(
@@ -507,6 +515,12 @@ class Settings(BaseSettings):
         le=3650,
         description="A material policy version's public announcement (what changes, when) "
         "stays up this many days after the version takes effect.",
+    )
+    campaign_stall_minutes: int = Field(
+        10,
+        ge=1,
+        description="An unfinished campaign that has not moved for this long (no fan-out or "
+        "delivery batch) is stalled: operators see it and may resume it (resumeCampaign).",
     )
 
     # --- workers ---------------------------------------------------------------------------

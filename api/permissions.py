@@ -35,6 +35,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.errors import ClientError
+from models.accounts import staff
 from models.accounts.account import Account, Role
 from models.errors import DomainError
 
@@ -68,7 +69,7 @@ class OwnerOr:
 #: The privacy office: policies, purposes, the ledger check, security incidents.
 PRIVACY_OFFICE = (Role.PRIVACY_OFFICER,)
 #: Who watches deletions, campaigns and the job queue.
-OPERATIONS = (Role.OPERATOR, Role.PRIVACY_OFFICER)
+OPERATIONS = staff.OPERATIONS
 #: Support staff, on a need-to-know basis (``models.personal.support``).
 SUPPORT_STAFF = (Role.SUPPORT,)
 #: Who writes questionnaires.

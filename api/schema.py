@@ -16,6 +16,7 @@ from strawberry.types.graphql import OperationType
 
 from accord.settings import Settings
 from api.accounts.contact_mutations import ContactMutations
+from api.accounts.deletion_mutations import DeletionQueueMutations
 from api.accounts.factor_mutations import SecondFactorMutations
 from api.accounts.mutations import AccountMutations
 from api.accounts.passkey_mutations import PasskeyMutations
@@ -30,6 +31,7 @@ from api.errors import error_policy
 from api.execution import PlainFieldsExecutor
 from api.limits import query_guards
 from api.nodes import NodeQueries
+from api.notifications.campaign_mutations import CampaignMutations
 from api.notifications.mutations import NotificationMutations
 from api.notifications.queries import NotificationQueries
 from api.notifications.subscriptions import NotificationSubscriptions
@@ -61,9 +63,11 @@ Mutation = merge_types(
         ContactMutations,
         SecondFactorMutations,
         PasskeyMutations,
+        DeletionQueueMutations,
         ConsentMutations,
         PersonalDataMutations,
         NotificationMutations,
+        CampaignMutations,
         RightsMutations,
         IdentityMutations,
         DeadlineMutations,

@@ -69,14 +69,17 @@ _ID_WORDS = {
 }
 
 
-def job_id(queue: Queue, job: Job, *row: int | str, attempt: int | None = None) -> str:
+def job_id(queue: Queue, job: Job, *row: int | str, attempt: int | str | None = None) -> str:
     """``<queue>:<word>:<row...>:<generation>``, the generation being ``attempt`` when
-    given (deletions), else the current lease period (``Queue.lease_seconds`` long)."""
+    given (a deletion's attempt, an operator's resume of a stalled campaign), else the
+    current lease period (``Queue.lease_seconds`` long)."""
     generation = attempt if attempt is not None else int(time.time() // queue.lease_seconds)
     return ":".join([queue.queue_name, _ID_WORDS[job], *map(str, row), str(generation)])
 
 
-async def _enqueue(queue: Queue, job: Job, *args: int | str, attempt: int | None = None) -> bool:
+async def _enqueue(
+    queue: Queue, job: Job, *args: int | str, attempt: int | str | None = None
+) -> bool:
     """Queue ``job(*args)`` under its id; False when that id is already queued or kept."""
     return await queue.enqueue(job.value, *args, job_id=job_id(queue, job, *args, attempt=attempt))
 
@@ -86,12 +89,18 @@ async def delete_account(queue: Queue, account_id: int, attempt: int) -> bool:
     return await _enqueue(queue, Job.DELETE_ACCOUNT, account_id, attempt=attempt)
 
 
-async def fan_out(queue: Queue, shard_id: int) -> bool:
-    return await _enqueue(queue, Job.FAN_OUT, shard_id)
+async def fan_out(queue: Queue, shard_id: int, resumed: str | None = None) -> bool:
+    """``resumed``: the generation an operator's resume names (``models.notifications.
+    campaign_actions.resume_campaign``), instead of the lease period's."""
+    return await _enqueue(queue, Job.FAN_OUT, shard_id, attempt=resumed)
 
 
-async def deliver_notifications(queue: Queue, campaign_id: int, channel: str) -> bool:
-    return await _enqueue(queue, Job.DELIVER_NOTIFICATIONS, campaign_id, str(channel))
+async def deliver_notifications(
+    queue: Queue, campaign_id: int, channel: str, resumed: str | None = None
+) -> bool:
+    return await _enqueue(
+        queue, Job.DELIVER_NOTIFICATIONS, campaign_id, str(channel), attempt=resumed
+    )
 
 
 async def deliver_account_notices(queue: Queue) -> bool:

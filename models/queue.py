@@ -30,6 +30,7 @@ import structlog
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.jobs import deserialize_job
+from redis.exceptions import RedisError
 
 log = structlog.get_logger("accord.queue")
 
@@ -40,6 +41,9 @@ def redis_settings(url: str) -> RedisSettings:
     settings.conn_retries = 1
     return settings
 
+
+#: What the transport raises when Redis is away (a caller that must say so catches these).
+TRANSPORT_ERRORS = (RedisError, OSError)
 
 #: The job timeout's default (``ACCORD_JOB_TIMEOUT_SECONDS``).
 LEASE_SECONDS = 300

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from accord.cli.anchors import anchors_cli
+from accord.cli.campaigns import campaigns_cli
 from accord.cli.deletions import deletions_cli
 from accord.cli.dev import dev
 from accord.cli.keys import keys_cli
@@ -35,6 +36,7 @@ cli.command()(makemigrations)
 cli.command("export-schema")(export_schema)
 cli.command("create-staff")(create_staff)
 cli.add_typer(deletions_cli, name="deletions")
+cli.add_typer(campaigns_cli, name="campaigns")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(anchors_cli, name="anchors")
 cli.command("settings")(show_settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import structlog
 import typer
@@ -18,6 +19,10 @@ from tortoise.context import TortoiseContext
 from accord.database import apply_migrations, tortoise_config
 from accord.logs import configure_logging
 from accord.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from models.errors import DomainError
+    from models.queue import Queue
 
 
 def read_settings() -> Settings:
@@ -42,6 +47,31 @@ async def orm(settings: Settings) -> AsyncIterator[None]:
     async with TortoiseContext() as context:
         await context.init(config=tortoise_config(settings))
         yield
+
+
+@contextlib.asynccontextmanager
+async def job_queue(settings: Settings) -> AsyncIterator[Queue | None]:
+    """The workers' queue for a command's run, or None without ``REDIS_URL`` (the sweeper
+    then queues what the command made due)."""
+    from models.queue import Queue
+
+    if not settings.redis_url:
+        yield None
+        return
+    queue = await Queue.connect(
+        settings.redis_url, settings.queue_name, settings.job_timeout_seconds
+    )
+    try:
+        yield queue
+    finally:
+        await queue.close()
+
+
+def refused(error: DomainError) -> typer.Exit:
+    """A rule said no: one line (its code, the field at fault, why) and exit code 1."""
+    field = f" ({error.field})" if error.field else ""
+    typer.echo(f"refused: {error.code}{field}: {error.message}", err=True)
+    return typer.Exit(1)
 
 
 async def migrate_database(settings: Settings) -> None:

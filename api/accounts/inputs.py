@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from api.accounts.types import ContactChannel, Gender
@@ -293,3 +295,18 @@ class FinishPasskeySignInInput:
         default=None,
         description="This app instance's id: its anonymous consent history joins the account.",
     )
+
+
+@strawberry.input(description="A deletion of the deletion queue (`PendingDeletion.id`).")
+class RetryDeletionInput:
+    id: strawberry.ID
+
+
+@strawberry.input(
+    description="A waiting deletion, when its next attempt should be, and why (kept in the "
+    "staff audit log)."
+)
+class PostponeDeletionInput:
+    id: strawberry.ID
+    until: datetime
+    reason: str

@@ -497,6 +497,18 @@ class CancelAccountPayload:
 
 
 @strawberry.type
+class RetryDeletionPayload:
+    deletion: PendingDeletion | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PostponeDeletionPayload:
+    deletion: PendingDeletion | None = None
+    errors: list[AccountError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
 class RestoreAccountPayload:
     account: Account | None = None
     token: str | None = strawberry.field(

@@ -40,3 +40,14 @@ class AnnounceServiceShutdownInput:
     channels: list[NotificationChannel] = strawberry.field(
         default_factory=lambda: [NotificationChannel.IN_APP, NotificationChannel.EMAIL]
     )
+
+
+@strawberry.input(description="A stalled campaign (`Campaign.stalled`).")
+class ResumeCampaignInput:
+    id: strawberry.ID
+
+
+@strawberry.input(description="A campaign still running, and why it must stop (kept with it).")
+class CancelCampaignInput:
+    id: strawberry.ID
+    reason: str

@@ -23,7 +23,7 @@ PROGRESS_INTERVAL = 0.5
 class NotificationSubscriptions:
     @strawberry.subscription(
         description="OPERATOR, PRIVACY_OFFICER: a campaign's progress, pushed while it runs; "
-        "the last message has status DONE."
+        "the last message has status DONE (or CANCELLED)."
     )
     @live_stream(roles=OPERATIONS)
     async def campaign_progress(
@@ -39,6 +39,6 @@ class NotificationSubscriptions:
             if current != last:
                 yield current
                 last = current
-            if row.status == campaigns.CampaignStatus.DONE:
+            if row.status not in campaigns.UNFINISHED:  # DONE or CANCELLED
                 return
             await asyncio.sleep(PROGRESS_INTERVAL)

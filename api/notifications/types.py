@@ -16,7 +16,7 @@ from api.payloads import error_code
 from api.permissions import OPERATIONS, OWNER, PRIVACY_OFFICE
 from models import clock
 from models.errors import DomainError
-from models.notifications import campaigns
+from models.notifications import campaign_actions, campaigns
 from models.notifications import errors as notification_errors
 from models.notifications import inbox as notifications
 from models.notifications.messages import render
@@ -146,7 +146,10 @@ class CampaignProgress(AccordNode):
     delivered: int
     failed: int
     pending: int
-    progress: float = strawberry.field(description="0 to 1: share of written rows settled.")
+    progress: float = strawberry.field(
+        description="0 to 1: share of written rows settled (sent, failed or cancelled); 1 "
+        "once DONE or CANCELLED."
+    )
 
     @classmethod
     async def visible(
@@ -164,6 +167,36 @@ async def _campaigns(info: Info[Context, None], keys: list[str]) -> dict[str, ca
     return {ids[r.id]: r for r in await campaigns.Campaign.filter(id__in=list(ids))}
 
 
+@strawberry.type(description="A campaign's messages on one channel, by where they stand.")
+class ChannelProgress:
+    channel: NotificationChannel
+    total: int = strawberry.field(description="Messages written for this channel.")
+    sent: int
+    failed: int
+    pending: int = strawberry.field(
+        description="Still owed: waiting, backing off before a retry, or being sent."
+    )
+    cancelled: int = strawberry.field(description="Never to be sent: the campaign was cancelled.")
+
+    @classmethod
+    def of(cls, row: campaign_actions.ChannelProgress) -> ChannelProgress:
+        return cls(
+            channel=row.channel,
+            total=row.total,
+            sent=row.sent,
+            failed=row.failed,
+            pending=row.pending,
+            cancelled=row.cancelled,
+        )
+
+
+@strawberry.type(description="A message given up on, and why.")
+class DeliveryFailure:
+    channel: NotificationChannel
+    reason: str = strawberry.field(description="The channel's answer, as delivery recorded it.")
+    attempts: int
+
+
 @strawberry.type
 class Campaign(AccordNode):
     kind: NotificationKind
@@ -176,6 +209,14 @@ class Campaign(AccordNode):
     delivered: int
     failed: int
     progress: float
+    progressed_at: datetime | None = strawberry.field(
+        description="When a fan-out or delivery batch last moved it on; null before the first."
+    )
+    cancelled_at: datetime | None
+    cancel_reason: str = strawberry.field(
+        description="Why an operator cancelled it (who did is in the staff audit log)."
+    )
+    row: strawberry.Private[campaigns.Campaign]
 
     @classmethod
     async def of(cls, row: campaigns.Campaign) -> Campaign:
@@ -192,7 +233,33 @@ class Campaign(AccordNode):
             delivered=p.delivered,
             failed=p.failed,
             progress=p.progress,
+            progressed_at=row.progressed_at,
+            cancelled_at=row.cancelled_at,
+            cancel_reason=row.cancel_reason,
+            row=row,
         )
+
+    @strawberry.field(
+        description="Per channel (each it names, and IN_APP where it stood in for one): "
+        "messages written, sent, failed, still owed and cancelled."
+    )
+    async def channel_progress(self, info: Info[Context, None]) -> list[ChannelProgress]:
+        report = await campaign_actions.campaign_progress(self.row, info.context.settings)
+        return [ChannelProgress.of(c) for c in report.channels]
+
+    @strawberry.field(
+        description="Unfinished and not moved on for ACCORD_CAMPAIGN_STALL_MINUTES (other "
+        "than waiting for retries): resumeCampaign queues its jobs again."
+    )
+    async def stalled(self, info: Info[Context, None]) -> bool:
+        return await campaign_actions.is_stalled(self.row, info.context.settings)
+
+    @strawberry.field(description="Messages given up on, newest first (at most 100), and why.")
+    async def failures(self, first: int = 20) -> list[DeliveryFailure]:
+        rows = await campaign_actions.campaign_failures(self.row.id, first)
+        return [
+            DeliveryFailure(channel=r.channel, reason=r.reason, attempts=r.attempts) for r in rows
+        ]
 
     @classmethod
     async def visible(cls, info: Info[Context, None], keys: list[str]) -> dict[str, Campaign]:
@@ -202,10 +269,10 @@ class Campaign(AccordNode):
 
 async def progress_of(row: campaigns.Campaign) -> CampaignProgress:
     counts = await campaigns.progress(row.id)
-    settled = counts["delivered"] + counts["failed"]
+    settled = counts["delivered"] + counts["failed"] + counts["cancelled"]
     fraction = (
         1.0
-        if row.status == campaigns.CampaignStatus.DONE
+        if row.status not in campaigns.UNFINISHED
         else (settled / counts["created"] if counts["created"] else 0.0)
     )
     return CampaignProgress(
@@ -326,5 +393,21 @@ class ReportSecurityIncidentPayload:
 
 @strawberry.type
 class AnnounceServiceShutdownPayload:
+    campaign: Campaign | None = None
+    errors: list[NotificationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ResumeCampaignPayload:
+    campaign: Campaign | None = None
+    jobs_queued: int = strawberry.field(
+        default=0,
+        description="Jobs newly queued; 0 when an earlier resume already queued them.",
+    )
+    errors: list[NotificationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CancelCampaignPayload:
     campaign: Campaign | None = None
     errors: list[NotificationError] = strawberry.field(default_factory=list)

@@ -55,3 +55,10 @@ class AccountErrorCode(StrEnum):
     INVALID_CODE = "INVALID_CODE"
     CODE_EXPIRED = "CODE_EXPIRED"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    # Operators' actions on the deletion queue (models.rights.deletion_queue).
+    #: The deletion is still in its grace period: the user may restore the account until then.
+    IN_GRACE_PERIOD = "IN_GRACE_PERIOD"
+    #: A worker holds the deletion now (its lease has not expired).
+    DELETION_RUNNING = "DELETION_RUNNING"
+    #: The user restored the account: there is no deletion to act on.
+    DELETION_CANCELLED = "DELETION_CANCELLED"

@@ -1,16 +1,41 @@
-"""Staff accounts: created from the command line, never through the public API."""
+"""Staff accounts: created from the command line, never through the public API; and who
+among them may act on what (``require_role``)."""
 
 from __future__ import annotations
 
 from models.accounts.account import (
     Account,
+    AccountStatus,
     Role,
     account_name_index,
     check_password_shape,
     normalize_account_name,
 )
 from models.accounts.passwords import Passwords
-from models.errors import DomainError, DomainErrors
+from models.errors import DomainError, DomainErrors, SharedErrorCode
+
+#: Who watches and steers deletions, campaigns and the job queue (and ADMIN, who holds
+#: every role).
+OPERATIONS = (Role.OPERATOR, Role.PRIVACY_OFFICER)
+
+
+def require_role(staff: Account, *roles: Role) -> None:
+    """The rules' own check, whoever calls them (the API, the console, the command line):
+    FORBIDDEN unless ``staff`` is active and holds one of ``roles``."""
+    if staff.status != AccountStatus.ACTIVE or not staff.holds_role(*roles):
+        raise DomainError(SharedErrorCode.FORBIDDEN, None, "your role does not allow this")
+
+
+async def staff_member(account_name: str, *roles: Role) -> Account:
+    """The staff account named ``account_name`` that a command acts as (``--staff``):
+    NOT_FOUND, or FORBIDDEN unless it holds one of ``roles``."""
+    account = await Account.get_or_none(
+        account_name_index=await account_name_index(normalize_account_name(account_name))
+    )
+    if account is None:
+        raise DomainError(SharedErrorCode.NOT_FOUND, "staff", "no such account")
+    require_role(account, *roles)
+    return account
 
 
 async def grant_role(

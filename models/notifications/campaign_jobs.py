@@ -13,14 +13,14 @@ from datetime import timedelta
 from typing import cast
 
 from models import jobs
-from models.notifications.campaigns import Campaign, CampaignShard, CampaignStatus
+from models.notifications.campaigns import UNFINISHED, Campaign, CampaignShard
 from models.notifications.delivery import delivery_channels, finish_if_done, recover_stuck
 from models.queue import Queue
 
 
-async def enqueue_fan_out(queue: Queue, campaign_id: int) -> int:
+async def enqueue_fan_out(queue: Queue, campaign_id: int, resumed: str | None = None) -> int:
     """A fan-out job for each of the campaign's unfinished shards; returns how many were
-    newly queued."""
+    newly queued. ``resumed``: an operator's resume names the jobs' generation."""
     shards = cast(
         "list[int]",  # Tortoise types flat values_list as tuples
         await CampaignShard.filter(campaign_id=campaign_id, done=False).values_list(
@@ -29,26 +29,28 @@ async def enqueue_fan_out(queue: Queue, campaign_id: int) -> int:
     )
     queued = 0
     for shard_id in shards:
-        queued += await jobs.fan_out(queue, shard_id)
+        queued += await jobs.fan_out(queue, shard_id, resumed)
     return queued
 
 
-async def enqueue_deliveries(queue: Queue, campaign_id: int) -> int:
+async def enqueue_deliveries(queue: Queue, campaign_id: int, resumed: str | None = None) -> int:
     campaign = await Campaign.get(id=campaign_id)
     queued = 0
     for channel in delivery_channels(campaign):
-        queued += await jobs.deliver_notifications(queue, campaign_id, str(channel))
+        queued += await jobs.deliver_notifications(queue, campaign_id, str(channel), resumed)
     return queued
 
 
-async def deliver_when_fanned_out(queue: Queue, campaign_id: int) -> int:
+async def deliver_when_fanned_out(
+    queue: Queue, campaign_id: int, resumed: str | None = None
+) -> int:
     """Once every shard is fanned out: DONE if no message waits (``finish_if_done``), else
     a delivery job per channel. Returns the jobs newly queued (none while a shard is left)."""
     if await finish_if_done(campaign_id):
         return 0
     if await CampaignShard.filter(campaign_id=campaign_id, done=False).exists():
         return 0
-    return await enqueue_deliveries(queue, campaign_id)
+    return await enqueue_deliveries(queue, campaign_id, resumed)
 
 
 async def resume_campaigns(queue: Queue, stuck_after: timedelta) -> int:
@@ -57,7 +59,7 @@ async def resume_campaigns(queue: Queue, stuck_after: timedelta) -> int:
     queued = 0
     unfinished = cast(
         "list[int]",  # Tortoise types flat values_list as tuples
-        await Campaign.filter(status__not=CampaignStatus.DONE).values_list("id", flat=True),
+        await Campaign.filter(status__in=UNFINISHED).values_list("id", flat=True),
     )
     for campaign_id in unfinished:
         campaign = await Campaign.get(id=campaign_id)

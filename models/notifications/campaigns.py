@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple, cast
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import RawSQL
 from tortoise.functions import Count
 from tortoise.models import Model
@@ -39,6 +40,13 @@ class CampaignStatus(StrEnum):
     FANNING_OUT = "FANNING_OUT"
     DELIVERING = "DELIVERING"
     DONE = "DONE"
+    #: An operator stopped it: nothing more is written or sent
+    #: (``models.notifications.campaign_actions``).
+    CANCELLED = "CANCELLED"
+
+
+#: A campaign in one of these still has work: the sweeper and operators take it up.
+UNFINISHED = (CampaignStatus.FANNING_OUT, CampaignStatus.DELIVERING)
 
 
 class Audience(StrEnum):
@@ -58,6 +66,12 @@ class Campaign(Model):
     total = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
+    #: When a fan-out or delivery batch last moved it on (NULL: none yet).
+    #: An unfinished campaign that has not moved for a while is stalled (``campaign_actions``).
+    progressed_at = fields.DatetimeField(null=True)
+    cancelled_at = fields.DatetimeField(null=True)
+    #: Why an operator cancelled it, in their words (who did is in the staff audit log).
+    cancel_reason = fields.CharField(max_length=500, default="", db_default="")
     shards: fields.ReverseRelation[CampaignShard]
 
     class Meta:
@@ -315,60 +329,88 @@ def _insert_sql(dialect: str) -> str:
 async def fan_out_shard(shard_id: int, batch_size: int, sms_available: bool) -> tuple[int, int]:
     """Write the notifications of one shard, a keyset batch per transaction; returns the
     accounts handled by this run and the in-app messages it wrote (delivered by writing).
-    Safe to run twice or concurrently."""
+    Safe to run twice or concurrently; stops when the campaign is cancelled (its shards
+    are marked done)."""
     handled = in_app_rows = 0
     while True:
-        async with in_transaction("default") as connection:
-            shard = await CampaignShard.get(id=shard_id).select_related("campaign")
-            if shard.done:
-                return handled, in_app_rows
-            campaign = shard.campaign
-            query = Account.filter(
-                status=AccountStatus.ACTIVE, id__gt=shard.cursor, id__lte=shard.end_id
-            )
-            if campaign.audience == Audience.LISTED:
-                query = query.filter(campaign_audiences__campaign_id=campaign.id)
-            accounts = (
-                await query.order_by("id").limit(batch_size).values_list("id", "email", "phone")
-            )
-            moment = clock.now()
-            rows: list[NotificationRow] = []
-            for account_id, email, phone in accounts:
-                for channel in _channels_for(campaign.channels, email, phone, sms_available):
-                    in_app = channel == Channel.IN_APP
-                    rows.append(
-                        NotificationRow(
-                            account_id=account_id,
-                            campaign_id=campaign.id,
-                            kind=str(campaign.kind),
-                            channel=str(channel),
-                            title="",
-                            body="",
-                            created_at=moment,
-                            status=str(DeliveryStatus.SENT if in_app else DeliveryStatus.PENDING),
-                            sent_at=moment if in_app else None,
-                            attempts=0,
-                            resent=False,
-                            last_error="",
-                        )
-                    )
-            if rows:
-                # Tortoise types the rows as lists; any sequence of values is what the driver takes.
-                await connection.execute_many(
-                    _insert_sql(connection.capabilities.dialect),
-                    rows,  # type: ignore[arg-type]
-                )
-            last = accounts[-1][0] if accounts else shard.end_id
-            finished = len(accounts) < batch_size
-            moved = await CampaignShard.filter(id=shard.id, cursor=shard.cursor).update(
-                cursor=last, done=finished
-            )
-            if not moved:  # another runner advanced this shard: let it finish
-                return handled, in_app_rows
-            handled += len(accounts)
-            in_app_rows += sum(1 for r in rows if r.channel == Channel.IN_APP.value)
+        try:
+            async with in_transaction("default") as connection:
+                batch = await _fan_out_batch(connection, shard_id, batch_size, sms_available)
+        except _Overtaken:  # its rows are rolled back
+            return handled, in_app_rows
+        if batch is None:
+            return handled, in_app_rows
+        accounts, in_app, finished, campaign_id, moment = batch
+        handled += accounts
+        in_app_rows += in_app
+        await note_progress(campaign_id, moment)
         if finished:
             return handled, in_app_rows
+
+
+async def note_progress(campaign_id: int, at: datetime) -> None:
+    """A batch moved the campaign on at ``at``: one UPDATE per batch, after its
+    transaction, so shards fanned out at once never wait on the campaign row for longer
+    than this."""
+    await Campaign.filter(id=campaign_id).update(progressed_at=at)
+
+
+class _Overtaken(Exception):
+    """The shard moved on under this batch: another runner advanced it, or an operator
+    cancelled the campaign (``cancel_campaign`` marks its shards done). The batch's rows
+    are rolled back: whoever moved the shard owns what comes next."""
+
+
+async def _fan_out_batch(
+    connection: BaseDBAsyncClient, shard_id: int, batch_size: int, sms_available: bool
+) -> tuple[int, int, bool, int, datetime] | None:
+    """One keyset batch, in the caller's transaction: (accounts handled, in-app rows
+    written, shard finished, campaign id, its time), or None when the shard is done
+    already."""
+    shard = await CampaignShard.get(id=shard_id).select_related("campaign")
+    if shard.done:
+        return None
+    campaign = shard.campaign
+    query = Account.filter(status=AccountStatus.ACTIVE, id__gt=shard.cursor, id__lte=shard.end_id)
+    if campaign.audience == Audience.LISTED:
+        query = query.filter(campaign_audiences__campaign_id=campaign.id)
+    accounts = await query.order_by("id").limit(batch_size).values_list("id", "email", "phone")
+    moment = clock.now()
+    rows: list[NotificationRow] = []
+    for account_id, email, phone in accounts:
+        for channel in _channels_for(campaign.channels, email, phone, sms_available):
+            in_app = channel == Channel.IN_APP
+            rows.append(
+                NotificationRow(
+                    account_id=account_id,
+                    campaign_id=campaign.id,
+                    kind=str(campaign.kind),
+                    channel=str(channel),
+                    title="",
+                    body="",
+                    created_at=moment,
+                    status=str(DeliveryStatus.SENT if in_app else DeliveryStatus.PENDING),
+                    sent_at=moment if in_app else None,
+                    attempts=0,
+                    resent=False,
+                    last_error="",
+                )
+            )
+    if rows:
+        # Tortoise types the rows as lists; any sequence of values is what the driver takes.
+        await connection.execute_many(
+            _insert_sql(connection.capabilities.dialect),
+            rows,  # type: ignore[arg-type]
+        )
+    last = accounts[-1][0] if accounts else shard.end_id
+    finished = len(accounts) < batch_size
+    moved = await CampaignShard.filter(id=shard.id, cursor=shard.cursor, done=False).update(
+        cursor=last, done=finished
+    )
+    if not moved:
+        raise _Overtaken
+    in_app_written = sum(1 for r in rows if r.channel == Channel.IN_APP.value)
+    return len(accounts), in_app_written, finished, campaign.id, moment
 
 
 def _channels_for(
@@ -406,4 +448,5 @@ async def progress(campaign_id: int) -> dict[str, int]:
         "failed": counts.get(DeliveryStatus.FAILED.value, 0),
         "pending": counts.get(DeliveryStatus.PENDING.value, 0)
         + counts.get(DeliveryStatus.SENDING.value, 0),
+        "cancelled": counts.get(DeliveryStatus.CANCELLED.value, 0),
     }

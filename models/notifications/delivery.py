@@ -23,7 +23,7 @@ from accord.settings import Settings
 from models import clock, retry
 from models.accounts.account import Account, AccountStatus
 from models.keys.sealed_fields import open_column
-from models.notifications.campaigns import Campaign, CampaignStatus
+from models.notifications.campaigns import UNFINISHED, Campaign, CampaignStatus, note_progress
 from models.notifications.inbox import (
     GONE_ONCE_SENT,
     NOTICE_CHANNELS,
@@ -256,13 +256,15 @@ async def deliver_batch(
             if address in refused:
                 await _retry_or_fail(row_id, attempts, refused[address], settings)
     # What is still ours and SENDING was sent (failures and retries gave their claim back).
+    marked_at = clock.now()
     sent = await Notification.filter(claim_token=token, status=DeliveryStatus.SENDING).update(
         status=DeliveryStatus.SENT,
-        sent_at=clock.now(),
+        sent_at=marked_at,
         last_error="",
         claimed_at=None,
         claim_token=None,
     )
+    await note_progress(campaign.id, marked_at)
     return len(rows), sent
 
 
@@ -318,8 +320,11 @@ def sender_for(channel: Channel, settings: Settings) -> Sender:
 
 
 async def deliver(campaign_id: int, channel: Channel, settings: Settings) -> int:
-    """Send everything due for one campaign and channel; returns messages sent."""
+    """Send everything due for one campaign and channel; returns messages sent. Nothing
+    for a cancelled campaign (its rows were CANCELLED with it)."""
     campaign = await Campaign.get(id=campaign_id)
+    if campaign.status == CampaignStatus.CANCELLED:
+        return 0
     await recover_stuck(campaign_id, channel, stuck_after(settings))
     message = render(campaign.kind, campaign.content)
 
@@ -343,9 +348,10 @@ async def deliver(campaign_id: int, channel: Channel, settings: Settings) -> int
 
 
 async def finish_if_done(campaign_id: int) -> bool:
-    """DONE once every shard is fanned out and no message waits (retries count as waiting)."""
+    """DONE once every shard is fanned out and no message waits (retries count as waiting).
+    A cancelled campaign is finished as it stands."""
     campaign = await Campaign.get(id=campaign_id)
-    if campaign.status == CampaignStatus.DONE:
+    if campaign.status not in UNFINISHED:
         return True
     if await campaign.shards.filter(done=False).exists():
         return False
@@ -357,7 +363,7 @@ async def finish_if_done(campaign_id: int) -> bool:
             status=CampaignStatus.DELIVERING
         )
         return False
-    await Campaign.filter(id=campaign_id).update(
+    await Campaign.filter(id=campaign_id, status__in=UNFINISHED).update(
         status=CampaignStatus.DONE, finished_at=clock.now()
     )
     return True

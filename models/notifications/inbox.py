@@ -80,6 +80,8 @@ class DeliveryStatus(StrEnum):
     SENDING = "SENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+    #: Its campaign was cancelled before it was sent: it never will be.
+    CANCELLED = "CANCELLED"
 
 
 class Notification(SealedModel):
@@ -106,7 +108,7 @@ class Notification(SealedModel):
     #: When it left for its channel (IN_APP: at once). Null: still owed.
     sent_at = fields.DatetimeField(null=True)
     read_at = fields.DatetimeField(null=True)
-    status = fields.CharEnumField(DeliveryStatus, max_length=8, default=DeliveryStatus.PENDING)
+    status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
     attempts = fields.SmallIntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     claimed_at = fields.DatetimeField(null=True)

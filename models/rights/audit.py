@@ -45,7 +45,7 @@ APPEND_RETRIES = 20
 
 
 class StaffAction(StrEnum):
-    """What a staff member did with a subject's data."""
+    """What a staff member did with a subject's data, or to the work done for subjects."""
 
     READ_SUPPORT_THREAD = "READ_SUPPORT_THREAD"
     #: Opened a data request's details (``dataRequest(id, reason)``).
@@ -58,6 +58,14 @@ class StaffAction(StrEnum):
     CORRECT = "CORRECT"
     #: Erased rows as a fulfilled erasure asked.
     ERASE = "ERASE"
+    #: Made a failed (or backing-off) account deletion due now (``retryDeletion``).
+    RETRY_DELETION = "RETRY_DELETION"
+    #: Moved an account deletion's next attempt later, within its bound (``postponeDeletion``).
+    POSTPONE_DELETION = "POSTPONE_DELETION"
+    #: Queued a stalled campaign's jobs again (``resumeCampaign``; no subject).
+    RESUME_CAMPAIGN = "RESUME_CAMPAIGN"
+    #: Stopped a campaign (``cancelCampaign``; no subject).
+    CANCEL_CAMPAIGN = "CANCEL_CAMPAIGN"
 
 
 class StaffAuditEntry(Model):
