@@ -27,6 +27,7 @@ from workers.deletion import delete_account
 from workers.export import export_data
 from workers.notifications import deliver_account_notices, deliver_notifications, fan_out
 from workers.sweeper import sweep
+from workers.webhooks import deliver_consent_webhooks
 
 HEALTH_CHECK_INTERVAL = 30
 
@@ -63,6 +64,7 @@ def jobs() -> dict[Job, Callable[..., Awaitable[Any]]]:
         Job.DELIVER_NOTIFICATIONS: deliver_notifications,
         Job.DELIVER_ACCOUNT_NOTICES: deliver_account_notices,
         Job.EXPORT_DATA: export_data,
+        Job.DELIVER_CONSENT_WEBHOOKS: deliver_consent_webhooks,
     }
 
 

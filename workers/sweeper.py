@@ -23,6 +23,7 @@ from models.rights import export_jobs, exports
 from models.rights.deadlines import keep_the_clock
 from models.rights.deletion import enqueue_due
 from models.rights.export_files import ExportFiles
+from models.webhooks import outbox as webhook_outbox
 
 log = structlog.get_logger("accord.sweeper")
 
@@ -46,6 +47,9 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         await recover_stuck(None, channel, stuck_after(settings))
     if await notices_owed():
         await jobs.deliver_account_notices(queue)
+    webhooks_owed = await webhook_outbox.owed()
+    if webhooks_owed:
+        await jobs.deliver_consent_webhooks(queue)
     clock_kept = await keep_the_clock(settings)
     if any(clock_kept.values()):
         log.info("data requests' clock", **clock_kept)
@@ -55,5 +59,6 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "exports_enqueued": exports_queued,
         "exports_removed": exports_removed,
         "campaign_jobs_enqueued": campaign_jobs,
+        "consent_webhooks_owed": int(webhooks_owed),
         **clock_kept,
     }

@@ -58,6 +58,9 @@ class StaffAction(StrEnum):
     CORRECT = "CORRECT"
     #: Erased rows as a fulfilled erasure asked.
     ERASE = "ERASE"
+    #: Registered, disabled, enabled or deleted a consent webhook, rotated its secret or
+    #: replayed its deliveries (``models.webhooks``); the reason says which.
+    MANAGE_CONSENT_WEBHOOK = "MANAGE_CONSENT_WEBHOOK"
 
 
 class StaffAuditEntry(Model):
