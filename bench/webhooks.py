@@ -229,12 +229,9 @@ def main() -> None:
         # One process per database: an ORM initialised for one dialect stays that dialect.
         print(f"events_per_slice: {args.events}")
         print(f"slices: {args.slices}")
+        sizes = ["--slices", str(args.slices), "--events", str(args.events)]
         for backend in ("sqlite", "postgres"):
-            subprocess.run(
-                [sys.executable, __file__, "--backend", backend]
-                + ["--slices", str(args.slices), "--events", str(args.events)],
-                check=False,
-            )
+            subprocess.run([sys.executable, __file__, "--backend", backend, *sizes], check=False)
         return
     logging.disable(logging.INFO)
     try:
