@@ -31,19 +31,19 @@ mutation($i: CreateConsentWebhookInput!) {
 """
 
 ROTATE = """
-mutation($i: ConsentWebhookInput!) {
+mutation($i: RotateConsentWebhookSecretInput!) {
   rotateConsentWebhookSecret(input: $i) { secret webhook { id } errors { code field } }
 }
 """
 
 DISABLE = """
-mutation($i: ConsentWebhookInput!) {
+mutation($i: DisableConsentWebhookInput!) {
   disableConsentWebhook(input: $i) { webhook { id enabled } errors { code field } }
 }
 """
 
 DELETE = """
-mutation($i: ConsentWebhookInput!) {
+mutation($i: DeleteConsentWebhookInput!) {
   deleteConsentWebhook(input: $i) { deletedId errors { code field } }
 }
 """

@@ -16,7 +16,22 @@ class CreateConsentWebhookInput:
 
 
 @strawberry.input(description="The consent webhook, by its id.")
-class ConsentWebhookInput:
+class DisableConsentWebhookInput:
+    id: strawberry.ID
+
+
+@strawberry.input(description="The consent webhook, by its id.")
+class EnableConsentWebhookInput:
+    id: strawberry.ID
+
+
+@strawberry.input(description="The consent webhook, by its id.")
+class DeleteConsentWebhookInput:
+    id: strawberry.ID
+
+
+@strawberry.input(description="The consent webhook, by its id.")
+class RotateConsentWebhookSecretInput:
     id: strawberry.ID
 
 

@@ -13,15 +13,19 @@ from api.nodes import row_id_of
 from api.payloads import payload
 from api.permissions import PRIVACY_OFFICE
 from api.webhooks.inputs import (
-    ConsentWebhookInput,
     CreateConsentWebhookInput,
+    DeleteConsentWebhookInput,
+    DisableConsentWebhookInput,
+    EnableConsentWebhookInput,
     ReplayConsentWebhookInput,
+    RotateConsentWebhookSecretInput,
 )
 from api.webhooks.types import (
     ConsentWebhook,
-    ConsentWebhookPayload,
     CreateConsentWebhookPayload,
     DeleteConsentWebhookPayload,
+    DisableConsentWebhookPayload,
+    EnableConsentWebhookPayload,
     ReplayConsentWebhookPayload,
     RotateConsentWebhookSecretPayload,
     WebhookError,
@@ -68,11 +72,11 @@ class WebhookMutations:
     )
     @payload(WebhookError, roles=PRIVACY_OFFICE)
     async def disable_consent_webhook(
-        self, info: Info[Context, None], input: ConsentWebhookInput
-    ) -> ConsentWebhookPayload:
+        self, info: Info[Context, None], input: DisableConsentWebhookInput
+    ) -> DisableConsentWebhookPayload:
         staff = await info.context.require_viewer()
         webhook = await endpoints.set_enabled(staff, _id(input.id), enabled=False)
-        return ConsentWebhookPayload(webhook=ConsentWebhook.of(webhook))
+        return DisableConsentWebhookPayload(webhook=ConsentWebhook.of(webhook))
 
     @strawberry.mutation(
         description="ADMIN, PRIVACY_OFFICER: start a disabled consent webhook again; what "
@@ -80,19 +84,19 @@ class WebhookMutations:
     )
     @payload(WebhookError, roles=PRIVACY_OFFICE)
     async def enable_consent_webhook(
-        self, info: Info[Context, None], input: ConsentWebhookInput
-    ) -> ConsentWebhookPayload:
+        self, info: Info[Context, None], input: EnableConsentWebhookInput
+    ) -> EnableConsentWebhookPayload:
         staff = await info.context.require_viewer()
         webhook = await endpoints.set_enabled(staff, _id(input.id), enabled=True)
         await deliver_soon(info)
-        return ConsentWebhookPayload(webhook=ConsentWebhook.of(webhook))
+        return EnableConsentWebhookPayload(webhook=ConsentWebhook.of(webhook))
 
     @strawberry.mutation(
         description="ADMIN, PRIVACY_OFFICER: delete a consent webhook and its deliveries."
     )
     @payload(WebhookError, roles=PRIVACY_OFFICE)
     async def delete_consent_webhook(
-        self, info: Info[Context, None], input: ConsentWebhookInput
+        self, info: Info[Context, None], input: DeleteConsentWebhookInput
     ) -> DeleteConsentWebhookPayload:
         staff = await info.context.require_viewer()
         await endpoints.delete(staff, _id(input.id))
@@ -103,7 +107,7 @@ class WebhookMutations:
     )
     @payload(WebhookError, roles=PRIVACY_OFFICE)
     async def rotate_consent_webhook_secret(
-        self, info: Info[Context, None], input: ConsentWebhookInput
+        self, info: Info[Context, None], input: RotateConsentWebhookSecretInput
     ) -> RotateConsentWebhookSecretPayload:
         staff = await info.context.require_viewer()
         webhook, secret = await endpoints.rotate_secret(staff, _id(input.id))

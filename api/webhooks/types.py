@@ -130,7 +130,13 @@ class CreateConsentWebhookPayload:
 
 
 @strawberry.type
-class ConsentWebhookPayload:
+class DisableConsentWebhookPayload:
+    webhook: ConsentWebhook | None = None
+    errors: list[WebhookError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class EnableConsentWebhookPayload:
     webhook: ConsentWebhook | None = None
     errors: list[WebhookError] = strawberry.field(default_factory=list)
 
