@@ -523,6 +523,42 @@ class Settings(BaseSettings):
         "delivery batch) is stalled: operators see it and may resume it (resumeCampaign).",
     )
 
+    # --- consent webhooks ------------------------------------------------------------------
+    webhook_allow_local_http: bool = Field(
+        False,
+        description="Let staff register plain-http consent webhooks to 127.0.0.1 or localhost "
+        "(a processor on this machine, a test receiver); refused when ACCORD_ENV=prod. Any "
+        "other endpoint must be https.",
+    )
+    webhook_timeout_seconds: float = Field(
+        10, gt=0, le=60, description="How long a consent webhook's endpoint has to answer."
+    )
+    webhook_max_attempts: int = Field(
+        12,
+        ge=1,
+        description="Sends of one consent event tried before its delivery is DEAD (shown to "
+        "staff; later events of the same subject wait behind it until it is replayed).",
+    )
+    webhook_retry_first_seconds: float = Field(
+        30,
+        gt=0,
+        description="Wait after a consent webhook delivery's first failure; doubled after each "
+        "further one, at most ACCORD_WEBHOOK_RETRY_LONGEST_SECONDS.",
+    )
+    webhook_retry_longest_seconds: float = Field(
+        3600, gt=0, description="Longest wait between two sends of one consent webhook event."
+    )
+    webhook_batch_size: int = Field(
+        100, ge=1, le=1000, description="Consent webhook deliveries one endpoint claims at once."
+    )
+    webhook_concurrency: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Requests in flight at once to one consent webhook endpoint (each to a "
+        "different subject: one subject's events go one at a time, in order).",
+    )
+
     # --- workers ---------------------------------------------------------------------------
     queue_name: str = Field("accord:queue", description="arq queue name in Redis.")
     redis_key_prefix: str = Field(
@@ -784,6 +820,10 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(
             "invalid setting ACCORD_KEY_STORE_URL: a key store apart from the data's "
             "database is required when ACCORD_ENV=prod"
+        )
+    if settings.is_prod and settings.webhook_allow_local_http:
+        raise SettingsError(
+            "invalid setting ACCORD_WEBHOOK_ALLOW_LOCAL_HTTP: not allowed when ACCORD_ENV=prod"
         )
     if settings.is_prod and settings.receipt_signing_key is None:
         raise SettingsError(

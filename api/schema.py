@@ -42,6 +42,8 @@ from api.rights.export_mutations import ExportMutations
 from api.rights.identity_mutations import IdentityMutations
 from api.rights.mutations import RightsMutations
 from api.rights.queries import RightsQueries
+from api.webhooks.mutations import WebhookMutations
+from api.webhooks.queries import WebhookQueries
 
 # Each domain's fields in one class per root type; the order here is the order of the
 # fields in ``schema.graphql``.
@@ -54,6 +56,7 @@ Query = merge_types(
         PersonalDataQueries,
         NotificationQueries,
         RightsQueries,
+        WebhookQueries,
     ),
 )
 Mutation = merge_types(
@@ -72,6 +75,7 @@ Mutation = merge_types(
         IdentityMutations,
         DeadlineMutations,
         ExportMutations,
+        WebhookMutations,
     ),
 )
 Subscription = merge_types("Subscription", (ConsentSubscriptions, NotificationSubscriptions))

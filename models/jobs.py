@@ -40,6 +40,8 @@ class Job(StrEnum):
     EXPORT_DATA = "export_data"
     #: Make the current period's consent anchor (``models.consent.anchors``).
     ANCHOR_CONSENT_LEDGER = "anchor_consent_ledger"
+    #: Send the consent webhooks' due deliveries, every endpoint's (``models.webhooks``).
+    DELIVER_CONSENT_WEBHOOKS = "deliver_consent_webhooks"
 
     def timeout(self, settings: Settings) -> int:
         """Seconds a run may take; a lease in the database lasts as long (see the settings)."""
@@ -66,6 +68,7 @@ _ID_WORDS = {
     Job.DELIVER_ACCOUNT_NOTICES: "notices",
     Job.EXPORT_DATA: "export",
     Job.ANCHOR_CONSENT_LEDGER: "anchor",
+    Job.DELIVER_CONSENT_WEBHOOKS: "webhooks",
 }
 
 
@@ -115,3 +118,8 @@ async def export_data(queue: Queue, request_id: int) -> bool:
 async def anchor_consent_ledger(queue: Queue, period_start: int) -> bool:
     """The consent anchor of the period starting at ``period_start`` (Unix seconds)."""
     return await _enqueue(queue, Job.ANCHOR_CONSENT_LEDGER, period_start)
+
+
+async def deliver_consent_webhooks(queue: Queue) -> bool:
+    """The consent webhooks' due deliveries (``models.webhooks.sending``)."""
+    return await _enqueue(queue, Job.DELIVER_CONSENT_WEBHOOKS)

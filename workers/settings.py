@@ -30,6 +30,7 @@ from workers.export import export_data
 from workers.notifications import deliver_account_notices, deliver_notifications, fan_out
 from workers.pulse import Pulse
 from workers.sweeper import sweep
+from workers.webhooks import deliver_consent_webhooks
 
 HEALTH_CHECK_INTERVAL = 30
 
@@ -79,6 +80,7 @@ def jobs() -> dict[Job, Callable[..., Awaitable[Any]]]:
         Job.DELIVER_ACCOUNT_NOTICES: deliver_account_notices,
         Job.EXPORT_DATA: export_data,
         Job.ANCHOR_CONSENT_LEDGER: anchor_consent_ledger,
+        Job.DELIVER_CONSENT_WEBHOOKS: deliver_consent_webhooks,
     }
 
 

@@ -24,6 +24,7 @@ from models.rights import export_jobs, exports
 from models.rights.deadlines import keep_the_clock
 from models.rights.deletion import enqueue_due
 from models.rights.export_files import ExportFiles
+from models.webhooks import outbox as webhook_outbox
 
 log = structlog.get_logger("accord.sweeper")
 
@@ -50,6 +51,9 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     anchor_queued = await anchors.due(settings) and await jobs.anchor_consent_ledger(
         queue, int(anchors.current_period(settings).timestamp())
     )
+    webhooks_owed = await webhook_outbox.owed()
+    if webhooks_owed:
+        await jobs.deliver_consent_webhooks(queue)
     clock_kept = await keep_the_clock(settings)
     if any(clock_kept.values()):
         log.info("data requests' clock", **clock_kept)
@@ -60,5 +64,6 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "exports_removed": exports_removed,
         "campaign_jobs_enqueued": campaign_jobs,
         "anchor_enqueued": int(anchor_queued),
+        "consent_webhooks_owed": int(webhooks_owed),
         **clock_kept,
     }

@@ -41,6 +41,7 @@ from models.consent.errors import ConsentErrorCode
 from models.errors import DomainError
 from models.notifications.campaign_jobs import enqueue_fan_out
 from models.personal import devices
+from models.webhooks import outbox as webhook_outbox
 
 log = structlog.get_logger("accord.consent")
 
@@ -82,6 +83,15 @@ async def announce_consents(
         log.warning("consent announcement failed", account_id=account_id, exc_info=True)
 
 
+async def _deliver_webhooks(info: Info[Context, None]) -> None:
+    """Queue the consent webhooks' delivery job for the changes just stored; best effort:
+    the delivery rows committed with them are the promise, which the sweeper keeps."""
+    try:
+        await webhook_outbox.deliver_soon(info.context.queue)
+    except Exception:
+        log.warning("consent webhooks not enqueued; the sweeper will", exc_info=True)
+
+
 def _where(info: Info[Context, None]) -> dict[str, str]:
     return {"user_agent": info.context.user_agent, "client_address": info.context.client_address}
 
@@ -104,6 +114,8 @@ class ConsentMutations:
             **_where(info),
         )
         await announce_consents(info.context, account_id, stored, device_id)
+        if stored:
+            await _deliver_webhooks(info)
         return SetConsentsPayload(consents=[ConsentEvent.of(e) for e in stored])
 
     @strawberry.mutation(description="Accept a policy version (ends requiresReconsent for it).")
@@ -141,6 +153,8 @@ class ConsentMutations:
             **_where(info),
         )
         accepted = {r.key for r in result.results if r.status == SyncStatus.ACCEPTED}
+        if accepted:
+            await _deliver_webhooks(info)
         if accepted and account_id is not None:
             stored = await ledger.ConsentEvent.filter(
                 subject=subject, idempotency_key__in=list(accepted)

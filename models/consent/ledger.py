@@ -60,6 +60,7 @@ from models.keys.sealed_fields import (
 )
 from models.networks import approximate_network
 from models.placeholders import placeholders
+from models.webhooks import outbox as webhook_outbox
 
 SUBJECT_MAX = 80
 #: At most 64 characters (a longer one used to reach the database and fail there, an
@@ -545,6 +546,8 @@ async def _append_once(
         await connection.execute_many(
             _insert_sql(dialect), _insert_values(rows, dialect, sealing.context, sealing.devices)
         )
+        # The consent webhooks' promise commits with the events, or not at all.
+        await webhook_outbox.promise_deliveries(rows)
         result.stored = (
             await ConsentEvent.filter(subject=subject, seq__gte=first_seq, seq__lte=seq).order_by(
                 "seq"
@@ -733,5 +736,6 @@ async def _rebuild(subject: str, renamed: str, *, keep_context: bool) -> bool:
             await connection.execute_many(_insert_sql(dialect), _insert_values(records, dialect))
         await ConsentChain.create(subject=renamed, seq=len(records), hash=prev)
         await ConsentEvent.filter(subject=subject).delete()
+        await webhook_outbox.subject_renamed(subject, renamed)
         await ConsentChain.filter(subject=subject).delete()
     return True

@@ -66,6 +66,9 @@ class StaffAction(StrEnum):
     RESUME_CAMPAIGN = "RESUME_CAMPAIGN"
     #: Stopped a campaign (``cancelCampaign``; no subject).
     CANCEL_CAMPAIGN = "CANCEL_CAMPAIGN"
+    #: Registered, disabled, enabled or deleted a consent webhook, rotated its secret or
+    #: replayed its deliveries (``models.webhooks``); the reason says which.
+    MANAGE_CONSENT_WEBHOOK = "MANAGE_CONSENT_WEBHOOK"
 
 
 class StaffAuditEntry(Model):

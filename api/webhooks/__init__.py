@@ -1,0 +1,1 @@
+"""GraphQL fields of the consent webhooks: staff register endpoints and watch deliveries."""

@@ -1,0 +1,1 @@
+"""Consent webhooks: downstream processors told of every consent change, signed, in order."""
