@@ -398,7 +398,7 @@ class _Picky:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("refused"):
-            return "550 5.1.1 no such mailbox here"
+            return f"550 5.1.1 <{address}>: no such mailbox here"  # quoting the recipient
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -453,6 +453,7 @@ async def test_smtp_refusals_and_failures_are_recorded(gql, settings, redis_url,
     assert sent.status == DeliveryStatus.SENT
     assert (gone.status, gone.attempts) == (DeliveryStatus.FAILED, 2)
     assert "no such mailbox" in gone.last_error
+    assert "<address>" in gone.last_error and "refused.picky" not in gone.last_error  # sealed
     assert rules.delivered == [alice.email]
 
     # A permanent refusal of the message itself (5xx) is not retried.

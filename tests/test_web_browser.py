@@ -6,7 +6,7 @@ A user signs in on /privacy, gives and withdraws a consent (GraphQL's ``viewer.c
 then shows it withdrawn), accepts the policy, cancels the account and restores it; an
 ordinary user is refused on /console; an operator signs in there and watches a campaign's
 progress bar move, without reloading, while the worker fans out a material policy's notice
-to a few hundred accounts. Screenshots of every page go to ``artifacts/screenshots/``.
+to a few hundred accounts, then retries a failed deletion and sees the worker complete it. Screenshots of every page go to ``artifacts/screenshots/``.
 
 ``http://localhost`` is a secure context, so Chromium keeps the pages' ``Secure`` cookies
 there. Never downloads a browser; skipped only when Chromium is not installed.
@@ -139,6 +139,25 @@ def sign_in(driver: Any, base: str, area: str, name: str, password: str) -> None
     driver.find_element("css selector", "form.card button[type=submit]").click()
 
 
+def fail_the_newest_deletion(database: Path) -> int:
+    """As a worker that failed leaves a deletion past its grace period: FAILED, with its
+    error, backing off for an hour (written behind the service's back, as the test cannot
+    make storage fail inside ``accord dev``)."""
+    import sqlite3
+
+    with sqlite3.connect(database, timeout=30) as db:
+        request_id, due = db.execute(
+            "SELECT id, due_at FROM deletion_request ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        db.execute(
+            "UPDATE deletion_request SET status = 'FAILED', attempts = 1, "
+            "last_error = 'injected: storage unavailable', due_at = ?, next_attempt_at = ? "
+            "WHERE id = ?",
+            ("2020" + due[4:], "2099" + due[4:], request_id),
+        )
+    return int(request_id)
+
+
 def click(driver: Any, selector: str) -> None:
     driver.find_element("css selector", selector).click()
 
@@ -251,10 +270,30 @@ def test_privacy_center_and_console_in_a_browser(accord_dev, browser, tmp_path):
     assert float(seen[-1][0]) >= float(seen[-1][1]) > AUDIENCE, seen
     shot(browser, "console-campaigns")
 
-    for page, heading in (("deletions", "Deletions"),):
-        browser.get(f"{base}/console/{page}")
-        wait.until(lambda d, h=heading: d.find_element("tag name", "h1").text == h)
-        shot(browser, f"console-{page}")
+    # A deletion that failed and backs off: the operator retries it and sees it complete.
+    doomed = api.register("doomed.ada")
+    cancelled = api(
+        """mutation($p: String!) { cancelAccount(input: {password: $p}) { errors { code } } }""",
+        {"p": PASSWORD},
+        token=doomed,
+    )
+    assert cancelled["cancelAccount"]["errors"] == []
+    request_id = fail_the_newest_deletion(tmp_path / "var" / "accord.sqlite3")
+    browser.get(f"{base}/console/deletions")
+    wait.until(lambda d: d.find_element("tag name", "h1").text == "Deletions")
+    assert "injected: storage unavailable" in browser.page_source
+    retry = f"form[action='/console/deletions/{request_id}/retry']"
+    browser.find_element("css selector", f"{retry} input[name=reason]").send_keys("storage is back")
+    shot(browser, "console-deletions")
+    click(browser, f"{retry} button")
+    wait.until(lambda d: "Done: the action is recorded" in d.page_source)
+    deadline = time.monotonic() + 120
+    while f"/console/deletions/{request_id}/" in browser.page_source:
+        assert time.monotonic() < deadline, "the retried deletion did not complete"
+        time.sleep(1)
+        browser.get(f"{base}/console/deletions")
+    assert api.login("doomed.ada", PASSWORD)["errors"]  # the account is gone
+    shot(browser, "console-deletions-after-retry")
     browser.delete_all_cookies()
     sign_in(browser, base, "console", "the.officer", STAFF_PASSWORD)
     for page, heading in (("data-requests", "Data requests"), ("incidents", "Security incidents")):

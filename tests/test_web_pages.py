@@ -161,3 +161,69 @@ async def test_frames_csp_and_turning_pages_off(browser_like, app_with):
     async with app_with(console_networks=["10.0.0.0/8"]) as http:
         assert (await http.get("/console/sign-in")).status_code == 403
         assert (await http.get("/privacy/sign-in")).status_code == 200
+
+
+async def test_an_operator_retries_and_postpones_a_deletion_from_the_console(gql, browser_like):
+    """The console's actions are the GraphQL mutations' functions: CSRF-checked, refused
+    with the typed error's message, audited."""
+    from datetime import UTC, datetime, timedelta
+
+    from models.accounts.account import Role
+    from models.rights.audit import StaffAction, StaffAuditEntry
+    from models.rights.requests import DeletionRequest, DeletionStatus
+    from tests.ids import pk
+
+    user = await register(gql, "failing.ada")
+    now = datetime.now(UTC)
+    request = await DeletionRequest.create(
+        account_id=pk(user.id),
+        status=DeletionStatus.FAILED,
+        requested_at=now - timedelta(days=31),
+        due_at=now - timedelta(days=1),
+        next_attempt_at=now + timedelta(hours=1),  # backing off
+        attempts=2,
+        last_error="files: storage unavailable",
+    )
+    await register(gql, "console.retrier", role=Role.OPERATOR)
+    await sign_in(browser_like, "console.retrier", "console")
+    page = await browser_like.get("/console/deletions")
+    assert f"/console/deletions/{request.id}/retry" in page.text
+    assert "storage unavailable" in page.text
+    token = csrf_of(page)
+
+    forged = await browser_like.post(
+        f"/console/deletions/{request.id}/retry", data={"csrf": "forged", "reason": "x"}
+    )
+    assert forged.status_code == 403
+    assert (await DeletionRequest.get(id=request.id)).status == DeletionStatus.FAILED
+
+    retried = await browser_like.post(
+        f"/console/deletions/{request.id}/retry",
+        data={"csrf": token, "reason": "storage is back"},
+    )
+    assert retried.status_code == 303
+    row = await DeletionRequest.get(id=request.id)
+    assert row.status == DeletionStatus.PENDING and row.next_attempt_at <= datetime.now(UTC)
+    assert row.attempts == 2
+
+    # Postponing without a date is refused on the page, nothing changed; with one, done.
+    refused = await browser_like.post(
+        f"/console/deletions/{request.id}/postpone",
+        data={"csrf": token, "reason": "legal hold", "until": "tomorrow"},
+    )
+    assert refused.status_code == 400 and "give a date and time" in refused.text
+    until = (now + timedelta(days=2)).replace(second=0, microsecond=0)
+    postponed = await browser_like.post(
+        f"/console/deletions/{request.id}/postpone",
+        data={"csrf": token, "reason": "legal hold", "until": until.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert postponed.status_code == 303
+    assert (await DeletionRequest.get(id=request.id)).next_attempt_at == until
+    actions = [
+        (e.action, e.subject_id)
+        for e in await StaffAuditEntry.filter(resource="DeletionRequest").order_by("seq")
+    ]
+    assert actions == [
+        (StaffAction.RETRY_DELETION, pk(user.id)),
+        (StaffAction.POSTPONE_DELETION, pk(user.id)),
+    ]

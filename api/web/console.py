@@ -4,10 +4,10 @@ for the roles those queries allow (``api.permissions``). It shows ids, never a u
 or address. The overview and campaign progress refresh themselves from ``/console/live``
 (``web.js`` polls it).
 
-Operator actions (retry or postpone a deletion, resume or cancel a campaign) slot in as
+Operator actions (retry or postpone a deletion, resume or cancel a campaign) are the
 ``ConsoleAction`` entries of ``ACTIONS``: each renders as a form (POST with the CSRF token)
-on its page's rows and calls one ``models`` function, which writes the staff audit entry.
-Until an action is listed there, no form is shown for it.
+on its page's rows and calls the ``models`` function its GraphQL mutation calls, which
+writes the staff audit entry.
 """
 
 from __future__ import annotations
@@ -29,14 +29,22 @@ from models.accounts.account import Role
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
 from models.notifications import campaigns
-from models.notifications.campaigns import Campaign, CampaignStatus, SecurityIncident
+from models.notifications.campaign_actions import cancel_campaign, is_stalled, resume_campaign
+from models.notifications.campaigns import UNFINISHED, Campaign, CampaignStatus, SecurityIncident
 from models.notifications.channel_progress import progress_by_channel
 from models.operations.overview import overview as operations_overview
 from models.rights import deadlines
-from models.rights.deletion_queue import OWED, deletion_queue
+from models.rights.deletion_queue import (
+    OWED,
+    deletion_queue,
+    postpone_deletion,
+    retry_deletion,
+)
 from models.rights.requests import (
     CLOCKED_STATUSES,
     DataRequest,
+    DeletionRequest,
+    DeletionStatus,
 )
 
 LISTED = 100
@@ -57,10 +65,63 @@ class ConsoleAction:
     roles: tuple[Role, ...] = OPERATIONS
     #: The notice shown after it (``NOTICES``).
     done: str = "done"
+    #: Whether its form asks for a date (``until``, UTC) beside the reason.
+    asks_until: bool = False
 
 
-#: The actions of each page, by name. Wire an operator action by listing it here.
-ACTIONS: dict[str, dict[str, ConsoleAction]] = {"deletions": {}, "campaigns": {}}
+def _until(web: Web) -> datetime:
+    """The form's ``until`` (a ``datetime-local`` value, read as UTC)."""
+    raw = web.field("until")
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise DomainError(AccountErrorCode.INVALID, "until", "give a date and time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+async def _retry(web: Web, row_id: int, reason: str) -> None:
+    await retry_deletion(web.account, row_id, web.ctx.queue, reason or None)
+
+
+async def _postpone(web: Web, row_id: int, reason: str) -> None:
+    await postpone_deletion(web.account, row_id, _until(web), reason, web.settings)
+
+
+async def _resume(web: Web, row_id: int, reason: str) -> None:
+    await resume_campaign(web.account, row_id, web.ctx.queue, web.settings)
+
+
+async def _cancel(web: Web, row_id: int, reason: str) -> None:
+    await cancel_campaign(web.account, row_id, reason)
+
+
+def _retryable(row: DeletionRequest) -> bool:
+    """Offered where ``retry_deletion`` would act: past the grace period, not running."""
+    waiting = row.status in (DeletionStatus.FAILED, DeletionStatus.PENDING)
+    return waiting and row.due_at <= clock.now()
+
+
+#: The actions of each page, by name: each is the ``models`` function its GraphQL mutation
+#: calls (``retryDeletion``, ``postponeDeletion``, ``resumeCampaign``, ``cancelCampaign``),
+#: which checks the role, refuses with a typed error and writes the staff audit entry.
+ACTIONS: dict[str, dict[str, ConsoleAction]] = {
+    "deletions": {
+        "retry": ConsoleAction("retry", "Retry now", _retryable, _retry),
+        "postpone": ConsoleAction(
+            "postpone",
+            "Postpone",
+            lambda row: row.status in (DeletionStatus.PENDING, DeletionStatus.FAILED),
+            _postpone,
+            asks_until=True,
+        ),
+    },
+    "campaigns": {
+        "resume": ConsoleAction("resume", "Resume", lambda row: row.stalled, _resume),
+        "cancel": ConsoleAction(
+            "cancel", "Cancel", lambda row: row.campaign.status in UNFINISHED, _cancel
+        ),
+    },
+}
 
 NOTICES = {"done": "Done: the action is recorded in the staff audit log."}
 
@@ -164,9 +225,23 @@ async def _bars(row: Campaign) -> tuple[Bar, list[Bar]]:
     return overall, channels
 
 
-async def _campaigns() -> list[tuple[Campaign, Bar, list[Bar]]]:
+@dataclass(frozen=True)
+class CampaignRow:
+    campaign: Campaign
+    overall: Bar
+    channels: list[Bar]
+    #: No progress for ``ACCORD_CAMPAIGN_STALL_MINUTES`` (``campaign_actions.is_stalled``).
+    stalled: bool
+
+
+async def _campaigns(web: Web) -> list[CampaignRow]:
     rows = await Campaign.all().order_by("-id").limit(CAMPAIGNS_LISTED)
-    return [(row, *await _bars(row)) for row in rows]
+    listed = []
+    for row in rows:
+        overall, channels = await _bars(row)
+        stalled = await is_stalled(row, web.settings)
+        listed.append(CampaignRow(row, overall, channels, stalled))
+    return listed
 
 
 @view(CONSOLE, roles=OPERATIONS)
@@ -175,7 +250,8 @@ async def campaigns_page(web: Web) -> Response:
         "console_campaigns.html",
         "Campaigns",
         notices=NOTICES,
-        campaigns=await _campaigns(),
+        campaigns=await _campaigns(web),
+        stall_minutes=web.settings.campaign_stall_minutes,
         actions=_offered(web, "campaigns"),
     )
 
@@ -187,18 +263,12 @@ async def live(web: Web) -> Response:
         {
             "overview": await _overview(web),
             "campaigns": {
-                str(row.id): {
-                    "status": row.status.value,
-                    "bars": {
-                        bar.label: {
-                            "value": bar.settled,
-                            "max": bar.created,
-                            "percent": bar.percent,
-                        }
-                        for bar in (overall, *channels)
-                    },
+                str(row.campaign.id): {
+                    "status": row.campaign.status.value,
+                    "stalled": "stalled" if row.stalled else "",
+                    "bars": {bar.label: bar.live() for bar in (row.overall, *row.channels)},
                 }
-                for row, overall, channels in await _campaigns()
+                for row in await _campaigns(web)
             },
         }
     )

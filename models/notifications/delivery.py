@@ -9,6 +9,7 @@ between sending and marking costs at most one duplicate.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
@@ -289,6 +290,17 @@ async def _send_chunk(
     return {}
 
 
+#: What a server's refusal may quote of the recipient: an e-mail address, or a phone number
+#: in E.164 (as Accord sends them).
+_ADDRESSES = re.compile(r"[^\s<>@\"',;:()\[\]]+@[^\s<>@\"',;:()\[\]]+|\+\d{6,15}")
+
+
+def without_addresses(reason: str) -> str:
+    """A send's error as the row keeps it (and operators read it): an SMTP server's or SMS
+    gateway's refusal often quotes the recipient, whose address is sealed everywhere else."""
+    return _ADDRESSES.sub("<address>", reason)[:300]
+
+
 async def _retry_or_fail(row_id: int, attempts: int, error: SendFailed, settings: Settings) -> None:
     if error.permanent or attempts + 1 >= settings.notification_max_attempts:
         await _fail(row_id, str(error), attempts + 1)
@@ -299,14 +311,14 @@ async def _retry_or_fail(row_id: int, attempts: int, error: SendFailed, settings
         claimed_at=None,
         claim_token=None,
         next_attempt_at=clock.now() + retry.backoff(attempts),
-        last_error=str(error)[:300],
+        last_error=without_addresses(str(error)),
     )
 
 
 async def _fail(row_id: int, reason: str, attempts: int | None = None) -> None:
     values: dict[str, object] = {
         "status": DeliveryStatus.FAILED,
-        "last_error": reason[:300],
+        "last_error": without_addresses(reason),
         "claimed_at": None,
         "claim_token": None,
     }
