@@ -17,6 +17,7 @@ from strawberry.types.graphql import OperationType
 from accord.settings import Settings
 from api.accounts.contact_mutations import ContactMutations
 from api.accounts.factor_mutations import SecondFactorMutations
+from api.accounts.minor_mutations import MinorMutations
 from api.accounts.mutations import AccountMutations
 from api.accounts.passkey_mutations import PasskeyMutations
 from api.accounts.queries import AccountQueries
@@ -61,6 +62,7 @@ Mutation = merge_types(
         ContactMutations,
         SecondFactorMutations,
         PasskeyMutations,
+        MinorMutations,
         ConsentMutations,
         PersonalDataMutations,
         NotificationMutations,

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from models import jobs
+from models.accounts.minors import come_of_age
 from models.notifications.campaign_jobs import resume_campaigns
 from models.notifications.delivery import recover_stuck, stuck_after
 from models.notifications.inbox import NOTICE_CHANNELS, notices_owed
@@ -49,6 +50,9 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     clock_kept = await keep_the_clock(settings)
     if any(clock_kept.values()):
         log.info("data requests' clock", **clock_kept)
+    came_of_age = await come_of_age(settings, settings.sweep_batch_size)
+    if came_of_age:
+        log.info("minors came of age", count=came_of_age)
     return {
         **removed,
         "deletions_enqueued": deletions,
@@ -56,4 +60,5 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "exports_removed": exports_removed,
         "campaign_jobs_enqueued": campaign_jobs,
         **clock_kept,
+        "minors_came_of_age": came_of_age,
     }

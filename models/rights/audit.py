@@ -58,6 +58,13 @@ class StaffAction(StrEnum):
     CORRECT = "CORRECT"
     #: Erased rows as a fulfilled erasure asked.
     ERASE = "ERASE"
+    #: Marked an account as a minor's, or cleared the mark (``markMinor``).
+    MARK_MINOR = "MARK_MINOR"
+    UNMARK_MINOR = "UNMARK_MINOR"
+    #: Recorded a guardian's consent verified otherwise than by its e-mail code, or withdrew
+    #: one for them (``verifyGuardianConsent``, ``withdrawGuardianConsent``).
+    VERIFY_GUARDIAN_CONSENT = "VERIFY_GUARDIAN_CONSENT"
+    WITHDRAW_FOR_GUARDIAN = "WITHDRAW_FOR_GUARDIAN"
 
 
 class StaffAuditEntry(Model):
