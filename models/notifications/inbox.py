@@ -77,6 +77,12 @@ SECRET_KINDS = (
     NotificationKind.GUARDIAN_CONSENT_CODE,
     NotificationKind.GUARDIAN_WITHDRAWAL_CODE,
 )
+#: Kinds sent to someone else's address (a minor's guardian, ``models.consent.guardians``):
+#: the address is not kept once the row is sent or given up on.
+THIRD_PARTY_KINDS = (
+    NotificationKind.GUARDIAN_CONSENT_CODE,
+    NotificationKind.GUARDIAN_WITHDRAWAL_CODE,
+)
 #: What such a body reads afterwards.
 REDACTED = Cleartext("(not kept once sent)")
 #: Kinds written for an account already deleted (its tombstone): the only rows a deleted

@@ -156,6 +156,7 @@ FIELDS: dict[str, str] = {
 BY_KIND: dict[tuple[str, str], str] = {
     ("GuardianConsentRequest", "purpose"): "What the code was for: CONSENT, or WITHDRAWAL of "
     "the consent.",
+    ("GuardianConsentRequest", "expires_at"): "Until when the code could be used.",
     ("GuardianConsentRequest", "status"): "PENDING (waiting for its code), CONFIRMED (it came "
     "back), REPLACED (a newer code took its place) or LOCKED (too many wrong codes).",
     ("Binding", "subject"): "Your identifier at the sign-in service.",
