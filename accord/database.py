@@ -51,6 +51,7 @@ MODEL_MODULES = [
     "models.rights.exports",
     "models.webhooks.endpoints",
     "models.webhooks.outbox",
+    "models.consent.guardians",
 ]
 #: The key store's models: an app of their own, on a connection of their own (``keys``)
 #: when the key store is a database apart (``Settings.key_store_is_separate``).

@@ -472,6 +472,20 @@ class Settings(BaseSettings):
         'ACCORD_DATA_REQUEST_DAYS_BY_REGION, e.g. `{"DE": 60, "US-CA": 45}`; a region not '
         "listed gets ACCORD_DATA_REQUEST_MAX_EXTENSION_DAYS.",
     )
+    age_of_digital_consent: int = Field(
+        14,
+        ge=1,
+        le=21,
+        description="Below this age a user's public content waits for a guardian's consent "
+        "(the policy's section 1.1; GDPR Art 8 lets each state choose 13 to 16). A birth year "
+        "that could make the user younger counts: in 2026, with 14, anyone born in 2012 or later.",
+    )
+    age_of_digital_consent_by_region: dict[str, int] = Field(
+        default_factory=dict,
+        description="JSON: other laws' ages by the account's region, as "
+        'ACCORD_DATA_REQUEST_DAYS_BY_REGION, e.g. `{"DE": 16, "FR": 15, "US": 13}`; a region '
+        "not listed gets ACCORD_AGE_OF_DIGITAL_CONSENT.",
+    )
     export_link_ttl: timedelta = Field(
         timedelta(days=7),
         description="How long the single-use download link of a data export (exportMyData) "
@@ -616,6 +630,15 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"days must be {lowest} to 90: {bad}")
         return {region.upper(): days for region, days in value.items()}
+
+    @field_validator("age_of_digital_consent_by_region")
+    @classmethod
+    def _ages_by_region(cls, value: dict[str, int]) -> dict[str, int]:
+        """Ages are 1 to 21; regions in upper case."""
+        bad = {region: age for region, age in value.items() if not 1 <= age <= 21}
+        if bad:
+            raise ValueError(f"ages must be 1 to 21: {bad}")
+        return {region.upper(): age for region, age in value.items()}
 
     @field_validator("sweep_interval_seconds")
     @classmethod

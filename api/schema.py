@@ -18,6 +18,7 @@ from accord.settings import Settings
 from api.accounts.contact_mutations import ContactMutations
 from api.accounts.deletion_mutations import DeletionQueueMutations
 from api.accounts.factor_mutations import SecondFactorMutations
+from api.accounts.minor_mutations import MinorMutations
 from api.accounts.mutations import AccountMutations
 from api.accounts.passkey_mutations import PasskeyMutations
 from api.accounts.queries import AccountQueries
@@ -67,6 +68,7 @@ Mutation = merge_types(
         SecondFactorMutations,
         PasskeyMutations,
         DeletionQueueMutations,
+        MinorMutations,
         ConsentMutations,
         PersonalDataMutations,
         NotificationMutations,

@@ -128,6 +128,16 @@ async def fill_everything(app, person: Person, tag: str, tokens: dict[str, str])
         """mutation($i: ReportErrorInput!) { reportError(input: $i) { errors { code } } }""",
         {"i": {"message": f"{tag} anonymous crash", "deviceId": data["anonymous"]}},
     )
+    # A minor's account asks a guardian (issue 19): a birth year, then the code sent.
+    await person(
+        """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { errors { code } } }""",
+        {"i": {"birthYear": datetime.now(UTC).year - 10}},
+    )
+    await person(
+        """mutation($i: RequestGuardianConsentInput!) {
+        requestGuardianConsent(input: $i) { errors { code } } }""",
+        {"i": {"guardianEmail": f"guardian.{tag}@example.org"}},
+    )
     return data
 
 

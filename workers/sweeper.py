@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from models import jobs
+from models.accounts.minors import come_of_age
 from models.consent import anchors
 from models.notifications.campaign_jobs import resume_campaigns
 from models.notifications.delivery import recover_stuck, stuck_after
@@ -57,6 +58,9 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     clock_kept = await keep_the_clock(settings)
     if any(clock_kept.values()):
         log.info("data requests' clock", **clock_kept)
+    came_of_age = await come_of_age(settings, settings.sweep_batch_size)
+    if came_of_age:
+        log.info("minors came of age", count=came_of_age)
     return {
         **removed,
         "deletions_enqueued": deletions,
@@ -66,4 +70,5 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "anchor_enqueued": int(anchor_queued),
         "consent_webhooks_owed": int(webhooks_owed),
         **clock_kept,
+        "minors_came_of_age": came_of_age,
     }

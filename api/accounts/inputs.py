@@ -9,6 +9,12 @@ import strawberry
 from api.accounts.types import ContactChannel, Gender
 from models.accounts.passkeys import Assertion
 
+_BIRTH_YEAR = (
+    "The year you were born (kept sealed). If it could make you younger than the age of "
+    "digital consent where you live, the account is a minor's: what you publish is shown "
+    "to others only once a guardian consents (requestGuardianConsent)."
+)
+
 
 @strawberry.input
 class RegisterInput:
@@ -19,6 +25,7 @@ class RegisterInput:
     gender: Gender = Gender.UNDISCLOSED
     region: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2.")
     signature: str = ""
+    birth_year: int | None = strawberry.field(default=None, description=_BIRTH_YEAR)
     device_id: str | None = strawberry.field(
         default=None,
         description="This app instance's id: its anonymous consent history joins the account.",
@@ -58,6 +65,11 @@ class UpdateProfileInput:
     gender: Gender | None = strawberry.UNSET
     region: str | None = strawberry.UNSET
     signature: str | None = strawberry.UNSET
+    birth_year: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=_BIRTH_YEAR + " A minor's year can only move later; the privacy office "
+        "corrects it otherwise.",
+    )
     email: str | None = strawberry.field(
         default=strawberry.UNSET,
         description="A new address does not change `Account.email`: a code is sent to it and "

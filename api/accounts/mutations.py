@@ -82,6 +82,7 @@ class AccountMutations:
                 gender=input.gender,
                 region=input.region,
                 signature=input.signature,
+                birth_year=input.birth_year,
             ),
         )
         await link_device_of(ctx, input.device_id, account)
@@ -177,6 +178,7 @@ class AccountMutations:
             "gender": input.gender,
             "region": input.region,
             "signature": input.signature,
+            "birth_year": input.birth_year,
         }
         changes = {k: v for k, v in given.items() if v is not strawberry.UNSET}
         if changes.get("nickname", "") is None:
@@ -200,7 +202,7 @@ class AccountMutations:
             await ctx.reauthenticate(
                 password=input.password, provider=input.provider, id_token=input.id_token
             )
-        account = await authentication.update_profile(account, changes)
+        account = await authentication.update_profile(account, changes, ctx.settings)
         for channel, address in planned:
             if address is None:
                 account = await contacts.remove(account, channel)

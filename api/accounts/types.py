@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 from tortoise.queryset import QuerySet
 
+from api.accounts.minor_types import AccountMinorFields
 from api.consent.queries import AccountConsentFields
 from api.context import Context
 from api.nodes import AccordNode, global_id, row_keys
@@ -253,6 +254,7 @@ class Account(
     AccountPersonalFields,
     AccountNotificationFields,
     AccountRightsFields,
+    AccountMinorFields,
 ):
     #: The row id, which the per-account fields (and ``visible_to``) read.
     pk: strawberry.Private[int]

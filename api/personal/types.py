@@ -15,6 +15,7 @@ from api.context import Context
 from api.nodes import AccordNode, global_id, row_keys
 from api.payloads import error_code
 from api.permissions import OWNER_OR_ADMIN, SUPPORT_STAFF
+from models.accounts import minors
 from models.errors import DomainError
 from models.personal import errors as personal_errors
 from models.personal import favorites, feedback, picture_links, pictures, questionnaires, support
@@ -120,6 +121,11 @@ class Picture(AccordNode):
 class Author:
     nickname: str
     avatar_url: str | None
+    signature: str = strawberry.field(
+        default="",
+        description="The short text on their profile; empty for a minor's account until a "
+        "guardian has consented.",
+    )
 
 
 @strawberry.type
@@ -174,7 +180,11 @@ class PublicFeedback(Feedback):
     def of(cls, row: feedback.Feedback) -> PublicFeedback:
         account = row.author
         author = (
-            Author(nickname=account.nickname, avatar_url=account.avatar_url)
+            Author(
+                nickname=account.nickname,
+                avatar_url=account.avatar_url,
+                signature=minors.public_signature(account),
+            )
             if account is not None
             else Author(nickname=DELETED_USER, avatar_url=None)
         )
@@ -185,11 +195,11 @@ class PublicFeedback(Feedback):
     async def visible(  # type: ignore[override]
         cls, info: Info[Context, None], keys: list[str]
     ) -> dict[str, PublicFeedback]:
-        """As ``publicFeedback``: anyone, PUBLIC items only."""
+        """As ``publicFeedback``: anyone, items shown publicly only."""
         ids = row_keys(keys)
         rows = (
             await feedback.Feedback.filter(
-                id__in=list(ids), visibility=feedback.Visibility.PUBLIC
+                feedback.shown_publicly(), id__in=list(ids)
             ).select_related("author")
             if ids
             else []

@@ -46,6 +46,16 @@ class AccountStatus(StrEnum):
     DELETED = "DELETED"
 
 
+class MinorBasis(StrEnum):
+    """Why an account is (or was last judged) a minor's (``models.accounts.minors``)."""
+
+    #: The birth year the user declared could make them younger than their region's age of
+    #: digital consent; the sweeper clears the flag once it no longer can.
+    BIRTH_YEAR = "BIRTH_YEAR"
+    #: A privacy officer said so (``markMinor``); only staff change it.
+    STAFF = "STAFF"
+
+
 class Role(StrEnum):
     USER = "USER"
     SUPPORT = "SUPPORT"
@@ -75,6 +85,19 @@ class Account(SealedModel):
     gender = SealedEnumField(Gender, default=Gender.UNDISCLOSED)
     region = SealedField(max_length=2, null=True)
     signature = SealedField(max_length=SIGNATURE_MAX, default="")
+    #: The year of birth the user declared (four digits), if any: sealed like the profile.
+    birth_year = SealedField(max_length=4, null=True)
+    #: A minor's account (``models.accounts.minors``). Plain, unlike the profile: the reads
+    #: of public content filter by it (``publicFeedback`` leaves out a minor's items without
+    #: opening anyone's sealed fields), and it says no more than that the account is a minor's.
+    minor = fields.BooleanField(default=False, db_default=False)
+    #: Why ``minor`` holds what it holds (None for an account never judged a minor's).
+    minor_basis = fields.CharEnumField(MinorBasis, max_length=16, null=True)
+    #: When a guardian's consent to publish the minor's content was recorded (None without
+    #: one: never given, or withdrawn). Derived from the consent ledger's GUARDIAN_CONSENTED
+    #: and GUARDIAN_WITHDRAWN events and written in the same transaction as each
+    #: (``models.consent.guardians``), so the read path checks one column.
+    guardian_consented_at = fields.DatetimeField(null=True)
     #: Where e-mail and SMS notifications go. Unset: in-app only.
     email = SealedField(max_length=254, null=True, blind_index=("email_index", EMAIL_INDEX))
     email_index = fields.CharField(max_length=32, null=True)
@@ -98,6 +121,7 @@ class Account(SealedModel):
             Index(fields=("deletion_due_at",)),
             Index(fields=("email_index",)),
             Index(fields=("phone_index",)),
+            Index(fields=("minor",)),
         )
 
     def sealed_subject(self) -> str | None:

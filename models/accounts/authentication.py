@@ -29,6 +29,12 @@ from models.accounts.account import (
 )
 from models.accounts.errors import AccountErrorCode
 from models.accounts.login_limits import LoginLimits
+from models.accounts.minors import (
+    birth_year_of,
+    clean_birth_year,
+    minor_at_registration,
+    profile_judgement,
+)
 from models.accounts.passwords import Passwords
 from models.accounts.quarantine import name_in_quarantine
 from models.accounts.sessions import revoke_all
@@ -42,6 +48,8 @@ class Profile:
     gender: Gender = Gender.UNDISCLOSED
     region: str | None = None
     signature: str = ""
+    #: Declared, to tell a minor's account (``models.accounts.minors``).
+    birth_year: int | None = None
 
 
 def _collect(*checks: Callable[[], Any]) -> list[Any]:
@@ -71,12 +79,13 @@ async def register(
     password: str,
     profile: Profile,
 ) -> Account:
-    name, nickname, avatar, region, signature, _ = _collect(
+    name, nickname, avatar, region, signature, birth_year, _ = _collect(
         lambda: normalize_account_name(account_name),
         lambda: clean_nickname(profile.nickname),
         lambda: clean_avatar_url(profile.avatar_url),
         lambda: clean_region(profile.region),
         lambda: clean_signature(profile.signature),
+        lambda: clean_birth_year(profile.birth_year),
         lambda: check_password_shape(password, account_name),
     )
     await passwords.check_strength(password, [name, nickname])
@@ -98,6 +107,7 @@ async def register(
             region=region,
             signature=signature,
             password_hash=password_hash,
+            **minor_at_registration(birth_year, region, settings),
         )
     except IntegrityError:  # a concurrent registration won the race
         raise _taken() from None
@@ -152,9 +162,13 @@ async def login(
     return account
 
 
-async def update_profile(account: Account, changes: Mapping[str, object]) -> Account:
-    """Apply only the fields given (``None`` clears optional ones)."""
+async def update_profile(
+    account: Account, changes: Mapping[str, object], settings: Settings
+) -> Account:
+    """Apply only the fields given (``None`` clears optional ones). A birth year, or a new
+    region with one on file, may make the account a minor's (``minors.profile_judgement``)."""
     cleaners: dict[str, Callable[[Any], object]] = {
+        "birth_year": clean_birth_year,
         "nickname": clean_nickname,
         "avatar_url": clean_avatar_url,
         "region": clean_region,
@@ -165,7 +179,13 @@ async def update_profile(account: Account, changes: Mapping[str, object]) -> Acc
     }
     fields = list(changes)
     values = _collect(*(lambda f=f: cleaners[f](changes[f]) for f in fields))
-    for field, value in zip(fields, values, strict=True):
+    cleaned = dict(zip(fields, values, strict=True))
+    if "birth_year" in cleaned or "region" in cleaned:
+        year = cleaned.pop("birth_year", birth_year_of(account))
+        region = cleaned["region"] if "region" in cleaned else account.region
+        cleaned |= profile_judgement(account, year, region, settings)
+        fields = list(cleaned)
+    for field, value in cleaned.items():
         setattr(account, field, value)
     if fields:
         await account.save(update_fields=[*fields, "updated_at"])

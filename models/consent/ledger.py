@@ -90,6 +90,10 @@ class EventKind(StrEnum):
     DEVICE_LINKED = "DEVICE_LINKED"
     #: First event of a pseudonymised chain (see ``rekey_subject``).
     REKEYED = "REKEYED"
+    #: A guardian's consent to publish a minor's content (``models.consent.guardians``),
+    #: and its withdrawal; ``detail`` says how it was given or by whom withdrawn.
+    GUARDIAN_CONSENTED = "GUARDIAN_CONSENTED"
+    GUARDIAN_WITHDRAWN = "GUARDIAN_WITHDRAWN"
 
 
 class Source(StrEnum):
@@ -128,7 +132,8 @@ class ConsentEvent(SealedModel):
     user_agent = SealedField(max_length=255, default="")
     #: Truncated: /24 for IPv4, /48 for IPv6.
     client_address = SealedField(max_length=64, default="")
-    #: What a REKEYED event carried over (empty for every other kind).
+    #: What a REKEYED event carried over, how a guardian's consent was given or withdrawn
+    #: (empty for every other kind).
     detail = fields.CharField(max_length=200, default="", db_default="")
     prev_hash = fields.CharField(max_length=64)
     hash = fields.CharField(max_length=64)
@@ -319,6 +324,8 @@ class NewEvent:
     purpose_code: str | None = None
     policy_version: str | None = None
     device_id: str | None = None
+    #: How a guardian's consent was given or withdrawn (``EventKind``); "" otherwise.
+    detail: str = ""
 
 
 @dataclass
@@ -532,6 +539,7 @@ async def _append_once(
                 user_agent=user_agent,
                 client_address=address,
                 prev_hash=prev,
+                detail=event.detail,
                 device_ref=sealing.refs.get(event.device_id or ""),
             )
             row.hash = prev = chain_hash(prev, row)

@@ -30,6 +30,7 @@ from models.notifications.inbox import (
     NOTICE_CHANNELS,
     REDACTED,
     SECRET_KINDS,
+    THIRD_PARTY_KINDS,
     Channel,
     DeliveryStatus,
     Notification,
@@ -467,6 +468,11 @@ async def _deliver_notices_on(channel: Channel, settings: Settings, sender: Send
             await Notification.filter(
                 id__in=secret_rows, status__in=[DeliveryStatus.SENDING, DeliveryStatus.FAILED]
             ).update(body=REDACTED)
+            await Notification.filter(  # and a guardian's address, which is not the user's
+                id__in=secret_rows,
+                kind__in=THIRD_PARTY_KINDS,
+                status__in=[DeliveryStatus.SENDING, DeliveryStatus.FAILED],
+            ).update(address=None)
         sent_total += await Notification.filter(
             claim_token=token, status=DeliveryStatus.SENDING
         ).update(

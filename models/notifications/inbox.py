@@ -64,10 +64,25 @@ class NotificationKind(StrEnum):
     #: The signed erasure receipt, to the address the deleted account had
     #: (``models.rights.erasure_receipts``).
     ERASURE_RECEIPT = "ERASURE_RECEIPT"
+    #: A one-time code to a minor's guardian, to consent to publishing the minor's content or
+    #: to withdraw that consent (``models.consent.guardians``).
+    GUARDIAN_CONSENT_CODE = "GUARDIAN_CONSENT_CODE"
+    GUARDIAN_WITHDRAWAL_CODE = "GUARDIAN_WITHDRAWAL_CODE"
 
 
 #: Kinds whose body holds a secret (a code): blanked once the row is sent or given up on.
-SECRET_KINDS = (NotificationKind.CONTACT_CODE, NotificationKind.DATA_REQUEST_CODE)
+SECRET_KINDS = (
+    NotificationKind.CONTACT_CODE,
+    NotificationKind.DATA_REQUEST_CODE,
+    NotificationKind.GUARDIAN_CONSENT_CODE,
+    NotificationKind.GUARDIAN_WITHDRAWAL_CODE,
+)
+#: Kinds sent to someone else's address (a minor's guardian, ``models.consent.guardians``):
+#: the address is not kept once the row is sent or given up on.
+THIRD_PARTY_KINDS = (
+    NotificationKind.GUARDIAN_CONSENT_CODE,
+    NotificationKind.GUARDIAN_WITHDRAWAL_CODE,
+)
 #: What such a body reads afterwards.
 REDACTED = Cleartext("(not kept once sent)")
 #: Kinds written for an account already deleted (its tombstone): the only rows a deleted

@@ -1,7 +1,9 @@
 """Feedback, comments, suggestions, complaints, ratings and error reports users publish.
 
 PUBLIC items appear in ``publicFeedback`` with the author's nickname and avatar; PRIVATE
-ones only to their author. Pictures attach to at most one item, and only their owner's.
+ones only to their author. A minor's PUBLIC items (and their pictures) are shown to others
+only once a guardian has consented (``shown_publicly``, ``models.accounts.minors``).
+Pictures attach to at most one item, and only their owner's.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import uuid
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.expressions import Q, Subquery
 from tortoise.indexes import Index
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.accounts.account import Account
+from models.accounts.minors import hidden_authors
 from models.errors import DomainError
 from models.keys.blind_indexes import blind_index
 from models.keys.data_keys import KEPT_CONTENT_SUBJECT, account_subject
@@ -148,16 +152,25 @@ async def delete_feedback(author: Account, feedback_id: int, storage: Storage) -
     await item.delete()
 
 
+def shown_publicly() -> Q:
+    """What others may see: PUBLIC items, but not those of a minor without a guardian's
+    consent (read at every public read, so a withdrawal hides them at once)."""
+    return Q(visibility=Visibility.PUBLIC) & (
+        Q(author_id__isnull=True) | ~Q(author_id__in=Subquery(hidden_authors().values("id")))
+    )
+
+
 async def picture_readable_by(picture: Picture, account: Account | None) -> bool:
-    """The owner always; anyone else only when it is attached to PUBLIC feedback."""
+    """The owner always; anyone else only when it is attached to feedback shown publicly."""
     if account is not None and account.id == picture.owner_id:
         return True
     if picture.feedback_id is None:
         return False
-    return await Feedback.filter(id=picture.feedback_id, visibility=Visibility.PUBLIC).exists()
+    return await Feedback.filter(shown_publicly(), id=picture.feedback_id).exists()
 
 
 async def public_about(subject: str) -> QuerySet[Feedback]:
-    """PUBLIC items about ``subject``, found by its blind index (the column is sealed)."""
+    """Items shown publicly about ``subject``, found by its blind index (the column is
+    sealed)."""
     index = await blind_index(SUBJECT_INDEX, subject[:SUBJECT_MAX])
-    return Feedback.filter(subject_index=index, visibility=Visibility.PUBLIC)
+    return Feedback.filter(shown_publicly(), subject_index=index)

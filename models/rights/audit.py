@@ -69,6 +69,13 @@ class StaffAction(StrEnum):
     #: Registered, disabled, enabled or deleted a consent webhook, rotated its secret or
     #: replayed its deliveries (``models.webhooks``); the reason says which.
     MANAGE_CONSENT_WEBHOOK = "MANAGE_CONSENT_WEBHOOK"
+    #: Marked an account as a minor's, or cleared the mark (``markMinor``).
+    MARK_MINOR = "MARK_MINOR"
+    UNMARK_MINOR = "UNMARK_MINOR"
+    #: Recorded a guardian's consent verified otherwise than by its e-mail code, or withdrew
+    #: one for them (``verifyGuardianConsent``, ``withdrawGuardianConsent``).
+    VERIFY_GUARDIAN_CONSENT = "VERIFY_GUARDIAN_CONSENT"
+    WITHDRAW_FOR_GUARDIAN = "WITHDRAW_FOR_GUARDIAN"
 
 
 class StaffAuditEntry(Model):

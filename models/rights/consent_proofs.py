@@ -30,8 +30,14 @@ VERIFICATION = "consent_verification.json"
 RECEIPTS = "consent_receipts.json"
 KEYS = "receipt_keys.json"
 
-#: The events a receipt is signed for: the user's own decisions.
-RECEIPT_KINDS = (EventKind.GRANTED, EventKind.WITHDRAWN, EventKind.POLICY_ACCEPTED)
+#: The events a receipt is signed for: the user's own decisions, and a guardian's.
+RECEIPT_KINDS = (
+    EventKind.GRANTED,
+    EventKind.WITHDRAWN,
+    EventKind.POLICY_ACCEPTED,
+    EventKind.GUARDIAN_CONSENTED,
+    EventKind.GUARDIAN_WITHDRAWN,
+)
 
 #: How ``models.consent.ledger.canonical`` names each column of ``consent_event.json``.
 CANONICAL_NAMES = {

@@ -39,6 +39,7 @@ from models.accounts.sessions import Session
 from models.accounts.sign_in_challenges import SignInChallenge
 from models.accounts.sign_ins import KnownSignIn, SignInNotice
 from models.accounts.totp import TotpCredential
+from models.consent.guardians import GuardianConsentRequest
 from models.consent.ledger import ConsentChain, ConsentEvent, DeviceLink
 from models.consent.policies import PolicyVersion
 from models.consent.purposes import LegalBasis
@@ -237,6 +238,10 @@ DATA_MAP: tuple[PersonalData, ...] = (
             "gender",
             "region",
             "signature",
+            "birth_year",
+            "minor",
+            "minor_basis",
+            "guardian_consented_at",
             "email",
             "phone",
             "password_hash",
@@ -266,6 +271,10 @@ DATA_MAP: tuple[PersonalData, ...] = (
             "gender": "UNDISCLOSED",
             "region": "NULL",
             "signature": "''",
+            "birth_year": "NULL",
+            "minor": "false",
+            "minor_basis": "NULL",
+            "guardian_consented_at": "NULL",
             "email": "NULL",
             "phone": "NULL",
             "password_hash": "NULL",
@@ -370,6 +379,34 @@ DATA_MAP: tuple[PersonalData, ...] = (
         "a code is stored only as a hash, and the address is counted by a keyed hash of it "
         "(a blind index); these tell the user nothing",
         not_exported=("code_hash", "address_key"),
+        account_field="account_id",
+    ),
+    PersonalData(
+        "GuardianConsentRequest",
+        GuardianConsentRequest,
+        (
+            "purpose",
+            "guardian_email",
+            "guardian_email_key",
+            "code_hash",
+            "status",
+            "created_at",
+            "expires_at",
+            "consumed_at",
+        ),
+        (DataCategory.CONTACT, DataCategory.CONSENT_RECORDS),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "While the account exists: how a guardian's consent was asked and given (the consent "
+        "itself is in the consent ledger).",
+        None,
+        Erasure.DELETE,
+        Step.SESSIONS,
+        Export.EXPORT,
+        "the guardian's address is the guardian's own data, sealed under your key and shown "
+        "back only masked; a code is stored only as a hash, and the address is counted by a "
+        "keyed hash of it (a blind index), which tell you nothing",
+        not_exported=("guardian_email", "guardian_email_key", "code_hash"),
         account_field="account_id",
     ),
     PersonalData(

@@ -42,6 +42,9 @@ KINDS: dict[str, str] = {
     "to your account, as a hash chain that shows nothing was changed afterwards.",
     "ConsentChain": "The latest link of each of your consent chains.",
     "DeviceLink": "Devices whose history before you signed in on them now belongs to you.",
+    "GuardianConsentRequest": "The codes sent to your parent or guardian to consent to "
+    "publishing what you publish (or to withdraw that consent), and whether each came back; "
+    "their address is not included, it is theirs.",
     "DeletionRequest": "Your request to delete your account, if you made one.",
     "DataRequest": "Every request you made about your data (exports like this one, "
     "corrections, erasures, deletion), and how each was answered.",
@@ -56,6 +59,13 @@ FIELDS: dict[str, str] = {
     "gender": "The gender you gave, if any.",
     "region": "Your country or region (ISO 3166 code), which sets the law that applies.",
     "signature": "The short text on your profile.",
+    "birth_year": "The year of birth you gave, if any: it tells whether the account is a minor's.",
+    "minor": "true when the account is a minor's: what you publish is shown to others only "
+    "with a guardian's consent.",
+    "minor_basis": "Why the account is (or was) judged a minor's: BIRTH_YEAR from the year you "
+    "gave, STAFF when our privacy office decided.",
+    "guardian_consented_at": "When a guardian's consent to publishing what you publish was "
+    "recorded (empty: none, or withdrawn).",
     "email": "Your verified e-mail address.",
     "phone": "Your verified phone number.",
     "role": "What the account may do on the service (USER for customers, others for staff).",
@@ -127,7 +137,8 @@ FIELDS: dict[str, str] = {
     "client_timestamp": "When you decided, by your device's clock.",
     "server_timestamp": "When we received it, by our clock.",
     "idempotency_key": "The random key your app gave the decision, so a resend counts once.",
-    "detail": "What a re-keyed chain carried over (empty for every other event).",
+    "detail": "What a re-keyed chain carried over, or how a guardian's consent was given or "
+    "withdrawn (empty for every other event).",
     "prev_hash": "The hash of the event before it in the chain (64 zeros for the first).",
     "hash": "SHA-256 of prev_hash followed by the event's canonical JSON "
     "(see consent_verification.json).",
@@ -143,6 +154,11 @@ FIELDS: dict[str, str] = {
 
 #: Where a field means something else in one kind.
 BY_KIND: dict[tuple[str, str], str] = {
+    ("GuardianConsentRequest", "purpose"): "What the code was for: CONSENT, or WITHDRAWAL of "
+    "the consent.",
+    ("GuardianConsentRequest", "expires_at"): "Until when the code could be used.",
+    ("GuardianConsentRequest", "status"): "PENDING (waiting for its code), CONFIRMED (it came "
+    "back), REPLACED (a newer code took its place) or LOCKED (too many wrong codes).",
     ("Binding", "subject"): "Your identifier at the sign-in service.",
     ("Binding", "nickname"): "The name the sign-in service gave.",
     ("Binding", "avatar_url"): "The picture the sign-in service gave.",
@@ -159,7 +175,7 @@ BY_KIND: dict[tuple[str, str], str] = {
     ("ConsentEvent", "device_id"): "The random identifier your app made for the device "
     "that recorded it.",
     ("ConsentEvent", "kind"): "What happened: a consent granted or withdrawn, a policy "
-    "accepted, a device linked.",
+    "accepted, a device linked, a guardian's consent given or withdrawn.",
     ("ConsentChain", "subject"): "Whose chain (as in consent_event.json).",
     ("ConsentChain", "hash"): "The hash of the chain's last event.",
     ("DataRequest", "kind"): "Which right: ACCESS is an export like this one.",
