@@ -48,6 +48,7 @@ MODEL_MODULES = [
     "models.accounts.passkeys",
     "models.accounts.sign_ins",
     "models.rights.exports",
+    "models.rights.shutdowns",
 ]
 #: The key store's models: an app of their own, on a connection of their own (``keys``)
 #: when the key store is a database apart (``Settings.key_store_is_separate``).

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.incident_metrics import AuthorityReportGauges
 from models.rights.deadlines import open_figures
 
 log = structlog.get_logger("accord.metrics")
@@ -79,6 +80,8 @@ class Metrics:
         )
         self.snapshot = _Snapshot()
         self.registry.register(self.snapshot)
+        self.incidents = AuthorityReportGauges()
+        self.registry.register(self.incidents)
 
     async def endpoint(self, request: Request) -> Response:
         token = request.app.state.settings.metrics_token
@@ -96,6 +99,7 @@ class Metrics:
             self.snapshot.data_requests = await open_figures(request.app.state.settings)
         except Exception as error:  # the database down: the last figures stand
             log.warning("metrics: database unavailable", error=repr(error))
+        await self.incidents.refresh(request.app.state.settings)
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 

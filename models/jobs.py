@@ -38,6 +38,8 @@ class Job(StrEnum):
     DELIVER_ACCOUNT_NOTICES = "deliver_account_notices"
     #: Build the archive answering one ACCESS request (a data export).
     EXPORT_DATA = "export_data"
+    #: Delete what one service shutdown's scope held, from its cursor (``models.rights.shutdowns``).
+    ERASE_SHUTDOWN_SCOPE = "erase_shutdown_scope"
 
     def timeout(self, settings: Settings) -> int:
         """Seconds a run may take; a lease in the database lasts as long (see the settings)."""
@@ -63,6 +65,7 @@ _ID_WORDS = {
     Job.DELIVER_NOTIFICATIONS: "deliver",
     Job.DELIVER_ACCOUNT_NOTICES: "notices",
     Job.EXPORT_DATA: "export",
+    Job.ERASE_SHUTDOWN_SCOPE: "shutdown",
 }
 
 
@@ -98,3 +101,8 @@ async def deliver_account_notices(queue: Queue) -> bool:
 async def export_data(queue: Queue, request_id: int) -> bool:
     """The archive of one ACCESS request (``models.rights.export_jobs``)."""
     return await _enqueue(queue, Job.EXPORT_DATA, request_id)
+
+
+async def erase_shutdown_scope(queue: Queue, shutdown_id: int) -> bool:
+    """The erasure of one due service shutdown (``models.rights.shutdowns``)."""
+    return await _enqueue(queue, Job.ERASE_SHUTDOWN_SCOPE, shutdown_id)

@@ -26,6 +26,7 @@ from models.queue import JobStats, Queue, redis_settings
 from workers.deletion import delete_account
 from workers.export import export_data
 from workers.notifications import deliver_account_notices, deliver_notifications, fan_out
+from workers.shutdowns import erase_shutdown_scope
 from workers.sweeper import sweep
 
 HEALTH_CHECK_INTERVAL = 30
@@ -63,6 +64,7 @@ def jobs() -> dict[Job, Callable[..., Awaitable[Any]]]:
         Job.DELIVER_NOTIFICATIONS: deliver_notifications,
         Job.DELIVER_ACCOUNT_NOTICES: deliver_account_notices,
         Job.EXPORT_DATA: export_data,
+        Job.ERASE_SHUTDOWN_SCOPE: erase_shutdown_scope,
     }
 
 

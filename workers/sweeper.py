@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from models import jobs
+from models.notifications.authority_reports import keep_the_clock as keep_the_authority_clock
 from models.notifications.campaign_jobs import resume_campaigns
 from models.notifications.delivery import recover_stuck, stuck_after
 from models.notifications.inbox import NOTICE_CHANNELS, notices_owed
@@ -23,6 +24,7 @@ from models.rights import export_jobs, exports
 from models.rights.deadlines import keep_the_clock
 from models.rights.deletion import enqueue_due
 from models.rights.export_files import ExportFiles
+from models.rights.shutdowns import due_shutdowns
 
 log = structlog.get_logger("accord.sweeper")
 
@@ -49,6 +51,12 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     clock_kept = await keep_the_clock(settings)
     if any(clock_kept.values()):
         log.info("data requests' clock", **clock_kept)
+    authority_clock = await keep_the_authority_clock(settings)
+    if any(authority_clock.values()):
+        log.info("incidents' authority clock", **authority_clock)
+    shutdowns = 0
+    for shutdown_id in await due_shutdowns(settings.sweep_batch_size):
+        shutdowns += await jobs.erase_shutdown_scope(queue, shutdown_id)
     return {
         **removed,
         "deletions_enqueued": deletions,
@@ -56,4 +64,6 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "exports_removed": exports_removed,
         "campaign_jobs_enqueued": campaign_jobs,
         **clock_kept,
+        **authority_clock,
+        "shutdown_erasures_enqueued": shutdowns,
     }

@@ -58,6 +58,9 @@ class StaffAction(StrEnum):
     CORRECT = "CORRECT"
     #: Erased rows as a fulfilled erasure asked.
     ERASE = "ERASE"
+    #: Recorded a security incident's report to the supervisory authority
+    #: (``recordAuthorityReport``; the incident names no subject).
+    REPORT_TO_AUTHORITY = "REPORT_TO_AUTHORITY"
 
 
 class StaffAuditEntry(Model):
