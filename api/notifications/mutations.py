@@ -157,25 +157,26 @@ class NotificationMutations:
 
 def _affected(input: ReportSecurityIncidentInput) -> Affected:
     """The one scope given: ``affected``, or the older ``affectedAccountIds`` /
-    ``allAccounts``."""
-    given = [input.affected is not None, input.affected_account_ids is not None, input.all_accounts]
+    ``allAccounts`` (whose refusals still name ``affectedAccountIds``)."""
+    scope = input.affected
+    field = "affected" if scope is not None else "affectedAccountIds"
+    given = [scope is not None, input.affected_account_ids is not None, input.all_accounts]
     if sum(given) != 1:
         raise DomainError(
             NotificationErrorCode.REQUIRED,
-            "affected",
+            field,
             "name whom it affected once: affected (all, accountIds or boundToProvider)",
         )
-    scope = input.affected
     if input.all_accounts or (scope is not None and scope.all):
         return Affected.everyone()
     raw_ids = input.affected_account_ids if scope is None else scope.account_ids
-    if raw_ids:
+    if raw_ids is not None and raw_ids is not strawberry.UNSET:
         # Not ASCII digits, or too large for an id column: no account has it.
         parsed = [row_id_of(i, "Account") for i in raw_ids]
         ids = [i for i in parsed if i is not None]
         if len(ids) < len(parsed):
-            raise DomainError(NotificationErrorCode.NOT_FOUND, "affected", "unknown accounts")
-        return Affected.accounts(ids)
+            raise DomainError(NotificationErrorCode.NOT_FOUND, field, "unknown accounts")
+        return Affected.accounts(ids, field)
     if scope is not None and scope.bound_to_provider:
         return Affected.bound_to(scope.bound_to_provider)
-    raise DomainError(NotificationErrorCode.REQUIRED, "affected", "name the accounts")
+    raise DomainError(NotificationErrorCode.REQUIRED, field, "name whom it affected")

@@ -33,14 +33,16 @@ class Affected:
     scope: AffectedScope
     account_ids: tuple[int, ...] = ()
     provider: str | None = None
+    #: The input field that named it, which a refusal names.
+    field: str = "affected"
 
     @classmethod
     def everyone(cls) -> Affected:
         return cls(AffectedScope.ALL)
 
     @classmethod
-    def accounts(cls, ids: Collection[int]) -> Affected:
-        return cls(AffectedScope.ACCOUNTS, tuple(sorted(set(ids))))
+    def accounts(cls, ids: Collection[int], field: str = "affected") -> Affected:
+        return cls(AffectedScope.ACCOUNTS, tuple(sorted(set(ids))), field=field)
 
     @classmethod
     def bound_to(cls, provider: str) -> Affected:
@@ -56,9 +58,9 @@ async def audience_of(affected: Affected, providers: Collection[str]) -> list[in
     if affected.scope == AffectedScope.ACCOUNTS:
         ids = list(affected.account_ids)
         if not ids:
-            raise DomainError(NotificationErrorCode.REQUIRED, "affected", "name the accounts")
+            raise DomainError(NotificationErrorCode.REQUIRED, affected.field, "name the accounts")
         if await Account.filter(id__in=ids).count() != len(ids):
-            raise DomainError(NotificationErrorCode.NOT_FOUND, "affected", "unknown accounts")
+            raise DomainError(NotificationErrorCode.NOT_FOUND, affected.field, "unknown accounts")
         return ids
     provider = clean_text(affected.provider, "affected", PROVIDER_MAX)
     bound = cast(
