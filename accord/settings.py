@@ -523,6 +523,25 @@ class Settings(BaseSettings):
     fanout_shards: int = Field(
         1, ge=1, le=64, description="Id ranges a campaign's fan-out is split into, one job each."
     )
+    authority_report_hours: int = Field(
+        72,
+        ge=1,
+        le=24 * 30,
+        description="Hours from a security incident's detection (detectedAt) to its report "
+        "to the supervisory authority (GDPR Art 33: 72).",
+    )
+    authority_report_at_risk_hours: int = Field(
+        24,
+        ge=1,
+        description="An incident not yet reported to the authority and due within this many "
+        "hours is AT_RISK: the privacy officers are told.",
+    )
+    shutdown_batch_size: int = Field(
+        500,
+        ge=1,
+        description="Rows a service shutdown's erasure deletes per transaction (its cursor "
+        "moves once per batch).",
+    )
     material_change_notice_days: int = Field(
         30,
         ge=0,

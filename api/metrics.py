@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.incident_metrics import AuthorityReportGauges
 from models.operations.overview import Backlog, QueueFacts, overview
 from models.queue import DURATION_BUCKETS
 from models.rights.deadlines import open_figures
@@ -185,6 +186,8 @@ class Metrics:
         )
         self.snapshot = _Snapshot()
         self.registry.register(self.snapshot)
+        self.incidents = AuthorityReportGauges()
+        self.registry.register(self.incidents)
 
     async def endpoint(self, request: Request) -> Response:
         token = request.app.state.settings.metrics_token
@@ -204,6 +207,7 @@ class Metrics:
             self.snapshot.data_requests = await open_figures(request.app.state.settings)
         except Exception as error:  # the database down: the last figures stand
             log.warning("metrics: database unavailable", error=repr(error))
+        await self.incidents.refresh(request.app.state.settings)
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 

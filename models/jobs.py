@@ -42,6 +42,8 @@ class Job(StrEnum):
     ANCHOR_CONSENT_LEDGER = "anchor_consent_ledger"
     #: Send the consent webhooks' due deliveries, every endpoint's (``models.webhooks``).
     DELIVER_CONSENT_WEBHOOKS = "deliver_consent_webhooks"
+    #: Delete what one service shutdown's scope held, from its cursor (``models.rights.shutdowns``).
+    ERASE_SHUTDOWN_SCOPE = "erase_shutdown_scope"
 
     def timeout(self, settings: Settings) -> int:
         """Seconds a run may take; a lease in the database lasts as long (see the settings)."""
@@ -69,6 +71,7 @@ _ID_WORDS = {
     Job.EXPORT_DATA: "export",
     Job.ANCHOR_CONSENT_LEDGER: "anchor",
     Job.DELIVER_CONSENT_WEBHOOKS: "webhooks",
+    Job.ERASE_SHUTDOWN_SCOPE: "shutdown",
 }
 
 
@@ -123,3 +126,8 @@ async def anchor_consent_ledger(queue: Queue, period_start: int) -> bool:
 async def deliver_consent_webhooks(queue: Queue) -> bool:
     """The consent webhooks' due deliveries (``models.webhooks.sending``)."""
     return await _enqueue(queue, Job.DELIVER_CONSENT_WEBHOOKS)
+
+
+async def erase_shutdown_scope(queue: Queue, shutdown_id: int) -> bool:
+    """The erasure of one due service shutdown (``models.rights.shutdowns``)."""
+    return await _enqueue(queue, Job.ERASE_SHUTDOWN_SCOPE, shutdown_id)

@@ -77,18 +77,20 @@ async def _world(gql, client) -> dict[str, list[Case]]:
     )
     shutdown = await gql(
         """mutation($i: AnnounceServiceShutdownInput!) { announceServiceShutdown(input: $i) {
-          campaign { id } errors { code } } }""",
+          campaign { id } shutdown { id } errors { code } } }""",
         {
             "i": {
                 "title": "Bye",
                 "message": "We stop",
                 "shutdownAt": _later(),
+                "scope": {"purposeCode": "analytics"},
                 "channels": ["IN_APP"],
             }
         },
         token=staff.token,
     )
     campaign = shutdown["data"]["announceServiceShutdown"]["campaign"]["id"]
+    scheduled = shutdown["data"]["announceServiceShutdown"]["shutdown"]["id"]
     incident = await gql(
         """mutation($i: ReportSecurityIncidentInput!) { reportSecurityIncident(input: $i) {
           incident { id } errors { code } } }""",
@@ -219,6 +221,7 @@ async def _world(gql, client) -> dict[str, list[Case]]:
             )
         ],
         "PendingDeletion": [Case(pending, office, staff_only)],
+        "ServiceShutdown": [Case(scheduled, office, staff_only)],
         "StaffAuditEntry": [
             Case(audited, [staff.token, admin.token], [*staff_only, operator.token])
         ],

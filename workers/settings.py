@@ -29,6 +29,7 @@ from workers.deletion import delete_account
 from workers.export import export_data
 from workers.notifications import deliver_account_notices, deliver_notifications, fan_out
 from workers.pulse import Pulse
+from workers.shutdowns import erase_shutdown_scope
 from workers.sweeper import sweep
 from workers.webhooks import deliver_consent_webhooks
 
@@ -81,6 +82,7 @@ def jobs() -> dict[Job, Callable[..., Awaitable[Any]]]:
         Job.EXPORT_DATA: export_data,
         Job.ANCHOR_CONSENT_LEDGER: anchor_consent_ledger,
         Job.DELIVER_CONSENT_WEBHOOKS: deliver_consent_webhooks,
+        Job.ERASE_SHUTDOWN_SCOPE: erase_shutdown_scope,
     }
 
 

@@ -17,6 +17,7 @@ import structlog
 from models import jobs
 from models.accounts.minors import come_of_age
 from models.consent import anchors
+from models.notifications.authority_reports import keep_the_clock as keep_the_authority_clock
 from models.notifications.campaign_jobs import resume_campaigns
 from models.notifications.delivery import recover_stuck, stuck_after
 from models.notifications.inbox import NOTICE_CHANNELS, notices_owed
@@ -25,6 +26,7 @@ from models.rights import export_jobs, exports
 from models.rights.deadlines import keep_the_clock
 from models.rights.deletion import enqueue_due
 from models.rights.export_files import ExportFiles
+from models.rights.shutdowns import due_shutdowns
 from models.webhooks import outbox as webhook_outbox
 
 log = structlog.get_logger("accord.sweeper")
@@ -61,6 +63,12 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     came_of_age = await come_of_age(settings, settings.sweep_batch_size)
     if came_of_age:
         log.info("minors came of age", count=came_of_age)
+    authority_clock = await keep_the_authority_clock(settings)
+    if any(authority_clock.values()):
+        log.info("incidents' authority clock", **authority_clock)
+    shutdowns = 0
+    for shutdown_id in await due_shutdowns(settings.sweep_batch_size):
+        shutdowns += await jobs.erase_shutdown_scope(queue, shutdown_id)
     return {
         **removed,
         "deletions_enqueued": deletions,
@@ -71,4 +79,6 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "consent_webhooks_owed": int(webhooks_owed),
         **clock_kept,
         "minors_came_of_age": came_of_age,
+        **authority_clock,
+        "shutdown_erasures_enqueued": shutdowns,
     }

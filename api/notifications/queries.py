@@ -1,6 +1,6 @@
 """Query fields of the notifications domain: public announcements, the operators' view of
-campaigns and the job queue; and the inbox field of ``Account``, which only the account
-itself reads."""
+campaigns, shutdowns and the job queue, the privacy office's incidents; and the inbox field
+of ``Account``, which only the account itself reads."""
 
 from __future__ import annotations
 
@@ -15,13 +15,16 @@ from api.notifications.types import (
     Campaign,
     Notification,
     QueueStatus,
+    SecurityIncident,
+    ServiceShutdown,
 )
 from api.pagination import Connection, connection, empty, fetch_page
-from api.permissions import OPERATIONS, OWNER, staff_only, visible_to
+from api.permissions import OPERATIONS, OWNER, PRIVACY_OFFICE, staff_only, visible_to
 from models import clock
 from models.notifications import campaigns
 from models.notifications import inbox as notifications
 from models.operations.overview import queue_facts
+from models.rights import shutdowns
 
 
 @strawberry.type
@@ -52,6 +55,27 @@ class NotificationQueries:
         rows, more = await fetch_page(campaigns.Campaign.all(), first, after)
         nodes = {r.id: await Campaign.of(r) for r in rows}
         return connection(rows, more, lambda r: nodes[r.id])
+
+    @strawberry.field(
+        description="PRIVACY_OFFICER: security incidents, newest first, with the clock of "
+        "their report to the supervisory authority."
+    )
+    @staff_only(*PRIVACY_OFFICE)
+    async def security_incidents(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> Connection[SecurityIncident]:
+        rows, more = await fetch_page(campaigns.SecurityIncident.all(), first, after)
+        settings = info.context.settings
+        return connection(rows, more, lambda r: SecurityIncident.of(r, settings))
+
+    @strawberry.field(
+        description="OPERATOR, PRIVACY_OFFICER: service shutdowns, newest first, with the "
+        "rows each has erased and the rows still held, by kind of personal data."
+    )
+    @staff_only(*OPERATIONS)
+    async def service_shutdowns(self, info: Info[Context, None]) -> list[ServiceShutdown]:
+        rows = await shutdowns.ServiceShutdown.all().order_by("-id").limit(50)
+        return [await ServiceShutdown.of(r) for r in rows]
 
     @strawberry.field(description="OPERATOR, PRIVACY_OFFICER: the job queue, read from Redis.")
     @staff_only(*OPERATIONS)

@@ -9,29 +9,36 @@ import strawberry
 from strawberry.types import Info
 from tortoise.expressions import Q
 
+from accord.settings import Settings
 from api.consent.types import PolicyVersion
 from api.context import Context
 from api.nodes import AccordNode, global_id, row_keys
 from api.payloads import error_code
 from api.permissions import OPERATIONS, OWNER, PRIVACY_OFFICE
+from api.rights.types import DataRequestUrgency
 from models import clock
 from models.errors import DomainError
-from models.notifications import campaign_actions, campaigns
+from models.notifications import affected, authority_reports, campaign_actions, campaigns
 from models.notifications import errors as notification_errors
 from models.notifications import inbox as notifications
 from models.notifications.messages import render
 from models.operations.overview import QueueFacts
+from models.rights import shutdowns
 
 # ``strawberry.enum`` registers the models' enum itself; the names below are plain aliases,
 # so a type checker sees the classes.
 strawberry.enum(notifications.Channel, name="NotificationChannel")
 strawberry.enum(notifications.NotificationKind, name="NotificationKind")
 strawberry.enum(campaigns.CampaignStatus)
+strawberry.enum(affected.AffectedScope, description="Whom a security incident affected.")
+strawberry.enum(shutdowns.ShutdownStatus)
 #: The rules' own enum, so GraphQL lists exactly the codes they raise.
 strawberry.enum(notification_errors.NotificationErrorCode)
 NotificationChannel = notifications.Channel
 NotificationKind = notifications.NotificationKind
 CampaignStatus = campaigns.CampaignStatus
+AffectedScope = affected.AffectedScope
+ShutdownStatus = shutdowns.ShutdownStatus
 NotificationErrorCode = notification_errors.NotificationErrorCode
 
 
@@ -294,10 +301,27 @@ class SecurityIncident(AccordNode):
     measures_taken: str
     advice_to_users: str
     remedies: str
-    reported_at: datetime
+    reported_at: datetime = strawberry.field(description="When it was recorded here.")
+    affected: AffectedScope
+    affected_provider: str | None = strawberry.field(
+        description="The provider whose bound accounts it affected (BOUND_TO_PROVIDER)."
+    )
+    detected_at: datetime | None = strawberry.field(
+        description="When it was detected; null only for incidents recorded before the "
+        "authority clock existed."
+    )
+    authority_report_due_at: datetime | None = strawberry.field(
+        description="detectedAt + ACCORD_AUTHORITY_REPORT_HOURS (GDPR Art 33: 72 hours)."
+    )
+    authority_reported_at: datetime | None
+    authority_reference: str | None
+    authority_report: str = strawberry.field(description="What was reported (recorded).")
+    authority_report_urgency: DataRequestUrgency | None = strawberry.field(
+        description="Where the report stands against its due date now; null once reported."
+    )
 
     @classmethod
-    def of(cls, row: campaigns.SecurityIncident) -> SecurityIncident:
+    def of(cls, row: campaigns.SecurityIncident, settings: Settings) -> SecurityIncident:
         return cls(
             id=global_id("SecurityIncident", row.id),
             title=row.title,
@@ -306,6 +330,14 @@ class SecurityIncident(AccordNode):
             advice_to_users=row.advice_to_users,
             remedies=row.remedies,
             reported_at=row.reported_at,
+            affected=row.affected,
+            affected_provider=row.affected_provider,
+            detected_at=row.detected_at,
+            authority_report_due_at=row.authority_report_due_at,
+            authority_reported_at=row.authority_reported_at,
+            authority_reference=row.authority_reference,
+            authority_report=row.authority_report,
+            authority_report_urgency=authority_reports.urgency_of(row, settings),
         )
 
     @classmethod
@@ -318,7 +350,65 @@ class SecurityIncident(AccordNode):
         if viewer is None or not viewer.holds_role(*PRIVACY_OFFICE) or not ids:
             return {}
         rows = await campaigns.SecurityIncident.filter(id__in=list(ids))
-        return {ids[r.id]: cls.of(r) for r in rows}
+        return {ids[r.id]: cls.of(r, info.context.settings) for r in rows}
+
+
+@strawberry.type(description="One kind of the map of personal data a shutdown erases.")
+class ShutdownKindProgress:
+    kind: str
+    erased: int = strawberry.field(description="Rows the shutdown has deleted.")
+    remaining: int = strawberry.field(description="Rows of the kind still held now.")
+
+
+@strawberry.type(description="A shutdown of part of the service and its erasure's progress.")
+class ServiceShutdown(AccordNode):
+    purpose_code: str = strawberry.field(description="The scope: the purpose that stops.")
+    shutdown_at: datetime
+    status: ShutdownStatus
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    kinds: list[ShutdownKindProgress]
+    campaign_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The notice's campaign.")
+    async def campaign(self, info: Info[Context, None]) -> Campaign | None:
+        row = (
+            await campaigns.Campaign.get_or_none(id=self.campaign_id)
+            if self.campaign_id is not None
+            else None
+        )
+        return await Campaign.of(row) if row is not None else None
+
+    @classmethod
+    async def of(cls, row: shutdowns.ServiceShutdown) -> ServiceShutdown:
+        left = await shutdowns.remaining(row)
+        return cls(
+            id=global_id("ServiceShutdown", row.id),
+            purpose_code=row.purpose_code,
+            shutdown_at=row.shutdown_at,
+            status=row.status,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            kinds=[
+                ShutdownKindProgress(kind=k, erased=row.erased.get(k, 0), remaining=left[k])
+                for k in row.kinds
+            ],
+            campaign_id=row.campaign_id,
+        )
+
+    @classmethod
+    async def visible(
+        cls, info: Info[Context, None], keys: list[str]
+    ) -> dict[str, ServiceShutdown]:
+        """As ``serviceShutdowns``: operators and the privacy office."""
+        ids = row_keys(keys)
+        viewer = await info.context.viewer()
+        if viewer is None or not viewer.holds_role(*OPERATIONS) or not ids:
+            return {}
+        rows = await shutdowns.ServiceShutdown.filter(id__in=list(ids))
+        return {ids[r.id]: await cls.of(r) for r in rows}
 
 
 @strawberry.type
@@ -394,6 +484,15 @@ class ReportSecurityIncidentPayload:
 @strawberry.type
 class AnnounceServiceShutdownPayload:
     campaign: Campaign | None = None
+    shutdown: ServiceShutdown | None = strawberry.field(
+        default=None, description="The scheduled erasure, when a scope was given."
+    )
+    errors: list[NotificationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RecordAuthorityReportPayload:
+    incident: SecurityIncident | None = None
     errors: list[NotificationError] = strawberry.field(default_factory=list)
 
 

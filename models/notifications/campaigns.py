@@ -13,7 +13,7 @@ The sweeper re-enqueues whatever is unfinished, so Redis only ever carries point
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple, cast
 
@@ -24,16 +24,25 @@ from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from accord.settings import Settings
 from models import clock
 from models.accounts.account import Account, AccountStatus
 from models.errors import DomainError
 from models.keys.sealed_fields import SealedManager
+from models.notifications.affected import PROVIDER_MAX, Affected, AffectedScope, audience_of
 from models.notifications.errors import NotificationErrorCode
 from models.notifications.inbox import Channel, DeliveryStatus, Notification, NotificationKind
 from models.placeholders import placeholders
+from models.rights.requests import Urgency
 from models.text import clean_text
 
 TEXT_MAX = 5000
+#: Where a shutdown notice sends users for a copy of their data (the rights API's export).
+EXPORT_POINTER = (
+    "Until then you can export your data: in the app, ask for an export of your data "
+    "(exportMyData); if you cannot sign in, file a data request of kind ACCESS with your "
+    "account name and the e-mail address or phone number we have on file (fileDataRequest)."
+)
 
 
 class CampaignStatus(StrEnum):
@@ -119,6 +128,12 @@ class CampaignAudience(Model):
 
 
 class SecurityIncident(Model):
+    """An incident, what users were told of it, and its report to the supervisory
+    authority (policy 3.3; GDPR Art 33: within 72 hours of becoming aware of it), whose
+    clock the sweeper keeps (``models.notifications.authority_reports``). Nothing here
+    names a person: whom it affected is in ``campaign_audience``, who recorded the report
+    in the staff audit log."""
+
     id = fields.BigIntField(primary_key=True)
     title = fields.CharField(max_length=200)
     impact = fields.TextField()
@@ -129,7 +144,32 @@ class SecurityIncident(Model):
         "models.Campaign", null=True, related_name="incident", on_delete=fields.SET_NULL
     )
     campaign_id: int | None  # set by the ORM
+    #: When it was recorded here (and users' notification began).
     reported_at = fields.DatetimeField(auto_now_add=True)
+    #: Whom it affected: every account, listed accounts, or those bound to a provider.
+    affected = fields.CharEnumField(
+        AffectedScope, max_length=24, default=AffectedScope.ALL, db_default=AffectedScope.ALL
+    )
+    #: The identity provider whose bound accounts it affected (BOUND_TO_PROVIDER).
+    affected_provider = fields.CharField(max_length=PROVIDER_MAX, null=True)
+    #: When the controller became aware of it (NULL: recorded before the authority clock).
+    detected_at = fields.DatetimeField(null=True)
+    #: ``detected_at`` + ACCORD_AUTHORITY_REPORT_HOURS (72).
+    authority_report_due_at = fields.DatetimeField(null=True)
+    #: When it was reported to the supervisory authority (stops the clock).
+    authority_reported_at = fields.DatetimeField(null=True)
+    #: The authority's reference for the report.
+    authority_reference = fields.CharField(max_length=200, null=True)
+    #: What was reported (Art 33(3)), in the officer's words, naming no one.
+    authority_report = fields.TextField(default="", db_default="")
+    #: The sweeper's mark, as a data request's (``models.rights.deadlines``).
+    urgency = fields.CharEnumField(
+        Urgency, max_length=16, default=Urgency.ON_TIME, db_default=Urgency.ON_TIME
+    )
+    #: What the privacy officers were last told.
+    urgency_notified = fields.CharEnumField(
+        Urgency, max_length=16, default=Urgency.ON_TIME, db_default=Urgency.ON_TIME
+    )
 
     class Meta:
         table = "security_incident"
@@ -225,13 +265,14 @@ async def report_security_incident(
     measures_taken: str,
     advice_to_users: str,
     remedies: str,
-    account_ids: list[int] | None,
+    affected: Affected,
+    detected_at: datetime | None,
     channels: list[Channel],
-    shards: int,
-    announcement_threshold: int,
+    settings: Settings,
 ) -> tuple[SecurityIncident, Campaign]:
-    """The incident, its campaign and, for a wide audience, a public announcement: one
-    transaction, so an incident is never recorded without the promise to tell users."""
+    """The incident, its campaign to the affected accounts only and, for a wide audience, a
+    public announcement: one transaction, so an incident is never recorded without the
+    promise to tell users. Its authority clock starts at ``detected_at`` (default: now)."""
     values = {
         "title": clean_text(title, "title", 200),
         "impact": clean_text(impact, "impact", TEXT_MAX, multiline=True),
@@ -239,27 +280,29 @@ async def report_security_incident(
         "advice_to_users": clean_text(advice_to_users, "adviceToUsers", TEXT_MAX, multiline=True),
         "remedies": clean_text(remedies, "remedies", TEXT_MAX, multiline=True),
     }
-    if account_ids is not None:
-        if not account_ids:
-            raise DomainError(
-                NotificationErrorCode.REQUIRED, "affectedAccountIds", "name the accounts"
-            )
-        found = await Account.filter(id__in=account_ids).count()
-        if found != len(set(account_ids)):
-            raise DomainError(
-                NotificationErrorCode.NOT_FOUND, "affectedAccountIds", "unknown accounts"
-            )
+    moment = clock.now()
+    detected = detected_at or moment
+    if detected > moment:
+        raise DomainError(NotificationErrorCode.INVALID, "detectedAt", "is in the future")
+    account_ids = await audience_of(affected, settings.oidc_providers)
     async with in_transaction("default"):
         campaign = await create_campaign(
             NotificationKind.SECURITY_INCIDENT,
             values,
             channels,
             account_ids=account_ids,
-            shards=shards,
+            shards=settings.fanout_shards,
         )
         # Tortoise's create() takes using_db before **kwargs: mypy fears values fill it.
-        incident = await SecurityIncident.create(campaign=campaign, **values)  # type: ignore[arg-type]
-        if account_ids is None or campaign.total > announcement_threshold:
+        incident = await SecurityIncident.create(
+            campaign=campaign,
+            affected=affected.scope,
+            affected_provider=affected.provider,
+            detected_at=detected,
+            authority_report_due_at=detected + timedelta(hours=settings.authority_report_hours),
+            **values,  # type: ignore[arg-type]
+        )
+        if account_ids is None or campaign.total > settings.announcement_threshold:
             await Announcement.create(
                 kind=NotificationKind.SECURITY_INCIDENT,
                 title=values["title"],
@@ -273,12 +316,22 @@ async def report_security_incident(
 
 
 async def announce_service_shutdown(
-    *, title: str, message: str, shutdown_at: datetime, channels: list[Channel], shards: int
+    *,
+    title: str,
+    message: str,
+    shutdown_at: datetime,
+    channels: list[Channel],
+    shards: int,
+    erases: str = "",
 ) -> Campaign:
+    """The notice to everyone that the service (or the part of it ``erases`` names, in
+    words: what is deleted on that date) stops, pointing to the data export. Call it
+    inside the transaction of a scheduled shutdown (``models.rights.shutdowns``), if any."""
     content = {
         "title": clean_text(title, "title", 200),
         "message": clean_text(message, "message", TEXT_MAX, multiline=True),
         "shutdown_at": shutdown_at.isoformat(),
+        "erases": erases,
     }
     async with in_transaction("default"):
         campaign = await create_campaign(
@@ -287,7 +340,9 @@ async def announce_service_shutdown(
         await Announcement.create(
             kind=NotificationKind.SERVICE_SHUTDOWN,
             title=content["title"],
-            body=f"{content['message']}\n\nThe service stops on {shutdown_at:%Y-%m-%d %H:%M} UTC.",
+            body=f"{content['message']}\n\nThe service stops on {shutdown_at:%Y-%m-%d %H:%M} UTC."
+            + (f" On that date we delete what we hold only for it: {erases}." if erases else "")
+            + f"\n\n{EXPORT_POINTER}",
         )
     return campaign
 

@@ -68,6 +68,11 @@ class NotificationKind(StrEnum):
     #: to withdraw that consent (``models.consent.guardians``).
     GUARDIAN_CONSENT_CODE = "GUARDIAN_CONSENT_CODE"
     GUARDIAN_WITHDRAWAL_CODE = "GUARDIAN_WITHDRAWAL_CODE"
+    #: To the privacy officers: an incident's report to the supervisory authority is due
+    #: within hours (``models.notifications.authority_reports``).
+    AUTHORITY_REPORT_AT_RISK = "AUTHORITY_REPORT_AT_RISK"
+    #: To the privacy officers: an incident's report to the authority is past due.
+    AUTHORITY_REPORT_OVERDUE = "AUTHORITY_REPORT_OVERDUE"
 
 
 #: Kinds whose body holds a secret (a code): blanked once the row is sent or given up on.

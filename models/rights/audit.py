@@ -76,6 +76,9 @@ class StaffAction(StrEnum):
     #: one for them (``verifyGuardianConsent``, ``withdrawGuardianConsent``).
     VERIFY_GUARDIAN_CONSENT = "VERIFY_GUARDIAN_CONSENT"
     WITHDRAW_FOR_GUARDIAN = "WITHDRAW_FOR_GUARDIAN"
+    #: Recorded a security incident's report to the supervisory authority
+    #: (``recordAuthorityReport``; the incident names no subject).
+    REPORT_TO_AUTHORITY = "REPORT_TO_AUTHORITY"
 
 
 class StaffAuditEntry(Model):

@@ -967,7 +967,12 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "campaign": "a notification campaign's content and audience rule; its recipients are "
     "in campaign_audience and notification",
     "campaign_shard": "progress of a campaign's fan-out: id ranges and counters",
-    "security_incident": "the incident report itself; whom it affected is in campaign_audience",
+    "security_incident": "the incident report itself, and its report to the supervisory "
+    "authority (when, the authority's reference, what was reported: categories and numbers, "
+    "never a person); whom it affected is in campaign_audience, which officer recorded the "
+    "report in staff_audit_entry",
+    "service_shutdown": "a shutdown's scope (a consent purpose), date, the kinds of this map "
+    "it erases and its progress: counts and a cursor of row ids",
     "staff_audit_head": "the staff audit log's last sequence number and hash",
     "subject_key": "a data subject's keys, wrapped by the master key, and the subject's "
     "kind and id (account:<id>); the keys are destroyed first when the account is deleted",

@@ -20,10 +20,13 @@ e-mail, with the reason and the new date (GDPR Art 12(3)).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import structlog
 from tortoise.expressions import RawSQL
 from tortoise.functions import Count
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from accord.settings import Settings
@@ -37,7 +40,7 @@ from models.notifications.inbox import (
     NotificationKind,
     notify,
 )
-from models.notifications.messages import render
+from models.notifications.messages import Message, render
 from models.rights import audit
 from models.rights.data_requests import for_region
 from models.rights.errors import RightsErrorCode
@@ -52,6 +55,8 @@ from models.text import clean_text
 
 log = structlog.get_logger("accord.rights")
 
+M = TypeVar("M", bound=Model)
+
 REASON_MAX = 500
 #: Who is warned of requests at risk and overdue.
 OFFICER_ROLES = (Role.PRIVACY_OFFICER, Role.ADMIN)
@@ -65,36 +70,53 @@ def _when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def urgency_at(due_at: datetime, moment: datetime, settings: Settings) -> Urgency:
+def urgency_within(due_at: datetime, moment: datetime, at_risk: timedelta) -> Urgency:
+    """Where a clock due at ``due_at`` stands at ``moment``: AT_RISK within ``at_risk`` of
+    its due date, OVERDUE from it on. Every clock of the service (data requests, the
+    authority report of a security incident) reads its urgency here."""
     if due_at <= moment:
         return Urgency.OVERDUE
-    if due_at <= moment + timedelta(days=settings.data_request_at_risk_days):
+    if due_at <= moment + at_risk:
         return Urgency.AT_RISK
     return Urgency.ON_TIME
+
+
+def urgency_at(due_at: datetime, moment: datetime, settings: Settings) -> Urgency:
+    return urgency_within(due_at, moment, timedelta(days=settings.data_request_at_risk_days))
 
 
 # --- the sweeper ----------------------------------------------------------------------------
 
 
-async def mark_urgencies(settings: Settings) -> dict[Urgency, int]:
-    """Every request whose clock runs gets the urgency its due date gives it now; how many
-    moved to each. Conditional updates: a second sweep finds nothing to move."""
-    moment = clock.now()
-    at_risk_from = moment + timedelta(days=settings.data_request_at_risk_days)
-    clocked = DataRequest.filter(status__in=CLOCKED_STATUSES)
+async def mark_clock(
+    clocked: QuerySet[M], moment: datetime, at_risk: timedelta, due: str = "due_at"
+) -> dict[Urgency, int]:
+    """The rows of ``clocked`` (whose clocks run; due date in ``due``, and ``urgency`` and
+    ``urgency_notified`` columns) get the urgency their due date gives them at ``moment``;
+    how many moved to each. Conditional updates: a second sweep finds nothing to move."""
+    at_risk_from = moment + at_risk
     return {
-        Urgency.OVERDUE: await clocked.filter(due_at__lte=moment)
+        Urgency.OVERDUE: await clocked.filter(**{f"{due}__lte": moment})
         .exclude(urgency=Urgency.OVERDUE)
         .update(urgency=Urgency.OVERDUE),
-        Urgency.AT_RISK: await clocked.filter(due_at__gt=moment, due_at__lte=at_risk_from)
+        Urgency.AT_RISK: await clocked.filter(**{f"{due}__gt": moment, f"{due}__lte": at_risk_from})
         .exclude(urgency=Urgency.AT_RISK)
         .update(urgency=Urgency.AT_RISK),
         # A due date moved out (an extension, a longer at-risk setting): a later warning is
         # a new one.
-        Urgency.ON_TIME: await clocked.filter(due_at__gt=at_risk_from)
+        Urgency.ON_TIME: await clocked.filter(**{f"{due}__gt": at_risk_from})
         .exclude(urgency=Urgency.ON_TIME)
         .update(urgency=Urgency.ON_TIME, urgency_notified=Urgency.ON_TIME),
     }
+
+
+async def mark_urgencies(settings: Settings) -> dict[Urgency, int]:
+    """Every request whose clock runs gets the urgency its due date gives it now."""
+    return await mark_clock(
+        DataRequest.filter(status__in=CLOCKED_STATUSES),
+        clock.now(),
+        timedelta(days=settings.data_request_at_risk_days),
+    )
 
 
 async def officers() -> list[int]:
@@ -141,17 +163,36 @@ async def _tell_officers(request: DataRequest, recipients: list[int]) -> bool:
             "days_left": "less than a day" if days_left < 1 else f"{days_left} days",
         },
     )
-    async with in_transaction("default"):
-        claimed = await DataRequest.filter(
+    return await tell_once(
+        DataRequest.filter(
             id=request.id, urgency=urgency, urgency_notified=request.urgency_notified
-        ).update(urgency_notified=urgency)
-        if not claimed:  # another sweep told them, or the request moved on
+        ),
+        urgency,
+        NOTICE_KINDS[urgency],
+        message,
+        recipients,
+    )
+
+
+async def tell_once(
+    claim: QuerySet[M],
+    urgency: Urgency,
+    kind: NotificationKind,
+    message: Message,
+    recipients: list[int],
+) -> bool:
+    """One in-app notice per officer, written in the transaction of the conditional update
+    (``claim``: the row as it was read, not yet told of ``urgency``) that records it as
+    told; False when another sweep told them, or the row moved on."""
+    moment = clock.now()
+    async with in_transaction("default"):
+        if not await claim.update(urgency_notified=urgency):
             return False
         await Notification.bulk_create(
             [
                 Notification(
                     account_id=officer,
-                    kind=NOTICE_KINDS[urgency],
+                    kind=kind,
                     channel=Channel.IN_APP,
                     title=message.subject,
                     body=message.body,
