@@ -28,7 +28,7 @@ from models import clock
 from models.accounts.account import Role
 from models.accounts.errors import AccountErrorCode
 from models.errors import DomainError
-from models.notifications import campaigns
+from models.notifications import authority_reports, campaigns
 from models.notifications.campaign_actions import cancel_campaign, is_stalled, resume_campaign
 from models.notifications.campaigns import UNFINISHED, Campaign, CampaignStatus, SecurityIncident
 from models.notifications.channel_progress import progress_by_channel
@@ -302,8 +302,16 @@ async def data_requests_page(web: Web) -> Response:
 
 @view(CONSOLE, roles=PRIVACY_OFFICE)
 async def incidents_page(web: Web) -> Response:
+    """With the clock of each one's report to the supervisory authority (urgency now,
+    ``authority_reports.urgency_of``) until it is recorded (``recordAuthorityReport``)."""
     rows = await SecurityIncident.all().order_by("-id").limit(LISTED)
-    return web.render("console_incidents.html", "Security incidents", incidents=rows)
+    urgencies = {}
+    for row in rows:
+        urgency = authority_reports.urgency_of(row, web.settings)
+        urgencies[row.id] = urgency.value if urgency is not None else ""
+    return web.render(
+        "console_incidents.html", "Security incidents", incidents=rows, urgencies=urgencies
+    )
 
 
 # --- operator actions --------------------------------------------------------------------------
