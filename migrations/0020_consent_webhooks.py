@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from models.keys.sealed_fields import SealedField
@@ -10,17 +12,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 
-class DescriptionOnly(ops.AlterField):
-    """An AlterField whose only change is an enum column's description (the enum grew
-    members): recorded in the migration state, the table left alone (see
-    0002_strong_authentication: on SQLite a real AlterField rebuilds the table and loses its
-    indexes)."""
-
-    async def database_forward(self, *args, **kwargs) -> None:
-        return None
-
-    async def database_backward(self, *args, **kwargs) -> None:
-        return None
+# The staff actions grew MANAGE_CONSENT_WEBHOOK: a description only (see 0003).
+DescriptionOnly = import_module("migrations.0003_data_subject_rights").DescriptionOnly
 
 
 class Migration(migrations.Migration):
