@@ -139,6 +139,56 @@ def sign_in(driver: Any, base: str, area: str, name: str, password: str) -> None
     driver.find_element("css selector", "form.card button[type=submit]").click()
 
 
+REGISTER_PASSKEY = """
+const [token, done] = [arguments[0], arguments[arguments.length - 1]];
+async function gql(query, variables) {
+  const response = await fetch("/graphql", {
+    method: "POST",
+    headers: {"content-type": "application/json", authorization: "Bearer " + token},
+    body: JSON.stringify({query, variables}),
+  });
+  return (await response.json()).data;
+}
+(async () => {
+  const begun = (await gql(`mutation { beginPasskeyRegistration(input: {}) {
+    challengeId options errors { code } } }`)).beginPasskeyRegistration;
+  const created = await navigator.credentials.create({
+    publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(JSON.parse(begun.options)),
+  });
+  const finished = (await gql(`mutation($input: FinishPasskeyRegistrationInput!) {
+    finishPasskeyRegistration(input: $input) { passkey { id } errors { code message } } }`,
+    {input: {challengeId: begun.challengeId, credential: JSON.stringify(created.toJSON()),
+             name: "This browser"}})).finishPasskeyRegistration;
+  done(JSON.stringify(finished));
+})().catch((error) => done("failed: " + error));
+"""
+
+
+def add_passkey(driver: Any, token: str) -> None:
+    """A passkey in the browser's virtual authenticator, registered for the token's account
+    (from a page of this origin, the relying party)."""
+    import json
+
+    from selenium.webdriver.common.virtual_authenticator import (
+        Protocol,
+        Transport,
+        VirtualAuthenticatorOptions,
+    )
+
+    driver.add_virtual_authenticator(
+        VirtualAuthenticatorOptions(
+            protocol=Protocol.CTAP2,
+            transport=Transport.INTERNAL,
+            has_resident_key=True,
+            has_user_verification=True,
+            is_user_verified=True,
+        )
+    )
+    driver.set_script_timeout(60)
+    answer = driver.execute_async_script(REGISTER_PASSKEY, token)
+    assert json.loads(answer)["errors"] == [], answer
+
+
 def fail_the_newest_deletion(database: Path) -> int:
     """As a worker that failed leaves a deletion past its grace period: FAILED, with its
     error, backing off for an hour (written behind the service's back, as the test cannot
@@ -211,6 +261,17 @@ def test_privacy_center_and_console_in_a_browser(accord_dev, browser, tmp_path):
     browser.get(f"{base}/privacy")
     shot(browser, "privacy-consents-phone")
     browser.set_window_size(1280, 900)
+
+    # A passkey, registered through GraphQL from this browser (its virtual authenticator),
+    # signs her in on the page: no account name, no password.
+    add_passkey(browser, token)
+    browser.delete_all_cookies()
+    browser.get(f"{base}/privacy/sign-in")
+    wait.until(lambda d: d.find_element("id", "passkey-button").is_displayed())
+    shot(browser, "privacy-sign-in")
+    click(browser, "#passkey-button")
+    wait.until(lambda d: d.find_element("tag name", "h1").text == "Your consents")
+    assert browser.get_cookie("accord_privacy")
 
     browser.get(f"{base}/privacy/account")
     browser.find_element("id", "cancel-password").send_keys(PASSWORD)

@@ -227,3 +227,30 @@ async def test_an_operator_retries_and_postpones_a_deletion_from_the_console(gql
         (StaffAction.RETRY_DELETION, pk(user.id)),
         (StaffAction.POSTPONE_DELETION, pk(user.id)),
     ]
+
+
+async def test_passkey_sign_in_options_need_the_forms_token(browser_like):
+    """The page's passkey sign-in asks for ``beginPasskeySignIn``'s options with the sign-in
+    form's CSRF token (the browser's answer goes back the same way; tests/test_web_browser.py
+    signs in with a virtual authenticator)."""
+    import json
+
+    form = await browser_like.get("/privacy/sign-in")
+    assert 'id="passkey-button"' in form.text and "/web-static/passkey.js" in form.text
+    refused = await browser_like.post("/privacy/sign-in/passkey/options", data={})
+    assert refused.status_code == 403
+    answer = await browser_like.post(
+        "/privacy/sign-in/passkey/options", data={"csrf": csrf_of(form)}
+    )
+    assert answer.status_code == 200
+    options = json.loads(answer.json()["options"])
+    assert answer.json()["challengeId"] and options["userVerification"] == "required"
+    wrong = await browser_like.post(
+        "/privacy/sign-in/passkey",
+        data={
+            "csrf": csrf_of(form),
+            "challenge_id": answer.json()["challengeId"],
+            "credential": "{}",
+        },
+    )
+    assert wrong.status_code == 400 and "accord_privacy" not in browser_like.cookies

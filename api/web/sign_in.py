@@ -6,14 +6,14 @@ area's cookie instead of the answer."""
 
 from __future__ import annotations
 
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from api.accounts.sign_in import second_step, send_notices, sign_in
 from api.live_streams import announce_sessions_changed
 from api.web.pages import Endpoint, Web, action, view
 from api.web.security import Area
-from models.accounts import authentication, sign_in_challenges
+from models.accounts import authentication, passkeys, sign_in_challenges
 from models.accounts.account import Account
 from models.accounts.levels import AuthLevel, Factor
 from models.accounts.sessions import Session
@@ -64,8 +64,9 @@ async def open_session(
 
 
 def sign_in_routes(area: Area, *, restore_page: str | None = None) -> list[Route]:
-    """``/sign-in`` (GET the form, POST the password), ``/sign-in/second-factor`` and
-    ``/sign-out`` below the area's path."""
+    """``/sign-in`` (GET the form, POST the password), ``/sign-in/second-factor``,
+    ``/sign-in/passkey`` (with ``/options`` before it) and ``/sign-out`` below the area's
+    path."""
 
     @view(area, signed_in=False)
     async def sign_in_page(web: Web) -> Response:
@@ -90,6 +91,33 @@ def sign_in_routes(area: Area, *, restore_page: str | None = None) -> list[Route
         )
         return await after_first_factor(
             web, account, Factor.PASSWORD, sign_in_challenges.Purpose.SIGN_IN
+        )
+
+    @action(area, shows=sign_in_page, signed_in=False)
+    async def passkey_options(web: Web) -> Response:
+        """What ``navigator.credentials.get()`` takes, as ``beginPasskeySignIn`` answers
+        (the address counts toward the login limits); POSTed with the form's CSRF token by
+        ``passkey.js``, which then posts the browser's answer to ``passkey_answer``."""
+        await web.ctx.login_limits.attempt_from(web.ctx.client_address)
+        challenge_id, options = await passkeys.begin_authentication(web.settings, None)
+        return JSONResponse({"challengeId": challenge_id, "options": options})
+
+    @action(area, shows=sign_in_page, signed_in=False)
+    async def passkey_answer(web: Web) -> Response:
+        """``finishPasskeySignIn``: one step, the session is MULTI_FACTOR."""
+        passkey = await passkeys.finish_authentication(
+            web.settings,
+            web.field("challenge_id"),
+            web.field("credential"),
+            account=None,
+            limits=web.ctx.login_limits,
+            client_address=web.ctx.client_address,
+        )
+        account = passkey.account
+        if area.roles and not account.holds_role(*area.roles):
+            return web.refuse(403, "Not for your role", "This page is for staff only.")
+        return await open_session(
+            web, account, AuthLevel.MULTI_FACTOR, sign_in_challenges.Purpose.SIGN_IN
         )
 
     @view(area, signed_in=False)
@@ -139,5 +167,7 @@ def sign_in_routes(area: Area, *, restore_page: str | None = None) -> list[Route
     routes += [
         Route(base + path, answer, methods=["POST"]) for path, _, answer in endpoints if answer
     ]
+    routes.append(Route(f"{base}/sign-in/passkey/options", passkey_options, methods=["POST"]))
+    routes.append(Route(f"{base}/sign-in/passkey", passkey_answer, methods=["POST"]))
     routes.append(Route(f"{base}/sign-out", sign_out, methods=["POST"]))
     return routes
