@@ -213,13 +213,15 @@ def click(driver: Any, selector: str) -> None:
 
 
 def test_privacy_center_and_console_in_a_browser(accord_dev, browser, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
     port, env = accord_dev
     base = f"http://localhost:{port}"
     api = Api(port)
     token = api.register("web.ada")
-    wait = WebDriverWait(browser, 30)
+    # A page that navigates between finding an element and reading it: look again.
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
 
     # --- the privacy center --------------------------------------------------------------
     sign_in(browser, base, "privacy", "web.ada", PASSWORD)
@@ -262,17 +264,6 @@ def test_privacy_center_and_console_in_a_browser(accord_dev, browser, tmp_path):
     shot(browser, "privacy-consents-phone")
     browser.set_window_size(1280, 900)
 
-    # A passkey, registered through GraphQL from this browser (its virtual authenticator),
-    # signs her in on the page: no account name, no password.
-    add_passkey(browser, token)
-    browser.delete_all_cookies()
-    browser.get(f"{base}/privacy/sign-in")
-    wait.until(lambda d: d.find_element("id", "passkey-button").is_displayed())
-    shot(browser, "privacy-sign-in")
-    click(browser, "#passkey-button")
-    wait.until(lambda d: d.find_element("tag name", "h1").text == "Your consents")
-    assert browser.get_cookie("accord_privacy")
-
     browser.get(f"{base}/privacy/account")
     browser.find_element("id", "cancel-password").send_keys(PASSWORD)
     click(browser, "#confirm")
@@ -289,7 +280,19 @@ def test_privacy_center_and_console_in_a_browser(accord_dev, browser, tmp_path):
     browser.find_element("id", "password").send_keys(PASSWORD)
     click(browser, "form.card button")
     wait.until(lambda d: "Your account is restored" in d.page_source)
-    assert api.login("web.ada", PASSWORD)["token"]
+    restored = api.login("web.ada", PASSWORD)["token"]
+    assert restored
+
+    # A passkey, registered through GraphQL from this browser (its virtual authenticator),
+    # signs her in on the page: no account name, no password.
+    add_passkey(browser, restored)
+    browser.delete_all_cookies()
+    browser.get(f"{base}/privacy/sign-in")
+    wait.until(lambda d: d.find_element("id", "passkey-button").is_displayed())
+    shot(browser, "privacy-sign-in")
+    click(browser, "#passkey-button")
+    wait.until(lambda d: d.find_element("tag name", "h1").text == "Your consents")
+    assert browser.get_cookie("accord_privacy")
 
     # --- the console ----------------------------------------------------------------------
     browser.delete_all_cookies()
