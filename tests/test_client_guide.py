@@ -209,7 +209,9 @@ class GuideRun:
                 if address not in str(message["X-Envelope-To"]).split(", "):
                     continue
                 payload = message.get_payload(decode=True)
-                found = re.search(r"Your code is (\d{6})\.", payload.decode() if payload else "")
+                found = re.search(
+                    r"(?:Your code is|and code) (\d{6})", payload.decode() if payload else ""
+                )
                 if found and found.group(1) not in self.mailed_codes:
                     self.mailed_codes.add(found.group(1))
                     return found.group(1)

@@ -112,6 +112,20 @@ async def _world(gql, client) -> dict[str, list[Case]]:
           { questionnaire { id } errors { code } } }""",
         token=operator.token,
     )
+    hook = await gql(
+        """mutation { createConsentWebhook(input: {url: "https://processor.example.com/h",
+          purposes: ["analytics"]}) { webhook { id } errors { code } } }""",
+        token=staff.token,
+    )
+    hook_id = hook["data"]["createConsentWebhook"]["webhook"]["id"]
+    await set_consents(gql, {"analytics": False}, token=alice.token)  # told to the processor
+    deliveries = await gql(
+        """query($w: ID!) { consentWebhookDeliveries(webhookId: $w, first: 5)
+          { edges { node { id } } } }""",
+        {"w": hook_id},
+        token=staff.token,
+    )
+    [delivery] = deliveries["data"]["consentWebhookDeliveries"]["edges"]
     carol = await register(gql, "carol")
     await gql(
         "mutation($i: CancelAccountInput!) { cancelAccount(input: $i) { errors { code } } }",
@@ -222,6 +236,8 @@ async def _world(gql, client) -> dict[str, list[Case]]:
         ],
         "PendingDeletion": [Case(pending, office, staff_only)],
         "ServiceShutdown": [Case(scheduled, office, staff_only)],
+        "ConsentWebhook": [Case(hook_id, office, staff_only)],
+        "WebhookDelivery": [Case(delivery["node"]["id"], office, staff_only)],
         "StaffAuditEntry": [
             Case(audited, [staff.token, admin.token], [*staff_only, operator.token])
         ],

@@ -58,6 +58,11 @@ class ConfirmGuardianConsentPayload:
 
 @strawberry.type
 class RequestGuardianWithdrawalCodePayload:
+    request_id: str | None = strawberry.field(
+        default=None,
+        description="The withdrawal's own request id, which withdrawGuardianConsent quotes "
+        "with the code (the e-mail gives both; the code alone is the secret).",
+    )
     expires_at: datetime | None = strawberry.field(
         default=None, description="When the code sent to the guardian expires."
     )
@@ -135,7 +140,9 @@ class MinorMutations:
         ctx = info.context
         row = await guardians.request_withdrawal_code(input.request_id, ctx.settings)
         await send_notices(ctx)
-        return RequestGuardianWithdrawalCodePayload(expires_at=row.expires_at)
+        return RequestGuardianWithdrawalCodePayload(
+            request_id=str(row.id), expires_at=row.expires_at
+        )
 
     @strawberry.mutation(
         description="Withdraw a guardian's consent: the minor's public content is private "

@@ -57,6 +57,8 @@ from models.personal.support import SupportMessage, SupportThread
 from models.rights.audit import StaffAuditEntry
 from models.rights.exports import DataExport
 from models.rights.requests import DataRequest, DeletionRequest, IdentityCheck
+from models.webhooks.endpoints import ConsentWebhook
+from models.webhooks.outbox import WebhookDelivery
 
 
 class DataCategory(StrEnum):
@@ -744,6 +746,42 @@ DATA_MAP: tuple[PersonalData, ...] = (
         "only staff publish policies; the policy text is public",
         staff_field="published_by_id",
         anonymised={"published_by_id": "NULL"},
+    ),
+    PersonalData(
+        "ConsentWebhook",
+        ConsentWebhook,
+        ("created_by",),
+        (DataCategory.STAFF_RECORDS,),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "The endpoint stays registered; who registered it is kept while their account exists "
+        "(and in the staff audit log).",
+        None,
+        Erasure.ANONYMISE,
+        Step.SUPPORT,
+        Export.NOT_EXPORTED,
+        "only staff register processors' endpoints; the endpoint names no user",
+        staff_field="created_by",
+        anonymised={"created_by": "NULL"},
+    ),
+    PersonalData(
+        "WebhookDelivery",
+        WebhookDelivery,
+        ("subject", "subject_key", "purpose_code", "payload", "created_at", "delivered_at"),
+        (DataCategory.CONSENT_RECORDS,),
+        NECESSARY,
+        LegalBasis.LEGAL_OBLIGATION,
+        "Kept as the record of which processor was told of which consent change, and when; "
+        "under the consent history's pseudonym after deletion.",
+        None,
+        Erasure.PSEUDONYMISE,
+        Step.CONSENT,
+        Export.NOT_EXPORTED,
+        "each delivery repeats a consent event the export holds (with its processor's "
+        "pseudonymous subject id, a keyed hash that tells the user nothing)",
+        subject_field="subject",
+        anonymised={"subject": "the consent history's pseudonym (only where it was sent)"},
+        erasure_note="renamed with the consent chain (rekey_subject, models.webhooks.outbox)",
     ),
     PersonalData(
         "Notification",

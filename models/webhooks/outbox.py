@@ -40,6 +40,7 @@ from models import clock, jobs
 from models.accounts.account import Account
 from models.errors import DomainError
 from models.keys.blind_indexes import blind_index
+from models.keys.sealed_fields import SealedManager
 from models.queue import Queue
 from models.webhooks import endpoints
 from models.webhooks.endpoints import ConsentWebhook
@@ -94,6 +95,8 @@ class WebhookDelivery(Model):
 
     class Meta:
         table = "webhook_delivery"
+        # Its endpoint's secret is sealed: a delivery read with its endpoint opens it.
+        manager = SealedManager()
         unique_together = (("webhook", "sequence"),)
         indexes = (
             # The order rule: is an earlier row of this subject still owed?
