@@ -254,3 +254,22 @@ async def test_passkey_sign_in_options_need_the_forms_token(browser_like):
         },
     )
     assert wrong.status_code == 400 and "accord_privacy" not in browser_like.cookies
+
+
+async def test_a_form_field_with_a_control_character_is_refused_on_the_page(gql, browser_like):
+    """Every form is checked once, as GraphQL's strings are: a NUL would reach PostgreSQL."""
+    await register(gql, "nul.ada")
+    form = await browser_like.get("/privacy/sign-in")
+    refused = await browser_like.post(
+        "/privacy/sign-in",
+        data={"csrf": csrf_of(form), "account_name": "nul\x00ada", "password": PASSWORD},
+    )
+    assert refused.status_code == 400 and "must not contain control characters" in refused.text
+    assert "accord_privacy" not in browser_like.cookies
+    await sign_in(browser_like, "nul.ada")
+    page = await browser_like.get("/privacy")
+    answer = await browser_like.post(
+        "/privacy/consents",
+        data={"csrf": csrf_of(page), "purpose": "analy\x00tics", "granted": "yes"},
+    )
+    assert answer.status_code == 400 and "must not contain control characters" in answer.text

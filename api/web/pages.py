@@ -29,7 +29,8 @@ from api.web.security import Area
 from models import clock
 from models.accounts.account import Account, Role
 from models.accounts.sessions import Session
-from models.errors import DomainError, DomainErrors
+from models.errors import DomainError, DomainErrors, SharedErrorCode
+from models.text import REFUSED_MESSAGE, refused_character
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -236,6 +237,12 @@ async def _answer(
                 "This form could not be checked (it is too old, or it came from another "
                 "page). Nothing was changed: go back, reload the page and try again.",
             )
+        refused = _refused_field(web)
+        if refused is not None and shows is not None:
+            # Checked once for every form, as ``api.arguments`` checks GraphQL's strings:
+            # a NUL would reach PostgreSQL, which refuses it.
+            web.form, web.error = None, refused
+            return await shows(web)
     try:
         return await handler(web)
     except (DomainError, DomainErrors) as error:
@@ -243,6 +250,15 @@ async def _answer(
             raise
         web.error = error
         return await shows(web)
+
+
+def _refused_field(web: Web) -> DomainError | None:
+    """The first form field holding a character no input may carry, as a typed error."""
+    assert web.form is not None
+    for name, value in web.form.multi_items():
+        if isinstance(value, str) and refused_character(value):
+            return DomainError(SharedErrorCode.INVALID, name, REFUSED_MESSAGE)
+    return None
 
 
 def _role_refusal(web: Web, roles: tuple[Role, ...]) -> Response | None:
